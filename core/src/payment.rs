@@ -1,0 +1,211 @@
+//! A kessai payment: its states, their console labels, and which transitions exist.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    /// 未決済: created by the merchant, no authorisation yet (also after a decline).
+    RequiresPayment,
+    /// 処理中: a gateway call is in flight; nobody else may start one.
+    Processing,
+    /// 仮売上
+    Authorized,
+    /// 実売上
+    Captured,
+    /// 取消
+    Voided,
+    /// 返品
+    Returned,
+    /// 月跨返品
+    ReturnedNextMonth,
+    /// 返金
+    Refunded,
+    /// 一部返金
+    PartiallyRefunded,
+    /// 決済失敗 (final: the merchant gave up on the payment)
+    Declined,
+    /// カード未決済 (a subscription charge that failed)
+    Unpaid,
+    /// 期限切れ
+    Expired,
+    /// 結果不明: the gateway's answer was lost; reconcile before anything else.
+    Unknown,
+}
+
+impl PaymentState {
+    pub const ALL: [PaymentState; 13] = [
+        PaymentState::RequiresPayment,
+        PaymentState::Processing,
+        PaymentState::Authorized,
+        PaymentState::Captured,
+        PaymentState::Voided,
+        PaymentState::Returned,
+        PaymentState::ReturnedNextMonth,
+        PaymentState::Refunded,
+        PaymentState::PartiallyRefunded,
+        PaymentState::Declined,
+        PaymentState::Unpaid,
+        PaymentState::Expired,
+        PaymentState::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::RequiresPayment => "requires_payment",
+            PaymentState::Processing => "processing",
+            PaymentState::Authorized => "authorized",
+            PaymentState::Captured => "captured",
+            PaymentState::Voided => "voided",
+            PaymentState::Returned => "returned",
+            PaymentState::ReturnedNextMonth => "returned_next_month",
+            PaymentState::Refunded => "refunded",
+            PaymentState::PartiallyRefunded => "partially_refunded",
+            PaymentState::Declined => "declined",
+            PaymentState::Unpaid => "unpaid",
+            PaymentState::Expired => "expired",
+            PaymentState::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentState> {
+        PaymentState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The label the console and the shop's 受注一覧 show.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            PaymentState::RequiresPayment => "未決済",
+            PaymentState::Processing => "処理中",
+            PaymentState::Authorized => "仮売上",
+            PaymentState::Captured => "実売上",
+            PaymentState::Voided => "取消",
+            PaymentState::Returned => "返品",
+            PaymentState::ReturnedNextMonth => "月跨返品",
+            PaymentState::Refunded => "返金",
+            PaymentState::PartiallyRefunded => "一部返金",
+            PaymentState::Declined => "決済失敗",
+            PaymentState::Unpaid => "カード未決済",
+            PaymentState::Expired => "期限切れ",
+            PaymentState::Unknown => "結果不明",
+        }
+    }
+
+    /// States from which the shopper may (re)try to pay.
+    pub fn accepts_payment_attempt(self) -> bool {
+        match self {
+            PaymentState::RequiresPayment => true,
+            PaymentState::Processing
+            | PaymentState::Authorized
+            | PaymentState::Captured
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Refunded
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired
+            | PaymentState::Unknown => false,
+        }
+    }
+
+    /// The shopper has paid (the money is at least reserved).
+    pub fn is_paid(self) -> bool {
+        match self {
+            PaymentState::Authorized | PaymentState::Captured => true,
+            PaymentState::RequiresPayment
+            | PaymentState::Processing
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Refunded
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired
+            | PaymentState::Unknown => false,
+        }
+    }
+}
+
+/// How the merchant wants the card charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMode {
+    /// 仮売上 now, 実売上 later by the shop (GMO JobCd AUTH).
+    Manual,
+    /// 即時売上 (GMO JobCd CAPTURE).
+    Automatic,
+}
+
+impl CaptureMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMode::Manual => "manual",
+            CaptureMode::Automatic => "automatic",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CaptureMode> {
+        match s {
+            "manual" => Some(CaptureMode::Manual),
+            "automatic" => Some(CaptureMode::Automatic),
+            _ => None,
+        }
+    }
+    pub fn gmo_job(self) -> crate::gmo::status::JobCd {
+        match self {
+            CaptureMode::Manual => crate::gmo::status::JobCd::Auth,
+            CaptureMode::Automatic => crate::gmo::status::JobCd::Capture,
+        }
+    }
+    /// The kessai state a successful authorisation in this mode leaves.
+    pub fn paid_state(self) -> PaymentState {
+        match self {
+            CaptureMode::Manual => PaymentState::Authorized,
+            CaptureMode::Automatic => PaymentState::Captured,
+        }
+    }
+}
+
+/// What a SearchTrade status means for a payment whose authorisation outcome we lost.
+pub fn state_from_gmo(status: crate::gmo::status::TranStatus) -> PaymentState {
+    use crate::gmo::status::TranStatus as T;
+    match status {
+        T::Unprocessed | T::Authenticated | T::Check => PaymentState::RequiresPayment,
+        T::Auth | T::Sauth => PaymentState::Authorized,
+        T::Capture | T::Sales => PaymentState::Captured,
+        T::Void => PaymentState::Voided,
+        T::Return => PaymentState::Returned,
+        T::Returnx => PaymentState::ReturnedNextMonth,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        for s in PaymentState::ALL {
+            assert_eq!(PaymentState::parse(s.as_str()), Some(s));
+        }
+        let mut labels: Vec<_> = PaymentState::ALL.iter().map(|s| s.label_ja()).collect();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), PaymentState::ALL.len());
+    }
+
+    #[test]
+    fn only_requires_payment_accepts_attempts() {
+        let open: Vec<_> = PaymentState::ALL.into_iter().filter(|s| s.accepts_payment_attempt()).collect();
+        assert_eq!(open, vec![PaymentState::RequiresPayment]);
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(CaptureMode::Manual.paid_state().label_ja(), "仮売上");
+        assert_eq!(CaptureMode::parse("automatic"), Some(CaptureMode::Automatic));
+        assert_eq!(CaptureMode::parse("later"), None);
+    }
+}

