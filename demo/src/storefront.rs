@@ -1,0 +1,271 @@
+//! The demo storefront: an EC-CUBE-like shop front. It plays the merchant's server: it computes
+//! the order total itself and creates the payment through the edge's merchant API with the
+//! secret key, then embeds the widget with the payment's client secret. The browser never
+//! chooses the amount.
+
+use axum::extract::{Form, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kessai_core::money::Jpy;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct Product {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub price: i64,
+}
+
+pub const CATALOG: [Product; 3] = [
+    Product { id: "mug", name: "有田焼 マグカップ", price: 3300 },
+    Product { id: "towel", name: "今治タオル フェイスタオル 2枚組", price: 2750 },
+    Product { id: "tea", name: "静岡煎茶 100g", price: 1620 },
+];
+
+/// 送料: free from ¥5,000.
+pub fn shipping_for(subtotal: i64) -> i64 {
+    if subtotal >= 5000 { 0 } else { 550 }
+}
+
+#[derive(Clone)]
+struct Order {
+    lines: Vec<(String, i64, i64)>,
+    amount: i64,
+    payment_id: String,
+    client_secret: String,
+}
+
+#[derive(Clone)]
+pub struct Storefront {
+    edge_url: String,
+    secret_key: String,
+    sandbox_url: String,
+    orders: Arc<Mutex<HashMap<String, Order>>>,
+    http: reqwest::Client,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} | kessai デモショップ</title>
+<style>
+body{{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;background:#f6f5f2;color:#222}}
+header{{background:#1f3a5f;color:#fff;padding:12px 20px}} header a{{color:#fff;text-decoration:none;font-weight:600}}
+main{{max-width:760px;margin:24px auto;padding:0 16px}} .card{{background:#fff;border-radius:8px;padding:20px;margin-bottom:16px;box-shadow:0 1px 3px #0002}}
+table{{width:100%;border-collapse:collapse}} td,th{{padding:6px 4px;border-bottom:1px solid #eee;text-align:left}} td.num,th.num{{text-align:right}}
+button.primary{{background:#c0392b;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:1rem;cursor:pointer}}
+.note{{font-size:.85rem;color:#555}} .badge{{display:inline-block;padding:2px 8px;border-radius:10px;background:#e8f0fe;color:#1f3a5f;font-weight:600}}
+code{{background:#f0f0f0;padding:1px 4px;border-radius:3px}}
+</style></head>
+<body><header><a href="/">kessai デモショップ</a> <span class="note" style="color:#cde">テストモード: サンドボックス接続中</span></header>
+<main>{body}</main></body></html>"#
+        
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct CheckoutForm {
+    #[serde(flatten)]
+    qty: HashMap<String, String>,
+}
+
+impl Storefront {
+    pub fn new(edge_url: String, secret_key: String, sandbox_url: String) -> Self {
+        Storefront { edge_url, secret_key, sandbox_url, orders: Arc::default(), http: reqwest::Client::new() }
+    }
+
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(home))
+            .route("/checkout", post(create_checkout))
+            .route("/checkout/{order_id}", get(checkout_page))
+            .route("/complete/{order_id}", get(complete_page))
+            .route("/orders", get(orders_page))
+            .with_state(self)
+    }
+
+    fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {
+        self.orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn merchant(&self, method: reqwest::Method, path: &str, body: Option<Value>, idem: Option<&str>) -> Result<(u16, Value), String> {
+        let mut req = self.http.request(method, format!("{}{}", self.edge_url, path)).bearer_auth(&self.secret_key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let v = resp.json::<Value>().await.map_err(|e| e.to_string())?;
+        Ok((status, v))
+    }
+}
+
+async fn home() -> Html<String> {
+    let rows: String = CATALOG
+        .iter()
+        .map(|p| {
+            format!(
+                r#"<tr><td>{}</td><td class="num">{}</td><td class="num"><label>数量 <input type="number" name="{}" value="0" min="0" max="9" style="width:3em"></label></td></tr>"#,
+                escape(p.name),
+                Jpy::from_stored(p.price),
+                p.id
+            )
+        })
+        .collect();
+    page(
+        "商品一覧",
+        &format!(
+            r#"<div class="card"><h1>商品一覧</h1>
+<form method="post" action="/checkout" id="cart">
+<table><thead><tr><th>商品</th><th class="num">価格(税込)</th><th class="num"></th></tr></thead><tbody>{rows}</tbody></table>
+<p class="note">5,000円以上で送料無料(それ以外は送料550円)。</p>
+<p><button class="primary" type="submit" id="to-checkout">ご注文手続きへ</button></p></form></div>
+<p class="note"><a href="/orders">受注一覧(デモ)</a></p>"#
+        ),
+    )
+}
+
+fn new_order_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("EC{}", nanos % 10_000_000_000_000)
+}
+
+async fn create_checkout(State(shop): State<Storefront>, Form(form): Form<CheckoutForm>) -> Response {
+    let mut lines = Vec::new();
+    for p in &CATALOG {
+        let q = form.qty.get(p.id).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(0);
+        if !(0..=9).contains(&q) {
+            return (StatusCode::BAD_REQUEST, page("エラー", "<p>数量は0〜9で指定してください。</p>")).into_response();
+        }
+        if q > 0 {
+            lines.push((p.name.to_string(), p.price, q));
+        }
+    }
+    if lines.is_empty() {
+        return (StatusCode::BAD_REQUEST, page("エラー", r#"<div class="card"><p>商品を1つ以上選んでください。</p><p><a href="/">戻る</a></p></div>"#)).into_response();
+    }
+    let subtotal: i64 = lines.iter().map(|(_, price, q)| price * q).sum();
+    let amount = subtotal + shipping_for(subtotal);
+    let order_id = new_order_id();
+    let body = json!({ "order_id": order_id, "amount": amount, "capture": "manual" });
+    match shop.merchant(reqwest::Method::POST, "/v1/payments", Some(body), Some(&format!("create-{order_id}"))).await {
+        Ok((201 | 200, v)) => {
+            let payment_id = v["id"].as_str().unwrap_or_default().to_string();
+            let client_secret = v["client_secret"].as_str().unwrap_or_default().to_string();
+            shop.orders().insert(order_id.clone(), Order { lines, amount, payment_id, client_secret });
+            Redirect::to(&format!("/checkout/{order_id}")).into_response()
+        }
+        Ok((status, v)) => (
+            StatusCode::BAD_GATEWAY,
+            page("エラー", &format!("<p>決済の準備に失敗しました ({status}): {}</p>", escape(v["error"]["message_ja"].as_str().unwrap_or("")))),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, page("エラー", &format!("<p>決済サーバーに接続できません: {}</p>", escape(&e)))).into_response(),
+    }
+}
+
+async fn checkout_page(State(shop): State<Storefront>, Path(order_id): Path<String>) -> Response {
+    let Some(order) = shop.orders().get(&order_id).cloned() else {
+        return (StatusCode::NOT_FOUND, page("見つかりません", "<p>注文が見つかりません。</p>")).into_response();
+    };
+    let rows: String = order
+        .lines
+        .iter()
+        .map(|(name, price, q)| format!("<tr><td>{}</td><td class=\"num\">{} × {q}</td></tr>", escape(name), Jpy::from_stored(*price)))
+        .collect();
+    let subtotal: i64 = order.lines.iter().map(|(_, p, q)| p * q).sum();
+    let cards: String = kessai_sandbox::test_cards::TABLE
+        .iter()
+        .map(|(number, what)| format!("<tr><td><code>{number}</code></td><td>{}</td></tr>", escape(what)))
+        .collect();
+    let edge = escape(&shop.edge_url);
+    let body = format!(
+        r#"<div class="card"><h1>ご注文手続き</h1><p>注文番号 <strong id="order-id">{oid}</strong></p>
+<table>{rows}<tr><td>送料</td><td class="num">{ship}</td></tr><tr><th>お支払い金額</th><th class="num" id="order-amount">{amount}</th></tr></table></div>
+<div class="card"><h2>お支払い方法: クレジットカード</h2>
+<script type="module" src="{edge}/kessai.js"></script>
+<kessai-checkout id="kessai" client-secret="{secret}" edge-url="{edge}" lang="ja"></kessai-checkout>
+<p class="note">カード情報はGMOペイメントゲートウェイのトークンに変換され、当店のサーバーには送信されません。</p></div>
+<div class="card"><h3>テスト用カード (サンドボックス)</h3><p class="note">有効期限は未来の任意の月、セキュリティコードは任意の3桁(AMEXは4桁)、名義は半角英字。</p>
+<table>{cards}</table></div>
+<script>
+window.__kessaiEvents = [];
+const el = document.getElementById('kessai');
+for (const name of ['kessai:ready','kessai:change','kessai:success','kessai:error']) {{
+  el.addEventListener(name, (e) => window.__kessaiEvents.push({{type: name, detail: e.detail}}));
+}}
+el.addEventListener('kessai:success', () => setTimeout(() => location.assign('/complete/{oid}'), 800));
+</script>"#,
+        oid = escape(&order_id),
+        ship = Jpy::from_stored(order.amount - subtotal),
+        amount = Jpy::from_stored(order.amount),
+        secret = escape(&order.client_secret),
+    );
+    let _ = &shop.sandbox_url;
+    ([(header::CACHE_CONTROL, "no-store")], page("ご注文手続き", &body)).into_response()
+}
+
+async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<String>) -> Response {
+    let Some(order) = shop.orders().get(&order_id).cloned() else {
+        return (StatusCode::NOT_FOUND, page("見つかりません", "<p>注文が見つかりません。</p>")).into_response();
+    };
+    // The storefront trusts the edge (server to server), never the browser's word, for "paid".
+    let state = match shop.merchant(reqwest::Method::GET, &format!("/v1/payments/{}", order.payment_id), None, None).await {
+        Ok((200, v)) => v,
+        _ => return (StatusCode::BAD_GATEWAY, page("エラー", "<p>決済状態を確認できませんでした。</p>")).into_response(),
+    };
+    let label = state["state_label_ja"].as_str().unwrap_or("");
+    let paid = matches!(state["state"].as_str(), Some("authorized" | "captured"));
+    let headline = if paid { "ご注文ありがとうございます" } else { "お支払いが完了していません" };
+    let body = format!(
+        r#"<div class="card"><h1 id="headline">{headline}</h1><p>注文番号 <strong>{oid}</strong></p>
+<p>お支払い金額 <strong>{amount}</strong></p><p>決済状態 <span class="badge" id="payment-state" data-state="{st}">{label}</span></p>
+<p class="note">決済ID {pid}</p><p><a href="/">買い物を続ける</a></p></div>"#,
+        oid = escape(&order_id),
+        amount = Jpy::from_stored(order.amount),
+        st = escape(state["state"].as_str().unwrap_or("")),
+        label = escape(label),
+        pid = escape(&order.payment_id),
+    );
+    page("ご注文完了", &body).into_response()
+}
+
+async fn orders_page(State(shop): State<Storefront>) -> Response {
+    let (_, list) = match shop.merchant(reqwest::Method::GET, "/v1/payments", None, None).await {
+        Ok(v) => v,
+        Err(_) => return (StatusCode::BAD_GATEWAY, page("エラー", "<p>決済サーバーに接続できません。</p>")).into_response(),
+    };
+    let rows: String = list["data"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .map(|p| {
+            format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                escape(p["order_id"].as_str().unwrap_or("")),
+                Jpy::from_stored(p["amount"].as_i64().unwrap_or(0)),
+                escape(p["state_label_ja"].as_str().unwrap_or("")),
+                escape(p["gateway"]["gmo_order_id"].as_str().unwrap_or("")),
+            )
+        })
+        .collect();
+    page(
+        "受注一覧",
+        &format!(
+            r#"<div class="card"><h1>受注一覧(デモ)</h1><table><thead><tr><th>注文番号</th><th class="num">金額</th><th>対応状況(決済)</th><th>GMO オーダーID</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        ),
+    )
+    .into_response()
+}

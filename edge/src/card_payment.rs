@@ -1,0 +1,608 @@
+//! Card authorisation (仮売上 / 即時売上) with GMO-PG and reconciliation of lost outcomes.
+//!
+//! Safety rules, in order:
+//! 1. One gateway flow per payment at a time: the flow starts only by winning a compare-and-set
+//!    from `requires_payment` to `processing` (with a lease); everyone else gets "in progress".
+//! 2. ExecTran is never blindly retried, except on E92 (GMO executed nothing). Any answer that
+//!    leaves the outcome open (timeout, 5xx, E90/E91/42C/E82, an unreadable answer) is settled by
+//!    SearchTrade before we reply; if that fails too the payment is `unknown`, never "failed".
+//! 3. A decline leaves the GMO transaction UNPROCESSED; the shopper retries with a new token on
+//!    the same AccessID (reference §2c), so the payment returns to `requires_payment`.
+
+use crate::config::Config;
+use crate::gmo_transport::{GmoTransport, TransportError};
+use crate::http::{ApiError, ApiResult};
+use crate::store::{Event, PaymentRow, Store};
+use kessai_core::gmo::api::{self, Access, Answer, ExecResult, Trade};
+use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
+use kessai_core::gmo::status::TranStatus;
+use kessai_core::payment::{PaymentState, state_from_gmo};
+use serde_json::json;
+
+/// How long a `processing` claim protects an in-flight flow. Longer than the worst case of
+/// EntryTran + ExecTran with E92 back-off + SearchTrade, each bounded by the transport timeout.
+pub const LEASE_MS: i64 = 120_000;
+
+/// After a call that got no answer, GMO may still be executing it: an UNPROCESSED SearchTrade
+/// within this window does not prove that nothing will be charged, so the payment stays
+/// `unknown` and is asked about again (by the widget's polling, the merchant or the sweep).
+/// [U] GMO does not document its own processing timeout; 90 s is a conservative guess.
+pub const IN_FLIGHT_WINDOW_MS: i64 = 90_000;
+
+/// Whether the gateway finished with the call whose outcome we are reconciling.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    /// GMO answered (E90/E91/42C/…): what SearchTrade shows is final.
+    Yes,
+    /// No answer (timeout, connection lost, 5xx): the call may still be running at GMO.
+    Maybe,
+}
+
+pub enum Outcome {
+    /// 仮売上 / 実売上 (now or already before this request).
+    Paid(PaymentRow),
+    /// The gateway did not answer and SearchTrade could not tell: the payment is `unknown`.
+    Unknown(PaymentRow),
+}
+
+struct Flow<'a> {
+    store: &'a Store<'a>,
+    cfg: &'a Config,
+    now: i64,
+}
+
+fn gmo_detail(row: &PaymentRow, errors: Option<&GmoErrors>) -> serde_json::Value {
+    let mut d = json!({ "gmo_order_id": row.gmo_order_id });
+    if let Some(e) = errors {
+        let (code, info) = e.joined();
+        d["err_code"] = json!(code);
+        d["err_info"] = json!(info);
+    }
+    d
+}
+
+fn field_of(msg: ShopperMessage) -> Option<&'static str> {
+    match msg {
+        ShopperMessage::CardNumber => Some("number"),
+        ShopperMessage::Expiry => Some("expiry"),
+        ShopperMessage::SecurityCode => Some("cvc"),
+        ShopperMessage::TokenExpired => Some("token"),
+        ShopperMessage::InsufficientFunds
+        | ShopperMessage::CardUnusable
+        | ShopperMessage::PaymentMethod
+        | ShopperMessage::ThreeDSecure
+        | ShopperMessage::Busy
+        | ShopperMessage::Failed => None,
+    }
+}
+
+impl Flow<'_> {
+    /// For a later look at an unresolved attempt: finished once the in-flight window has passed.
+    fn finished_by_age(&self, row: &PaymentRow) -> Finished {
+        let started = row.attempt_started_at.unwrap_or(row.updated_at);
+        if self.now - started >= IN_FLIGHT_WINDOW_MS {
+            Finished::Yes
+        } else {
+            Finished::Maybe
+        }
+    }
+
+    fn transport(&self) -> GmoTransport<'_> {
+        GmoTransport {
+            base: &self.cfg.gmo_api_base,
+            timeout_ms: self.cfg.gmo_timeout_ms,
+        }
+    }
+
+    /// Leaves `processing` for `to`, recording why. The caller holds the lease, so losing the
+    /// compare-and-set means the lease expired and someone else reconciled: report theirs.
+    async fn settle(
+        &self,
+        mut next: PaymentRow,
+        to: PaymentState,
+        ev: Event<'_>,
+    ) -> ApiResult<PaymentRow> {
+        let from = next.state()?;
+        next.lease_until = None;
+        if self
+            .store
+            .transition(&next, from, to, self.now, &ev)
+            .await?
+        {
+            next.state = to.as_str().to_string();
+            next.version += 1;
+            Ok(next)
+        } else {
+            self.store
+                .payment(&next.id)
+                .await?
+                .ok_or_else(|| ApiError::internal("payment vanished"))
+        }
+    }
+
+    /// Back to `requires_payment` after a failure where nothing was charged.
+    async fn release(
+        &self,
+        mut row: PaymentRow,
+        kind: &str,
+        errors: Option<&GmoErrors>,
+        code: &str,
+    ) -> ApiResult<PaymentRow> {
+        row.last_error_code = Some(code.to_string());
+        row.last_error_info = errors.map(|e| e.joined().1);
+        let detail = gmo_detail(&row, errors);
+        self.settle(
+            row,
+            PaymentState::RequiresPayment,
+            Event {
+                actor: "gateway",
+                kind,
+                detail,
+            },
+        )
+        .await
+    }
+
+    /// Adopts what SearchTrade says. Only an amount that matches ours counts as paid.
+    async fn adopt_trade(&self, mut row: PaymentRow, trade: Trade) -> ApiResult<PaymentRow> {
+        let to = state_from_gmo(trade.status);
+        if to.is_paid() && trade.amount != row.amount {
+            // Drift: GMO holds a different amount than we asked for. Keep it visible as unknown.
+            let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": trade.status.as_str(), "gmo_amount": trade.amount });
+            return self
+                .settle(
+                    row,
+                    PaymentState::Unknown,
+                    Event {
+                        actor: "system",
+                        kind: "reconcile_amount_mismatch",
+                        detail,
+                    },
+                )
+                .await;
+        }
+        row.gmo_access_id = Some(trade.access.access_id.clone());
+        row.gmo_access_pass = Some(trade.access.access_pass.clone());
+        if to.is_paid() {
+            row.gmo_tran_id = Some(trade.tran_id.clone());
+            row.gmo_approve = Some(trade.approve.clone());
+            row.gmo_forward = Some(trade.forward.clone());
+            row.gmo_tran_date = Some(trade.process_date.clone());
+            row.card_mask = Some(trade.card_no.clone()).filter(|c| !c.is_empty());
+            row.authorized_at = Some(self.now);
+            row.last_error_code = None;
+            row.last_error_info = None;
+        }
+        let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": trade.status.as_str(), "tran_id": trade.tran_id });
+        self.settle(
+            row,
+            to,
+            Event {
+                actor: "system",
+                kind: "reconciled",
+                detail,
+            },
+        )
+        .await
+    }
+
+    /// Asks GMO what happened to this payment's OrderID and adopts it; `unknown` if GMO can't say.
+    async fn reconcile(
+        &self,
+        row: PaymentRow,
+        why: &str,
+        finished: Finished,
+    ) -> ApiResult<PaymentRow> {
+        worker::console_warn!(
+            "payment {}: outcome open ({why}); reconciling with SearchTrade",
+            row.id
+        );
+        let params = api::search_trade(&self.cfg.gmo, &row.gmo_order_id);
+        let answer = self.transport().post(api::SEARCH_TRADE, &params).await;
+        match answer.map(|a| api::read(&a, api::read_trade)) {
+            Ok(Ok(Answer::Ok(trade))) => {
+                if trade.status == TranStatus::Unprocessed && finished == Finished::Maybe {
+                    let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": "UNPROCESSED", "reason": why });
+                    return self
+                        .settle(
+                            row,
+                            PaymentState::Unknown,
+                            Event {
+                                actor: "system",
+                                kind: "outcome_pending",
+                                detail,
+                            },
+                        )
+                        .await;
+                }
+                self.adopt_trade(row, trade).await
+            }
+            // No transaction under this OrderID: EntryTran never happened, nothing was charged.
+            Ok(Ok(Answer::Err(e))) if e.contains("E01110002") => {
+                self.release(row, "reconciled_not_found", Some(&e), "gateway_unavailable")
+                    .await
+            }
+            Ok(Ok(Answer::Err(e))) => {
+                let mut d = gmo_detail(&row, Some(&e));
+                d["reason"] = json!(why);
+                self.settle(
+                    row,
+                    PaymentState::Unknown,
+                    Event {
+                        actor: "system",
+                        kind: "outcome_unknown",
+                        detail: d,
+                    },
+                )
+                .await
+            }
+            Ok(Err(_)) | Err(_) => {
+                let detail = json!({ "gmo_order_id": row.gmo_order_id, "reason": why });
+                self.settle(
+                    row,
+                    PaymentState::Unknown,
+                    Event {
+                        actor: "system",
+                        kind: "outcome_unknown",
+                        detail,
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// EntryTran, or recover the AccessID of an earlier EntryTran whose answer we lost.
+    async fn ensure_access(
+        &self,
+        row: &mut PaymentRow,
+    ) -> Result<Access, (Option<GmoErrors>, &'static str)> {
+        if let (Some(id), Some(pass)) = (&row.gmo_access_id, &row.gmo_access_pass) {
+            return Ok(Access {
+                access_id: id.clone(),
+                access_pass: pass.clone(),
+            });
+        }
+        let capture = row.capture().map_err(|_| (None, "internal_error"))?;
+        let params = api::entry_tran(
+            &self.cfg.gmo,
+            &row.gmo_order_id,
+            capture.gmo_job(),
+            row.amount,
+        );
+        let access = match self.transport().post(api::ENTRY_TRAN, &params).await {
+            Ok(answer) => match api::read(&answer, api::read_access) {
+                Ok(Answer::Ok(access)) => access,
+                Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::OrderIdExists => {
+                    // Our earlier EntryTran went through but its answer was lost.
+                    let search = api::search_trade(&self.cfg.gmo, &row.gmo_order_id);
+                    match self
+                        .transport()
+                        .post(api::SEARCH_TRADE, &search)
+                        .await
+                        .map(|a| api::read(&a, api::read_trade))
+                    {
+                        Ok(Ok(Answer::Ok(t)))
+                            if t.status == TranStatus::Unprocessed && t.amount == row.amount =>
+                        {
+                            t.access
+                        }
+                        _ => return Err((Some(e), "gateway_conflict")),
+                    }
+                }
+                Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::Busy => {
+                    return Err((Some(e), "gateway_busy"));
+                }
+                Ok(Answer::Err(e)) => return Err((Some(e), "gateway_rejected")),
+                Err(_) => return Err((None, "gateway_unavailable")),
+            },
+            Err(_) => return Err((None, "gateway_unavailable")),
+        };
+        if self
+            .store
+            .save_access(&row.id, row.version, &access.access_id, &access.access_pass)
+            .await
+            .is_err()
+        {
+            return Err((None, "internal_error"));
+        }
+        row.gmo_access_id = Some(access.access_id.clone());
+        row.gmo_access_pass = Some(access.access_pass.clone());
+        Ok(access)
+    }
+}
+
+fn failure_for(code: &str, errors: Option<&GmoErrors>) -> ApiError {
+    match code {
+        "gateway_busy" => ApiError::shopper(503, "gateway_busy", ShopperMessage::Busy),
+        _ => {
+            let mut e = ApiError::shopper(502, "gateway_error", ShopperMessage::Failed)
+                .with("reason", code);
+            if let Some(errs) = errors {
+                e = e.with("gateway", json!({ "err_info": errs.joined().1 }));
+            }
+            e
+        }
+    }
+}
+
+/// Authorises `row` with a GMO token. Returns the paid or unknown payment, or the error to show.
+pub async fn authorize(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+    token: &str,
+    now: i64,
+) -> ApiResult<Outcome> {
+    let flow = Flow { store, cfg, now };
+    let mut row = row;
+    // A flow left behind (lease expired) or a lost outcome is settled before anything new.
+    let state = row.state()?;
+    let lease_live = row.lease_until.is_some_and(|t| t > now);
+    if state == PaymentState::Unknown || (state == PaymentState::Processing && !lease_live) {
+        row = match claim_for_reconcile(&flow, row).await? {
+            Claim::Won(claimed) => {
+                let finished = flow.finished_by_age(&claimed);
+                flow.reconcile(claimed, "previous attempt unresolved", finished)
+                    .await?
+            }
+            Claim::Lost(current) => current,
+        };
+    }
+    match row.state()? {
+        PaymentState::Authorized | PaymentState::Captured => return Ok(Outcome::Paid(row)),
+        PaymentState::Unknown => return Ok(Outcome::Unknown(row)),
+        PaymentState::Processing => {
+            return Err(ApiError::new(
+                409,
+                "payment_in_progress",
+                "this payment is already being processed",
+                "お支払いを処理中です。しばらくお待ちください。",
+            ));
+        }
+        PaymentState::RequiresPayment => {}
+        PaymentState::Voided
+        | PaymentState::Returned
+        | PaymentState::ReturnedNextMonth
+        | PaymentState::Refunded
+        | PaymentState::PartiallyRefunded
+        | PaymentState::Declined
+        | PaymentState::Unpaid
+        | PaymentState::Expired => {
+            return Err(ApiError::new(
+                409,
+                "payment_not_payable",
+                "this payment can no longer be paid",
+                "このお支払いは受け付けられません。ショップにお問い合わせください。",
+            ));
+        }
+    }
+
+    // Claim the payment: exactly one request proceeds to the gateway.
+    let mut claimed = row.clone();
+    claimed.lease_until = Some(now + LEASE_MS);
+    claimed.attempt_started_at = Some(now);
+    let ev = Event {
+        actor: "shopper",
+        kind: "authorization_started",
+        detail: json!({ "gmo_order_id": row.gmo_order_id }),
+    };
+    if !store
+        .transition(
+            &claimed,
+            PaymentState::RequiresPayment,
+            PaymentState::Processing,
+            now,
+            &ev,
+        )
+        .await?
+    {
+        let current = store
+            .payment(&row.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("payment vanished"))?;
+        return match current.state()? {
+            PaymentState::Authorized | PaymentState::Captured => Ok(Outcome::Paid(current)),
+            _ => Err(ApiError::new(
+                409,
+                "payment_in_progress",
+                "this payment is already being processed",
+                "お支払いを処理中です。しばらくお待ちください。",
+            )),
+        };
+    }
+    claimed.state = PaymentState::Processing.as_str().to_string();
+    claimed.version += 1;
+
+    let access = match flow.ensure_access(&mut claimed).await {
+        Ok(a) => a,
+        Err((errors, code)) => {
+            flow.release(claimed, "entry_failed", errors.as_ref(), code)
+                .await?;
+            return Err(failure_for(code, errors.as_ref()));
+        }
+    };
+
+    let params = api::exec_tran_token(&access, &claimed.gmo_order_id, token);
+    let answer = match flow.transport().post(api::EXEC_TRAN, &params).await {
+        Ok(a) => a,
+        Err(TransportError::NotSent(why)) => {
+            worker::console_error!("payment {}: ExecTran not sent: {why}", claimed.id);
+            flow.release(claimed, "exec_not_sent", None, "gateway_unavailable")
+                .await?;
+            return Err(failure_for("gateway_unavailable", None));
+        }
+        Err(TransportError::Unknown(why)) => {
+            return settled(flow.reconcile(claimed, &why, Finished::Maybe).await?);
+        }
+    };
+    match api::read(&answer, api::read_exec) {
+        Ok(Answer::Ok(ExecResult::Authorized(au))) => {
+            let capture = claimed.capture()?;
+            let mut next = claimed;
+            next.gmo_tran_id = Some(au.tran_id.clone());
+            next.gmo_approve = Some(au.approve.clone());
+            next.gmo_forward = Some(au.forward.clone());
+            next.gmo_tran_date = Some(au.tran_date.clone());
+            next.authorized_at = Some(now);
+            next.last_error_code = None;
+            next.last_error_info = None;
+            let detail = json!({ "gmo_order_id": next.gmo_order_id, "tran_id": au.tran_id, "approve": au.approve, "tran_date": au.tran_date });
+            let kind = match capture.paid_state() {
+                PaymentState::Captured => "captured",
+                _ => "authorized",
+            };
+            settled(
+                flow.settle(
+                    next,
+                    capture.paid_state(),
+                    Event {
+                        actor: "gateway",
+                        kind,
+                        detail,
+                    },
+                )
+                .await?,
+            )
+        }
+        // We never ask for 3-D Secure yet, so an ACS=2 answer means our view of the shop is off.
+        Ok(Answer::Ok(ExecResult::ThreeDSecure { .. })) => settled(
+            flow.reconcile(claimed, "unexpected 3-D Secure redirect", Finished::Yes)
+                .await?,
+        ),
+        Ok(Answer::Err(e)) => {
+            let meaning = e.meaning();
+            match meaning.class {
+                ErrorClass::Declined | ErrorClass::ShopperInput | ErrorClass::ThreeDSecure => {
+                    let code = if meaning.class == ErrorClass::Declined {
+                        "card_declined"
+                    } else {
+                        "card_input"
+                    };
+                    flow.release(claimed, "authorization_declined", Some(&e), code)
+                        .await?;
+                    let mut err =
+                        ApiError::shopper(402, code, meaning.shopper).with("retryable", true);
+                    if let Some(f) = field_of(meaning.shopper) {
+                        err = err.with("field", f);
+                    }
+                    Err(err.with("gateway", json!({ "err_info": e.joined().1 })))
+                }
+                ErrorClass::Busy => {
+                    flow.release(claimed, "gateway_busy", Some(&e), "gateway_busy")
+                        .await?;
+                    Err(failure_for("gateway_busy", Some(&e)))
+                }
+                ErrorClass::OutcomeUnknown | ErrorClass::StateConflict => {
+                    let why = format!("ExecTran answered {}", e.joined().1);
+                    settled(flow.reconcile(claimed, &why, Finished::Yes).await?)
+                }
+                ErrorClass::OrderIdExists
+                | ErrorClass::AuthorizationExpired
+                | ErrorClass::Rejected => {
+                    worker::console_error!(
+                        "payment {}: ExecTran rejected {}",
+                        claimed.id,
+                        e.joined().1
+                    );
+                    flow.release(
+                        claimed,
+                        "authorization_rejected",
+                        Some(&e),
+                        "gateway_rejected",
+                    )
+                    .await?;
+                    Err(failure_for("gateway_rejected", Some(&e)))
+                }
+            }
+        }
+        Err(_) => settled(
+            flow.reconcile(claimed, "unreadable ExecTran answer", Finished::Maybe)
+                .await?,
+        ),
+    }
+}
+
+/// Maps the state a flow ended in to the caller's outcome.
+fn settled(row: PaymentRow) -> ApiResult<Outcome> {
+    match row.state()? {
+        PaymentState::Authorized | PaymentState::Captured => Ok(Outcome::Paid(row)),
+        PaymentState::RequiresPayment => {
+            Err(
+                ApiError::shopper(402, "card_not_charged", ShopperMessage::Failed)
+                    .with("retryable", true),
+            )
+        }
+        PaymentState::Unknown | PaymentState::Processing => Ok(Outcome::Unknown(row)),
+        PaymentState::Voided
+        | PaymentState::Returned
+        | PaymentState::ReturnedNextMonth
+        | PaymentState::Refunded
+        | PaymentState::PartiallyRefunded
+        | PaymentState::Declined
+        | PaymentState::Unpaid
+        | PaymentState::Expired => Err(ApiError::new(
+            409,
+            "payment_not_payable",
+            "the gateway reports this payment as cancelled",
+            "このお支払いは取り消されています。ショップにお問い合わせください。",
+        )),
+    }
+}
+
+enum Claim {
+    Won(PaymentRow),
+    /// Someone else changed the payment first; this is its current row.
+    Lost(PaymentRow),
+}
+
+/// Takes over an abandoned `processing` lease or an `unknown` payment for reconciliation.
+async fn claim_for_reconcile(flow: &Flow<'_>, row: PaymentRow) -> ApiResult<Claim> {
+    let from = row.state()?;
+    let mut claimed = row.clone();
+    claimed.lease_until = Some(flow.now + LEASE_MS);
+    let ev = Event {
+        actor: "system",
+        kind: "reconcile_started",
+        detail: json!({ "gmo_order_id": row.gmo_order_id }),
+    };
+    if flow
+        .store
+        .transition(&claimed, from, PaymentState::Processing, flow.now, &ev)
+        .await?
+    {
+        claimed.state = PaymentState::Processing.as_str().to_string();
+        claimed.version += 1;
+        Ok(Claim::Won(claimed))
+    } else {
+        Ok(Claim::Lost(
+            flow.store
+                .payment(&row.id)
+                .await?
+                .ok_or_else(|| ApiError::internal("payment vanished"))?,
+        ))
+    }
+}
+
+/// Reconciles an `unknown` payment (or an abandoned flow) on the merchant's request.
+pub async fn reconcile_now(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+    now: i64,
+) -> ApiResult<PaymentRow> {
+    let flow = Flow { store, cfg, now };
+    let state = row.state()?;
+    let lease_live = row.lease_until.is_some_and(|t| t > now);
+    if state == PaymentState::Unknown || (state == PaymentState::Processing && !lease_live) {
+        return match claim_for_reconcile(&flow, row).await? {
+            Claim::Won(claimed) => {
+                let finished = flow.finished_by_age(&claimed);
+                flow.reconcile(claimed, "merchant requested reconcile", finished)
+                    .await
+            }
+            Claim::Lost(current) => Ok(current),
+        };
+    }
+    Ok(row)
+}

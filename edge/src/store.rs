@@ -1,0 +1,296 @@
+//! D1 repository. Every state change is a compare-and-set on `version`, batched with the event
+//! that records it (`INSERT … SELECT … WHERE changes() = 1`), so a lost race writes no event.
+
+use crate::http::{ApiError, ApiResult};
+use kessai_core::payment::{CaptureMode, PaymentState};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PaymentRow {
+    pub id: String,
+    pub client_secret: String,
+    pub order_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub method: String,
+    pub capture_mode: String,
+    pub state: String,
+    pub version: i64,
+    pub lease_until: Option<i64>,
+    pub attempt_started_at: Option<i64>,
+    pub gmo_order_id: String,
+    pub gmo_attempt: i64,
+    pub gmo_access_id: Option<String>,
+    pub gmo_access_pass: Option<String>,
+    pub gmo_tran_id: Option<String>,
+    pub gmo_approve: Option<String>,
+    pub gmo_forward: Option<String>,
+    pub gmo_tran_date: Option<String>,
+    pub card_mask: Option<String>,
+    pub last_error_code: Option<String>,
+    pub last_error_info: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub authorized_at: Option<i64>,
+}
+
+impl PaymentRow {
+    pub fn state(&self) -> ApiResult<PaymentState> {
+        PaymentState::parse(&self.state).ok_or_else(|| ApiError::internal("unknown state in D1"))
+    }
+    pub fn capture(&self) -> ApiResult<CaptureMode> {
+        CaptureMode::parse(&self.capture_mode)
+            .ok_or_else(|| ApiError::internal("unknown capture mode in D1"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: String,
+}
+
+/// One appended history line.
+pub struct Event<'a> {
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub detail: Value,
+}
+
+fn d1(e: worker::Error) -> ApiError {
+    ApiError::internal(&format!("D1: {e}"))
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+fn n(v: i64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+fn opt(v: &Option<String>) -> JsValue {
+    v.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+pub struct Store<'a> {
+    pub db: &'a D1Database,
+}
+
+pub struct NewPayment<'a> {
+    pub id: &'a str,
+    pub client_secret: &'a str,
+    pub order_id: &'a str,
+    pub amount: i64,
+    pub capture: CaptureMode,
+    pub gmo_order_id: &'a str,
+    pub now: i64,
+}
+
+impl Store<'_> {
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+        self.db.prepare(sql).bind(args).map_err(d1)
+    }
+
+    fn event_stmt(
+        &self,
+        payment_id: &str,
+        at: i64,
+        from: Option<PaymentState>,
+        to: Option<PaymentState>,
+        ev: &Event<'_>,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
+            "INSERT INTO payment_events (payment_id, at, actor, kind, from_state, to_state, detail) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE changes() = 1",
+            &[
+                s(payment_id),
+                n(at),
+                s(ev.actor),
+                s(ev.kind),
+                from.map(|x| s(x.as_str())).unwrap_or(JsValue::NULL),
+                to.map(|x| s(x.as_str())).unwrap_or(JsValue::NULL),
+                s(&ev.detail.to_string()),
+            ],
+        )
+    }
+
+    /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
+    pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
+        let insert = self.stmt(
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7) ON CONFLICT(order_id) DO NOTHING",
+            &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now)],
+        )?;
+        let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
+        let res = self.db.batch(vec![insert, event]).await.map_err(d1)?;
+        let changed = res
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(changed == 1)
+    }
+
+    pub async fn payment(&self, id: &str) -> ApiResult<Option<PaymentRow>> {
+        self.stmt("SELECT * FROM payments WHERE id = ?1", &[s(id)])?
+            .first::<PaymentRow>(None)
+            .await
+            .map_err(d1)
+    }
+
+    pub async fn payment_by_order(&self, order_id: &str) -> ApiResult<Option<PaymentRow>> {
+        self.stmt("SELECT * FROM payments WHERE order_id = ?1", &[s(order_id)])?
+            .first::<PaymentRow>(None)
+            .await
+            .map_err(d1)
+    }
+
+    pub async fn list(&self, state: Option<&str>, limit: i64) -> ApiResult<Vec<PaymentRow>> {
+        let st = match state {
+            Some(st) => self.stmt(
+                "SELECT * FROM payments WHERE state = ?1 ORDER BY created_at DESC LIMIT ?2",
+                &[s(st), n(limit)],
+            )?,
+            None => self.stmt(
+                "SELECT * FROM payments ORDER BY created_at DESC LIMIT ?1",
+                &[n(limit)],
+            )?,
+        };
+        st.all()
+            .await
+            .map_err(d1)?
+            .results::<PaymentRow>()
+            .map_err(d1)
+    }
+
+    pub async fn events(&self, payment_id: &str) -> ApiResult<Vec<EventRow>> {
+        self.stmt(
+            "SELECT id, at, actor, kind, from_state, to_state, detail FROM payment_events WHERE payment_id = ?1 ORDER BY id",
+            &[s(payment_id)],
+        )?
+        .all()
+        .await
+        .map_err(d1)?
+        .results::<EventRow>()
+        .map_err(d1)
+    }
+
+    /// Compare-and-set: applies `row`'s mutable columns if the stored version is still
+    /// `row.version`, bumps the version and appends `ev`. Returns whether it won.
+    pub async fn transition(
+        &self,
+        row: &PaymentRow,
+        from: PaymentState,
+        to: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+    ) -> ApiResult<bool> {
+        let update = self.stmt(
+            "UPDATE payments SET state = ?1, version = version + 1, lease_until = ?2, amount = ?3, \
+               gmo_order_id = ?4, gmo_attempt = ?5, gmo_access_id = ?6, gmo_access_pass = ?7, gmo_tran_id = ?8, \
+               gmo_approve = ?9, gmo_forward = ?10, gmo_tran_date = ?11, card_mask = ?12, last_error_code = ?13, \
+               last_error_info = ?14, authorized_at = ?15, updated_at = ?16, capture_mode = ?20, attempt_started_at = ?21 \
+             WHERE id = ?17 AND version = ?18 AND state = ?19",
+            &[
+                s(to.as_str()),
+                row.lease_until.map(n).unwrap_or(JsValue::NULL),
+                n(row.amount),
+                s(&row.gmo_order_id),
+                n(row.gmo_attempt),
+                opt(&row.gmo_access_id),
+                opt(&row.gmo_access_pass),
+                opt(&row.gmo_tran_id),
+                opt(&row.gmo_approve),
+                opt(&row.gmo_forward),
+                opt(&row.gmo_tran_date),
+                opt(&row.card_mask),
+                opt(&row.last_error_code),
+                opt(&row.last_error_info),
+                row.authorized_at.map(n).unwrap_or(JsValue::NULL),
+                n(now),
+                s(&row.id),
+                n(row.version),
+                s(from.as_str()),
+                s(&row.capture_mode),
+                row.attempt_started_at.map(n).unwrap_or(JsValue::NULL),
+            ],
+        )?;
+        let event = self.event_stmt(&row.id, now, Some(from), Some(to), ev)?;
+        let res = self.db.batch(vec![update, event]).await.map_err(d1)?;
+        let changed = res
+            .first()
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0);
+        Ok(changed == 1)
+    }
+
+    /// Records gateway ids learnt mid-flight (AccessID/AccessPass after EntryTran) while we hold
+    /// the processing lease, so a crash after this point can still be reconciled.
+    pub async fn save_access(
+        &self,
+        id: &str,
+        version: i64,
+        access_id: &str,
+        access_pass: &str,
+    ) -> ApiResult<()> {
+        self.stmt(
+            "UPDATE payments SET gmo_access_id = ?1, gmo_access_pass = ?2 WHERE id = ?3 AND version = ?4",
+            &[s(access_id), s(access_pass), s(id), n(version)],
+        )?
+        .run()
+        .await
+        .map_err(d1)?;
+        Ok(())
+    }
+
+    pub async fn idempotent_get(&self, key: &str) -> ApiResult<Option<(String, u16, String)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            request_hash: String,
+            status: i64,
+            body: String,
+        }
+        let row = self
+            .stmt(
+                "SELECT request_hash, status, body FROM idempotency_keys WHERE key = ?1",
+                &[s(key)],
+            )?
+            .first::<Row>(None)
+            .await
+            .map_err(d1)?;
+        Ok(row.map(|r| {
+            (
+                r.request_hash,
+                u16::try_from(r.status).unwrap_or(500),
+                r.body,
+            )
+        }))
+    }
+
+    pub async fn idempotent_put(
+        &self,
+        key: &str,
+        hash: &str,
+        status: u16,
+        body: &str,
+        now: i64,
+    ) -> ApiResult<()> {
+        self.stmt(
+            "INSERT INTO idempotency_keys (key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT(key) DO NOTHING",
+            &[s(key), s(hash), n(i64::from(status)), s(body), n(now)],
+        )?
+        .run()
+        .await
+        .map_err(d1)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README command 1: installs what is missing, builds, and runs the demo storefront against the
+# sandboxes with the edge in the real Workers runtime (wrangler dev / workerd, local D1).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/setup.sh"
+bash "$ROOT/scripts/build.sh"
+cd "$ROOT"
+cargo build --release -p kessai-demo
+exec "$ROOT/target/release/kessai-demo" "$@"

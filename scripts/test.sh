@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# README command 2: installs what is missing, builds, and runs every test: unit and property tests,
+# the sandbox's protocol tests, the edge in workerd with D1 against the sandbox, and the
+# headless-Chromium end-to-end checkout. Then prints the size benchmark.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+cargo clippy -q -p kessai-edge -p kessai-widget --target wasm32-unknown-unknown -- -D warnings
+echo "== build widget and edge"
+bash scripts/build.sh
+echo "== tests"
+# One test binary at a time keeps the 2-core machine from starving the browser tests.
+cargo test --workspace -- --test-threads=2
+echo "== size benchmark"
+bash scripts/bench-size.sh

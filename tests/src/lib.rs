@@ -1,0 +1,217 @@
+//! Shared fixtures for the end-to-end tests: one running stack (sandbox + edge in wrangler dev
+//! + storefront) per test binary, helpers to call the merchant API and the sandbox, and a
+//! chromedriver for browser tests.
+
+use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// URLs of the running stack.
+#[derive(Clone, Debug)]
+pub struct Urls {
+    pub sandbox: String,
+    pub edge: String,
+    pub storefront: String,
+}
+
+/// GMO timeout the test edge uses; the sandbox's delay fault exceeds it to simulate a lost answer.
+pub const TEST_GMO_TIMEOUT_MS: u64 = 2_500;
+
+static STACK: OnceLock<Urls> = OnceLock::new();
+
+/// Starts the stack once per test binary, on its own runtime thread that lives until the process
+/// exits (wrangler is tied to it and gets SIGTERM then).
+pub fn stack() -> Urls {
+    STACK
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let opts = StackOptions { gmo_timeout_ms: TEST_GMO_TIMEOUT_MS, ..StackOptions::default() };
+                    match Stack::start(opts).await {
+                        Ok(stack) => {
+                            let urls = Urls {
+                                sandbox: stack.sandbox_url.clone(),
+                                edge: stack.edge_url.clone(),
+                                storefront: stack.storefront_url.clone(),
+                            };
+                            let _ = tx.send(Ok(urls));
+                            // Keep the stack (and its servers) alive for the whole test binary.
+                            let _keep = stack;
+                            std::future::pending::<()>().await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e.to_string()));
+                        }
+                    }
+                });
+            });
+            match rx.recv() {
+                Ok(Ok(urls)) => urls,
+                Ok(Err(e)) => panic!("stack failed to start: {e}"),
+                Err(e) => panic!("stack thread died: {e}"),
+            }
+        })
+        .clone()
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A unique order number for this test run.
+pub fn order_id(prefix: &str) -> String {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    format!("{prefix}-{}-{n}", t % 100_000_000_000)
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Calls the merchant API with the secret key. Returns status and JSON body.
+pub async fn merchant(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let urls = stack();
+    let mut req = client().request(method, format!("{}{}", urls.edge, path)).bearer_auth(MERCHANT_SECRET_KEY);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Creates a payment and returns its JSON (id, client_secret, …).
+pub async fn create_payment(amount: i64) -> Value {
+    let (status, body) =
+        merchant(reqwest::Method::POST, "/v1/payments", Some(json!({ "order_id": order_id("T"), "amount": amount }))).await;
+    assert_eq!(status, 201, "create payment: {body}");
+    body
+}
+
+pub async fn payment(id: &str) -> Value {
+    let (status, body) = merchant(reqwest::Method::GET, &format!("/v1/payments/{id}"), None).await;
+    assert_eq!(status, 200, "get payment: {body}");
+    body
+}
+
+/// Posts to the widget API as the storefront page would (with its Origin).
+pub async fn widget_post(secret: &str, body: Value) -> (u16, Value) {
+    let urls = stack();
+    let resp = client()
+        .post(format!("{}/v1/checkout/{secret}/card", urls.edge))
+        .header("origin", &urls.storefront)
+        .json(&body)
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Gets a GMO token from the sandbox the way its token JS does.
+pub async fn token_for(card: &str) -> String {
+    let urls = stack();
+    let shop = kessai_sandbox::SandboxConfig::default().shop_id;
+    let resp = client()
+        .post(format!("{}/ext/api/credit/getToken", urls.sandbox))
+        .json(&json!({ "shopId": shop, "cardno": card, "expire": "203012", "securitycode": "123", "holdername": "TARO YAMADA" }))
+        .send()
+        .await
+        .expect("sandbox reachable");
+    let body: Value = resp.json().await.expect("token json");
+    assert_eq!(body["resultCode"], "000", "token: {body}");
+    body["tokenObject"]["token"].as_str().expect("token string").to_string()
+}
+
+/// The sandbox's log of protocol requests for one GMO OrderID.
+pub async fn gateway_requests(gmo_order_id: &str) -> Vec<Value> {
+    let urls = stack();
+    let v: Value = client()
+        .get(format!("{}/__sandbox/requests?order_id={gmo_order_id}", urls.sandbox))
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .json()
+        .await
+        .expect("json");
+    v.as_array().cloned().unwrap_or_default()
+}
+
+pub fn count_api(requests: &[Value], api: &str) -> usize {
+    requests.iter().filter(|r| r["api"] == api).count()
+}
+
+/// Makes the sandbox's next `times` calls of `api` sleep `delay_ms` before answering.
+pub async fn sandbox_fault(api: &str, delay_ms: u64, times: u32) {
+    let urls = stack();
+    let status = client()
+        .post(format!("{}/__sandbox/faults", urls.sandbox))
+        .json(&json!({ "api": api, "delay_ms": delay_ms, "times": times }))
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .status();
+    assert!(status.is_success());
+}
+
+/// A chromedriver for this test binary, tied to this process's lifetime.
+pub fn chromedriver_url() -> String {
+    static DRIVER: OnceLock<String> = OnceLock::new();
+    DRIVER
+        .get_or_init(|| {
+            use std::os::unix::process::CommandExt;
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("free port");
+            let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+            let mut cmd = std::process::Command::new(bin);
+            cmd.arg(format!("--port={port}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn().expect("chromedriver installed (scripts/setup.sh)");
+            std::mem::forget(child);
+            let url = format!("http://127.0.0.1:{port}");
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            url
+        })
+        .clone()
+}
+
+/// A headless Chromium session.
+pub async fn browser() -> fantoccini::Client {
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1000,1400"]
+        }
+    }))
+    .expect("caps");
+    fantoccini::ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&chromedriver_url())
+        .await
+        .expect("chromedriver session")
+}
