@@ -71,27 +71,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     worker::console_log!(
         "{} {} -> {}",
         method.to_string(),
-        redact_path(&path),
+        path,
         status
     );
     if let Some(o) = &allowed_origin {
         cors_headers(resp.headers(), o)?;
     }
     Ok(resp)
-}
-
-/// Client secrets are credentials: keep them out of logs.
-fn redact_path(path: &str) -> String {
-    match path.strip_prefix("/v1/checkout/") {
-        Some(rest) => {
-            let tail = rest
-                .split_once('/')
-                .map(|(_, t)| format!("/{t}"))
-                .unwrap_or_default();
-            format!("/v1/checkout/<secret>{tail}")
-        }
-        None => path.to_string(),
-    }
 }
 
 async fn route(
@@ -104,10 +90,10 @@ async fn route(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => Ok(Reply::ok(json!({ "ok": true }))),
-        (Method::Get, ["v1", "checkout", secret]) => {
+        (Method::Get, ["v1", "checkout", payment_id]) => {
             let db = env.d1("DB")?;
             let store = Store { db: &db };
-            let mut row = payment_by_secret(&store, secret).await?;
+            let mut row = payment_by_secret(&store, payment_id, &client_secret(&req)).await?;
             // The widget polls this after a 202: settle a lost outcome as soon as GMO can tell.
             if matches!(
                 row.state()?,
@@ -117,7 +103,8 @@ async fn route(
             }
             Ok(Reply::ok(checkout_view(&row, cfg)?))
         }
-        (Method::Post, ["v1", "checkout", secret, "card"]) => {
+        (Method::Post, ["v1", "checkout", payment_id, "card"]) => {
+            let secret = client_secret(&req);
             let body: Value = req.json().await.map_err(|_| invalid_json())?;
             let token = body
                 .get("token")
@@ -145,7 +132,7 @@ async fn route(
             }
             let db = env.d1("DB")?;
             let store = Store { db: &db };
-            let row = payment_by_secret(&store, secret).await?;
+            let row = payment_by_secret(&store, payment_id, &secret).await?;
             let now = platform::now().0;
             match card_payment::authorize(&store, cfg, row, &token, now).await? {
                 Outcome::Paid(p) => Ok(Reply::ok(payment_result(&p)?)),
@@ -252,23 +239,24 @@ fn merchant_auth(req: &Request, cfg: &Config) -> ApiResult<()> {
     }
 }
 
-/// Client secrets look like `pay_<id>_secret_<hex>`; the id locates the row, the whole secret
-/// must match in constant time.
-async fn payment_by_secret(store: &Store<'_>, secret: &str) -> ApiResult<PaymentRow> {
+/// The widget sends the payment's client secret in a header, not the URL: URLs end up in
+/// access logs, headers do not.
+fn client_secret(req: &Request) -> String {
+    req.headers().get("x-client-secret").ok().flatten().unwrap_or_default()
+}
+
+/// The widget API is scoped to one payment by its client secret (compared in constant time).
+async fn payment_by_secret(store: &Store<'_>, payment_id: &str, secret: &str) -> ApiResult<PaymentRow> {
     let not_found = || {
         ApiError::new(
             404,
             "checkout_not_found",
-            "unknown or expired checkout",
+            "unknown payment or wrong client secret",
             "お支払い情報が見つかりません。",
         )
     };
-    let id = secret
-        .split_once("_secret_")
-        .map(|(id, _)| id)
-        .ok_or_else(not_found)?;
-    let row = store.payment(id).await?.ok_or_else(not_found)?;
-    if secure_eq(&row.client_secret, secret) {
+    let row = store.payment(payment_id).await?.ok_or_else(not_found)?;
+    if !secret.is_empty() && secure_eq(&row.client_secret, secret) {
         Ok(row)
     } else {
         Err(not_found())

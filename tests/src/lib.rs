@@ -104,12 +104,32 @@ pub async fn payment(id: &str) -> Value {
 }
 
 /// Posts to the widget API as the storefront page would (with its Origin).
-pub async fn widget_post(secret: &str, body: Value) -> (u16, Value) {
+pub async fn widget_post(payment: &Value, body: Value) -> (u16, Value) {
+    let secret = payment["client_secret"].as_str().unwrap_or("");
+    widget_post_with(payment["id"].as_str().unwrap_or(""), secret, body).await
+}
+
+pub async fn widget_post_with(payment_id: &str, secret: &str, body: Value) -> (u16, Value) {
     let urls = stack();
     let resp = client()
-        .post(format!("{}/v1/checkout/{secret}/card", urls.edge))
+        .post(format!("{}/v1/checkout/{payment_id}/card", urls.edge))
         .header("origin", &urls.storefront)
+        .header("x-client-secret", secret)
         .json(&body)
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The widget's checkout config (`GET /v1/checkout/{id}`), as the storefront page would read it.
+pub async fn checkout_config(payment: &Value) -> (u16, Value) {
+    let urls = stack();
+    let resp = client()
+        .get(format!("{}/v1/checkout/{}", urls.edge, payment["id"].as_str().unwrap_or("")))
+        .header("origin", &urls.storefront)
+        .header("x-client-secret", payment["client_secret"].as_str().unwrap_or(""))
         .send()
         .await
         .expect("edge reachable");
