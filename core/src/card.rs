@@ -102,7 +102,7 @@ pub fn luhn_ok(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Formats what the shopper typed (full-width allowed) as grouped digits, cut at the brand's maximum.
@@ -158,12 +158,16 @@ impl FieldProblem {
             (Lang::Ja, Incomplete, Field::Expiry) => "有効期限を月/年(MM/YY)で入力してください。",
             (Lang::Ja, Incomplete, Field::Cvc) => "セキュリティコードの桁数が足りません。",
             (Lang::Ja, Incomplete, Field::Holder) => "カード名義を入力してください。",
-            (Lang::Ja, NumberInvalid, _) => "カード番号に誤りがあります。ご確認のうえ再度入力してください。",
+            (Lang::Ja, NumberInvalid, _) => {
+                "カード番号に誤りがあります。ご確認のうえ再度入力してください。"
+            }
             (Lang::Ja, NumberBrandUnsupported, _) => "このカードブランドはご利用いただけません。",
             (Lang::Ja, ExpiryInvalid, _) => "有効期限に誤りがあります。",
             (Lang::Ja, ExpiryPast, _) => "有効期限が切れています。",
             (Lang::Ja, CvcInvalid, _) => "セキュリティコードに誤りがあります。",
-            (Lang::Ja, HolderInvalid, _) => "カード名義は半角英字で入力してください(例: TARO YAMADA)。",
+            (Lang::Ja, HolderInvalid, _) => {
+                "カード名義は半角英字で入力してください(例: TARO YAMADA)。"
+            }
             (Lang::En, Required, Field::Number) => "Enter your card number.",
             (Lang::En, Required, Field::Expiry) => "Enter the expiry date.",
             (Lang::En, Required, Field::Cvc) => "Enter the security code.",
@@ -203,7 +207,11 @@ pub enum Lang {
 
 impl Lang {
     pub fn parse(s: &str) -> Lang {
-        if s.trim().to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::Ja }
+        if s.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Ja
+        }
     }
 }
 
@@ -241,7 +249,10 @@ pub fn check_expiry(input: &str, now_year: i32, now_month: u8) -> Result<String,
         let y = it.next().map(digits_only).unwrap_or_default();
         (m, y)
     } else {
-        (digits.chars().take(2).collect::<String>(), digits.chars().skip(2).collect())
+        (
+            digits.chars().take(2).collect::<String>(),
+            digits.chars().skip(2).collect(),
+        )
     };
     let month: u8 = match m.parse() {
         Ok(v) if (1..=12).contains(&v) => v,
@@ -250,8 +261,14 @@ pub fn check_expiry(input: &str, now_year: i32, now_month: u8) -> Result<String,
     };
     let year: i32 = match year_digits.len() {
         0 | 1 | 3 => return Err(FieldProblem::Incomplete),
-        2 => 2000 + year_digits.parse::<i32>().map_err(|_| FieldProblem::ExpiryInvalid)?,
-        4 => year_digits.parse::<i32>().map_err(|_| FieldProblem::ExpiryInvalid)?,
+        2 => {
+            2000 + year_digits
+                .parse::<i32>()
+                .map_err(|_| FieldProblem::ExpiryInvalid)?
+        }
+        4 => year_digits
+            .parse::<i32>()
+            .map_err(|_| FieldProblem::ExpiryInvalid)?,
         _ => return Err(FieldProblem::ExpiryInvalid),
     };
     if (year, month) < (now_year, now_month) {
@@ -286,7 +303,9 @@ pub fn check_cvc(input: &str, brand: CardBrand) -> Result<String, FieldProblem> 
     match digits.len().cmp(&want) {
         std::cmp::Ordering::Equal => Ok(digits),
         // Brand unknown yet: 3 or 4 are both plausible.
-        std::cmp::Ordering::Greater if brand == CardBrand::Unknown && digits.len() == 4 => Ok(digits),
+        std::cmp::Ordering::Greater if brand == CardBrand::Unknown && digits.len() == 4 => {
+            Ok(digits)
+        }
         std::cmp::Ordering::Greater => Err(FieldProblem::CvcInvalid),
         std::cmp::Ordering::Less => Err(FieldProblem::Incomplete),
     }
@@ -334,18 +353,36 @@ mod tests {
     fn number_states() {
         assert_eq!(check_number(""), Err(FieldProblem::Required));
         assert_eq!(check_number("4111 1111"), Err(FieldProblem::Incomplete));
-        assert_eq!(check_number("４１１１ １１１１ １１１１ １１１１").as_deref(), Ok("4111111111111111"));
-        assert_eq!(check_number("4111111111111112"), Err(FieldProblem::NumberInvalid));
-        assert_eq!(check_number("41111111111111111"), Err(FieldProblem::NumberInvalid));
-        assert_eq!(check_number("378282246310005").as_deref(), Ok("378282246310005"));
+        assert_eq!(
+            check_number("４１１１ １１１１ １１１１ １１１１").as_deref(),
+            Ok("4111111111111111")
+        );
+        assert_eq!(
+            check_number("4111111111111112"),
+            Err(FieldProblem::NumberInvalid)
+        );
+        assert_eq!(
+            check_number("41111111111111111"),
+            Err(FieldProblem::NumberInvalid)
+        );
+        assert_eq!(
+            check_number("378282246310005").as_deref(),
+            Ok("378282246310005")
+        );
     }
 
     #[test]
     fn formatting_by_brand() {
-        assert_eq!(format_card_number("4111111111111111"), "4111 1111 1111 1111");
+        assert_eq!(
+            format_card_number("4111111111111111"),
+            "4111 1111 1111 1111"
+        );
         assert_eq!(format_card_number("378282246310005"), "3782 822463 10005");
         assert_eq!(format_card_number("3056930902590"), "3056 930902 590");
-        assert_eq!(format_card_number("41111111111111119999"), "4111 1111 1111 1111");
+        assert_eq!(
+            format_card_number("41111111111111119999"),
+            "4111 1111 1111 1111"
+        );
         assert_eq!(format_card_number("４１１"), "411");
     }
 
@@ -353,10 +390,19 @@ mod tests {
     fn expiry() {
         assert_eq!(check_expiry("12/28", 2026, 11).as_deref(), Ok("202812"));
         assert_eq!(check_expiry("1128", 2026, 11).as_deref(), Ok("202811"));
-        assert_eq!(check_expiry("１０／２６", 2026, 11), Err(FieldProblem::ExpiryPast));
+        assert_eq!(
+            check_expiry("１０／２６", 2026, 11),
+            Err(FieldProblem::ExpiryPast)
+        );
         assert_eq!(check_expiry("11/26", 2026, 11).as_deref(), Ok("202611"));
-        assert_eq!(check_expiry("13", 2026, 11), Err(FieldProblem::ExpiryInvalid));
-        assert_eq!(check_expiry("12/2", 2026, 11), Err(FieldProblem::Incomplete));
+        assert_eq!(
+            check_expiry("13", 2026, 11),
+            Err(FieldProblem::ExpiryInvalid)
+        );
+        assert_eq!(
+            check_expiry("12/2", 2026, 11),
+            Err(FieldProblem::Incomplete)
+        );
         assert_eq!(check_expiry("", 2026, 11), Err(FieldProblem::Required));
         assert_eq!(check_expiry("12/2030", 2026, 11).as_deref(), Ok("203012"));
         assert_eq!(format_expiry("1228"), "12/28");
@@ -365,17 +411,29 @@ mod tests {
     #[test]
     fn cvc_by_brand() {
         assert_eq!(check_cvc("123", CardBrand::Visa).as_deref(), Ok("123"));
-        assert_eq!(check_cvc("1234", CardBrand::Visa), Err(FieldProblem::CvcInvalid));
-        assert_eq!(check_cvc("123", CardBrand::Amex), Err(FieldProblem::Incomplete));
+        assert_eq!(
+            check_cvc("1234", CardBrand::Visa),
+            Err(FieldProblem::CvcInvalid)
+        );
+        assert_eq!(
+            check_cvc("123", CardBrand::Amex),
+            Err(FieldProblem::Incomplete)
+        );
         assert_eq!(check_cvc("1234", CardBrand::Amex).as_deref(), Ok("1234"));
-        assert_eq!(check_cvc("12a", CardBrand::Visa), Err(FieldProblem::CvcInvalid));
+        assert_eq!(
+            check_cvc("12a", CardBrand::Visa),
+            Err(FieldProblem::CvcInvalid)
+        );
     }
 
     #[test]
     fn holder() {
         assert_eq!(check_holder(" taro yamada ").as_deref(), Ok("TARO YAMADA"));
         assert_eq!(check_holder("山田太郎"), Err(FieldProblem::HolderInvalid));
-        assert_eq!(check_holder(&"A".repeat(51)), Err(FieldProblem::HolderInvalid));
+        assert_eq!(
+            check_holder(&"A".repeat(51)),
+            Err(FieldProblem::HolderInvalid)
+        );
     }
 
     proptest! {

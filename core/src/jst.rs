@@ -108,7 +108,8 @@ impl JstDateTime {
 
     pub fn to_unix(self) -> UnixMillis {
         let days = days_from_civil(self.year, self.month, self.day);
-        let secs = i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
+        let secs =
+            i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
         UnixMillis(days * DAY_MS + secs * 1000 - JST_OFFSET_MS)
     }
 

@@ -39,7 +39,9 @@ impl Jpy {
             return Err(AmountError::NotPositive);
         }
         if yen > GMO_MAX_AMOUNT {
-            return Err(AmountError::TooLarge { max: GMO_MAX_AMOUNT });
+            return Err(AmountError::TooLarge {
+                max: GMO_MAX_AMOUNT,
+            });
         }
         Ok(Jpy(yen))
     }
@@ -58,7 +60,7 @@ impl fmt::Display for Jpy {
         let digits = self.0.unsigned_abs().to_string();
         let mut out = String::with_capacity(digits.len() + 4);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -81,7 +83,10 @@ mod tests {
         assert_eq!(Jpy::chargeable(-5), Err(AmountError::NotPositive));
         assert_eq!(Jpy::chargeable(1).map(Jpy::yen), Ok(1));
         assert_eq!(Jpy::chargeable(9_999_999).map(Jpy::yen), Ok(9_999_999));
-        assert!(matches!(Jpy::chargeable(10_000_000), Err(AmountError::TooLarge { .. })));
+        assert!(matches!(
+            Jpy::chargeable(10_000_000),
+            Err(AmountError::TooLarge { .. })
+        ));
     }
 
     #[test]

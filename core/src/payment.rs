@@ -198,14 +198,20 @@ mod tests {
 
     #[test]
     fn only_requires_payment_accepts_attempts() {
-        let open: Vec<_> = PaymentState::ALL.into_iter().filter(|s| s.accepts_payment_attempt()).collect();
+        let open: Vec<_> = PaymentState::ALL
+            .into_iter()
+            .filter(|s| s.accepts_payment_attempt())
+            .collect();
         assert_eq!(open, vec![PaymentState::RequiresPayment]);
     }
 
     #[test]
     fn modes() {
         assert_eq!(CaptureMode::Manual.paid_state().label_ja(), "仮売上");
-        assert_eq!(CaptureMode::parse("automatic"), Some(CaptureMode::Automatic));
+        assert_eq!(
+            CaptureMode::parse("automatic"),
+            Some(CaptureMode::Automatic)
+        );
         assert_eq!(CaptureMode::parse("later"), None);
     }
 }

@@ -15,7 +15,10 @@ pub fn to_half_width(s: &str) -> String {
 
 /// Only the ASCII digits of `s`, after full-width normalisation.
 pub fn digits_only(s: &str) -> String {
-    to_half_width(s).chars().filter(|c| c.is_ascii_digit()).collect()
+    to_half_width(s)
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect()
 }
 
 #[cfg(test)]

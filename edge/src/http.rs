@@ -109,7 +109,10 @@ pub fn cors_headers(headers: &Headers, origin: &str) -> worker::Result<()> {
     headers.set("access-control-allow-origin", origin)?;
     headers.set("vary", "Origin")?;
     headers.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
-    headers.set("access-control-allow-headers", "content-type, x-client-secret")?;
+    headers.set(
+        "access-control-allow-headers",
+        "content-type, x-client-secret",
+    )?;
     headers.set("access-control-max-age", "600")?;
     Ok(())
 }

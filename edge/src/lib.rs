@@ -68,12 +68,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Err(e) => error_response(e)?,
     };
     let status = resp.status_code();
-    worker::console_log!(
-        "{} {} -> {}",
-        method.to_string(),
-        path,
-        status
-    );
+    worker::console_log!("{} {} -> {}", method.to_string(), path, status);
     if let Some(o) = &allowed_origin {
         cors_headers(resp.headers(), o)?;
     }
@@ -168,13 +163,13 @@ async fn route(
                 .query_pairs()
                 .find(|(k, _)| k == "state")
                 .map(|(_, v)| v.to_string());
-            if let Some(st) = &state {
-                if PaymentState::parse(st).is_none() {
-                    return Err(ApiError::bad_request(
-                        format!("unknown state {st}"),
-                        "状態の指定が正しくありません。",
-                    ));
-                }
+            if let Some(st) = &state
+                && PaymentState::parse(st).is_none()
+            {
+                return Err(ApiError::bad_request(
+                    format!("unknown state {st}"),
+                    "状態の指定が正しくありません。",
+                ));
             }
             let db = env.d1("DB")?;
             let rows = Store { db: &db }.list(state.as_deref(), 100).await?;
@@ -242,11 +237,19 @@ fn merchant_auth(req: &Request, cfg: &Config) -> ApiResult<()> {
 /// The widget sends the payment's client secret in a header, not the URL: URLs end up in
 /// access logs, headers do not.
 fn client_secret(req: &Request) -> String {
-    req.headers().get("x-client-secret").ok().flatten().unwrap_or_default()
+    req.headers()
+        .get("x-client-secret")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// The widget API is scoped to one payment by its client secret (compared in constant time).
-async fn payment_by_secret(store: &Store<'_>, payment_id: &str, secret: &str) -> ApiResult<PaymentRow> {
+async fn payment_by_secret(
+    store: &Store<'_>,
+    payment_id: &str,
+    secret: &str,
+) -> ApiResult<PaymentRow> {
     let not_found = || {
         ApiError::new(
             404,

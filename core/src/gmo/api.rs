@@ -21,7 +21,10 @@ pub struct ShopAuth {
 
 impl std::fmt::Debug for ShopAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShopAuth").field("shop_id", &self.shop_id).field("shop_pass", &"***").finish()
+        f.debug_struct("ShopAuth")
+            .field("shop_id", &self.shop_id)
+            .field("shop_pass", &"***")
+            .finish()
     }
 }
 
@@ -35,7 +38,10 @@ pub fn order_id_error(order_id: &str) -> Option<&'static str> {
         Some("E01040001")
     } else if order_id.len() > 27 {
         Some("E01040003")
-    } else if !order_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    } else if !order_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         Some("E01040013")
     } else {
         None
@@ -94,7 +100,11 @@ pub fn change_tran(auth: &ShopAuth, access: &Access, job: JobCd, amount: i64) ->
 }
 
 pub fn search_trade(auth: &ShopAuth, order_id: &str) -> Params {
-    vec![p("ShopID", &auth.shop_id), p("ShopPass", &auth.shop_pass), p("OrderID", order_id)]
+    vec![
+        p("ShopID", &auth.shop_id),
+        p("ShopPass", &auth.shop_pass),
+        p("OrderID", order_id),
+    ]
 }
 
 /// AccessID/AccessPass of one transaction. `Debug` hides the pass.
@@ -106,7 +116,10 @@ pub struct Access {
 
 impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Access").field("access_id", &self.access_id).field("access_pass", &"***").finish()
+        f.debug_struct("Access")
+            .field("access_id", &self.access_id)
+            .field("access_pass", &"***")
+            .finish()
     }
 }
 
@@ -165,7 +178,9 @@ pub fn read_exec(params: &[(String, String)]) -> Result<ExecResult, Malformed> {
             tran_id: need(params, "TranID")?.to_string(),
             tran_date: need(params, "TranDate")?.to_string(),
         })),
-        "2" => Ok(ExecResult::ThreeDSecure { redirect_url: need(params, "RedirectUrl")?.to_string() }),
+        "2" => Ok(ExecResult::ThreeDSecure {
+            redirect_url: need(params, "RedirectUrl")?.to_string(),
+        }),
         _ => Err(Malformed("ACS")),
     }
 }
@@ -202,7 +217,9 @@ pub fn read_trade(params: &[(String, String)]) -> Result<Trade, Malformed> {
         process_date: get(params, "ProcessDate").unwrap_or("").to_string(),
         job_cd: get(params, "JobCd").unwrap_or("").to_string(),
         access: read_access(params)?,
-        amount: need(params, "Amount")?.parse().map_err(|_| Malformed("Amount"))?,
+        amount: need(params, "Amount")?
+            .parse()
+            .map_err(|_| Malformed("Amount"))?,
         card_no: get(params, "CardNo").unwrap_or("").to_string(),
         forward: get(params, "Forward").unwrap_or("").to_string(),
         approve: get(params, "Approve").unwrap_or("").to_string(),
@@ -227,19 +244,27 @@ mod tests {
     #[test]
     fn reads_recorded_answers() {
         let entry = decode_response(b"AccessID=3618be802c7ac572414274731e50cb6c&AccessPass=4099664bd4b110800e09805539d1d7b5").expect("ok");
-        let Ok(Answer::Ok(a)) = read(&entry, read_access) else { panic!("entry") };
+        let Ok(Answer::Ok(a)) = read(&entry, read_access) else {
+            panic!("entry")
+        };
         assert_eq!(a.access_id, "3618be802c7ac572414274731e50cb6c");
 
         let exec = decode_response(b"ACS=0&OrderID=1362106991&Forward=2a99662&Method=1&PayTimes=&Approve=6416276&TranID=1303011202111111111111198895&TranDate=20130301120312&CheckString=2d8fa5d3a220a34161d18a87e9cbfd75").expect("ok");
-        let Ok(Answer::Ok(ExecResult::Authorized(au))) = read(&exec, read_exec) else { panic!("exec") };
+        let Ok(Answer::Ok(ExecResult::Authorized(au))) = read(&exec, read_exec) else {
+            panic!("exec")
+        };
         assert_eq!(au.approve, "6416276");
 
         let err = decode_response(b"ErrCode=EX1&ErrInfo=EX1000301").expect("ok");
-        let Ok(Answer::Err(e)) = read(&err, read_exec) else { panic!("err") };
+        let Ok(Answer::Err(e)) = read(&err, read_exec) else {
+            panic!("err")
+        };
         assert!(e.contains("EX1000301"));
 
         let trade = decode_response(b"OrderID=x1&Status=AUTH&ProcessDate=20130420044346&JobCd=AUTH&AccessID=a&AccessPass=b&ItemCode=0000990&Amount=1000&Tax=0&SiteID=&MemberID=&CardNo=************1111&Expire=1405&Method=1&PayTimes=&Forward=2a99662&TranID=1304200441111111111111193613&Approve=6712106&ClientField1=&ClientField2=&ClientField3=").expect("ok");
-        let Ok(Answer::Ok(t)) = read(&trade, read_trade) else { panic!("trade") };
+        let Ok(Answer::Ok(t)) = read(&trade, read_trade) else {
+            panic!("trade")
+        };
         assert_eq!((t.status, t.amount), (TranStatus::Auth, 1000));
     }
 
@@ -251,9 +276,15 @@ mod tests {
 
     #[test]
     fn secrets_do_not_debug_print() {
-        let auth = ShopAuth { shop_id: "tshop1".into(), shop_pass: "sekrit".into() };
+        let auth = ShopAuth {
+            shop_id: "tshop1".into(),
+            shop_pass: "sekrit".into(),
+        };
         assert!(!format!("{auth:?}").contains("sekrit"));
-        let acc = Access { access_id: "a".into(), access_pass: "sekrit".into() };
+        let acc = Access {
+            access_id: "a".into(),
+            access_pass: "sekrit".into(),
+        };
         assert!(!format!("{acc:?}").contains("sekrit"));
     }
 }

@@ -25,14 +25,20 @@ fn cp932_bytes(s: &str) -> Option<Vec<u8>> {
 
 fn cp932_string(b: &[u8]) -> Result<String, CodecError> {
     let (s, _, had_errors) = SHIFT_JIS.decode(b);
-    if had_errors { Err(CodecError::BadCp932) } else { Ok(s.into_owned()) }
+    if had_errors {
+        Err(CodecError::BadCp932)
+    } else {
+        Ok(s.into_owned())
+    }
 }
 
 fn percent_encode_into(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
@@ -50,8 +56,12 @@ pub fn encode_form<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Result<St
         if i > 0 {
             out.push('&');
         }
-        let kb = cp932_bytes(k.as_ref()).ok_or_else(|| CodecError::NotCp932 { key: k.as_ref().into() })?;
-        let vb = cp932_bytes(v.as_ref()).ok_or_else(|| CodecError::NotCp932 { key: k.as_ref().into() })?;
+        let kb = cp932_bytes(k.as_ref()).ok_or_else(|| CodecError::NotCp932 {
+            key: k.as_ref().into(),
+        })?;
+        let vb = cp932_bytes(v.as_ref()).ok_or_else(|| CodecError::NotCp932 {
+            key: k.as_ref().into(),
+        })?;
         percent_encode_into(&mut out, &kb);
         out.push('=');
         percent_encode_into(&mut out, &vb);
@@ -72,8 +82,16 @@ fn percent_decode(s: &[u8]) -> Result<Vec<u8>, CodecError> {
         match s[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hi = s.get(i + 1).copied().and_then(hex).ok_or(CodecError::BadEscape)?;
-                let lo = s.get(i + 2).copied().and_then(hex).ok_or(CodecError::BadEscape)?;
+                let hi = s
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .ok_or(CodecError::BadEscape)?;
+                let lo = s
+                    .get(i + 2)
+                    .copied()
+                    .and_then(hex)
+                    .ok_or(CodecError::BadEscape)?;
                 out.push(hi << 4 | lo);
                 i += 2;
             }
@@ -92,7 +110,10 @@ pub fn decode_form(body: &[u8]) -> Result<Params, CodecError> {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &[][..]),
         };
-        out.push((cp932_string(&percent_decode(k)?)?, cp932_string(&percent_decode(v)?)?));
+        out.push((
+            cp932_string(&percent_decode(k)?)?,
+            cp932_string(&percent_decode(v)?)?,
+        ));
     }
     Ok(out)
 }
@@ -123,20 +144,23 @@ pub fn decode_response(body: &[u8]) -> Result<Params, CodecError> {
     let text = text.trim_end_matches(['\r', '\n']);
     // ACS=2: `ACS=2&RedirectUrl=https://…?transId=…&t=…` (the rest of the body is the URL).
     if let Some(rest) = text.strip_prefix("ACS=2&RedirectUrl=") {
-        return Ok(vec![("ACS".into(), "2".into()), ("RedirectUrl".into(), rest.into())]);
+        return Ok(vec![
+            ("ACS".into(), "2".into()),
+            ("RedirectUrl".into(), rest.into()),
+        ]);
     }
     // ACS=1 (3-D Secure 1, obsolete): `ACS=1&ACSUrl=…&PaReq=…&MD=…`; PaReq and MD are base64 / hex.
     if let Some(rest) = text.strip_prefix("ACS=1&ACSUrl=") {
         let mut out: Params = vec![("ACS".into(), "1".into())];
         let pareq_at = rest.rfind("&PaReq=");
         let md_at = rest.rfind("&MD=");
-        if let (Some(p), Some(m)) = (pareq_at, md_at) {
-            if p < m {
-                out.push(("ACSUrl".into(), rest[..p].into()));
-                out.push(("PaReq".into(), rest[p + 7..m].into()));
-                out.push(("MD".into(), rest[m + 4..].into()));
-                return Ok(out);
-            }
+        if let (Some(p), Some(m)) = (pareq_at, md_at)
+            && p < m
+        {
+            out.push(("ACSUrl".into(), rest[..p].into()));
+            out.push(("PaReq".into(), rest[p + 7..m].into()));
+            out.push(("MD".into(), rest[m + 4..].into()));
+            return Ok(out);
         }
         out.push((URL_KEYS[1].into(), rest.into()));
         return Ok(out);
@@ -153,7 +177,10 @@ pub fn decode_response(body: &[u8]) -> Result<Params, CodecError> {
 
 /// Looks a key up in decoded pairs (first occurrence).
 pub fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -163,7 +190,8 @@ mod tests {
 
     #[test]
     fn form_is_cp932_percent_encoded() {
-        let body = encode_form(&[("MemberName", "山田 太郎"), ("OrderID", "ord-1")]).expect("cp932");
+        let body =
+            encode_form(&[("MemberName", "山田 太郎"), ("OrderID", "ord-1")]).expect("cp932");
         // 山 = 0x8E 0x52, 田 = 0x93 0x63 in Shift_JIS.
         assert_eq!(body, "MemberName=%8ER%93c+%91%BE%98Y&OrderID=ord-1");
         let back = decode_form(body.as_bytes()).expect("decodes");
@@ -174,7 +202,9 @@ mod tests {
     fn characters_outside_cp932_are_refused() {
         assert_eq!(
             encode_form(&[("ClientField1", "😀")]),
-            Err(CodecError::NotCp932 { key: "ClientField1".into() })
+            Err(CodecError::NotCp932 {
+                key: "ClientField1".into()
+            })
         );
     }
 

@@ -59,18 +59,30 @@ impl ShopperMessage {
             ShopperMessage::InsufficientFunds => {
                 "カードのご利用限度額を超えているか残高が不足しているため、決済できませんでした。別のカードをご利用ください。"
             }
-            ShopperMessage::CardUnusable => "このカードはご利用いただけません。別のカードをご利用ください。",
-            ShopperMessage::CardNumber => "カード番号に誤りがあります。ご確認のうえ再度入力してください。",
-            ShopperMessage::Expiry => "有効期限に誤りがあります。ご確認のうえ再度入力してください。",
-            ShopperMessage::SecurityCode => "セキュリティコードに誤りがあります。ご確認のうえ再度入力してください。",
-            ShopperMessage::PaymentMethod => "指定のお支払い方法はご利用いただけません。一括払いをお試しください。",
+            ShopperMessage::CardUnusable => {
+                "このカードはご利用いただけません。別のカードをご利用ください。"
+            }
+            ShopperMessage::CardNumber => {
+                "カード番号に誤りがあります。ご確認のうえ再度入力してください。"
+            }
+            ShopperMessage::Expiry => {
+                "有効期限に誤りがあります。ご確認のうえ再度入力してください。"
+            }
+            ShopperMessage::SecurityCode => {
+                "セキュリティコードに誤りがあります。ご確認のうえ再度入力してください。"
+            }
+            ShopperMessage::PaymentMethod => {
+                "指定のお支払い方法はご利用いただけません。一括払いをお試しください。"
+            }
             ShopperMessage::ThreeDSecure => {
                 "本人認証(3Dセキュア)に失敗しました。もう一度お試しいただくか、別のカードをご利用ください。"
             }
             ShopperMessage::TokenExpired => {
                 "カード情報の有効期限が切れました。お手数ですがもう一度カード情報を入力してください。"
             }
-            ShopperMessage::Busy => "只今大変混み合っております。しばらく時間をおいて再度お試しください。",
+            ShopperMessage::Busy => {
+                "只今大変混み合っております。しばらく時間をおいて再度お試しください。"
+            }
             ShopperMessage::Failed => "決済処理に失敗しました。時間をおいて再度お試しください。",
         }
     }
@@ -80,9 +92,13 @@ impl ShopperMessage {
                 "The card's limit was exceeded or its balance is insufficient. Please use another card."
             }
             ShopperMessage::CardUnusable => "This card cannot be used. Please use another card.",
-            ShopperMessage::CardNumber => "The card number is wrong. Please check it and try again.",
+            ShopperMessage::CardNumber => {
+                "The card number is wrong. Please check it and try again."
+            }
             ShopperMessage::Expiry => "The expiry date is wrong. Please check it and try again.",
-            ShopperMessage::SecurityCode => "The security code is wrong. Please check it and try again.",
+            ShopperMessage::SecurityCode => {
+                "The security code is wrong. Please check it and try again."
+            }
             ShopperMessage::PaymentMethod => {
                 "The selected payment option is not available. Please pay in one installment."
             }
@@ -90,7 +106,9 @@ impl ShopperMessage {
                 "Card authentication (3-D Secure) failed. Please try again or use another card."
             }
             ShopperMessage::TokenExpired => "Your card details expired. Please enter them again.",
-            ShopperMessage::Busy => "The payment service is busy. Please wait a moment and try again.",
+            ShopperMessage::Busy => {
+                "The payment service is busy. Please wait a moment and try again."
+            }
             ShopperMessage::Failed => "The payment could not be processed. Please try again later.",
         }
     }
@@ -201,7 +219,9 @@ impl GmoErrors {
                 return *found;
             }
         }
-        all.first().copied().unwrap_or(m(ErrorClass::Rejected, ShopperMessage::Failed))
+        all.first()
+            .copied()
+            .unwrap_or(m(ErrorClass::Rejected, ShopperMessage::Failed))
     }
 
     /// `E01|E01` / `E01090008|E01100008` for logs and the event history.
@@ -265,7 +285,9 @@ pub fn describe_ja(info: &str) -> &'static str {
         "E90010001" => "現在処理を行っているのでもうしばらくお待ち下さい。",
         "E91019999" => "決済処理に失敗しました。(システムエラー)",
         "E91020001" => "通信タイムアウトが発生しました。",
-        "E92000001" => "只今、大変込み合っていますので、しばらく時間をあけて再度決済を行ってください。",
+        "E92000001" => {
+            "只今、大変込み合っていますので、しばらく時間をあけて再度決済を行ってください。"
+        }
         "EX1000301" => "トークンが存在しません。",
         "EX1000302" => "トークンは既に使用済みです。",
         "EX1000303" => "トークンの有効期限が切れています。",
@@ -297,7 +319,13 @@ mod tests {
         ))
         .expect("is an error");
         assert_eq!(e.0.len(), 3);
-        assert_eq!(e.0[2], GmoErrInfo { code: "E01".into(), info: "E01110002".into() });
+        assert_eq!(
+            e.0[2],
+            GmoErrInfo {
+                code: "E01".into(),
+                info: "E01110002".into()
+            }
+        );
         assert_eq!(e.meaning().class, ErrorClass::Rejected);
         assert_eq!(e.joined().1, "E01090008|E01100008|E01110002");
     }
@@ -310,38 +338,123 @@ mod tests {
     #[test]
     fn decline_classes_and_messages() {
         let cases = [
-            ("42G020000", ErrorClass::Declined, ShopperMessage::InsufficientFunds),
-            ("42G030000", ErrorClass::Declined, ShopperMessage::InsufficientFunds),
-            ("42G550000", ErrorClass::Declined, ShopperMessage::InsufficientFunds),
+            (
+                "42G020000",
+                ErrorClass::Declined,
+                ShopperMessage::InsufficientFunds,
+            ),
+            (
+                "42G030000",
+                ErrorClass::Declined,
+                ShopperMessage::InsufficientFunds,
+            ),
+            (
+                "42G550000",
+                ErrorClass::Declined,
+                ShopperMessage::InsufficientFunds,
+            ),
             // 42G12 is "card not usable", not a card-number error (reference §3b).
-            ("42G120000", ErrorClass::Declined, ShopperMessage::CardUnusable),
-            ("42G920000", ErrorClass::Declined, ShopperMessage::CardUnusable),
-            ("42G440000", ErrorClass::ShopperInput, ShopperMessage::SecurityCode),
-            ("42G650000", ErrorClass::ShopperInput, ShopperMessage::CardNumber),
-            ("42G830000", ErrorClass::ShopperInput, ShopperMessage::Expiry),
-            ("42G700000", ErrorClass::Declined, ShopperMessage::PaymentMethod),
-            ("EX1000302", ErrorClass::ShopperInput, ShopperMessage::TokenExpired),
+            (
+                "42G120000",
+                ErrorClass::Declined,
+                ShopperMessage::CardUnusable,
+            ),
+            (
+                "42G920000",
+                ErrorClass::Declined,
+                ShopperMessage::CardUnusable,
+            ),
+            (
+                "42G440000",
+                ErrorClass::ShopperInput,
+                ShopperMessage::SecurityCode,
+            ),
+            (
+                "42G650000",
+                ErrorClass::ShopperInput,
+                ShopperMessage::CardNumber,
+            ),
+            (
+                "42G830000",
+                ErrorClass::ShopperInput,
+                ShopperMessage::Expiry,
+            ),
+            (
+                "42G700000",
+                ErrorClass::Declined,
+                ShopperMessage::PaymentMethod,
+            ),
+            (
+                "EX1000302",
+                ErrorClass::ShopperInput,
+                ShopperMessage::TokenExpired,
+            ),
             ("E92000001", ErrorClass::Busy, ShopperMessage::Busy),
-            ("E91020001", ErrorClass::OutcomeUnknown, ShopperMessage::Failed),
-            ("E90010001", ErrorClass::OutcomeUnknown, ShopperMessage::Failed),
-            ("42C010000", ErrorClass::OutcomeUnknown, ShopperMessage::Failed),
-            ("E01040010", ErrorClass::OrderIdExists, ShopperMessage::Failed),
-            ("E01420010", ErrorClass::AuthorizationExpired, ShopperMessage::Failed),
-            ("E11010001", ErrorClass::StateConflict, ShopperMessage::Failed),
-            ("E21030007", ErrorClass::ThreeDSecure, ShopperMessage::ThreeDSecure),
-            ("E01170011", ErrorClass::ShopperInput, ShopperMessage::CardNumber),
+            (
+                "E91020001",
+                ErrorClass::OutcomeUnknown,
+                ShopperMessage::Failed,
+            ),
+            (
+                "E90010001",
+                ErrorClass::OutcomeUnknown,
+                ShopperMessage::Failed,
+            ),
+            (
+                "42C010000",
+                ErrorClass::OutcomeUnknown,
+                ShopperMessage::Failed,
+            ),
+            (
+                "E01040010",
+                ErrorClass::OrderIdExists,
+                ShopperMessage::Failed,
+            ),
+            (
+                "E01420010",
+                ErrorClass::AuthorizationExpired,
+                ShopperMessage::Failed,
+            ),
+            (
+                "E11010001",
+                ErrorClass::StateConflict,
+                ShopperMessage::Failed,
+            ),
+            (
+                "E21030007",
+                ErrorClass::ThreeDSecure,
+                ShopperMessage::ThreeDSecure,
+            ),
+            (
+                "E01170011",
+                ErrorClass::ShopperInput,
+                ShopperMessage::CardNumber,
+            ),
             ("E61040001", ErrorClass::Rejected, ShopperMessage::Failed),
         ];
         for (info, class, msg) in cases {
-            assert_eq!(classify(info), Meaning { class, shopper: msg }, "{info}");
+            assert_eq!(
+                classify(info),
+                Meaning {
+                    class,
+                    shopper: msg
+                },
+                "{info}"
+            );
         }
     }
 
     #[test]
     fn unknown_outcome_outranks_other_pairs() {
         let e = GmoErrors(vec![
-            GmoErrInfo { code: "G02".into(), info: "42G020000".into() },
-            GmoErrInfo { code: "E91".into(), info: "E91020001".into() },
+            GmoErrInfo {
+                code: "G02".into(),
+                info: "42G020000".into(),
+            },
+            GmoErrInfo {
+                code: "E91".into(),
+                info: "E91020001".into(),
+            },
         ]);
         assert_eq!(e.meaning().class, ErrorClass::OutcomeUnknown);
     }
@@ -358,8 +471,16 @@ mod tests {
     fn every_message_has_both_languages() {
         use ShopperMessage::*;
         for s in [
-            InsufficientFunds, CardUnusable, CardNumber, Expiry, SecurityCode, PaymentMethod,
-            ThreeDSecure, TokenExpired, Busy, Failed,
+            InsufficientFunds,
+            CardUnusable,
+            CardNumber,
+            Expiry,
+            SecurityCode,
+            PaymentMethod,
+            ThreeDSecure,
+            TokenExpired,
+            Busy,
+            Failed,
         ] {
             assert!(!s.ja().is_empty() && s.ja().is_char_boundary(0));
             assert!(s.en().is_ascii() && !s.en().is_empty());

@@ -107,7 +107,10 @@ impl JobCd {
     }
     /// Job codes EntryTran accepts.
     pub fn valid_for_entry(self) -> bool {
-        matches!(self, JobCd::Check | JobCd::Capture | JobCd::Auth | JobCd::Sauth)
+        matches!(
+            self,
+            JobCd::Check | JobCd::Capture | JobCd::Auth | JobCd::Sauth
+        )
     }
     /// The status a successful ExecTran with this JobCd leaves.
     pub fn exec_result(self) -> Option<TranStatus> {
@@ -224,12 +227,24 @@ mod tests {
     fn reference_table() {
         assert_eq!(alter(TranStatus::Auth, JobCd::Sales), Ok(TranStatus::Sales));
         assert_eq!(alter(TranStatus::Auth, JobCd::Void), Ok(TranStatus::Void));
-        assert_eq!(alter(TranStatus::Sales, JobCd::Returnx), Ok(TranStatus::Returnx));
+        assert_eq!(
+            alter(TranStatus::Sales, JobCd::Returnx),
+            Ok(TranStatus::Returnx)
+        );
         assert_eq!(alter(TranStatus::Void, JobCd::Auth), Ok(TranStatus::Auth));
-        assert_eq!(alter(TranStatus::Auth, JobCd::Auth), Err(Refusal("E01050004")));
-        assert_eq!(alter(TranStatus::Unprocessed, JobCd::Sales), Err(Refusal("E11010002")));
+        assert_eq!(
+            alter(TranStatus::Auth, JobCd::Auth),
+            Err(Refusal("E01050004"))
+        );
+        assert_eq!(
+            alter(TranStatus::Unprocessed, JobCd::Sales),
+            Err(Refusal("E11010002"))
+        );
         assert_eq!(change(TranStatus::Auth, JobCd::Auth), Ok(TranStatus::Auth));
-        assert_eq!(change(TranStatus::Void, JobCd::Auth), Err(Refusal("E01050004")));
+        assert_eq!(
+            change(TranStatus::Void, JobCd::Auth),
+            Err(Refusal("E01050004"))
+        );
     }
 
     proptest! {

@@ -8,7 +8,9 @@ use crate::card::{Field, FieldProblem, Lang};
 pub enum TokenFailure {
     Field(Field, FieldProblem),
     /// Not the shopper's input: configuration, GMO's side or the network.
-    Service { busy: bool },
+    Service {
+        busy: bool,
+    },
 }
 
 pub fn token_failure(result_code: &str) -> TokenFailure {
@@ -42,10 +44,22 @@ mod tests {
 
     #[test]
     fn codes_map_to_fields() {
-        assert_eq!(token_failure("102"), TokenFailure::Field(Field::Number, FieldProblem::NumberInvalid));
-        assert_eq!(token_failure("113"), TokenFailure::Field(Field::Expiry, FieldProblem::ExpiryInvalid));
-        assert_eq!(token_failure("122"), TokenFailure::Field(Field::Cvc, FieldProblem::CvcInvalid));
-        assert_eq!(token_failure("132"), TokenFailure::Field(Field::Holder, FieldProblem::HolderInvalid));
+        assert_eq!(
+            token_failure("102"),
+            TokenFailure::Field(Field::Number, FieldProblem::NumberInvalid)
+        );
+        assert_eq!(
+            token_failure("113"),
+            TokenFailure::Field(Field::Expiry, FieldProblem::ExpiryInvalid)
+        );
+        assert_eq!(
+            token_failure("122"),
+            TokenFailure::Field(Field::Cvc, FieldProblem::CvcInvalid)
+        );
+        assert_eq!(
+            token_failure("132"),
+            TokenFailure::Field(Field::Holder, FieldProblem::HolderInvalid)
+        );
         assert_eq!(token_failure("902"), TokenFailure::Service { busy: true });
         assert_eq!(token_failure("180"), TokenFailure::Service { busy: false });
     }
