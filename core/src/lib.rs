@@ -4,6 +4,7 @@
 //! ([`jst::UnixMillis`]) and carry the bytes. That keeps every rule unit- and property-testable
 //! on the host and lets the same code run in the edge worker, the widget and the sandbox.
 
+pub mod access;
 pub mod card;
 pub mod gmo;
 pub mod jst;

@@ -4,13 +4,7 @@ use crate::http::ApiError;
 use kessai_core::gmo::api::ShopAuth;
 use worker::Env;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessMode {
-    /// テスト: the embedded sandboxes (default) or GMO's test host.
-    Test,
-    /// 本番
-    Live,
-}
+pub use kessai_core::access::AccessMode;
 
 pub struct Config {
     pub mode: AccessMode,
@@ -35,30 +29,15 @@ fn required(env: &Env, name: &str) -> Result<String, ApiError> {
     value(env, name).ok_or_else(|| ApiError::internal(&format!("configuration {name} is missing")))
 }
 
-fn is_local_host(url: &str) -> bool {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "0.0.0.0")
-}
-
 impl Config {
     pub fn from_env(env: &Env) -> Result<Config, ApiError> {
-        let mode = match value(env, "ACCESS_MODE").as_deref() {
-            Some("live") => AccessMode::Live,
-            Some("test") | None => AccessMode::Test,
-            Some(other) => {
-                return Err(ApiError::internal(&format!(
-                    "ACCESS_MODE must be test or live, not {other}"
-                )));
-            }
-        };
+        let mode = AccessMode::parse(value(env, "ACCESS_MODE").as_deref())
+            .ok_or_else(|| ApiError::internal("ACCESS_MODE must be test or live"))?;
         let gmo_api_base = required(env, "GMO_API_BASE")?
             .trim_end_matches('/')
             .to_string();
         let gmo_token_js_url = required(env, "GMO_TOKEN_JS_URL")?;
-        if mode == AccessMode::Live
-            && (is_local_host(&gmo_api_base) || is_local_host(&gmo_token_js_url))
-        {
+        if !mode.allows_url(&gmo_api_base) || !mode.allows_url(&gmo_token_js_url) {
             return Err(ApiError::internal(
                 "live mode refuses sandbox gateway hosts",
             ));
@@ -87,16 +66,5 @@ impl Config {
 
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_local_host;
-    #[test]
-    fn local_hosts() {
-        assert!(is_local_host("http://127.0.0.1:8790"));
-        assert!(is_local_host("http://localhost/x"));
-        assert!(!is_local_host("https://p01.mul-pay.jp"));
     }
 }

@@ -274,7 +274,7 @@ fn checkout_view(row: &PaymentRow, cfg: &Config) -> ApiResult<Value> {
         "currency": row.currency,
         "state": row.state,
         "capture": row.capture_mode,
-        "mode": match cfg.mode { config::AccessMode::Test => "test", config::AccessMode::Live => "live" },
+        "mode": cfg.mode.as_str(),
         "card": { "shop_id": cfg.gmo.shop_id, "token_js_url": cfg.gmo_token_js_url },
     }))
 }
