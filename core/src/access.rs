@@ -45,11 +45,10 @@ pub fn is_loopback_url(url: &str) -> bool {
         authority.split(':').next().unwrap_or("").to_string()
     };
     let host = host.to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.starts_with("127.")
-        || host == "[::1]"
-        || host == "0.0.0.0"
+    let ipv4_loopback = host
+        .parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    host == "localhost" || host.ends_with(".localhost") || ipv4_loopback || host == "[::1]"
 }
 
 #[cfg(test)]
