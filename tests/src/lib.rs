@@ -14,6 +14,8 @@ pub struct Urls {
     pub sandbox: String,
     pub edge: String,
     pub storefront: String,
+    /// wrangler's state and logs (`wrangler-dev.log`: everything the worker logged).
+    pub state_dir: std::path::PathBuf,
 }
 
 /// GMO timeout the test edge uses; the sandbox's delay fault exceeds it to simulate a lost answer.
@@ -43,6 +45,7 @@ pub fn stack() -> Urls {
                                 sandbox: stack.sandbox_url.clone(),
                                 edge: stack.edge_url.clone(),
                                 storefront: stack.storefront_url.clone(),
+                                state_dir: stack.state_dir.clone(),
                             };
                             let _ = tx.send(Ok(urls));
                             // Keep the stack (and its servers) alive for the whole test binary.

@@ -315,3 +315,23 @@ async fn cors_is_limited_to_configured_storefronts() {
     assert_eq!(post.status().as_u16(), 403);
     assert_eq!(payment(p["id"].as_str().unwrap_or("")).await["state"], "requires_payment");
 }
+
+#[tokio::test]
+async fn secrets_tokens_and_card_data_never_reach_the_logs() {
+    let p = create_payment(3456).await;
+    let token = token_for(test_cards::APPROVED).await;
+    let (status, _) = widget_post(&p, json!({ "token": token })).await;
+    assert_eq!(status, 200);
+    let declined = create_payment(3457).await;
+    let token2 = token_for(test_cards::INSUFFICIENT_FUNDS).await;
+    let (status, _) = widget_post(&declined, json!({ "token": token2 })).await;
+    assert_eq!(status, 402);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let log = std::fs::read_to_string(stack().state_dir.join("wrangler-dev.log")).expect("wrangler log");
+    assert!(log.contains("/v1/checkout/"), "the log is the worker's request log");
+    let shop_pass = kessai_sandbox::SandboxConfig::default().shop_pass;
+    for secret in [secret(&p), secret(&declined), token, token2, shop_pass, kessai_demo::stack::MERCHANT_SECRET_KEY.to_string()] {
+        assert!(!log.contains(&secret), "a secret reached the log");
+    }
+    assert!(!log.contains(test_cards::APPROVED) && !log.contains(test_cards::INSUFFICIENT_FUNDS));
+}
