@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::jst::JstDateTime;
+
 /// `Status` as SearchTrade reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -185,6 +187,23 @@ pub fn change(from: TranStatus, job: JobCd) -> Result<TranStatus, Refusal> {
     }
 }
 
+/// Days after which GMO refuses any change to a transaction (`E11010010`, reference §4b).
+pub const CHANGE_LIMIT_DAYS: i64 = 180;
+
+/// The cancel `JobCd` GMO's own plugins choose (reference §4a): same JST day as the
+/// transaction's last `TranDate` → VOID, same JST month → RETURN, later → RETURNX, except that an
+/// AUTH (never billed) is always cancelled with RETURN after its day. The 180-day limit is a
+/// separate refusal ([`CHANGE_LIMIT_DAYS`]).
+pub fn cancel_job(from: TranStatus, last_tran: &JstDateTime, now: &JstDateTime) -> JobCd {
+    if now.same_day(last_tran) {
+        JobCd::Void
+    } else if now.same_month(last_tran) || from == TranStatus::Auth {
+        JobCd::Return
+    } else {
+        JobCd::Returnx
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +263,28 @@ mod tests {
         assert_eq!(
             change(TranStatus::Void, JobCd::Auth),
             Err(Refusal("E01050004"))
+        );
+    }
+
+    #[test]
+    fn cancel_classification_by_jst_calendar() {
+        let d = |s: &str| JstDateTime::parse_gmo(s).expect("date");
+        let auth = d("20261130235959");
+        assert_eq!(
+            cancel_job(TranStatus::Sales, &auth, &d("20261130235959")),
+            JobCd::Void
+        );
+        assert_eq!(
+            cancel_job(TranStatus::Sales, &d("20261129000000"), &auth),
+            JobCd::Return
+        );
+        assert_eq!(
+            cancel_job(TranStatus::Sales, &auth, &d("20261201000000")),
+            JobCd::Returnx
+        );
+        assert_eq!(
+            cancel_job(TranStatus::Auth, &auth, &d("20261201000000")),
+            JobCd::Return
         );
     }
 

@@ -1,0 +1,160 @@
+//! Test controls under `/__sandbox/` (JSON). Not part of GMO's API.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::state::Fault;
+use crate::{Shared, lock, test_cards, token};
+
+fn bad_request(msg: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": msg }))).into_response()
+}
+
+fn clock_json(st: &crate::state::State) -> Value {
+    let now = st.now();
+    json!({
+        "unix_ms": now.0,
+        "jst": now.to_jst().gmo_format(),
+        "frozen": st.clock.frozen(),
+    })
+}
+
+/// `GET /__sandbox/clock` → `{unix_ms, jst: "yyyyMMddHHmmss", frozen}`.
+pub async fn get_clock(AxState(shared): AxState<Shared>) -> Json<Value> {
+    Json(clock_json(&lock(&shared)))
+}
+
+#[derive(Deserialize)]
+pub struct ClockChange {
+    advance_minutes: Option<i64>,
+    advance_ms: Option<i64>,
+    set_unix_ms: Option<i64>,
+    /// `true`: back to real time.
+    real: Option<bool>,
+}
+
+/// `POST /__sandbox/clock` with `{"advance_minutes":N}`, `{"advance_ms":N}`,
+/// `{"set_unix_ms":N}` (freezes the clock there) or `{"real":true}`. Answers like GET.
+pub async fn set_clock(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
+    let Ok(change) = serde_json::from_slice::<ClockChange>(&body) else {
+        return bad_request("expected {advance_minutes|advance_ms|set_unix_ms|real}");
+    };
+    let mut st = lock(&shared);
+    if change.real == Some(true) {
+        st.clock.reset();
+    }
+    if let Some(ms) = change.set_unix_ms {
+        st.clock.set(ms);
+    }
+    if let Some(m) = change.advance_minutes {
+        st.clock.advance_ms(m.saturating_mul(60_000));
+    }
+    if let Some(ms) = change.advance_ms {
+        st.clock.advance_ms(ms);
+    }
+    Json(clock_json(&st)).into_response()
+}
+
+/// `GET /__sandbox/requests[?order_id=X][&api=ExecTran]` → the masked request log.
+pub async fn requests(
+    AxState(shared): AxState<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let st = lock(&shared);
+    let rows: Vec<&crate::state::LogEntry> = st
+        .log
+        .iter()
+        .filter(|e| q.get("order_id").is_none_or(|o| &e.order_id == o))
+        .filter(|e| q.get("api").is_none_or(|a| &e.api == a))
+        .collect();
+    Json(serde_json::to_value(rows).unwrap_or(Value::Null))
+}
+
+/// `GET /__sandbox/trades/{order_id}` → the stored transaction (404 if none).
+pub async fn trade(AxState(shared): AxState<Shared>, Path(order_id): Path<String>) -> Response {
+    let st = lock(&shared);
+    match st.trades.get(&order_id) {
+        Some(t) => Json(serde_json::to_value(t).unwrap_or(Value::Null)).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no such order", "order_id": order_id })),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FaultSpec {
+    api: String,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default = "one")]
+    times: u32,
+    err_info: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /__sandbox/faults` `{"api":"ExecTran","delay_ms":N,"times":1,"err_info":null}`: the
+/// next `times` calls of `api` (`EntryTran`, `ExecTran`, …, `getToken`) are executed normally
+/// and answered `delay_ms` late; with `err_info` they are instead answered with that ErrInfo
+/// (getToken: that resultCode) without executing anything.
+pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
+    let Ok(spec) = serde_json::from_slice::<FaultSpec>(&body) else {
+        return bad_request("expected {api, delay_ms?, times?, err_info?}");
+    };
+    if spec.api.is_empty() || spec.times == 0 {
+        return bad_request("api must be set and times ≥ 1");
+    }
+    let mut st = lock(&shared);
+    st.faults.push(Fault {
+        api: spec.api,
+        delay_ms: spec.delay_ms,
+        times: spec.times,
+        err_info: spec.err_info,
+    });
+    Json(json!({ "armed": st.faults.len() })).into_response()
+}
+
+/// `POST /__sandbox/tokens` `{"shop_id"?, "cardno", "expire", "securitycode"?, "holdername"?,
+/// "tokennumber"?}`: issues tokens like getToken but for any shop id (to test `EX1000304`).
+pub async fn mint_token(AxState(shared): AxState<Shared>, Json(v): Json<Value>) -> Response {
+    let card = match token::validate(&v) {
+        Ok(c) => c,
+        Err(code) => return Json(json!({ "resultCode": code })).into_response(),
+    };
+    let mut st = lock(&shared);
+    let shop = v
+        .get("shop_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| st.cfg.shop_id.clone());
+    Json(token::issue(&mut st, &shop, &card)).into_response()
+}
+
+/// `POST /__sandbox/reset`: forgets everything (orders, tokens, log, faults, clock).
+pub async fn reset(AxState(shared): AxState<Shared>) -> Json<Value> {
+    lock(&shared).reset();
+    Json(json!({ "reset": true }))
+}
+
+/// `GET /`: a small page listing the test cards.
+pub async fn index() -> Html<String> {
+    let rows: String = test_cards::TABLE
+        .iter()
+        .map(|(n, what)| format!("<tr><td><code>{n}</code></td><td>{what}</td></tr>"))
+        .collect();
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>kessai GMO-PG sandbox</title>\
+         <h1>kessai GMO-PG sandbox</h1><p>Protocol API under <code>/payment/*.idPass</code>, \
+         token JS at <code>/ext/js/token.js</code>.</p><table>{rows}</table>"
+    ))
+}

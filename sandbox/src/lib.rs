@@ -1,0 +1,153 @@
+//! kessai-sandbox: a local simulator of the GMO Payment Gateway protocol-type ("idPass") card
+//! API and a stand-in of its token JS (トークン決済 v1, `Multipayment`).
+//!
+//! It is the default gateway of kessai's demo and tests. The wire format (CP932 form bodies, raw
+//! CP932 `Key=Value&…` answers, `|`-joined error pairs) and the status rules come from
+//! `kessai-core`, so the client and the simulator agree on them by construction. Facts follow
+//! `shared/reference/gmo-pg.md`; behaviour the reference marks unsure is marked `[U]` here.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sandbox = kessai_sandbox::start(
+//!     kessai_sandbox::SandboxConfig::default(),
+//!     "127.0.0.1:0".parse().expect("addr"),
+//! )
+//! .await?;
+//! println!("GMO API base: {}", sandbox.base_url);
+//! sandbox.stop().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Endpoints (all on `base_url`):
+//! - `POST /payment/{EntryTran,ExecTran,AlterTran,ChangeTran,SearchTrade,SecureTran2}.idPass`:
+//!   the protocol API. `GET` answers `ErrCode=E00&ErrInfo=E31500014` like GMO.
+//! - `GET /payment/Tds2StubCallback.idPass?transId=…&t=…`: the 3-D Secure 2 stub page (browser).
+//! - `GET /ext/js/token.js`: the token JS stand-in; `POST /ext/api/credit/getToken`: its JSON API.
+//! - `/__sandbox/…`: test controls (clock, request log, stored trades, faults, token minting).
+
+mod control;
+mod protocol;
+mod state;
+pub mod test_cards;
+mod token;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{any, get, post};
+use tokio::sync::oneshot;
+
+pub use state::TOKEN_LIFETIME_MINUTES;
+
+/// The simulated shop and its rules.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The only shop this gateway knows (`ShopID`, token JS `init` key).
+    pub shop_id: String,
+    pub shop_pass: String,
+    /// Days an AUTH stays capturable (SALES later → `E01420010`). Reference §4b: 60 days [S].
+    pub auth_validity_days: i64,
+    /// Accept any of VOID/RETURN/RETURNX regardless of the JST calendar. The test host accepted
+    /// RETURN on a same-day AUTH (reference §4a) so GMO may not enforce the plugins' rule [U];
+    /// by default the sandbox enforces it.
+    pub lenient_cancel: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            shop_id: "tshop00000001".to_string(),
+            shop_pass: "sandboxpass".to_string(),
+            auth_validity_days: 60,
+            lenient_cancel: false,
+        }
+    }
+}
+
+/// A running sandbox. The server runs on the tokio runtime that called [`start`] until
+/// [`SandboxHandle::stop`] is called or that runtime ends; dropping the handle does not stop it.
+#[derive(Debug)]
+pub struct SandboxHandle {
+    /// `http://127.0.0.1:PORT`, no trailing slash. Use it as GMO's API base and token-JS host.
+    pub base_url: String,
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SandboxHandle {
+    /// URL of the token JS stand-in (`<base>/ext/js/token.js`).
+    pub fn token_js_url(&self) -> String {
+        format!("{}/ext/js/token.js", self.base_url)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish and waits for the server.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+pub(crate) type Shared = Arc<Mutex<state::State>>;
+
+/// Locks the state. A panic while holding the lock cannot leave it half-written in a way that
+/// matters to a simulator, so a poisoned lock is simply taken over.
+pub(crate) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, state::State> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/payment/{api}", any(protocol::handle))
+        .route("/ext/js/token.js", get(token::script))
+        .route(
+            "/ext/api/credit/getToken",
+            post(token::get_token).options(token::preflight),
+        )
+        .route(
+            "/__sandbox/clock",
+            get(control::get_clock).post(control::set_clock),
+        )
+        .route("/__sandbox/requests", get(control::requests))
+        .route("/__sandbox/trades/{order_id}", get(control::trade))
+        .route("/__sandbox/faults", post(control::add_fault))
+        .route("/__sandbox/tokens", post(control::mint_token))
+        .route("/__sandbox/reset", post(control::reset))
+        .route("/", get(control::index))
+        .with_state(shared)
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves the sandbox in a spawned tokio task.
+pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<SandboxHandle> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let base_url = format!("http://{host}:{}", addr.port());
+    let shared: Shared = Arc::new(Mutex::new(state::State::new(config, base_url.clone())));
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(shared);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(SandboxHandle {
+        base_url,
+        addr,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
