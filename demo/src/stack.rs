@@ -201,10 +201,20 @@ impl Stack {
         }
         let wrangler = cmd.spawn().map_err(err("wrangler dev"))?;
 
+        let mut stack = Stack {
+            sandbox,
+            sandbox_url,
+            edge_url,
+            storefront_url,
+            state_dir,
+            wrangler: Some(wrangler),
+        };
+        stack.wait_for_edge(Duration::from_secs(60)).await?;
+        // The storefront opens only once the edge answers, so its first checkout works.
         let storefront = crate::storefront::Storefront::new(
-            edge_url.clone(),
+            stack.edge_url.clone(),
             MERCHANT_SECRET_KEY.to_string(),
-            sandbox_url.clone(),
+            stack.sandbox_url.clone(),
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port))
             .await
@@ -215,15 +225,6 @@ impl Stack {
             }
         });
 
-        let mut stack = Stack {
-            sandbox,
-            sandbox_url,
-            edge_url,
-            storefront_url,
-            state_dir,
-            wrangler: Some(wrangler),
-        };
-        stack.wait_for_edge(Duration::from_secs(60)).await?;
         Ok(stack)
     }
 
