@@ -595,7 +595,8 @@ fn exec_tran(st: &mut State, params: &Params) -> Reply {
     };
 
     if td2 {
-        return start_tds2(st, &order, card, exec, ret_url);
+        let callback_type = val(params, "CallbackType");
+        return start_tds2(st, &order, card, exec, ret_url, callback_type);
     }
     match authorize(st, &order, &card, &exec, "ExecTran") {
         Ok(mut pairs) => {
@@ -722,6 +723,7 @@ fn start_tds2(
     card: CardData,
     exec: ExecOptions,
     ret_url: &str,
+    callback_type: &str,
 ) -> Reply {
     let trans_id = format!(
         "{}-{}-{}-{}-{}",
@@ -734,7 +736,9 @@ fn start_tds2(
     // `t` ends in `=` like the recorded stub URLs' base64 values, so clients must keep the
     // whole URL (the raw `&`/`=` trap of reference §2a).
     let t = format!("{}=", crate::state::random_alnum(43));
-    let callback_type = "1".to_string();
+    // CallbackType 1 (default) = POST back to RetUrl, 3 = GET. [U]/not simulated: 2 (direct,
+    // Tds2Auth/Tds2Result) is treated like 1.
+    let callback_type = if callback_type == "3" { "3" } else { "1" }.to_string();
     let (_, now_s) = now_strings(st);
     let redirect = format!(
         "{}/payment/Tds2StubCallback.idPass?transId={trans_id}&t={t}",
