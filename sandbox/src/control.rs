@@ -97,6 +97,8 @@ pub struct FaultSpec {
     #[serde(default = "one")]
     times: u32,
     err_info: Option<String>,
+    #[serde(default)]
+    execute_late: bool,
 }
 
 fn one() -> u32 {
@@ -106,7 +108,8 @@ fn one() -> u32 {
 /// `POST /__sandbox/faults` `{"api":"ExecTran","delay_ms":N,"times":1,"err_info":null}`: the
 /// next `times` calls of `api` (`EntryTran`, `ExecTran`, …, `getToken`) are executed normally
 /// and answered `delay_ms` late; with `err_info` they are instead answered with that ErrInfo
-/// (getToken: that resultCode) without executing anything.
+/// (getToken: that resultCode) without executing anything; with `"execute_late": true` they
+/// are executed only after the delay (the call is still running when the client gives up).
 pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(spec) = serde_json::from_slice::<FaultSpec>(&body) else {
         return bad_request("expected {api, delay_ms?, times?, err_info?}");
@@ -120,6 +123,7 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         delay_ms: spec.delay_ms,
         times: spec.times,
         err_info: spec.err_info,
+        execute_late: spec.execute_late,
     });
     Json(json!({ "armed": st.faults.len() })).into_response()
 }

@@ -58,7 +58,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             shop_id: "tshop00000001".to_string(),
-            shop_pass: "sandboxpass".to_string(),
+            shop_pass: "sandbox01".to_string(),
             auth_validity_days: 60,
             lenient_cancel: false,
         }

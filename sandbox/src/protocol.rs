@@ -137,11 +137,52 @@ pub async fn handle(
         .strip_suffix(".idPass")
         .unwrap_or(&api_path)
         .to_string();
-    let (bytes, delay) = {
+    // A fault may hold the call back before it executes (still running at "GMO").
+    let late = {
         let mut st = lock(&shared);
-        let decoded = decode_form(&body);
+        let is_late = st
+            .faults
+            .iter()
+            .any(|f| f.api == name && f.execute_late && f.times > 0);
+        if is_late { st.take_fault(&name) } else { None }
+    };
+    if let Some(f) = late {
+        // Like GMO, the call runs to the end even if the client hangs up meanwhile: it lives in
+        // its own task, not in this (droppable) handler.
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
+            execute(&shared, &method, &api_path, &name, &body, true)
+        });
+        return match task.await {
+            Ok((bytes, _)) => text_response(bytes),
+            Err(_) => text_response(encode_response(&[
+                ("ErrCode", "E91"),
+                ("ErrInfo", "E91099999"),
+            ])),
+        };
+    }
+    let (bytes, delay) = execute(&shared, &method, &api_path, &name, &body, false);
+    if delay > 0 {
+        // The state change has already happened; only the answer is late (a lost answer).
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    text_response(bytes)
+}
+
+/// Decodes, dispatches and logs one protocol call; returns the answer and how late to send it.
+fn execute(
+    shared: &Shared,
+    method: &Method,
+    api_path: &str,
+    name: &str,
+    body: &[u8],
+    late: bool,
+) -> (Vec<u8>, u64) {
+    {
+        let mut st = lock(shared);
+        let decoded = decode_form(body);
         let mut delay = 0;
-        let (mut reply, params) = match (method == Method::POST, Api::parse(&api_path), decoded) {
+        let (mut reply, params) = match (method == Method::POST, Api::parse(api_path), decoded) {
             // GMO answers GET (any non-POST) with E31500014 (reference §2a).
             (false, _, _) => (Reply::err(&["E31500014"], ""), Vec::new()),
             // E91099997: the requested API does not exist.
@@ -150,7 +191,7 @@ pub async fn handle(
             // E00000003 is its request-format class.
             (true, Some(_), Err(_)) => (Reply::err(&["E00000003"], ""), Vec::new()),
             (true, Some(api), Ok(params)) => {
-                let fault = st.take_fault(&name);
+                let fault = if late { None } else { st.take_fault(&name) };
                 delay = fault.as_ref().map(|f| f.delay_ms).unwrap_or(0);
                 let reply = match fault.and_then(|f| f.err_info) {
                     // An injected error: nothing is executed.
@@ -164,14 +205,9 @@ pub async fn handle(
             reply.order_id = log_order_id(&st, &params);
         }
         let masked = masked_params(&params);
-        st.record(&name, reply.order_id, masked, reply.result, delay);
+        st.record(name, reply.order_id, masked, reply.result, delay);
         (encode_response(&reply.pairs), delay)
-    };
-    if delay > 0 {
-        // The state change has already happened; only the answer is late (a lost answer).
-        tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    text_response(bytes)
 }
 
 /// The OrderID a request is about, for the log: its own, or its AccessID's transaction's.
@@ -220,10 +256,8 @@ fn check_shop(st: &State, params: &Params, errs: &mut Vec<&'static str>) -> bool
     if pass.is_empty() {
         errs.push("E01020001");
         formats_ok = false;
-    } else if pass.len() > st.cfg.shop_pass.len().max(10) || !alnum(pass) {
-        // GMO's limit is 10 alphanumerics. The sandbox's default password ("sandboxpass", 11
-        // characters, kept because the rest of kessai uses it) is one longer, so the limit
-        // stretches to the configured password.
+    } else if pass.len() > 10 || !alnum(pass) {
+        // GMO's limit is 10 alphanumerics (E01020008).
         errs.push("E01020008");
         formats_ok = false;
     }
@@ -1220,7 +1254,7 @@ mod tests {
     #[test]
     fn log_masks_secrets() {
         let params: Params = vec![
-            ("ShopPass".into(), "sandboxpass".into()),
+            ("ShopPass".into(), "sandbox01".into()),
             ("AccessPass".into(), "abc".into()),
             ("Token".into(), "tok123".into()),
             ("CardNo".into(), "4111111111111111".into()),
@@ -1228,7 +1262,7 @@ mod tests {
             ("OrderID".into(), "o1".into()),
         ];
         let m = serde_json::Value::Object(masked_params(&params)).to_string();
-        for secret in ["sandboxpass", "abc", "tok123", "4111111111111111", "123"] {
+        for secret in ["sandbox01", "abc", "tok123", "4111111111111111", "123"] {
             assert!(!m.contains(secret), "{secret} leaked: {m}");
         }
         assert!(m.contains("************1111") && m.contains("o1"));

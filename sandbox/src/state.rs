@@ -180,6 +180,9 @@ pub struct Fault {
     pub times: u32,
     /// Answer this ErrInfo (token API: this resultCode) without executing anything.
     pub err_info: Option<String>,
+    /// Execute only after the delay (the request is still running at "GMO" when the client
+    /// gives up), instead of executing at once and answering late.
+    pub execute_late: bool,
 }
 
 pub struct State {

@@ -508,6 +508,42 @@ async fn delay_fault_answers_late_but_commits() {
 }
 
 #[tokio::test]
+async fn late_execution_fault_runs_the_call_after_the_client_gave_up() {
+    let sb = Sb::start().await;
+    let o = order_id("late");
+    let a = sb.entry(&o, "AUTH", 100).await;
+    let tok = sb.token(test_cards::APPROVED).await;
+    sb.control(
+        "/__sandbox/faults",
+        json!({"api": "ExecTran", "delay_ms": 1200, "times": 1, "execute_late": true}),
+    )
+    .await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let body = kessai_core::gmo::codec::encode_form(&[
+        ("AccessID", a.0.as_str()),
+        ("AccessPass", &a.1),
+        ("OrderID", &o),
+        ("Method", "1"),
+        ("Token", &tok),
+    ])
+    .expect("form");
+    let r = impatient
+        .post(sb.url("/payment/ExecTran.idPass"))
+        .body(body)
+        .send()
+        .await;
+    assert!(r.is_err_and(|e| e.is_timeout()), "the client timed out");
+    // Still running at "GMO": nothing authorised yet…
+    assert_eq!(get(&sb.search(&o).await, "Status"), Some("UNPROCESSED"));
+    // …until the held-back call executes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(get(&sb.search(&o).await, "Status"), Some("AUTH"));
+}
+
+#[tokio::test]
 async fn error_fault_answers_without_executing() {
     let sb = Sb::start().await;
     let o = order_id("efault");
