@@ -144,7 +144,7 @@ pub async fn handle(
             .faults
             .iter()
             .any(|f| f.api == name && f.execute_late && f.times > 0);
-        if is_late { st.take_fault(&name) } else { None }
+        if is_late { st.take_fault(name) } else { None }
     };
     if let Some(f) = late {
         // Like GMO, the call runs to the end even if the client hangs up meanwhile: it lives in
@@ -191,7 +191,7 @@ fn execute(
             // E00000003 is its request-format class.
             (true, Some(_), Err(_)) => (Reply::err(&["E00000003"], ""), Vec::new()),
             (true, Some(api), Ok(params)) => {
-                let fault = if late { None } else { st.take_fault(&name) };
+                let fault = if late { None } else { st.take_fault(name) };
                 delay = fault.as_ref().map(|f| f.delay_ms).unwrap_or(0);
                 let reply = match fault.and_then(|f| f.err_info) {
                     // An injected error: nothing is executed.
