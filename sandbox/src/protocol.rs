@@ -144,7 +144,7 @@ pub async fn handle(
             .faults
             .iter()
             .any(|f| f.api == name && f.execute_late && f.times > 0);
-        if is_late { st.take_fault(name) } else { None }
+        if is_late { st.take_fault(&name) } else { None }
     };
     if let Some(f) = late {
         // Like GMO, the call runs to the end even if the client hangs up meanwhile: it lives in
