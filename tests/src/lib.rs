@@ -207,10 +207,15 @@ pub fn count_api(requests: &[Value], api: &str) -> usize {
 
 /// Makes the sandbox's next `times` calls of `api` sleep `delay_ms` before answering.
 pub async fn sandbox_fault(api: &str, delay_ms: u64, times: u32) {
+    sandbox_fault_spec(json!({ "api": api, "delay_ms": delay_ms, "times": times })).await;
+}
+
+/// Arms a sandbox fault (`{api, delay_ms, times, err_info?, execute_late?}`).
+pub async fn sandbox_fault_spec(spec: Value) {
     let urls = stack();
     let status = client()
         .post(format!("{}/__sandbox/faults", urls.sandbox))
-        .json(&json!({ "api": api, "delay_ms": delay_ms, "times": times }))
+        .json(&spec)
         .send()
         .await
         .expect("sandbox reachable")

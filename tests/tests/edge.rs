@@ -303,6 +303,55 @@ async fn lost_answer_is_reconciled_not_retried() {
 }
 
 #[tokio::test]
+async fn call_still_running_at_gmo_stays_unknown_until_it_settles() {
+    let p = create_payment(8800).await;
+    let token = token_for(test_cards::APPROVED).await;
+    // GMO is still executing ExecTran when the edge gives up and asks SearchTrade.
+    let late_ms = TEST_GMO_TIMEOUT_MS + 1_500;
+    sandbox_fault_spec(
+        json!({ "api": "ExecTran", "delay_ms": late_ms, "times": 1, "execute_late": true }),
+    )
+    .await;
+    let (status, body) = widget_post(&p, json!({ "token": token })).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["state"], "unknown",
+        "UNPROCESSED right after a timeout is no proof: {body}"
+    );
+    assert!(
+        body["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("確認中"))
+    );
+    // A second attempt meanwhile must not start another authorisation.
+    let (status2, body2) = widget_post(
+        &p,
+        json!({ "token": token_for(test_cards::APPROVED).await }),
+    )
+    .await;
+    assert_eq!(
+        (status2, body2["state"].clone()),
+        (202, json!("unknown")),
+        "{body2}"
+    );
+    // The widget's polling settles it once GMO has finished.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let (_, v) = checkout_config(&p).await;
+    assert_eq!(v["state"], "authorized", "{v}");
+    let reqs = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(
+        count_api(&reqs, "ExecTran"),
+        1,
+        "one authorisation at GMO: {reqs:?}"
+    );
+    let after = payment(p["id"].as_str().unwrap_or("")).await;
+    assert!(
+        event_kinds(&after).contains(&"outcome_pending".to_string()),
+        "{after}"
+    );
+}
+
+#[tokio::test]
 async fn merchant_api_requires_the_secret_key() {
     let urls = stack();
     for auth in [
