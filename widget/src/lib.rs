@@ -1,0 +1,61 @@
+//! kessai widget: the card form a storefront embeds with one script tag.
+//!
+//! Card number, expiry, CVC and holder name go from the shopper's keyboard to GMO's token JS
+//! only (トークン決済 / カード情報非通過); the edge receives the single-use token and nothing else.
+//! The widget never panics on the host page: every JS, network and JSON failure becomes a
+//! message in the form and a `kessai:error` event.
+
+mod edge;
+mod events;
+mod form;
+mod gmo_token;
+mod i18n;
+mod js;
+
+use kessai_core::card::Lang;
+use wasm_bindgen::prelude::*;
+
+/// What the host page passes to [`mount`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub client_secret: String,
+    pub payment_id: String,
+    pub edge_url: String,
+    pub lang: Lang,
+}
+
+impl Options {
+    fn from_js(options: &JsValue) -> Result<Options, &'static str> {
+        let client_secret = js::get_str(options, "clientSecret").unwrap_or_default();
+        // Client secrets are `pay_<id>_secret_<hex>`: the payment id is their first part.
+        let payment_id = client_secret
+            .split_once("_secret_")
+            .map(|(id, _)| id.to_string())
+            .filter(|id| id.starts_with("pay_"))
+            .ok_or("client-secret is missing or malformed")?;
+        let edge_url = js::get_str(options, "edgeUrl")
+            .filter(|u| !u.is_empty())
+            .ok_or("edge-url is missing")?
+            .trim_end_matches('/')
+            .to_string();
+        let lang = Lang::parse(&js::get_str(options, "lang").unwrap_or_default());
+        Ok(Options { client_secret, payment_id, edge_url, lang })
+    }
+}
+
+/// Mounts the card form into `host`. `options`: `{clientSecret, edgeUrl, lang?: "ja" | "en"}`.
+#[wasm_bindgen]
+pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
+    js::inject_style();
+    match Options::from_js(&options) {
+        Ok(opts) => {
+            let target = host.clone();
+            leptos::mount::mount_to(host, move || form::view_checkout(opts, target)).forget();
+        }
+        Err(why) => {
+            host.set_inner_text(i18n::text(Lang::Ja, i18n::Key::Misconfigured));
+            events::emit(&host, "kessai:error", &[("code", "misconfigured"), ("message", why)]);
+            web_sys::console::error_1(&format!("kessai: {why}").into());
+        }
+    }
+}
