@@ -223,12 +223,22 @@ pub async fn sandbox_fault_spec(spec: Value) {
     assert!(status.is_success());
 }
 
+static CHROMEDRIVER_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn stop_chromedriver() {
+    let pid = CHROMEDRIVER_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+}
+
 /// A chromedriver for this test binary, tied to this process's lifetime.
 pub fn chromedriver_url() -> String {
     static DRIVER: OnceLock<String> = OnceLock::new();
     DRIVER
         .get_or_init(|| {
-            use std::os::unix::process::CommandExt;
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())
@@ -236,19 +246,20 @@ pub fn chromedriver_url() -> String {
             let bin =
                 std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
             let mut cmd = std::process::Command::new(bin);
+            let log = std::env::temp_dir().join(format!("kessai-chromedriver-{port}.log"));
             cmd.arg(format!("--port={port}"))
-                .stdout(std::process::Stdio::null())
+                .arg(format!("--log-path={}", log.display()));
+            cmd.stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null());
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    Ok(())
-                });
-            }
             let child = cmd
                 .spawn()
-                .expect("chromedriver installed (scripts/setup.sh)");
-            std::mem::forget(child);
+                .unwrap_or_else(|e| panic!("chromedriver (installed by scripts/setup.sh): {e}"));
+            CHROMEDRIVER_PID.store(child.id() as i32, Ordering::SeqCst);
+            // Stop chromedriver (and the browsers it started) when the test binary exits. (A
+            // parent-death signal would fire when the *thread* that spawned it ends.)
+            unsafe {
+                libc::atexit(stop_chromedriver);
+            }
             let url = format!("http://127.0.0.1:{port}");
             for _ in 0..100 {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
