@@ -5,13 +5,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+# Shorter panic-location paths in the binary (they are part of its size).
+export RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src= --remap-path-prefix=$ROOT=."
 cargo build --release --target wasm32-unknown-unknown -p kessai-widget
 OUT="$ROOT/widget/dist"
 rm -rf "$OUT" && mkdir -p "$OUT"
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
   --out-dir "$OUT" "$ROOT/target/wasm32-unknown-unknown/release/kessai_widget.wasm"
 # npm binaryen 132; Debian's binaryen 108 breaks the module at run time (docs/toolchain.md).
-"$WASM_OPT_BIN" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+"$WASM_OPT_BIN" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$OUT/kessai_widget_bg.wasm" -o "$OUT/kessai_widget_bg.wasm"
 cp "$ROOT/widget/js/kessai.js" "$OUT/"

@@ -24,7 +24,9 @@ pub struct Answer {
 
 impl Answer {
     pub fn error_code(&self) -> String {
-        js::get(&self.body, "error").and_then(|e| js::get_str(&e, "code")).unwrap_or_default()
+        js::get(&self.body, "error")
+            .and_then(|e| js::get_str(&e, "code"))
+            .unwrap_or_default()
     }
     pub fn error_field(&self) -> Option<String> {
         js::get(&self.body, "error").and_then(|e| js::get_str(&e, "field"))
@@ -39,7 +41,12 @@ impl Answer {
     }
 }
 
-async fn call(opts: &Options, method: &str, path: &str, body: Option<String>) -> Result<Answer, JsValue> {
+async fn call(
+    opts: &Options,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<Answer, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_mode(web_sys::RequestMode::Cors);
@@ -53,7 +60,9 @@ async fn call(opts: &Options, method: &str, path: &str, body: Option<String>) ->
     let url = format!("{}{}", opts.edge_url, path);
     let request = web_sys::Request::new_with_str_and_init(&url, &init)?;
     let window = js::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
     let status = response.status();
     let body = match response.json() {
         Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
@@ -63,7 +72,13 @@ async fn call(opts: &Options, method: &str, path: &str, body: Option<String>) ->
 }
 
 pub async fn checkout(opts: &Options) -> Result<Answer, JsValue> {
-    call(opts, "GET", &format!("/v1/checkout/{}", opts.payment_id), None).await
+    call(
+        opts,
+        "GET",
+        &format!("/v1/checkout/{}", opts.payment_id),
+        None,
+    )
+    .await
 }
 
 pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
@@ -81,6 +96,14 @@ pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
 pub async fn authorize(opts: &Options, token: &str) -> Result<Answer, JsValue> {
     let body = js_sys::Object::new();
     js_sys::Reflect::set(&body, &"token".into(), &JsValue::from_str(token))?;
-    let text = js_sys::JSON::stringify(&body)?.as_string().unwrap_or_default();
-    call(opts, "POST", &format!("/v1/checkout/{}/card", opts.payment_id), Some(text)).await
+    let text = js_sys::JSON::stringify(&body)?
+        .as_string()
+        .unwrap_or_default();
+    call(
+        opts,
+        "POST",
+        &format!("/v1/checkout/{}/card", opts.payment_id),
+        Some(text),
+    )
+    .await
 }

@@ -1,19 +1,20 @@
 //! The checkout form: plain `#[component]`s, signals for the fields, an `Action` for the submit.
 
+use crate::Options;
 use crate::edge::{self, Checkout};
 use crate::events;
 use crate::gmo_token::{self, CardInput, TokenError};
 use crate::i18n::{self, Key};
 use crate::js;
-use crate::Options;
 use kessai_core::card::{
-    check_cvc, check_expiry, check_holder, check_number, format_card_number, format_expiry, CardBrand, Field,
-    FieldProblem, Lang,
+    CardBrand, Field, FieldProblem, Lang, check_cvc, check_expiry, check_holder, check_number,
+    format_card_number, format_expiry,
 };
-use kessai_core::gmo::token::{service_message, token_failure, TokenFailure};
+use kessai_core::gmo::token::{TokenFailure, service_message, token_failure};
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::text::digits_only;
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::HtmlElement;
@@ -36,6 +37,12 @@ fn field_index(f: Field) -> usize {
         Field::Cvc => 2,
         Field::Holder => 3,
     }
+}
+
+/// A text that follows the language switch. One function, so every use shares one closure type
+/// (and one copy of the reactive code behind it in the wasm).
+fn tr(lang: RwSignal<Lang>, key: Key) -> impl IntoView + use<> {
+    move || i18n::text(lang.get(), key)
 }
 
 /// The current JST year and month, for the expiry check.
@@ -121,7 +128,14 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             };
             let Some(config) = config else {
                 load_failed.set(true);
-                events::emit(&host, "kessai:error", &[("code", "load_failed"), ("message", "checkout could not be loaded")]);
+                events::emit(
+                    &host,
+                    "kessai:error",
+                    &[
+                        ("code", "load_failed"),
+                        ("message", "checkout could not be loaded"),
+                    ],
+                );
                 return;
             };
             if matches!(config.state.as_str(), "authorized" | "captured") {
@@ -141,13 +155,13 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             <Header state=state checkout=checkout/>
             {move || {
                 if load_failed.get() {
-                    view! { <p class="kessai-status" role="alert">{move || i18n::text(lang.get(), Key::LoadFailed)}</p> }.into_any()
+                    EitherOf4::A(view! { <p class="kessai-status" role="alert">{tr(lang, Key::LoadFailed)}</p> })
                 } else if let Some(st) = paid.get() {
-                    view! { <PaidResult lang=lang state=st/> }.into_any()
+                    EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
                 } else if let Some(c) = checkout.get() {
-                    view! { <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/> }.into_any()
+                    EitherOf4::C(view! { <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/> })
                 } else {
-                    view! { <p class="kessai-note">{move || i18n::text(lang.get(), Key::Loading)}</p> }.into_any()
+                    EitherOf4::D(view! { <p class="kessai-note">{tr(lang, Key::Loading)}</p> })
                 }
             }}
         </div>
@@ -162,11 +176,9 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
     view! {
         <div class="kessai-head">
             <span>
-                <span class="kessai-title">{move || i18n::text(lang.get(), Key::Title)}</span>
+                <span class="kessai-title">{tr(lang, Key::Title)}</span>
                 <span class="kessai-brand" id="kessai-brand">{brand}</span>
-                <Show when=test_mode>
-                    <span class="kessai-test">{move || i18n::text(lang.get(), Key::TestMode)}</span>
-                </Show>
+                {move || test_mode().then(|| view! { <span class="kessai-test">{i18n::text(lang.get(), Key::TestMode)}</span> })}
             </span>
             <span class="kessai-lang" role="group" aria-label="Language">
                 <button type="button" aria-pressed=move || (lang.get() == Lang::Ja).to_string()
@@ -180,7 +192,11 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
 
 #[component]
 fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
-    let key = if state == "captured" { Key::PaidCaptured } else { Key::PaidAuthorized };
+    let key = if state == "captured" {
+        Key::PaidCaptured
+    } else {
+        Key::PaidAuthorized
+    };
     view! { <div class="kessai-result" id="kessai-result" role="status">{move || i18n::text(lang.get(), key)}</div> }
 }
 
@@ -205,7 +221,7 @@ fn TextField(
     let error = move || state.shown_error(field);
     view! {
         <div class="kessai-field">
-            <label for=id>{move || i18n::text(lang.get(), label)}</label>
+            <label for=id>{tr(lang, label)}</label>
             <input
                 id=id
                 name=id
@@ -224,9 +240,21 @@ fn TextField(
                 }
                 on:blur=move |_| state.touched[i].set(true)
             />
-            <div class="kessai-hint" id=hint_id>{move || i18n::text(lang.get(), hint)}</div>
+            <div class="kessai-hint" id=hint_id>{tr(lang, hint)}</div>
             <div class="kessai-error" id=error_id>{error}</div>
         </div>
+    }
+}
+
+fn brand_code(b: CardBrand) -> &'static str {
+    match b {
+        CardBrand::Visa => "visa",
+        CardBrand::Mastercard => "mastercard",
+        CardBrand::Jcb => "jcb",
+        CardBrand::Amex => "amex",
+        CardBrand::Diners => "diners",
+        CardBrand::Discover => "discover",
+        CardBrand::Unknown => "unknown",
     }
 }
 
@@ -252,7 +280,13 @@ struct SubmitCard {
 }
 
 #[component]
-fn CardForm(state: FormState, checkout: Checkout, opts: Options, host: HtmlElement, paid: RwSignal<Option<String>>) -> impl IntoView {
+fn CardForm(
+    state: FormState,
+    checkout: Checkout,
+    opts: Options,
+    host: HtmlElement,
+    paid: RwSignal<Option<String>>,
+) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
 
@@ -261,8 +295,15 @@ fn CardForm(state: FormState, checkout: Checkout, opts: Options, host: HtmlEleme
         let host = host.clone();
         Effect::new(move |_| {
             let complete = state.all_valid();
-            let brand = format!("{:?}", state.brand()).to_lowercase();
-            events::emit(&host, "kessai:change", &[("complete", if complete { "true" } else { "false" }), ("brand", &brand)]);
+            let brand = brand_code(state.brand());
+            events::emit(
+                &host,
+                "kessai:change",
+                &[
+                    ("complete", if complete { "true" } else { "false" }),
+                    ("brand", brand),
+                ],
+            );
         });
     }
 
@@ -281,9 +322,13 @@ fn CardForm(state: FormState, checkout: Checkout, opts: Options, host: HtmlEleme
             return;
         }
         state.submitted.set(true);
-        let first_bad = ORDER.iter().copied().find(|f| state.problem(*f).is_some() || state.server[field_index(*f)].get_untracked().is_some());
+        let first_bad = ORDER.iter().copied().find(|f| {
+            state.problem(*f).is_some() || state.server[field_index(*f)].get_untracked().is_some()
+        });
         if let Some(f) = first_bad {
-            state.status.set(i18n::text(lang.get_untracked(), Key::Fix).to_string());
+            state
+                .status
+                .set(i18n::text(lang.get_untracked(), Key::Fix).to_string());
             js::focus(field_id(f));
             return;
         }
@@ -299,11 +344,22 @@ fn CardForm(state: FormState, checkout: Checkout, opts: Options, host: HtmlEleme
         };
         state.busy.set(true);
         state.status.set(String::new());
-        submit.dispatch(Submit { card: std::sync::Arc::new(SubmitCard { cardno, expire, securitycode, holdername }) });
+        submit.dispatch(Submit {
+            card: std::sync::Arc::new(SubmitCard {
+                cardno,
+                expire,
+                securitycode,
+                holdername,
+            }),
+        });
     };
 
     let label = move || {
-        if state.busy.get() { i18n::text(lang.get(), Key::Paying).to_string() } else { i18n::pay_label(lang.get(), &amount) }
+        if state.busy.get() {
+            i18n::text(lang.get(), Key::Paying).to_string()
+        } else {
+            i18n::pay_label(lang.get(), &amount)
+        }
     };
     view! {
         <form novalidate on:submit=on_submit>
@@ -317,7 +373,7 @@ fn CardForm(state: FormState, checkout: Checkout, opts: Options, host: HtmlEleme
                 {label}
             </button>
             <div class="kessai-status" id="kessai-status" role="status" aria-live="polite">{move || state.status.get()}</div>
-            <p class="kessai-note">{move || i18n::text(lang.get(), Key::Secure)}</p>
+            <p class="kessai-note">{tr(lang, Key::Secure)}</p>
         </form>
     }
 }
@@ -332,12 +388,23 @@ fn field_of(name: &str) -> Option<Field> {
 }
 
 /// Token → edge → result, then tells the host page. Runs as the form's submit action.
-async fn pay(state: FormState, checkout: &Checkout, opts: &Options, host: &HtmlElement, card: &SubmitCard, paid: RwSignal<Option<String>>) {
+async fn pay(
+    state: FormState,
+    checkout: &Checkout,
+    opts: &Options,
+    host: &HtmlElement,
+    card: &SubmitCard,
+    paid: RwSignal<Option<String>>,
+) {
     let lang = state.lang.get_untracked();
     let fail = |code: &str, message: String| {
         state.status.set(message.clone());
         state.busy.set(false);
-        events::emit(host, "kessai:error", &[("code", code), ("message", &message)]);
+        events::emit(
+            host,
+            "kessai:error",
+            &[("code", code), ("message", &message)],
+        );
     };
     let input = CardInput {
         cardno: card.cardno.clone(),
@@ -359,11 +426,18 @@ async fn pay(state: FormState, checkout: &Checkout, opts: &Options, host: &HtmlE
                     js::focus(field_id(f));
                     fail("card_input", msg);
                 }
-                TokenFailure::Service { busy } => fail("token_unavailable", service_message(busy, lang).to_string()),
+                TokenFailure::Service { busy } => {
+                    fail("token_unavailable", service_message(busy, lang).to_string())
+                }
             }
             return;
         }
-        Err(TokenError::Unavailable) => return fail("token_unavailable", service_message(false, lang).to_string()),
+        Err(TokenError::Unavailable) => {
+            return fail(
+                "token_unavailable",
+                service_message(false, lang).to_string(),
+            );
+        }
     };
 
     let answer = match edge::authorize(opts, &token).await {
@@ -373,10 +447,14 @@ async fn pay(state: FormState, checkout: &Checkout, opts: &Options, host: &HtmlE
     };
     match answer.status {
         200 => succeed(state, opts, host, paid, &answer.state()),
-        202 | 409 if answer.error_code() != "payment_not_payable" => settle_by_polling(state, opts, host, paid).await,
+        202 | 409 if answer.error_code() != "payment_not_payable" => {
+            settle_by_polling(state, opts, host, paid).await
+        }
         _ => {
             let ja = lang == Lang::Ja;
-            let message = answer.error_message(ja).unwrap_or_else(|| i18n::text(lang, Key::Network).to_string());
+            let message = answer
+                .error_message(ja)
+                .unwrap_or_else(|| i18n::text(lang, Key::Network).to_string());
             if let Some(f) = answer.error_field().as_deref().and_then(field_of) {
                 state.server[field_index(f)].set(Some(message.clone()));
                 js::focus(field_id(f));
@@ -386,32 +464,69 @@ async fn pay(state: FormState, checkout: &Checkout, opts: &Options, host: &HtmlE
     }
 }
 
-fn succeed(state: FormState, opts: &Options, host: &HtmlElement, paid: RwSignal<Option<String>>, st: &str) {
+fn succeed(
+    state: FormState,
+    opts: &Options,
+    host: &HtmlElement,
+    paid: RwSignal<Option<String>>,
+    st: &str,
+) {
     state.busy.set(false);
     paid.set(Some(st.to_string()));
-    events::emit(host, "kessai:success", &[("paymentId", &opts.payment_id), ("state", st)]);
+    events::emit(
+        host,
+        "kessai:success",
+        &[("paymentId", &opts.payment_id), ("state", st)],
+    );
 }
 
 /// The outcome is being confirmed (or our request's answer was lost): poll the edge, which
 /// reconciles with GMO, until it can tell. Never claims success or failure on a guess.
-async fn settle_by_polling(state: FormState, opts: &Options, host: &HtmlElement, paid: RwSignal<Option<String>>) {
+async fn settle_by_polling(
+    state: FormState,
+    opts: &Options,
+    host: &HtmlElement,
+    paid: RwSignal<Option<String>>,
+) {
     let lang = state.lang.get_untracked();
-    state.status.set(i18n::text(lang, Key::Confirming).to_string());
+    state
+        .status
+        .set(i18n::text(lang, Key::Confirming).to_string());
     for _ in 0..30 {
         js::sleep(2_000).await;
-        let Ok(a) = edge::checkout(opts).await else { continue };
+        let Ok(a) = edge::checkout(opts).await else {
+            continue;
+        };
         match a.state().as_str() {
             "authorized" | "captured" => return succeed(state, opts, host, paid, &a.state()),
             "requires_payment" => {
-                state.status.set(i18n::text(lang, Key::NotCharged).to_string());
+                state
+                    .status
+                    .set(i18n::text(lang, Key::NotCharged).to_string());
                 state.busy.set(false);
-                events::emit(host, "kessai:error", &[("code", "not_charged"), ("message", i18n::text(lang, Key::NotCharged))]);
+                events::emit(
+                    host,
+                    "kessai:error",
+                    &[
+                        ("code", "not_charged"),
+                        ("message", i18n::text(lang, Key::NotCharged)),
+                    ],
+                );
                 return;
             }
             _ => {}
         }
     }
     // Keep the button disabled: paying again now could charge twice.
-    state.status.set(i18n::text(lang, Key::StillUnknown).to_string());
-    events::emit(host, "kessai:error", &[("code", "outcome_unknown"), ("message", i18n::text(lang, Key::StillUnknown))]);
+    state
+        .status
+        .set(i18n::text(lang, Key::StillUnknown).to_string());
+    events::emit(
+        host,
+        "kessai:error",
+        &[
+            ("code", "outcome_unknown"),
+            ("message", i18n::text(lang, Key::StillUnknown)),
+        ],
+    );
 }

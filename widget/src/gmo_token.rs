@@ -4,8 +4,8 @@
 
 use crate::js;
 use std::cell::Cell;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
@@ -34,7 +34,9 @@ pub enum TokenError {
 }
 
 fn multipayment_loaded() -> bool {
-    js::window().and_then(|w| js::get(&w, "Multipayment")).is_some()
+    js::window()
+        .and_then(|w| js::get(&w, "Multipayment"))
+        .is_some()
 }
 
 /// Injects `token.js` once and waits for it.
@@ -42,7 +44,9 @@ pub async fn load(url: &str) -> Result<(), TokenError> {
     if multipayment_loaded() {
         return Ok(());
     }
-    let doc = js::window().and_then(|w| w.document()).ok_or(TokenError::Unavailable)?;
+    let doc = js::window()
+        .and_then(|w| w.document())
+        .ok_or(TokenError::Unavailable)?;
     let script: web_sys::HtmlScriptElement = doc
         .create_element("script")
         .ok()
@@ -54,9 +58,16 @@ pub async fn load(url: &str) -> Result<(), TokenError> {
         script.set_onerror(Some(&reject));
     });
     let head = doc.head().ok_or(TokenError::Unavailable)?;
-    head.append_child(&script).map_err(|_| TokenError::Unavailable)?;
-    JsFuture::from(promise).await.map_err(|_| TokenError::Unavailable)?;
-    if multipayment_loaded() { Ok(()) } else { Err(TokenError::Unavailable) }
+    head.append_child(&script)
+        .map_err(|_| TokenError::Unavailable)?;
+    JsFuture::from(promise)
+        .await
+        .map_err(|_| TokenError::Unavailable)?;
+    if multipayment_loaded() {
+        Ok(())
+    } else {
+        Err(TokenError::Unavailable)
+    }
 }
 
 thread_local! {
@@ -97,7 +108,8 @@ pub async fn get_token(shop_id: &str, card: &CardInput) -> Result<String, TokenE
         let give_up = Closure::once_into_js(move || {
             let _ = resolve.call1(&JsValue::NULL, &timeout);
         });
-        let _ = win.set_timeout_with_callback_and_timeout_and_arguments_0(give_up.unchecked_ref(), 30_000);
+        let _ = win
+            .set_timeout_with_callback_and_timeout_and_arguments_0(give_up.unchecked_ref(), 30_000);
     });
     let callback = js::get(&window, &name).unwrap_or(JsValue::UNDEFINED);
     let call = multipayment_get_token(&obj.into(), &callback);
@@ -116,6 +128,10 @@ pub async fn get_token(shop_id: &str, card: &CardInput) -> Result<String, TokenE
     let token_obj = js::get(&result, "tokenObject").ok_or(TokenError::Unavailable)?;
     let token = js::get(&token_obj, "token").ok_or(TokenError::Unavailable)?;
     // With `tokennumber` GMO answers an array; we ask for one token.
-    let token = token.as_string().or_else(|| js_sys::Array::from(&token).get(0).as_string());
-    token.filter(|t| !t.is_empty()).ok_or(TokenError::Unavailable)
+    let token = token
+        .as_string()
+        .or_else(|| js_sys::Array::from(&token).get(0).as_string());
+    token
+        .filter(|t| !t.is_empty())
+        .ok_or(TokenError::Unavailable)
 }

@@ -42,18 +42,30 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, Pay) => "を支払う",
         (Lang::Ja, Paying) => "お支払い処理中…",
         (Lang::Ja, Loading) => "お支払い情報を読み込んでいます…",
-        (Lang::Ja, LoadFailed) => "お支払い情報を読み込めませんでした。ページを再読み込みしてください。",
-        (Lang::Ja, Misconfigured) => "お支払いフォームを表示できません。ショップにお問い合わせください。",
-        (Lang::Ja, Network) => "通信できませんでした。通信環境をご確認のうえ、もう一度お試しください。",
-        (Lang::Ja, Confirming) => "決済結果を確認中です。このままお待ちください。再度お支払いはしないでください。",
+        (Lang::Ja, LoadFailed) => {
+            "お支払い情報を読み込めませんでした。ページを再読み込みしてください。"
+        }
+        (Lang::Ja, Misconfigured) => {
+            "お支払いフォームを表示できません。ショップにお問い合わせください。"
+        }
+        (Lang::Ja, Network) => {
+            "通信できませんでした。通信環境をご確認のうえ、もう一度お試しください。"
+        }
+        (Lang::Ja, Confirming) => {
+            "決済結果を確認中です。このままお待ちください。再度お支払いはしないでください。"
+        }
         (Lang::Ja, StillUnknown) => {
             "決済結果の確認に時間がかかっています。二重決済を防ぐため再度お支払いはせず、ショップからのご連絡をお待ちください。"
         }
-        (Lang::Ja, NotCharged) => "お支払いは完了していません(請求はありません)。もう一度お試しください。",
+        (Lang::Ja, NotCharged) => {
+            "お支払いは完了していません(請求はありません)。もう一度お試しください。"
+        }
         (Lang::Ja, Fix) => "入力内容をご確認ください。",
         (Lang::Ja, PaidAuthorized) => "お支払いが完了しました。(与信確保済み・仮売上)",
         (Lang::Ja, PaidCaptured) => "お支払いが完了しました。(売上確定・実売上)",
-        (Lang::Ja, Secure) => "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。",
+        (Lang::Ja, Secure) => {
+            "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。"
+        }
         (Lang::Ja, TestMode) => "テストモード",
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
@@ -66,18 +78,26 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, Pay) => "Pay",
         (Lang::En, Paying) => "Processing payment…",
         (Lang::En, Loading) => "Loading payment details…",
-        (Lang::En, LoadFailed) => "The payment details could not be loaded. Please reload the page.",
+        (Lang::En, LoadFailed) => {
+            "The payment details could not be loaded. Please reload the page."
+        }
         (Lang::En, Misconfigured) => "The payment form cannot be shown. Please contact the shop.",
         (Lang::En, Network) => "Could not connect. Please check your connection and try again.",
-        (Lang::En, Confirming) => "Confirming the payment result. Please wait and do not pay again.",
+        (Lang::En, Confirming) => {
+            "Confirming the payment result. Please wait and do not pay again."
+        }
         (Lang::En, StillUnknown) => {
             "Confirming the result is taking longer. To avoid paying twice, do not pay again; the shop will contact you."
         }
-        (Lang::En, NotCharged) => "The payment did not go through (you were not charged). Please try again.",
+        (Lang::En, NotCharged) => {
+            "The payment did not go through (you were not charged). Please try again."
+        }
         (Lang::En, Fix) => "Please check the highlighted fields.",
         (Lang::En, PaidAuthorized) => "Payment complete. (Authorized)",
         (Lang::En, PaidCaptured) => "Payment complete. (Captured)",
-        (Lang::En, Secure) => "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them.",
+        (Lang::En, Secure) => {
+            "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them."
+        }
         (Lang::En, TestMode) => "Test mode",
     }
 }

@@ -3,7 +3,9 @@
 use wasm_bindgen::{JsCast, JsValue};
 
 pub fn get(v: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(v, &JsValue::from_str(key)).ok().filter(|x| !x.is_undefined() && !x.is_null())
+    js_sys::Reflect::get(v, &JsValue::from_str(key))
+        .ok()
+        .filter(|x| !x.is_undefined() && !x.is_null())
 }
 
 pub fn get_str(v: &JsValue, key: &str) -> Option<String> {
@@ -11,7 +13,10 @@ pub fn get_str(v: &JsValue, key: &str) -> Option<String> {
 }
 
 pub fn get_i64(v: &JsValue, key: &str) -> Option<i64> {
-    get(v, key).and_then(|x| x.as_f64()).filter(|f| f.fract() == 0.0).map(|f| f as i64)
+    get(v, key)
+        .and_then(|x| x.as_f64())
+        .filter(|f| f.fract() == 0.0)
+        .map(|f| f as i64)
 }
 
 pub fn window() -> Option<web_sys::Window> {
@@ -43,7 +48,9 @@ const STYLE: &str = include_str!("widget.css");
 
 /// Adds the widget's stylesheet to the page once.
 pub fn inject_style() {
-    let Some(doc) = window().and_then(|w| w.document()) else { return };
+    let Some(doc) = window().and_then(|w| w.document()) else {
+        return;
+    };
     if doc.get_element_by_id("kessai-style").is_some() {
         return;
     }

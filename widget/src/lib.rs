@@ -39,7 +39,12 @@ impl Options {
             .trim_end_matches('/')
             .to_string();
         let lang = Lang::parse(&js::get_str(options, "lang").unwrap_or_default());
-        Ok(Options { client_secret, payment_id, edge_url, lang })
+        Ok(Options {
+            client_secret,
+            payment_id,
+            edge_url,
+            lang,
+        })
     }
 }
 
@@ -54,7 +59,11 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
         }
         Err(why) => {
             host.set_inner_text(i18n::text(Lang::Ja, i18n::Key::Misconfigured));
-            events::emit(&host, "kessai:error", &[("code", "misconfigured"), ("message", why)]);
+            events::emit(
+                &host,
+                "kessai:error",
+                &[("code", "misconfigured"), ("message", why)],
+            );
             web_sys::console::error_1(&format!("kessai: {why}").into());
         }
     }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Size benchmark: prints raw / gzip -9 / brotli -q 11 bytes of every file the widget ships and of
+# the edge worker, and checks the widget budget (60 kB brotli in total). Build first
+# (scripts/build.sh). Exits 1 when the widget is over budget.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUDGET=60000
+row() { # file label
+  local f=$1 raw gz br
+  raw=$(stat -c %s "$f"); gz=$(gzip -9 -c "$f" | wc -c); br=$(brotli -q 11 -c "$f" | wc -c)
+  printf '%-28s %10s %10s %10s\n' "$2" "$raw" "$gz" "$br"
+  echo "$raw $gz $br" >> "$TOTALS"
+}
+TOTALS=$(mktemp)
+printf '%-28s %10s %10s %10s\n' "file" "raw" "gzip-9" "brotli-11"
+for f in kessai.js kessai_widget.js kessai_widget_bg.wasm; do
+  [ -f "$ROOT/widget/dist/$f" ] || { echo "widget/dist/$f missing: run scripts/build.sh" >&2; exit 2; }
+  row "$ROOT/widget/dist/$f" "widget/$f"
+done
+read -r raw gz br < <(awk '{r+=$1; g+=$2; b+=$3} END {print r, g, b}' "$TOTALS")
+printf '%-28s %10s %10s %10s\n' "widget total" "$raw" "$gz" "$br"
+: > "$TOTALS"
+for f in index.js index_bg.wasm; do
+  [ -f "$ROOT/edge/build/$f" ] && row "$ROOT/edge/build/$f" "edge/$f"
+done
+rm -f "$TOTALS"
+if [ "$br" -le "$BUDGET" ]; then
+  echo "widget total brotli: $br bytes (budget $BUDGET): PASS"
+else
+  echo "widget total brotli: $br bytes (budget $BUDGET): FAIL"
+  exit 1
+fi
