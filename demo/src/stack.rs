@@ -107,14 +107,11 @@ impl Stack {
         }
         let state_dir = match opts.state_dir {
             Some(d) => d,
-            None => {
-                let d = std::env::temp_dir().join(format!(
-                    "kessai-stack-{}-{}",
-                    std::process::id(),
-                    free_port().map_err(err("port"))?
-                ));
-                d
-            }
+            None => std::env::temp_dir().join(format!(
+                "kessai-stack-{}-{}",
+                std::process::id(),
+                free_port().map_err(err("port"))?
+            )),
         };
         std::fs::create_dir_all(&state_dir).map_err(err("state dir"))?;
 
@@ -233,18 +230,18 @@ impl Stack {
         let started = Instant::now();
         let url = format!("{}/health", self.edge_url);
         while started.elapsed() < limit {
-            if let Some(child) = self.wrangler.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(StackError(format!(
-                        "wrangler dev exited ({status}); see {}",
-                        self.state_dir.join("wrangler-dev.log").display()
-                    )));
-                }
+            if let Some(child) = self.wrangler.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(StackError(format!(
+                    "wrangler dev exited ({status}); see {}",
+                    self.state_dir.join("wrangler-dev.log").display()
+                )));
             }
-            if let Ok(r) = client.get(&url).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(r) = client.get(&url).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -1,5 +1,5 @@
-//! Shared fixtures for the end-to-end tests: one running stack (sandbox + edge in wrangler dev
-//! + storefront) per test binary, helpers to call the merchant API and the sandbox, and a
+//! Shared fixtures for the end-to-end tests: one running stack (sandbox, edge in wrangler dev,
+//! storefront) per test binary, helpers to call the merchant API and the sandbox, and a
 //! chromedriver for browser tests.
 
 use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
@@ -255,6 +255,8 @@ pub fn chromedriver_url() -> String {
                 .spawn()
                 .unwrap_or_else(|e| panic!("chromedriver (installed by scripts/setup.sh): {e}"));
             CHROMEDRIVER_PID.store(child.id() as i32, Ordering::SeqCst);
+            // Reaped by the exit handler's kill; the handle itself is not needed any more.
+            std::mem::forget(child);
             // Stop chromedriver (and the browsers it started) when the test binary exits. (A
             // parent-death signal would fire when the *thread* that spawned it ends.)
             unsafe {
