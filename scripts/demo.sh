@@ -6,5 +6,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/setup.sh"
 bash "$ROOT/scripts/build.sh"
 cd "$ROOT"
-cargo build --release -p kessai-demo
-exec "$ROOT/target/release/kessai-demo" "$@"
+# The storefront runner is a dev build (it shares the test build's artifacts); the worker and the
+# widget it serves are release builds.
+cargo build -p kessai-demo
+exec "$ROOT/target/debug/kessai-demo" "$@"
