@@ -5,8 +5,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-# Shorter panic-location paths in the binary (they are part of its size).
-export RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src= --remap-path-prefix=$ROOT=."
 cargo build --release --target wasm32-unknown-unknown -p kessai-widget
 OUT="$ROOT/widget/dist"
 rm -rf "$OUT" && mkdir -p "$OUT"

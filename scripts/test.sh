@@ -13,8 +13,16 @@ cargo clippy -q -p kessai-edge -p kessai-widget --target wasm32-unknown-unknown 
 echo "== build widget and edge"
 bash scripts/build.sh
 echo "== tests"
-# One test binary at a time keeps the 2-core machine from starving the browser tests.
-cargo test --workspace -- --test-threads=2
+# cargo runs the test binaries one after another; two threads inside each keep the 2-core machine
+# from starving the browser tests.
+set +e
+cargo test --workspace -- --test-threads=2 2>&1 | tee "$ROOT/target/test-output.txt"
+status=${PIPESTATUS[0]}
+set -e
+read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+  END { print p + 0, f + 0 }' "$ROOT/target/test-output.txt")
+if [ "$status" -ne 0 ]; then echo "tests: $passed passed, $failed failed"; exit "$status"; fi
 echo "== size benchmark (a measurement: reports PASS/FAIL against the budget, does not fail the tests)"
 bash scripts/bench-size.sh || echo "size budget not met: see the numbers above"
+echo "tests: $passed passed, $failed failed"
 

@@ -91,42 +91,48 @@ impl PaymentState {
         }
     }
 
-    /// States from which the shopper may (re)try to pay.
-    pub fn accepts_payment_attempt(self) -> bool {
+    /// Where the payment stands, in the detail a payment flow needs.
+    pub fn phase(self) -> Phase {
         match self {
-            PaymentState::RequiresPayment => true,
-            PaymentState::Processing
-            | PaymentState::Authorized
-            | PaymentState::Captured
-            | PaymentState::Voided
+            PaymentState::RequiresPayment => Phase::Open,
+            PaymentState::Processing => Phase::InFlight,
+            PaymentState::Authorized | PaymentState::Captured => Phase::Paid,
+            PaymentState::Unknown => Phase::Unknown,
+            PaymentState::Voided
             | PaymentState::Returned
             | PaymentState::ReturnedNextMonth
             | PaymentState::Refunded
             | PaymentState::PartiallyRefunded
             | PaymentState::Declined
             | PaymentState::Unpaid
-            | PaymentState::Expired
-            | PaymentState::Unknown => false,
+            | PaymentState::Expired => Phase::Closed,
         }
+    }
+
+    /// States from which the shopper may (re)try to pay.
+    pub fn accepts_payment_attempt(self) -> bool {
+        self.phase() == Phase::Open
     }
 
     /// The shopper has paid (the money is at least reserved).
     pub fn is_paid(self) -> bool {
-        match self {
-            PaymentState::Authorized | PaymentState::Captured => true,
-            PaymentState::RequiresPayment
-            | PaymentState::Processing
-            | PaymentState::Voided
-            | PaymentState::Returned
-            | PaymentState::ReturnedNextMonth
-            | PaymentState::Refunded
-            | PaymentState::PartiallyRefunded
-            | PaymentState::Declined
-            | PaymentState::Unpaid
-            | PaymentState::Expired
-            | PaymentState::Unknown => false,
-        }
+        self.phase() == Phase::Paid
     }
+}
+
+/// The coarse standing of a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// 未決済: a payment attempt may start.
+    Open,
+    /// 処理中: a gateway call is in flight under a lease.
+    InFlight,
+    /// 仮売上 / 実売上.
+    Paid,
+    /// 結果不明: reconcile before anything else.
+    Unknown,
+    /// Cancelled, refunded, declined for good or expired: no payment attempt any more.
+    Closed,
 }
 
 /// How the merchant wants the card charged.

@@ -16,7 +16,7 @@ use crate::store::{Event, PaymentRow, Store};
 use kessai_core::gmo::api::{self, Access, Answer, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::status::TranStatus;
-use kessai_core::payment::{PaymentState, state_from_gmo};
+use kessai_core::payment::{PaymentState, Phase, state_from_gmo};
 use serde_json::json;
 
 /// How long a `processing` claim protects an in-flight flow. Longer than the worst case of
@@ -349,26 +349,12 @@ pub async fn authorize(
             Claim::Lost(current) => current,
         };
     }
-    match row.state()? {
-        PaymentState::Authorized | PaymentState::Captured => return Ok(Outcome::Paid(row)),
-        PaymentState::Unknown => return Ok(Outcome::Unknown(row)),
-        PaymentState::Processing => {
-            return Err(ApiError::new(
-                409,
-                "payment_in_progress",
-                "this payment is already being processed",
-                "お支払いを処理中です。しばらくお待ちください。",
-            ));
-        }
-        PaymentState::RequiresPayment => {}
-        PaymentState::Voided
-        | PaymentState::Returned
-        | PaymentState::ReturnedNextMonth
-        | PaymentState::Refunded
-        | PaymentState::PartiallyRefunded
-        | PaymentState::Declined
-        | PaymentState::Unpaid
-        | PaymentState::Expired => {
+    match row.state()?.phase() {
+        Phase::Paid => return Ok(Outcome::Paid(row)),
+        Phase::Unknown => return Ok(Outcome::Unknown(row)),
+        Phase::InFlight => return Err(in_progress()),
+        Phase::Open => {}
+        Phase::Closed => {
             return Err(ApiError::new(
                 409,
                 "payment_not_payable",
@@ -401,14 +387,10 @@ pub async fn authorize(
             .payment(&row.id)
             .await?
             .ok_or_else(|| ApiError::internal("payment vanished"))?;
-        return match current.state()? {
-            PaymentState::Authorized | PaymentState::Captured => Ok(Outcome::Paid(current)),
-            _ => Err(ApiError::new(
-                409,
-                "payment_in_progress",
-                "this payment is already being processed",
-                "お支払いを処理中です。しばらくお待ちください。",
-            )),
+        return match current.state()?.phase() {
+            Phase::Paid => Ok(Outcome::Paid(current)),
+            Phase::Unknown => Ok(Outcome::Unknown(current)),
+            Phase::Open | Phase::InFlight | Phase::Closed => Err(in_progress()),
         };
     }
     claimed.state = PaymentState::Processing.as_str().to_string();
@@ -523,25 +505,25 @@ pub async fn authorize(
     }
 }
 
+fn in_progress() -> ApiError {
+    ApiError::new(
+        409,
+        "payment_in_progress",
+        "this payment is already being processed",
+        "お支払いを処理中です。しばらくお待ちください。",
+    )
+}
+
 /// Maps the state a flow ended in to the caller's outcome.
 fn settled(row: PaymentRow) -> ApiResult<Outcome> {
-    match row.state()? {
-        PaymentState::Authorized | PaymentState::Captured => Ok(Outcome::Paid(row)),
-        PaymentState::RequiresPayment => {
-            Err(
-                ApiError::shopper(402, "card_not_charged", ShopperMessage::Failed)
-                    .with("retryable", true),
-            )
-        }
-        PaymentState::Unknown | PaymentState::Processing => Ok(Outcome::Unknown(row)),
-        PaymentState::Voided
-        | PaymentState::Returned
-        | PaymentState::ReturnedNextMonth
-        | PaymentState::Refunded
-        | PaymentState::PartiallyRefunded
-        | PaymentState::Declined
-        | PaymentState::Unpaid
-        | PaymentState::Expired => Err(ApiError::new(
+    match row.state()?.phase() {
+        Phase::Paid => Ok(Outcome::Paid(row)),
+        Phase::Open => Err(
+            ApiError::shopper(402, "card_not_charged", ShopperMessage::Failed)
+                .with("retryable", true),
+        ),
+        Phase::Unknown | Phase::InFlight => Ok(Outcome::Unknown(row)),
+        Phase::Closed => Err(ApiError::new(
             409,
             "payment_not_payable",
             "the gateway reports this payment as cancelled",

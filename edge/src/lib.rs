@@ -180,10 +180,7 @@ async fn route(
             merchant_auth(&req, cfg)?;
             let db = env.d1("DB")?;
             let store = Store { db: &db };
-            let row = store
-                .payment(id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("payment"))?;
+            let row = store.existing_payment(id).await?;
             let mut view = payment_view(&row)?;
             let events = store.events(id).await?;
             view["events"] = json!(
@@ -201,10 +198,7 @@ async fn route(
             merchant_auth(&req, cfg)?;
             let db = env.d1("DB")?;
             let store = Store { db: &db };
-            let row = store
-                .payment(id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("payment"))?;
+            let row = store.existing_payment(id).await?;
             let row = card_payment::reconcile_now(&store, cfg, row, platform::now().0).await?;
             Ok(Reply::ok(payment_view(&row)?))
         }

@@ -145,6 +145,13 @@ impl Store<'_> {
             .map_err(d1)
     }
 
+    /// A payment the caller names: 404 when it does not exist.
+    pub async fn existing_payment(&self, id: &str) -> ApiResult<PaymentRow> {
+        self.payment(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("payment"))
+    }
+
     pub async fn payment_by_order(&self, order_id: &str) -> ApiResult<Option<PaymentRow>> {
         self.stmt("SELECT * FROM payments WHERE order_id = ?1", &[s(order_id)])?
             .first::<PaymentRow>(None)
