@@ -163,8 +163,8 @@ async fn card_number_never_reaches_the_edge() {
         .await
         .expect("click");
     wait_for(&c, "#payment-state").await;
-    // The completion page is a new document: read the record the checkout page kept… it is gone,
-    // so this test checks the sandbox/edge side and re-runs the payment recording on a new order.
+    // The checkout page recorded every fetch into sessionStorage, which survives the
+    // storefront's redirect to its completion page.
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "authorized");
     assert!(

@@ -253,6 +253,18 @@ async fn busy_gateway_is_retried_with_backoff() {
     );
 }
 
+/// One ExecTran (never blindly retried), one SearchTrade, and the reconciliation in the history.
+async fn assert_reconciled_once(p: &Value) {
+    let reqs = gateway_requests(&gmo_order(p)).await;
+    assert_eq!(count_api(&reqs, "ExecTran"), 1, "never blindly retried");
+    assert_eq!(count_api(&reqs, "SearchTrade"), 1);
+    let after = payment(p["id"].as_str().unwrap_or("")).await;
+    assert!(
+        event_kinds(&after).contains(&"reconciled".to_string()),
+        "{after}"
+    );
+}
+
 #[tokio::test]
 async fn unknown_outcomes_are_reconciled_before_answering() {
     for card in [test_cards::UNKNOWN_OUTCOME, test_cards::ISSUER_TIMEOUT] {
@@ -264,14 +276,7 @@ async fn unknown_outcomes_are_reconciled_before_answering() {
             (200, json!("authorized")),
             "{card}: {body}"
         );
-        let reqs = gateway_requests(&gmo_order(&p)).await;
-        assert_eq!(count_api(&reqs, "ExecTran"), 1, "never blindly retried");
-        assert_eq!(count_api(&reqs, "SearchTrade"), 1);
-        let after = payment(p["id"].as_str().unwrap_or("")).await;
-        assert!(
-            event_kinds(&after).contains(&"reconciled".to_string()),
-            "{after}"
-        );
+        assert_reconciled_once(&p).await;
     }
 }
 
@@ -292,14 +297,7 @@ async fn lost_answer_is_reconciled_not_retried() {
         (200, json!("authorized")),
         "{body}"
     );
-    let reqs = gateway_requests(&gmo_order(&p)).await;
-    assert_eq!(count_api(&reqs, "ExecTran"), 1, "never blindly retried");
-    assert_eq!(count_api(&reqs, "SearchTrade"), 1);
-    let after = payment(p["id"].as_str().unwrap_or("")).await;
-    assert!(
-        event_kinds(&after).contains(&"reconciled".to_string()),
-        "{after}"
-    );
+    assert_reconciled_once(&p).await;
 }
 
 #[tokio::test]
