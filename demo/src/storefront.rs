@@ -284,7 +284,7 @@ async fn checkout_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
 <div class="card"><h2>お支払い方法: クレジットカード</h2>
 <script type="module" src="{edge}/kessai.js"></script>
 <kessai-checkout id="kessai" client-secret="{secret}" edge-url="{edge}" lang="ja"></kessai-checkout>
-<p class="note">カード情報はGMOペイメントゲートウェイのトークンに変換され、当店のサーバーには送信されません。</p></div>
+</div>
 <div class="card"><h3>テスト用カード (サンドボックス)</h3><p class="note">有効期限は未来の任意の月、セキュリティコードは任意の3桁(AMEXは4桁)、名義は半角英字。</p>
 <table>{cards}</table></div>
 <script>

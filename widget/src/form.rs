@@ -363,7 +363,7 @@ fn CardForm(
     };
     view! {
         <form novalidate on:submit=on_submit>
-            <TextField state=state field=Field::Number label=Key::Number hint=Key::Title autocomplete="cc-number" numeric=true format=format_card_number maxlength=23/>
+            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number" numeric=true format=format_card_number maxlength=23/>
             <div class="kessai-row">
                 <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp" numeric=true format=format_expiry maxlength=7/>
                 <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc" numeric=true format=cvc_format maxlength=4/>

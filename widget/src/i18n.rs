@@ -6,6 +6,7 @@ use kessai_core::card::Lang;
 pub enum Key {
     Title,
     Number,
+    NumberHint,
     Expiry,
     ExpiryHint,
     Cvc,
@@ -33,6 +34,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
     match (lang, key) {
         (Lang::Ja, Title) => "クレジットカード",
         (Lang::Ja, Number) => "カード番号",
+        (Lang::Ja, NumberHint) => "VISA / Mastercard / JCB / AMEX / Diners(全角数字も入力できます)",
         (Lang::Ja, Expiry) => "有効期限",
         (Lang::Ja, ExpiryHint) => "月/年 (MM/YY)",
         (Lang::Ja, Cvc) => "セキュリティコード",
@@ -69,6 +71,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, TestMode) => "テストモード",
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
+        (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
         (Lang::En, Expiry) => "Expiry",
         (Lang::En, ExpiryHint) => "MM/YY",
         (Lang::En, Cvc) => "Security code",
