@@ -21,3 +21,11 @@ pub fn emit_value(target: &HtmlElement, name: &str, detail: &JsValue) {
         let _ = target.dispatch_event(&ev);
     }
 }
+
+/// `kessai:change`: `{complete: bool, brand}`. Nothing the shopper typed.
+pub fn emit_change(target: &HtmlElement, complete: bool, brand: &str) {
+    let detail = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&detail, &"complete".into(), &JsValue::from_bool(complete));
+    let _ = js_sys::Reflect::set(&detail, &"brand".into(), &JsValue::from_str(brand));
+    emit_value(target, "kessai:change", &detail.into());
+}

@@ -13,10 +13,12 @@ use kessai_core::card::{
 use kessai_core::gmo::token::{TokenFailure, service_message, token_failure};
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
-use kessai_core::text::digits_only;
+use kessai_core::payment::{PaymentState, Phase};
+use kessai_core::text::{digits_only, to_half_width};
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
 
 const ORDER: [Field; 4] = [Field::Number, Field::Expiry, Field::Cvc, Field::Holder];
@@ -61,6 +63,8 @@ struct FormState {
     /// A message from GMO or the edge about one field; cleared when the shopper edits it.
     server: [RwSignal<Option<String>>; 4],
     status: RwSignal<String>,
+    /// The status is news (確認中), not a problem.
+    status_info: RwSignal<bool>,
     busy: RwSignal<bool>,
 }
 
@@ -73,6 +77,7 @@ impl FormState {
             submitted: RwSignal::new(false),
             server: std::array::from_fn(|_| RwSignal::new(None)),
             status: RwSignal::new(String::new()),
+            status_info: RwSignal::new(false),
             busy: RwSignal::new(false),
         }
     }
@@ -106,56 +111,112 @@ impl FormState {
         visible.then(|| p.message(f, self.lang.get()).to_string())
     }
 
+    /// Puts a form-level message into the one live region.
+    fn say(&self, text: &str, info: bool) {
+        self.status_info.set(info);
+        self.status.set(text.to_string());
+    }
+
+    /// What the shopper typed into `f`, normalised and formatted as they go.
+    fn edit(&self, f: Field, raw: &str) {
+        let v = match f {
+            Field::Number => format_card_number(raw),
+            Field::Expiry => format_expiry(raw),
+            Field::Cvc => {
+                let max = match self.brand() {
+                    CardBrand::Unknown => 4,
+                    b => b.cvc_len(),
+                };
+                digits_only(raw).chars().take(max).collect()
+            }
+            Field::Holder => to_half_width(raw).to_ascii_uppercase(),
+        };
+        let i = field_index(f);
+        self.values[i].set(v);
+        self.server[i].set(None);
+        self.status.set(String::new());
+    }
+
     fn all_valid(&self) -> bool {
         ORDER.iter().all(|f| self.problem(*f).is_none())
     }
 }
 
-/// The whole widget: loads the checkout, then shows the form or the result.
+/// The whole widget: loads the checkout, then shows the form or the result. The one live region
+/// (`#kessai-status`) stays in place whatever is shown above it.
 pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let state = FormState::new(opts.lang);
     let checkout: RwSignal<Option<Checkout>> = RwSignal::new(None);
-    let load_failed = RwSignal::new(false);
+    let unusable = RwSignal::new(false);
     let paid: RwSignal<Option<String>> = RwSignal::new(None);
 
     {
         let opts = opts.clone();
         let host = host.clone();
         spawn_local(async move {
-            let config = match edge::checkout(&opts).await {
+            let lang = state.lang.get_untracked();
+            let answer = edge::checkout(&opts).await;
+            let config = match &answer {
                 Ok(a) if a.status == 200 => edge::read_checkout(&a.body),
                 _ => None,
             };
             let Some(config) = config else {
-                load_failed.set(true);
+                // The edge's own words when it gave some (unknown payment, origin not allowed…).
+                let (code, message) = match &answer {
+                    Ok(a) => (
+                        Some(a.error_code()).filter(|c| !c.is_empty()),
+                        a.error_message(lang == Lang::Ja),
+                    ),
+                    Err(_) => (Some("network".to_string()), None),
+                };
+                let message = message.unwrap_or_else(|| i18n::text(lang, Key::LoadFailed).into());
+                unusable.set(true);
+                state.say(&message, false);
+                let code = code.unwrap_or_else(|| "load_failed".into());
                 events::emit(
                     &host,
                     "kessai:error",
-                    &[
-                        ("code", "load_failed"),
-                        ("message", "checkout could not be loaded"),
-                    ],
+                    &[("code", &code), ("message", &message)],
                 );
                 return;
             };
-            if matches!(config.state.as_str(), "authorized" | "captured") {
-                paid.set(Some(config.state.clone()));
-            }
+            let phase = PaymentState::parse(&config.state).map(PaymentState::phase);
             let url = config.token_js_url.clone();
-            checkout.set(Some(config));
+            checkout.set(Some(config.clone()));
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
-            // Fetch GMO's script early so the first click does not wait for it.
-            let _ = gmo_token::load(&url).await;
+            match phase {
+                Some(Phase::Paid) => paid.set(Some(config.state)),
+                Some(Phase::Closed) => {
+                    unusable.set(true);
+                    closed(state, &host);
+                }
+                Some(Phase::Open) => {
+                    // Fetch GMO's script early so the first click does not wait for it.
+                    let _ = gmo_token::load(&url).await;
+                }
+                // Another attempt is running or its outcome is being confirmed: no second one.
+                Some(Phase::InFlight | Phase::Unknown) | None => {
+                    state.busy.set(true);
+                    settle_by_polling(state, &opts, &host, paid).await;
+                }
+            }
         });
     }
 
     let lang = state.lang;
+    let status_tone = move || {
+        if state.status_info.get() {
+            "info"
+        } else {
+            "error"
+        }
+    };
     view! {
         <div class="kessai" lang=move || if lang.get() == Lang::Ja { "ja" } else { "en" }>
             <Header state=state checkout=checkout/>
             {move || {
-                if load_failed.get() {
-                    EitherOf4::A(view! { <p class="kessai-status" role="alert">{tr(lang, Key::LoadFailed)}</p> })
+                if unusable.get() {
+                    EitherOf4::A(())
                 } else if let Some(st) = paid.get() {
                     EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
                 } else if let Some(c) = checkout.get() {
@@ -164,6 +225,10 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     EitherOf4::D(view! { <p class="kessai-note">{tr(lang, Key::Loading)}</p> })
                 }
             }}
+            <div class="kessai-status" id="kessai-status" role="status" aria-live="polite" data-tone=status_tone>
+                {move || state.status.get()}
+            </div>
+            <p class="kessai-note">{tr(lang, Key::Secure)}</p>
         </div>
     }
 }
@@ -175,15 +240,13 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
     let test_mode = move || checkout.get().is_some_and(|c| c.test_mode);
     view! {
         <div class="kessai-head">
-            <span>
-                <span class="kessai-title">{tr(lang, Key::Title)}</span>
-                <span class="kessai-brand" id="kessai-brand">{brand}</span>
-                {move || test_mode().then(|| view! { <span class="kessai-test">{i18n::text(lang.get(), Key::TestMode)}</span> })}
-            </span>
-            <span class="kessai-lang" role="group" aria-label="Language">
-                <button type="button" aria-pressed=move || (lang.get() == Lang::Ja).to_string()
+            <span class="kessai-title">{tr(lang, Key::Title)}</span>
+            <span class="kessai-brand" id="kessai-brand">{brand}</span>
+            {move || test_mode().then(|| view! { <span class="kessai-test">{i18n::text(lang.get(), Key::TestMode)}</span> })}
+            <span class="kessai-lang" role="group" aria-label="Language / 言語">
+                <button type="button" lang="ja" aria-pressed=move || (lang.get() == Lang::Ja).to_string()
                     on:click=move |_| lang.set(Lang::Ja)>"日本語"</button>
-                <button type="button" aria-pressed=move || (lang.get() == Lang::En).to_string()
+                <button type="button" lang="en" aria-pressed=move || (lang.get() == Lang::En).to_string()
                     on:click=move |_| lang.set(Lang::En)>"English"</button>
             </span>
         </div>
@@ -197,7 +260,7 @@ fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
     } else {
         Key::PaidAuthorized
     };
-    view! { <div class="kessai-result" id="kessai-result" role="status">{move || i18n::text(lang.get(), key)}</div> }
+    view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{move || i18n::text(lang.get(), key)}</div> }
 }
 
 #[component]
@@ -207,9 +270,7 @@ fn TextField(
     label: Key,
     hint: Key,
     autocomplete: &'static str,
-    numeric: bool,
-    format: fn(&str) -> String,
-    #[prop(optional)] maxlength: Option<u32>,
+    #[prop(optional)] text: bool,
 ) -> impl IntoView {
     let i = field_index(field);
     let id = field_id(field);
@@ -227,17 +288,21 @@ fn TextField(
                 name=id
                 type="text"
                 autocomplete=autocomplete
-                inputmode=if numeric { "numeric" } else { "text" }
-                maxlength=maxlength
+                inputmode=if text { "text" } else { "numeric" }
+                maxlength=if text { 50 } else { 23 }
                 spellcheck="false"
+                autocapitalize=if text { "characters" } else { "off" }
                 aria-describedby=described
                 aria-invalid=move || error().is_some().to_string()
                 prop:value=move || value.get()
                 on:input=move |ev| {
-                    value.set(format(&event_target_value(&ev)));
-                    state.server[i].set(None);
-                    state.status.set(String::new());
+                    // Leave an IME composition (全角入力) alone until it ends.
+                    let composing = ev.dyn_ref::<web_sys::InputEvent>().is_some_and(|e| e.is_composing());
+                    if !composing {
+                        state.edit(field, &event_target_value(&ev));
+                    }
                 }
+                on:compositionend=move |ev| state.edit(field, &event_target_value(&ev))
                 on:blur=move |_| state.touched[i].set(true)
             />
             <div class="kessai-hint" id=hint_id>{tr(lang, hint)}</div>
@@ -258,25 +323,10 @@ fn brand_code(b: CardBrand) -> &'static str {
     }
 }
 
-fn keep(s: &str) -> String {
-    s.to_string()
-}
-
-fn cvc_format(s: &str) -> String {
-    digits_only(s).chars().take(4).collect()
-}
-
 /// What the submit sends to GMO's token JS.
 #[derive(Clone)]
 struct Submit {
-    card: std::sync::Arc<SubmitCard>,
-}
-
-struct SubmitCard {
-    cardno: String,
-    expire: String,
-    securitycode: String,
-    holdername: String,
+    card: std::sync::Arc<CardInput>,
 }
 
 #[component]
@@ -290,20 +340,16 @@ fn CardForm(
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
 
-    // Tell the host page whether the form is complete (never what was typed).
+    // Tell the host page whether the form is complete and the brand (never what was typed),
+    // each time one of the two changes.
     {
         let host = host.clone();
-        Effect::new(move |_| {
-            let complete = state.all_valid();
-            let brand = brand_code(state.brand());
-            events::emit(
-                &host,
-                "kessai:change",
-                &[
-                    ("complete", if complete { "true" } else { "false" }),
-                    ("brand", brand),
-                ],
-            );
+        Effect::new(move |prev: Option<(bool, CardBrand)>| {
+            let now = (state.all_valid(), state.brand());
+            if prev != Some(now) {
+                events::emit_change(&host, now.0, brand_code(now.1));
+            }
+            now
         });
     }
 
@@ -326,9 +372,7 @@ fn CardForm(
             state.problem(*f).is_some() || state.server[field_index(*f)].get_untracked().is_some()
         });
         if let Some(f) = first_bad {
-            state
-                .status
-                .set(i18n::text(lang.get_untracked(), Key::Fix).to_string());
+            state.say(i18n::text(lang.get_untracked(), Key::Fix), false);
             js::focus(field_id(f));
             return;
         }
@@ -345,7 +389,7 @@ fn CardForm(
         state.busy.set(true);
         state.status.set(String::new());
         submit.dispatch(Submit {
-            card: std::sync::Arc::new(SubmitCard {
+            card: std::sync::Arc::new(CardInput {
                 cardno,
                 expire,
                 securitycode,
@@ -363,26 +407,27 @@ fn CardForm(
     };
     view! {
         <form novalidate on:submit=on_submit>
-            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number" numeric=true format=format_card_number maxlength=23/>
+            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
             <div class="kessai-row">
-                <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp" numeric=true format=format_expiry maxlength=7/>
-                <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc" numeric=true format=cvc_format maxlength=4/>
+                <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
+                <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
             </div>
-            <TextField state=state field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" numeric=false format=keep maxlength=50/>
+            <TextField state=state field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
             <button class="kessai-pay" id="kessai-pay" type="submit" disabled=move || state.busy.get() aria-busy=move || state.busy.get().to_string()>
                 {label}
             </button>
-            <div class="kessai-status" id="kessai-status" role="status" aria-live="polite">{move || state.status.get()}</div>
-            <p class="kessai-note">{tr(lang, Key::Secure)}</p>
         </form>
     }
 }
 
+/// The field an edge error names. `token`: GMO's token expired or was used; the shopper
+/// re-enters the card, starting with its number.
 fn field_of(name: &str) -> Option<Field> {
     match name {
-        "number" => Some(Field::Number),
+        "number" | "token" => Some(Field::Number),
         "expiry" => Some(Field::Expiry),
         "cvc" => Some(Field::Cvc),
+        "holder" => Some(Field::Holder),
         _ => None,
     }
 }
@@ -393,12 +438,12 @@ async fn pay(
     checkout: &Checkout,
     opts: &Options,
     host: &HtmlElement,
-    card: &SubmitCard,
+    card: &CardInput,
     paid: RwSignal<Option<String>>,
 ) {
     let lang = state.lang.get_untracked();
     let fail = |code: &str, message: String| {
-        state.status.set(message.clone());
+        state.say(&message, false);
         state.busy.set(false);
         events::emit(
             host,
@@ -406,14 +451,8 @@ async fn pay(
             &[("code", code), ("message", &message)],
         );
     };
-    let input = CardInput {
-        cardno: card.cardno.clone(),
-        expire: card.expire.clone(),
-        securitycode: card.securitycode.clone(),
-        holdername: card.holdername.clone(),
-    };
     let token = match gmo_token::load(&checkout.token_js_url).await {
-        Ok(()) => gmo_token::get_token(&checkout.shop_id, &input).await,
+        Ok(()) => gmo_token::get_token(&checkout.shop_id, card).await,
         Err(e) => Err(e),
     };
     let token = match token {
@@ -451,15 +490,15 @@ async fn pay(
             settle_by_polling(state, opts, host, paid).await
         }
         _ => {
-            let ja = lang == Lang::Ja;
             let message = answer
-                .error_message(ja)
+                .error_message(lang == Lang::Ja)
                 .unwrap_or_else(|| i18n::text(lang, Key::Network).to_string());
             if let Some(f) = answer.error_field().as_deref().and_then(field_of) {
                 state.server[field_index(f)].set(Some(message.clone()));
                 js::focus(field_id(f));
             }
-            fail(&answer.error_code(), message);
+            let code = answer.error_code();
+            fail(if code.is_empty() { "network" } else { &code }, message);
         }
     }
 }
@@ -472,11 +511,28 @@ fn succeed(
     st: &str,
 ) {
     state.busy.set(false);
+    state.status.set(String::new());
     paid.set(Some(st.to_string()));
     events::emit(
         host,
         "kessai:success",
         &[("paymentId", &opts.payment_id), ("state", st)],
+    );
+    // The form gives way to the result: take the focus there, so it is read out.
+    spawn_local(async {
+        js::sleep(0).await;
+        js::focus("kessai-result");
+    });
+}
+
+/// The payment can no longer be paid (cancelled, expired…).
+fn closed(state: FormState, host: &HtmlElement) {
+    let message = i18n::text(state.lang.get_untracked(), Key::Closed);
+    state.say(message, false);
+    events::emit(
+        host,
+        "kessai:error",
+        &[("code", "payment_closed"), ("message", message)],
     );
 }
 
@@ -489,44 +545,42 @@ async fn settle_by_polling(
     paid: RwSignal<Option<String>>,
 ) {
     let lang = state.lang.get_untracked();
-    state
-        .status
-        .set(i18n::text(lang, Key::Confirming).to_string());
+    let confirming = i18n::text(lang, Key::Confirming);
+    state.say(confirming, true);
+    events::emit(
+        host,
+        "kessai:error",
+        &[("code", "outcome_unknown"), ("message", confirming)],
+    );
     for _ in 0..30 {
         js::sleep(2_000).await;
         let Ok(a) = edge::checkout(opts).await else {
             continue;
         };
-        match a.state().as_str() {
-            "authorized" | "captured" => return succeed(state, opts, host, paid, &a.state()),
-            "requires_payment" => {
-                state
-                    .status
-                    .set(i18n::text(lang, Key::NotCharged).to_string());
+        let st = a.state();
+        match PaymentState::parse(&st).map(PaymentState::phase) {
+            Some(Phase::Paid) => return succeed(state, opts, host, paid, &st),
+            Some(Phase::Open) => {
+                let message = i18n::text(lang, Key::NotCharged);
+                state.say(message, false);
                 state.busy.set(false);
                 events::emit(
                     host,
                     "kessai:error",
-                    &[
-                        ("code", "not_charged"),
-                        ("message", i18n::text(lang, Key::NotCharged)),
-                    ],
+                    &[("code", "not_charged"), ("message", message)],
                 );
                 return;
             }
+            Some(Phase::Closed) => return closed(state, host),
             _ => {}
         }
     }
     // Keep the button disabled: paying again now could charge twice.
-    state
-        .status
-        .set(i18n::text(lang, Key::StillUnknown).to_string());
+    let message = i18n::text(lang, Key::StillUnknown);
+    state.say(message, true);
     events::emit(
         host,
         "kessai:error",
-        &[
-            ("code", "outcome_unknown"),
-            ("message", i18n::text(lang, Key::StillUnknown)),
-        ],
+        &[("code", "still_unknown"), ("message", message)],
     );
 }

@@ -101,6 +101,14 @@ pub async fn get_token(shop_id: &str, card: &CardInput) -> Result<String, TokenE
         let cb = Closure::once_into_js(move |result: JsValue| {
             let _ = resolve_cb.call1(&JsValue::NULL, &result);
         });
+        // Named like its global, for a token JS that looks the callback up by name (JSONP).
+        let desc = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&desc, &"value".into(), &JsValue::from_str(&cb_name));
+        let _ = js_sys::Reflect::define_property::<js_sys::Object>(
+            cb.unchecked_ref(),
+            &"name".into(),
+            &desc,
+        );
         let _ = js_sys::Reflect::set(&win, &JsValue::from_str(&cb_name), &cb);
         // GMO answers within seconds; after 30 s give up rather than hang the form.
         let timeout = js_sys::Object::new();

@@ -27,6 +27,7 @@ pub enum Key {
     PaidCaptured,
     Secure,
     TestMode,
+    Closed,
 }
 
 pub fn text(lang: Lang, key: Key) -> &'static str {
@@ -69,6 +70,9 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
             "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。"
         }
         (Lang::Ja, TestMode) => "テストモード",
+        (Lang::Ja, Closed) => {
+            "このお支払いは受付を終了しています。ショップにお問い合わせください。"
+        }
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
         (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
@@ -102,6 +106,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
             "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them."
         }
         (Lang::En, TestMode) => "Test mode",
+        (Lang::En, Closed) => "This payment can no longer be made. Please contact the shop.",
     }
 }
 
