@@ -13,9 +13,13 @@ row() { # file label
 }
 TOTALS=$(mktemp)
 printf '%-28s %10s %10s %10s\n' "file" "raw" "gzip-9" "brotli-11"
-for f in kessai.js kessai_widget.js kessai_widget_bg.wasm; do
-  [ -f "$ROOT/widget/dist/$f" ] || { echo "widget/dist/$f missing: run scripts/build.sh" >&2; exit 2; }
-  row "$ROOT/widget/dist/$f" "widget/$f"
+for f in kessai_widget_bg.wasm kessai_widget.js kessai.js; do
+  [ -f "$ROOT/widget/dist/$f" ] || { echo "widget/dist/$f missing: run scripts/build-widget.sh" >&2; exit 2; }
+done
+# Every file the edge serves for the widget (wasm, glue, loader, a stylesheet if any), not _headers.
+for p in "$ROOT"/widget/dist/*; do
+  f=$(basename "$p")
+  [ "$f" = _headers ] || row "$p" "widget/$f"
 done
 read -r raw gz br < <(awk '{r+=$1; g+=$2; b+=$3} END {print r, g, b}' "$TOTALS")
 printf '%-28s %10s %10s %10s\n' "widget total" "$raw" "$gz" "$br"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the widget into widget/dist: wasm (release, wasm-bindgen --target web, npm wasm-opt -Oz),
-# the wasm-bindgen glue, the loader kessai.js, and _headers (CORS for the static assets).
+# the wasm-bindgen glue, widget/js/* (the loader kessai.js) and _headers (CORS for the static assets).
+# The stylesheet is compiled into the wasm (widget/src/widget.css) and injected once.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/setup.sh"
@@ -14,7 +15,7 @@ wasm-bindgen --target web --no-typescript --remove-name-section --remove-produce
 "$WASM_OPT_BIN" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$OUT/kessai_widget_bg.wasm" -o "$OUT/kessai_widget_bg.wasm"
-cp "$ROOT/widget/js/kessai.js" "$OUT/"
+cp "$ROOT"/widget/js/* "$OUT/"   # the loader (and any other hand-written assets)
 # Storefronts load these cross-origin as module scripts and a wasm fetch: they need CORS.
 printf '/*\n  Access-Control-Allow-Origin: *\n  Cache-Control: public, max-age=300\n' > "$OUT/_headers"
 ls -l "$OUT" >&2

@@ -10,18 +10,21 @@ import init, { mount } from './kessai_widget.js';
 
 const here = new URL('.', import.meta.url);
 const ready = init({ module_or_path: new URL('kessai_widget_bg.wasm', here) });
+ready.catch(() => {}); // reported per element by mountInto
 
 async function mountInto(el, options) {
+  const o = options || {};
+  const lang = String(o.lang || document.documentElement.lang || 'ja');
   try {
     await ready;
-    mount(el, {
-      clientSecret: options.clientSecret || '',
-      edgeUrl: options.edgeUrl || here.origin,
-      lang: options.lang || 'ja',
-    });
+    mount(el, { clientSecret: o.clientSecret || '', edgeUrl: o.edgeUrl || here.origin, lang });
   } catch (e) {
-    el.textContent = 'お支払いフォームを表示できません。ページを再読み込みしてください。';
-    el.dispatchEvent(new CustomEvent('kessai:error', { bubbles: true, detail: { code: 'load_failed', message: String(e) } }));
+    el.textContent = /^en/i.test(lang)
+      ? 'The payment form could not be loaded. Please reload the page.'
+      : 'お支払いフォームを表示できません。ページを再読み込みしてください。';
+    el.dispatchEvent(new CustomEvent('kessai:error', {
+      bubbles: true, composed: true, detail: { code: 'load_failed', message: String(e && e.message || e) },
+    }));
   }
 }
 
@@ -32,7 +35,7 @@ class KessaiCheckout extends HTMLElement {
     mountInto(this, {
       clientSecret: this.getAttribute('client-secret'),
       edgeUrl: this.getAttribute('edge-url'),
-      lang: this.getAttribute('lang') || document.documentElement.lang,
+      lang: this.getAttribute('lang'),
     });
   }
 }

@@ -185,7 +185,14 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             checkout.set(Some(config.clone()));
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
             match phase {
-                Some(Phase::Paid) => paid.set(Some(config.state)),
+                Some(Phase::Paid) => {
+                    paid.set(Some(config.state.clone()));
+                    events::emit(
+                        &host,
+                        "kessai:success",
+                        &[("paymentId", &opts.payment_id), ("state", &config.state)],
+                    );
+                }
                 Some(Phase::Closed) => {
                     unusable.set(true);
                     closed(state, &host);
@@ -487,6 +494,10 @@ async fn pay(
     match answer.status {
         200 => succeed(state, opts, host, paid, &answer.state()),
         202 | 409 if answer.error_code() != "payment_not_payable" => {
+            settle_by_polling(state, opts, host, paid).await
+        }
+        // A 5xx that is not the edge's own answer (a proxy, a crash): it may have charged.
+        s if s >= 500 && answer.error_code().is_empty() => {
             settle_by_polling(state, opts, host, paid).await
         }
         _ => {

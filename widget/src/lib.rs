@@ -54,6 +54,8 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
     js::inject_style();
     match Options::from_js(&options) {
         Ok(opts) => {
+            // Replaces a placeholder the page may have put inside the element.
+            host.replace_children_with_node_0();
             let target = host.clone();
             leptos::mount::mount_to(host, move || form::view_checkout(opts, target)).forget();
         }
