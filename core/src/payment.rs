@@ -120,6 +120,17 @@ impl PaymentState {
     }
 }
 
+/// The payment id inside a client secret (`pay_<id>_secret_<hex>`): the widget API's path names
+/// the payment, the secret itself travels in a header. `None` for anything else.
+pub fn payment_id_of_secret(secret: &str) -> Option<&str> {
+    let (id, rest) = secret.trim().split_once("_secret_")?;
+    let id_ok = id.len() > 4
+        && id.starts_with("pay_")
+        && id[4..].bytes().all(|b| b.is_ascii_alphanumeric());
+    let rest_ok = !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+    (id_ok && rest_ok).then_some(id)
+}
+
 /// The coarse standing of a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -209,6 +220,27 @@ mod tests {
             .filter(|s| s.accepts_payment_attempt())
             .collect();
         assert_eq!(open, vec![PaymentState::RequiresPayment]);
+    }
+
+    #[test]
+    fn payment_id_from_client_secret() {
+        let s = "pay_0123456789ab_secret_00112233445566778899aabbccddeeff";
+        assert_eq!(payment_id_of_secret(s), Some("pay_0123456789ab"));
+        assert_eq!(
+            payment_id_of_secret(&format!(" {s}\n")),
+            Some("pay_0123456789ab")
+        );
+        for bad in [
+            "",
+            "pay_abc",
+            "pay__secret_x",
+            "pay_abc_secret_",
+            "pi_abc_secret_x",
+            "pay_a/b_secret_x",
+            "pay_abc_secret_x?y",
+        ] {
+            assert_eq!(payment_id_of_secret(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! and nowhere else.
 
 use crate::js;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -39,35 +39,44 @@ fn multipayment_loaded() -> bool {
         .is_some()
 }
 
-/// Injects `token.js` once and waits for it.
+thread_local! {
+    /// The `<script>` load in progress (or done), shared by the early fetch and the first click.
+    static LOADING: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
+}
+
+/// Injects `token.js` once and waits for it. After a failure the next call tries again.
 pub async fn load(url: &str) -> Result<(), TokenError> {
     if multipayment_loaded() {
         return Ok(());
     }
-    let doc = js::window()
-        .and_then(|w| w.document())
-        .ok_or(TokenError::Unavailable)?;
-    let script: web_sys::HtmlScriptElement = doc
-        .create_element("script")
-        .ok()
-        .and_then(|e| e.dyn_into().ok())
-        .ok_or(TokenError::Unavailable)?;
+    let promise = match LOADING.with(|l| l.borrow().clone()) {
+        Some(p) => p,
+        None => {
+            let p = inject(url).ok_or(TokenError::Unavailable)?;
+            LOADING.with(|l| *l.borrow_mut() = Some(p.clone()));
+            p
+        }
+    };
+    let loaded = JsFuture::from(promise).await.is_ok() && multipayment_loaded();
+    if loaded {
+        Ok(())
+    } else {
+        LOADING.with(|l| *l.borrow_mut() = None);
+        Err(TokenError::Unavailable)
+    }
+}
+
+/// Adds the `<script>`; the promise settles with its load or error event.
+fn inject(url: &str) -> Option<js_sys::Promise> {
+    let doc = js::window()?.document()?;
+    let script: web_sys::HtmlScriptElement = doc.create_element("script").ok()?.dyn_into().ok()?;
     script.set_src(url);
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         script.set_onload(Some(&resolve));
         script.set_onerror(Some(&reject));
     });
-    let head = doc.head().ok_or(TokenError::Unavailable)?;
-    head.append_child(&script)
-        .map_err(|_| TokenError::Unavailable)?;
-    JsFuture::from(promise)
-        .await
-        .map_err(|_| TokenError::Unavailable)?;
-    if multipayment_loaded() {
-        Ok(())
-    } else {
-        Err(TokenError::Unavailable)
-    }
+    doc.head()?.append_child(&script).ok()?;
+    Some(promise)
 }
 
 thread_local! {

@@ -27,12 +27,10 @@ pub struct Options {
 impl Options {
     fn from_js(options: &JsValue) -> Result<Options, &'static str> {
         let client_secret = js::get_str(options, "clientSecret").unwrap_or_default();
-        // Client secrets are `pay_<id>_secret_<hex>`: the payment id is their first part.
-        let payment_id = client_secret
-            .split_once("_secret_")
-            .map(|(id, _)| id.to_string())
-            .filter(|id| id.starts_with("pay_"))
-            .ok_or("client-secret is missing or malformed")?;
+        let payment_id = kessai_core::payment::payment_id_of_secret(&client_secret)
+            .ok_or("client-secret is missing or malformed")?
+            .to_string();
+        let client_secret = client_secret.trim().to_string();
         let edge_url = js::get_str(options, "edgeUrl")
             .filter(|u| !u.is_empty())
             .ok_or("edge-url is missing")?
