@@ -99,6 +99,7 @@ pub struct FaultSpec {
     err_info: Option<String>,
     #[serde(default)]
     execute_late: bool,
+    order_id: Option<String>,
 }
 
 fn one() -> u32 {
@@ -109,7 +110,8 @@ fn one() -> u32 {
 /// next `times` calls of `api` (`EntryTran`, `ExecTran`, …, `getToken`) are executed normally
 /// and answered `delay_ms` late; with `err_info` they are instead answered with that ErrInfo
 /// (getToken: that resultCode) without executing anything; with `"execute_late": true` they
-/// are executed only after the delay (the call is still running when the client gives up).
+/// are executed only after the delay (the call is still running when the client gives up). With
+/// `"order_id"` only calls about that OrderID trip it.
 pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(spec) = serde_json::from_slice::<FaultSpec>(&body) else {
         return bad_request("expected {api, delay_ms?, times?, err_info?}");
@@ -124,6 +126,7 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         times: spec.times,
         err_info: spec.err_info,
         execute_late: spec.execute_late,
+        order_id: spec.order_id,
     });
     Json(json!({ "armed": st.faults.len() })).into_response()
 }

@@ -139,12 +139,21 @@ pub async fn handle(
         .to_string();
     // A fault may hold the call back before it executes (still running at "GMO").
     let late = {
+        let order_id = decode_form(&body)
+            .ok()
+            .and_then(|p| get(&p, "OrderID").map(str::to_string));
         let mut st = lock(&shared);
-        let is_late = st
-            .faults
-            .iter()
-            .any(|f| f.api == name && f.execute_late && f.times > 0);
-        if is_late { st.take_fault(&name) } else { None }
+        let is_late = st.faults.iter().any(|f| {
+            f.api == name
+                && f.execute_late
+                && f.times > 0
+                && (f.order_id.is_none() || f.order_id == order_id)
+        });
+        if is_late {
+            st.take_fault(&name, order_id.as_deref())
+        } else {
+            None
+        }
     };
     if let Some(f) = late {
         // Like GMO, the call runs to the end even if the client hangs up meanwhile: it lives in
@@ -191,7 +200,11 @@ fn execute(
             // E00000003 is its request-format class.
             (true, Some(_), Err(_)) => (Reply::err(&["E00000003"], ""), Vec::new()),
             (true, Some(api), Ok(params)) => {
-                let fault = if late { None } else { st.take_fault(name) };
+                let fault = if late {
+                    None
+                } else {
+                    st.take_fault(name, get(&params, "OrderID"))
+                };
                 delay = fault.as_ref().map(|f| f.delay_ms).unwrap_or(0);
                 let reply = match fault.and_then(|f| f.err_info) {
                     // An injected error: nothing is executed.

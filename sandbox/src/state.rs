@@ -180,6 +180,8 @@ pub struct Fault {
     pub times: u32,
     /// Answer this ErrInfo (token API: this resultCode) without executing anything.
     pub err_info: Option<String>,
+    /// Only calls about this OrderID trip the fault (any call when `None`).
+    pub order_id: Option<String>,
     /// Execute only after the delay (the request is still running at "GMO" when the client
     /// gives up), instead of executing at once and answering late.
     pub execute_late: bool,
@@ -233,11 +235,14 @@ impl State {
     }
 
     /// Takes one use of a fault armed for `api`, if any.
-    pub fn take_fault(&mut self, api: &str) -> Option<Fault> {
-        let i = self
-            .faults
-            .iter()
-            .position(|f| f.api.eq_ignore_ascii_case(api) && f.times > 0)?;
+    /// Takes one use of the first fault armed for `api` (and, if the fault names one, for this
+    /// OrderID, so parallel tests sharing a sandbox do not trip over each other's faults).
+    pub fn take_fault(&mut self, api: &str, order_id: Option<&str>) -> Option<Fault> {
+        let i = self.faults.iter().position(|f| {
+            f.api.eq_ignore_ascii_case(api)
+                && f.times > 0
+                && (f.order_id.is_none() || f.order_id.as_deref() == order_id)
+        })?;
         let f = &mut self.faults[i];
         f.times -= 1;
         let out = f.clone();

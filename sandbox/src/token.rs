@@ -219,7 +219,7 @@ fn json_reply(v: Value) -> Response {
 pub async fn get_token(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
     let (answer, delay) = {
         let mut st = lock(&shared);
-        let fault = st.take_fault("getToken");
+        let fault = st.take_fault("getToken", None);
         let delay = fault.as_ref().map(|f| f.delay_ms).unwrap_or(0);
         let parsed: Result<Value, _> = serde_json::from_slice(&body);
         let (answer, masked) = match parsed {

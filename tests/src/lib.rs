@@ -205,12 +205,17 @@ pub fn count_api(requests: &[Value], api: &str) -> usize {
     requests.iter().filter(|r| r["api"] == api).count()
 }
 
-/// Makes the sandbox's next `times` calls of `api` sleep `delay_ms` before answering.
-pub async fn sandbox_fault(api: &str, delay_ms: u64, times: u32) {
-    sandbox_fault_spec(json!({ "api": api, "delay_ms": delay_ms, "times": times })).await;
+/// Makes the sandbox answer the next `times` calls of `api` about `gmo_order_id` `delay_ms` late.
+/// (Faults are scoped to one OrderID: the tests of one binary share the sandbox and run in
+/// parallel.)
+pub async fn sandbox_fault(api: &str, gmo_order_id: &str, delay_ms: u64, times: u32) {
+    sandbox_fault_spec(
+        json!({ "api": api, "order_id": gmo_order_id, "delay_ms": delay_ms, "times": times }),
+    )
+    .await;
 }
 
-/// Arms a sandbox fault (`{api, delay_ms, times, err_info?, execute_late?}`).
+/// Arms a sandbox fault (`{api, order_id?, delay_ms, times, err_info?, execute_late?}`).
 pub async fn sandbox_fault_spec(spec: Value) {
     let urls = stack();
     let status = client()

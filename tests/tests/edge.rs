@@ -285,7 +285,7 @@ async fn lost_answer_is_reconciled_not_retried() {
     let p = create_payment(7700).await;
     let token = token_for(test_cards::APPROVED).await;
     // GMO authorises but its answer arrives after the edge's timeout.
-    sandbox_fault("ExecTran", TEST_GMO_TIMEOUT_MS + 2_000, 1).await;
+    sandbox_fault("ExecTran", &gmo_order(&p), TEST_GMO_TIMEOUT_MS + 2_000, 1).await;
     let started = std::time::Instant::now();
     let (status, body) = widget_post(&p, json!({ "token": token })).await;
     assert!(
@@ -306,9 +306,9 @@ async fn call_still_running_at_gmo_stays_unknown_until_it_settles() {
     let token = token_for(test_cards::APPROVED).await;
     // GMO is still executing ExecTran when the edge gives up and asks SearchTrade.
     let late_ms = TEST_GMO_TIMEOUT_MS + 1_500;
-    sandbox_fault_spec(
-        json!({ "api": "ExecTran", "delay_ms": late_ms, "times": 1, "execute_late": true }),
-    )
+    sandbox_fault_spec(json!({
+        "api": "ExecTran", "order_id": gmo_order(&p), "delay_ms": late_ms, "times": 1, "execute_late": true
+    }))
     .await;
     let (status, body) = widget_post(&p, json!({ "token": token })).await;
     assert_eq!(status, 202, "{body}");
