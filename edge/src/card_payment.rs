@@ -19,9 +19,11 @@ use kessai_core::gmo::status::TranStatus;
 use kessai_core::payment::{PaymentState, Phase, state_from_gmo};
 use serde_json::json;
 
-/// How long a `processing` claim protects an in-flight flow. Longer than the worst case of
-/// EntryTran + ExecTran with E92 back-off + SearchTrade, each bounded by the transport timeout.
-pub const LEASE_MS: i64 = 120_000;
+/// How long a `processing` claim protects an in-flight flow. Longer than the worst case at the
+/// default 20 s transport timeout: EntryTran (1 + 3 E92 retries) + ExecTran (1 + 3) + SearchTrade
+/// = 9 calls × 20 s + 2 × 1.9 s of back-off ≈ 184 s. Even past the lease GMO itself refuses a
+/// second authorisation on the same AccessID (E11010001), which we then reconcile.
+pub const LEASE_MS: i64 = 240_000;
 
 /// After a call that got no answer, GMO may still be executing it: an UNPROCESSED SearchTrade
 /// within this window does not prove that nothing will be charged, so the payment stays
