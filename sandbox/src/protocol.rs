@@ -907,6 +907,28 @@ fn secure_tran2(st: &mut State, params: &Params) -> Reply {
 // ---------------------------------------------------------------------------------------------
 // AlterTran / ChangeTran
 
+/// GMO refuses any change to a transaction authorised more than 180 days ago (E11010010).
+fn beyond_change_limit(t: &Trade, now: UnixMillis) -> bool {
+    t.executed_at
+        .is_some_and(|at| days_between(at, now) > CHANGE_LIMIT_DAYS)
+        && t.status.is_settled()
+}
+
+/// Records a refused AlterTran/ChangeTran in the transaction's history and answers the error.
+fn refuse_change(
+    st: &mut State,
+    order: &str,
+    now_s: &str,
+    api: &'static str,
+    job: JobCd,
+    code: &'static str,
+) -> Reply {
+    if let Some(t) = st.trades.get_mut(order) {
+        push_history(t, now_s, api, job.as_str(), code);
+    }
+    Reply::err(&[code], order)
+}
+
 fn days_between(a: UnixMillis, b: UnixMillis) -> i64 {
     (b.0 - a.0).div_euclid(86_400_000)
 }
@@ -962,15 +984,9 @@ fn alter_tran(st: &mut State, params: &Params) -> Reply {
         return Reply::err(&["E01110002"], &order);
     };
     let refuse = |st: &mut State, code: &'static str| {
-        if let Some(t) = st.trades.get_mut(&order) {
-            push_history(t, &now_s, "AlterTran", job.as_str(), code);
-        }
-        Reply::err(&[code], &order)
+        refuse_change(st, &order, &now_s, "AlterTran", job, code)
     };
-    if let Some(at) = t.executed_at
-        && days_between(at, now) > CHANGE_LIMIT_DAYS
-        && t.status.is_settled()
-    {
+    if beyond_change_limit(t, now) {
         return refuse(st, "E11010010");
     }
     let next = match status::alter(t.status, job) {
@@ -1063,15 +1079,9 @@ fn change_tran(st: &mut State, params: &Params) -> Reply {
         return Reply::err(&["E01110002"], &order);
     };
     let refuse = |st: &mut State, code: &'static str| {
-        if let Some(t) = st.trades.get_mut(&order) {
-            push_history(t, &now_s, "ChangeTran", job.as_str(), code);
-        }
-        Reply::err(&[code], &order)
+        refuse_change(st, &order, &now_s, "ChangeTran", job, code)
     };
-    if let Some(at) = t.executed_at
-        && days_between(at, now) > CHANGE_LIMIT_DAYS
-        && t.status.is_settled()
-    {
+    if beyond_change_limit(t, now) {
         return refuse(st, "E11010010");
     }
     let next = match status::change(t.status, job) {
