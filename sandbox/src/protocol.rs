@@ -309,6 +309,27 @@ fn check_access(st: &State, params: &Params, errs: &mut Vec<&'static str>) -> Op
     }
 }
 
+/// `JobCd`: required (E01050001) and one this API accepts (E01050002).
+fn check_job_cd(
+    params: &Params,
+    accepted: impl Fn(JobCd) -> bool,
+    errs: &mut Vec<&'static str>,
+) -> Option<JobCd> {
+    match val(params, "JobCd") {
+        "" => {
+            errs.push("E01050001");
+            None
+        }
+        s => {
+            let job = JobCd::parse(s).filter(|j| accepted(*j));
+            if job.is_none() {
+                errs.push("E01050002");
+            }
+            job
+        }
+    }
+}
+
 /// `Amount`: 1..=9,999,999 yen. [U] GMO's code for 0 is not in the reference; E01060005 (out
 /// of range / too many digits) is used.
 fn check_amount(v: &str, required: bool, errs: &mut Vec<&'static str>) -> Option<i64> {
@@ -420,19 +441,7 @@ fn entry_tran(st: &mut State, params: &Params) -> Reply {
         None if shop_ok && st.order_ids.contains(order_id) => errs.push("E01040010"),
         None => {}
     }
-    let job = match val(params, "JobCd") {
-        "" => {
-            errs.push("E01050001");
-            None
-        }
-        s => match JobCd::parse(s).filter(|j| j.valid_for_entry()) {
-            Some(j) => Some(j),
-            None => {
-                errs.push("E01050002");
-                None
-            }
-        },
-    };
+    let job = check_job_cd(params, JobCd::valid_for_entry, &mut errs);
     // CHECK (有効性チェック) carries no amount.
     let amount = if job == Some(JobCd::Check) {
         Some(0)
@@ -948,19 +957,7 @@ fn alter_tran(st: &mut State, params: &Params) -> Reply {
     let mut errs = Vec::new();
     check_shop(st, params, &mut errs);
     let found = check_access(st, params, &mut errs);
-    let job = match val(params, "JobCd") {
-        "" => {
-            errs.push("E01050001");
-            None
-        }
-        s => match JobCd::parse(s) {
-            Some(j) => Some(j),
-            None => {
-                errs.push("E01050002");
-                None
-            }
-        },
-    };
+    let job = check_job_cd(params, |_| true, &mut errs);
     let reauth = matches!(job, Some(JobCd::Auth | JobCd::Capture | JobCd::Sauth));
     let amount_needed = reauth || job == Some(JobCd::Sales);
     let amount = if amount_needed {
@@ -1049,19 +1046,7 @@ fn change_tran(st: &mut State, params: &Params) -> Reply {
     let mut errs = Vec::new();
     check_shop(st, params, &mut errs);
     let found = check_access(st, params, &mut errs);
-    let job = match val(params, "JobCd") {
-        "" => {
-            errs.push("E01050001");
-            None
-        }
-        s => match JobCd::parse(s) {
-            Some(j) => Some(j),
-            None => {
-                errs.push("E01050002");
-                None
-            }
-        },
-    };
+    let job = check_job_cd(params, |_| true, &mut errs);
     let amount = check_amount(val(params, "Amount"), true, &mut errs);
     let tax = check_tax(val(params, "Tax"), &mut errs);
     if let (Some(a), Some(t)) = (amount, tax)
