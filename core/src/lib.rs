@@ -5,6 +5,7 @@
 //! on the host and lets the same code run in the edge worker, the widget and the sandbox.
 
 pub mod access;
+pub mod amazon;
 pub mod card;
 pub mod gmo;
 pub mod jst;
