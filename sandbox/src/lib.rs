@@ -24,7 +24,11 @@
 //! - `GET /payment/Tds2StubCallback.idPass?transId=…&t=…`: the 3-D Secure 2 stub page (browser).
 //! - `GET /ext/js/token.js`: the token JS stand-in; `POST /ext/api/credit/getToken`: its JSON API.
 //! - `/__sandbox/…`: test controls (clock, request log, stored trades, faults, token minting).
+//!
+//! [`amazon`] is a second simulator, of Amazon Pay CV2 (Japan), started separately on its own
+//! port with [`amazon::start`].
 
+pub mod amazon;
 mod control;
 mod protocol;
 mod state;
