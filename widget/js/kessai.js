@@ -2,24 +2,30 @@
 //
 //   <script type="module" src="https://EDGE/kessai.js"></script>
 //   <kessai-checkout client-secret="pay_…_secret_…" lang="ja"></kessai-checkout>
+//   <kessai-amazon-signin return-url="https://shop/login/amazon" nonce="…" lang="ja"></kessai-amazon-signin>
 //
-// The element mounts the card form. `edge-url` defaults to this script's origin (the edge serves
-// the widget). Events bubble from the element: kessai:ready, kessai:change, kessai:success,
-// kessai:error. `window.Kessai.mount(el, {clientSecret, edgeUrl, lang})` does the same by hand.
-import init, { mount } from './kessai_widget.js';
+// <kessai-checkout> mounts the card form (and the Amazon Pay button when the shop offers it);
+// <kessai-amazon-signin> mounts the "Amazonでログイン" button, after which the edge POSTs a signed
+// assertion (`kessai_amazon_assertion`) to return-url. `edge-url` defaults to this script's
+// origin (the edge serves the widget). Events bubble from the element: kessai:ready,
+// kessai:change, kessai:success, kessai:error. `window.Kessai.mount(el, {clientSecret, edgeUrl,
+// lang})` and `window.Kessai.mountAmazonSignin(el, {returnUrl, nonce, edgeUrl, lang})` do the same
+// by hand.
+import init, { mount, mount_amazon_signin } from './kessai_widget.js';
 
 const here = new URL('.', import.meta.url);
 const ready = init({ module_or_path: new URL('kessai_widget_bg.wasm', here) });
-ready.catch(() => {}); // reported per element by mountInto
+ready.catch(() => {}); // reported per element by mountWith
 
-async function mountInto(el, options) {
-  const o = options || {};
-  const lang = String(o.lang || document.documentElement.lang || 'ja');
+async function mountWith(fn, el, options) {
+  const o = Object.assign({}, options);
+  o.lang = String(o.lang || document.documentElement.lang || 'ja');
+  o.edgeUrl = o.edgeUrl || here.origin;
   try {
     await ready;
-    mount(el, { clientSecret: o.clientSecret || '', edgeUrl: o.edgeUrl || here.origin, lang });
+    fn(el, o);
   } catch (e) {
-    el.textContent = /^en/i.test(lang)
+    el.textContent = /^en/i.test(o.lang)
       ? 'The payment form could not be loaded. Please reload the page.'
       : 'お支払いフォームを表示できません。ページを再読み込みしてください。';
     el.dispatchEvent(new CustomEvent('kessai:error', {
@@ -28,17 +34,22 @@ async function mountInto(el, options) {
   }
 }
 
-class KessaiCheckout extends HTMLElement {
-  connectedCallback() {
-    if (this._mounted) return;
-    this._mounted = true;
-    mountInto(this, {
-      clientSecret: this.getAttribute('client-secret'),
-      edgeUrl: this.getAttribute('edge-url'),
-      lang: this.getAttribute('lang'),
-    });
-  }
+const mountCheckout = (el, o) => mountWith(mount, el, { clientSecret: '', ...o });
+const mountAmazonSignin = (el, o) => mountWith(mount_amazon_signin, el, o);
+
+function define(name, attrs, mountFn) {
+  if (customElements.get(name)) return;
+  customElements.define(name, class extends HTMLElement {
+    connectedCallback() {
+      if (this._mounted) return;
+      this._mounted = true;
+      const o = {};
+      for (const [attr, key] of attrs) o[key] = this.getAttribute(attr);
+      mountFn(this, o);
+    }
+  });
 }
 
-if (!customElements.get('kessai-checkout')) customElements.define('kessai-checkout', KessaiCheckout);
-window.Kessai = { mount: mountInto };
+define('kessai-checkout', [['client-secret', 'clientSecret'], ['edge-url', 'edgeUrl'], ['lang', 'lang']], mountCheckout);
+define('kessai-amazon-signin', [['return-url', 'returnUrl'], ['nonce', 'nonce'], ['edge-url', 'edgeUrl'], ['lang', 'lang']], mountAmazonSignin);
+window.Kessai = { mount: mountCheckout, mountAmazonSignin };

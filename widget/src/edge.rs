@@ -1,5 +1,6 @@
-//! Talking to the kessai edge: the checkout config and the authorisation with a token.
-//! The client secret travels in `X-Client-Secret`, never in the URL.
+//! Talking to the kessai edge: the checkout config, the authorisation with a token and the
+//! signed Amazon Pay button payloads. The client secret travels in `X-Client-Secret`, never in
+//! the URL.
 
 use crate::Options;
 use crate::js;
@@ -14,6 +15,53 @@ pub struct Checkout {
     pub shop_id: String,
     pub token_js_url: String,
     pub test_mode: bool,
+    /// Present when the shop offers Amazon Pay (`amazon_pay` block of the checkout).
+    pub amazon: Option<AmazonConfig>,
+}
+
+/// What `amazon.Pay.renderButton` needs besides the signed payload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AmazonConfig {
+    pub merchant_id: String,
+    pub checkout_js_url: String,
+    pub sandbox: bool,
+    pub ledger_currency: String,
+    pub checkout_language: String,
+}
+
+/// A payload signed by the edge: `payload_json` is passed to Amazon exactly as received
+/// (Amazon hashes that very string), never re-serialised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignedPayload {
+    pub payload_json: String,
+    pub signature: String,
+    pub public_key_id: String,
+    pub algorithm: String,
+}
+
+impl SignedPayload {
+    pub fn read(body: &JsValue) -> Option<SignedPayload> {
+        Some(SignedPayload {
+            payload_json: js::get_str(body, "payload_json")?,
+            signature: js::get_str(body, "signature")?,
+            public_key_id: js::get_str(body, "public_key_id")?,
+            algorithm: js::get_str(body, "algorithm")?,
+        })
+    }
+}
+
+impl AmazonConfig {
+    /// From the checkout's `amazon_pay` block, or the sign-in button answer (same keys).
+    pub fn read(block: &JsValue) -> Option<AmazonConfig> {
+        Some(AmazonConfig {
+            merchant_id: js::get_str(block, "merchant_id")?,
+            checkout_js_url: js::get_str(block, "checkout_js_url")?,
+            sandbox: js::get(block, "sandbox")?.as_bool()?,
+            ledger_currency: js::get_str(block, "ledger_currency").unwrap_or_else(|| "JPY".into()),
+            checkout_language: js::get_str(block, "checkout_language")
+                .unwrap_or_else(|| "ja_JP".into()),
+        })
+    }
 }
 
 /// An answer from the edge: HTTP status and JSON body.
@@ -39,6 +87,13 @@ impl Answer {
     pub fn state(&self) -> String {
         js::get_str(&self.body, "state").unwrap_or_default()
     }
+    /// The checkout's `last_error` (why the last attempt, e.g. at Amazon, did not pay):
+    /// its code and its message in the shopper's language.
+    pub fn last_error(&self, ja: bool) -> Option<(String, Option<String>)> {
+        let e = js::get(&self.body, "last_error")?;
+        let code = js::get_str(&e, "code").unwrap_or_default();
+        Some((code, js::get_str(&e, if ja { "message_ja" } else { "message" })))
+    }
 }
 
 async fn call(
@@ -47,18 +102,30 @@ async fn call(
     path: &str,
     body: Option<String>,
 ) -> Result<Answer, JsValue> {
+    let url = format!("{}{}", opts.edge_url, path);
+    fetch(method, &url, Some(&opts.client_secret), body).await
+}
+
+/// One request to the edge; `secret` goes in `X-Client-Secret` when the API wants it.
+pub async fn fetch(
+    method: &str,
+    url: &str,
+    secret: Option<&str>,
+    body: Option<String>,
+) -> Result<Answer, JsValue> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_mode(web_sys::RequestMode::Cors);
     let headers = web_sys::Headers::new()?;
-    headers.set("x-client-secret", &opts.client_secret)?;
+    if let Some(secret) = secret {
+        headers.set("x-client-secret", secret)?;
+    }
     if let Some(b) = &body {
         headers.set("content-type", "application/json")?;
         init.set_body(&JsValue::from_str(b));
     }
     init.set_headers(&headers);
-    let url = format!("{}{}", opts.edge_url, path);
-    let request = web_sys::Request::new_with_str_and_init(&url, &init)?;
+    let request = web_sys::Request::new_with_str_and_init(url, &init)?;
     let window = js::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await?
@@ -89,21 +156,42 @@ pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
         shop_id: js::get_str(&card, "shop_id")?,
         token_js_url: js::get_str(&card, "token_js_url")?,
         test_mode: js::get_str(body, "mode").as_deref() == Some("test"),
+        amazon: js::get(body, "amazon_pay").and_then(|b| AmazonConfig::read(&b)),
     })
+}
+
+/// A JSON object of string fields, as text.
+pub fn json_body(fields: &[(&str, &str)]) -> String {
+    let body = js_sys::Object::new();
+    for (k, v) in fields {
+        js::set_str(&body, k, v);
+    }
+    js_sys::JSON::stringify(&body)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
 /// Posts the token, and only the token.
 pub async fn authorize(opts: &Options, token: &str) -> Result<Answer, JsValue> {
-    let body = js_sys::Object::new();
-    js_sys::Reflect::set(&body, &"token".into(), &JsValue::from_str(token))?;
-    let text = js_sys::JSON::stringify(&body)?
-        .as_string()
-        .unwrap_or_default();
+    let text = json_body(&[("token", token)]);
     call(
         opts,
         "POST",
         &format!("/v1/checkout/{}/card", opts.payment_id),
         Some(text),
+    )
+    .await
+}
+
+/// The signed Amazon Pay checkout button payload for this payment; Amazon sends the shopper
+/// back to `return_url` (this page) at the end.
+pub async fn amazon_button(opts: &Options, return_url: &str) -> Result<Answer, JsValue> {
+    call(
+        opts,
+        "POST",
+        &format!("/v1/checkout/{}/amazon-pay/button", opts.payment_id),
+        Some(json_body(&[("return_url", return_url)])),
     )
     .await
 }

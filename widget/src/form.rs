@@ -1,7 +1,9 @@
-//! The checkout form: plain `#[component]`s, signals for the fields, an `Action` for the submit.
+//! The checkout form: plain `#[component]`s, signals for the fields, an `Action` for the submit;
+//! and, when the shop offers it, the Amazon Pay button beside it.
 
 use crate::Options;
-use crate::edge::{self, Checkout};
+use crate::amazon;
+use crate::edge::{self, AmazonConfig, Checkout, SignedPayload};
 use crate::events;
 use crate::gmo_token::{self, CardInput, TokenError};
 use crate::i18n::{self, Key};
@@ -18,7 +20,7 @@ use kessai_core::text::{digits_only, to_half_width};
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
 
 const ORDER: [Field; 4] = [Field::Number, Field::Expiry, Field::Cvc, Field::Holder];
@@ -149,6 +151,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let checkout: RwSignal<Option<Checkout>> = RwSignal::new(None);
     let unusable = RwSignal::new(false);
     let paid: RwSignal<Option<String>> = RwSignal::new(None);
+    let amazon_config: RwSignal<Option<AmazonConfig>> = RwSignal::new(None);
 
     {
         let opts = opts.clone();
@@ -182,15 +185,44 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             };
             let phase = PaymentState::parse(&config.state).map(PaymentState::phase);
             let url = config.token_js_url.clone();
+            // Back from Amazon: the edge added `kessai_payment` and `kessai_amazon` to this page's
+            // URL. Read them once and take them out, so a reload does not repeat the news.
+            let href = js::location_href().unwrap_or_default();
+            let amazon_outcome = js::query_param(&href, "kessai_amazon")
+                .filter(|_| js::query_param(&href, "kessai_payment") == Some(opts.payment_id.clone()));
+            if amazon_outcome.is_some()
+                && let Some(history) = js::window().and_then(|w| w.history().ok())
+            {
+                let _ = history.replace_state_with_url(
+                    &JsValue::NULL,
+                    "",
+                    Some(&js::without_kessai_params(&href)),
+                );
+            }
             checkout.set(Some(config.clone()));
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
             match phase {
                 Some(Phase::Paid) => {
+                    let method = answer
+                        .as_ref()
+                        .ok()
+                        .and_then(|a| js::get_str(&a.body, "method"))
+                        .unwrap_or_else(|| {
+                            if amazon_outcome.as_deref() == Some("authorized") {
+                                "amazon_pay".into()
+                            } else {
+                                "card".into()
+                            }
+                        });
                     paid.set(Some(config.state.clone()));
                     events::emit(
                         &host,
                         "kessai:success",
-                        &[("paymentId", &opts.payment_id), ("state", &config.state)],
+                        &[
+                            ("paymentId", &opts.payment_id),
+                            ("state", &config.state),
+                            ("method", &method),
+                        ],
                     );
                 }
                 Some(Phase::Closed) => {
@@ -198,6 +230,14 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     closed(state, &host);
                 }
                 Some(Phase::Open) => {
+                    if let (Some(outcome), Ok(a)) = (&amazon_outcome, &answer) {
+                        amazon_not_paid(state, &host, outcome, a);
+                    }
+                    if let Some(amazon) = config.amazon.clone()
+                        && amazon::claim(amazon::Kind::Checkout)
+                    {
+                        amazon_config.set(Some(amazon));
+                    }
                     // Fetch GMO's script early so the first click does not wait for it.
                     let _ = gmo_token::load(&url).await;
                 }
@@ -227,7 +267,14 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                 } else if let Some(st) = paid.get() {
                     EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
                 } else if let Some(c) = checkout.get() {
-                    EitherOf4::C(view! { <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/> })
+                    let amount = c.amount;
+                    let opts2 = opts.clone();
+                    EitherOf4::C(view! {
+                        <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/>
+                        {move || amazon_config.get().map(|config| view! {
+                            <AmazonSection lang=lang config=config amount=amount opts=opts2.clone()/>
+                        })}
+                    })
                 } else {
                     EitherOf4::D(view! { <p class="kessai-note">{tr(lang, Key::Loading)}</p> })
                 }
@@ -527,7 +574,11 @@ fn succeed(
     events::emit(
         host,
         "kessai:success",
-        &[("paymentId", &opts.payment_id), ("state", st)],
+        &[
+            ("paymentId", &opts.payment_id),
+            ("state", st),
+            ("method", "card"),
+        ],
     );
     // The form gives way to the result: take the focus there, so it is read out.
     spawn_local(async {
@@ -594,4 +645,72 @@ async fn settle_by_polling(
         "kessai:error",
         &[("code", "still_unknown"), ("message", message)],
     );
+}
+
+/// The shopper came back from Amazon without paying: the edge's words for why (its
+/// `last_error`), else ours. The card form stays usable.
+fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: &edge::Answer) {
+    let lang = state.lang.get_untracked();
+    let (code, message) = answer
+        .last_error(lang == Lang::Ja)
+        .unwrap_or_else(|| (String::new(), None));
+    let fallback = match outcome {
+        "canceled" => Key::AmazonCanceled,
+        _ => Key::AmazonNotPaid,
+    };
+    let message = message.unwrap_or_else(|| i18n::text(lang, fallback).to_string());
+    let code = if code.is_empty() {
+        format!("amazon_{outcome}")
+    } else {
+        code
+    };
+    state.say(&message, false);
+    events::emit(
+        host,
+        "kessai:error",
+        &[("code", &code), ("message", &message)],
+    );
+}
+
+/// 「または」 and the Amazon Pay button. Whatever fails here (checkout.js, the edge's signed
+/// payload) stays a message in this section; the card form above keeps working.
+#[component]
+fn AmazonSection(
+    lang: RwSignal<Lang>,
+    config: AmazonConfig,
+    amount: i64,
+    opts: Options,
+) -> impl IntoView {
+    let problem: RwSignal<Option<String>> = RwSignal::new(None);
+    spawn_local(async move {
+        let ja = lang.get_untracked() == Lang::Ja;
+        // Amazon sends the shopper back to this page (the edge adds kessai_* on the way back).
+        let return_url = js::without_kessai_params(&js::location_href().unwrap_or_default());
+        let answer = edge::amazon_button(&opts, &return_url).await;
+        let signed = match &answer {
+            Ok(a) if a.status == 200 => SignedPayload::read(&a.body),
+            _ => None,
+        };
+        let result = match signed {
+            Some(signed) => {
+                amazon::render(amazon::Kind::Checkout, &config, &signed, Some(amount)).await
+            }
+            None => Err(JsValue::from_str("no signed button payload from the edge")),
+        };
+        if let Err(why) = result {
+            web_sys::console::warn_2(&"kessai: Amazon Pay button not shown:".into(), &why);
+            let edge_words = answer.ok().and_then(|a| a.error_message(ja));
+            problem.set(Some(edge_words.unwrap_or_else(|| {
+                i18n::text(lang.get_untracked(), Key::AmazonUnavailable).to_string()
+            })));
+        }
+    });
+    view! {
+        <div class="kessai-or">{tr(lang, Key::Or)}</div>
+        <div class="kessai-amazon">
+            <div id=amazon::Kind::Checkout.container_id()></div>
+            <p class="kessai-note">{tr(lang, Key::AmazonNote)}</p>
+            <div class="kessai-error" id="kessai-amazon-error" role="alert">{move || problem.get()}</div>
+        </div>
+    }
 }

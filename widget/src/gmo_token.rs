@@ -46,37 +46,11 @@ thread_local! {
 
 /// Injects `token.js` once and waits for it. After a failure the next call tries again.
 pub async fn load(url: &str) -> Result<(), TokenError> {
-    if multipayment_loaded() {
-        return Ok(());
-    }
-    let promise = match LOADING.with(|l| l.borrow().clone()) {
-        Some(p) => p,
-        None => {
-            let p = inject(url).ok_or(TokenError::Unavailable)?;
-            LOADING.with(|l| *l.borrow_mut() = Some(p.clone()));
-            p
-        }
-    };
-    let loaded = JsFuture::from(promise).await.is_ok() && multipayment_loaded();
-    if loaded {
+    if js::load_script(&LOADING, url, multipayment_loaded).await {
         Ok(())
     } else {
-        LOADING.with(|l| *l.borrow_mut() = None);
         Err(TokenError::Unavailable)
     }
-}
-
-/// Adds the `<script>`; the promise settles with its load or error event.
-fn inject(url: &str) -> Option<js_sys::Promise> {
-    let doc = js::window()?.document()?;
-    let script: web_sys::HtmlScriptElement = doc.create_element("script").ok()?.dyn_into().ok()?;
-    script.set_src(url);
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        script.set_onload(Some(&resolve));
-        script.set_onerror(Some(&reject));
-    });
-    doc.head()?.append_child(&script).ok()?;
-    Some(promise)
 }
 
 thread_local! {

@@ -28,6 +28,12 @@ pub enum Key {
     Secure,
     TestMode,
     Closed,
+    Or,
+    AmazonUnavailable,
+    AmazonNotPaid,
+    AmazonCanceled,
+    AmazonNote,
+    SignInUnavailable,
 }
 
 pub fn text(lang: Lang, key: Key) -> &'static str {
@@ -73,6 +79,20 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, Closed) => {
             "このお支払いは受付を終了しています。ショップにお問い合わせください。"
         }
+        (Lang::Ja, Or) => "または",
+        (Lang::Ja, AmazonUnavailable) => {
+            "Amazon Payを表示できませんでした。クレジットカードでお支払いいただくか、ページを再読み込みしてください。"
+        }
+        (Lang::Ja, AmazonNotPaid) => {
+            "Amazon Payでのお支払いが完了しませんでした(請求はありません)。別のお支払い方法をお試しください。"
+        }
+        (Lang::Ja, AmazonCanceled) => {
+            "Amazon Payでのお支払いは中止されました(請求はありません)。"
+        }
+        (Lang::Ja, AmazonNote) => "Amazonアカウントに登録された住所とお支払い方法を使えます。",
+        (Lang::Ja, SignInUnavailable) => {
+            "Amazonでログインを表示できませんでした。ページを再読み込みしてください。"
+        }
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
         (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
@@ -107,6 +127,20 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         }
         (Lang::En, TestMode) => "Test mode",
         (Lang::En, Closed) => "This payment can no longer be made. Please contact the shop.",
+        (Lang::En, Or) => "or",
+        (Lang::En, AmazonUnavailable) => {
+            "Amazon Pay could not be shown. Please pay by card or reload the page."
+        }
+        (Lang::En, AmazonNotPaid) => {
+            "The Amazon Pay payment did not go through (you were not charged). Please try another payment method."
+        }
+        (Lang::En, AmazonCanceled) => {
+            "The Amazon Pay payment was canceled (you were not charged)."
+        }
+        (Lang::En, AmazonNote) => "Use the address and payment method in your Amazon account.",
+        (Lang::En, SignInUnavailable) => {
+            "Sign-in with Amazon could not be shown. Please reload the page."
+        }
     }
 }
 

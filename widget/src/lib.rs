@@ -1,16 +1,20 @@
-//! kessai widget: the card form a storefront embeds with one script tag.
+//! kessai widget: the card form a storefront embeds with one script tag, with the Amazon Pay
+//! button beside it when the shop offers it, and the "Amazonでログイン" button
+//! (`<kessai-amazon-signin>`).
 //!
 //! Card number, expiry, CVC and holder name go from the shopper's keyboard to GMO's token JS
 //! only (トークン決済 / カード情報非通過); the edge receives the single-use token and nothing else.
 //! The widget never panics on the host page: every JS, network and JSON failure becomes a
 //! message in the form and a `kessai:error` event.
 
+mod amazon;
 mod edge;
 mod events;
 mod form;
 mod gmo_token;
 mod i18n;
 mod js;
+mod signin;
 
 use kessai_core::card::Lang;
 use wasm_bindgen::prelude::*;
@@ -59,6 +63,31 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
         }
         Err(why) => {
             host.set_inner_text(i18n::text(Lang::Ja, i18n::Key::Misconfigured));
+            events::emit(
+                &host,
+                "kessai:error",
+                &[("code", "misconfigured"), ("message", why)],
+            );
+            web_sys::console::error_1(&format!("kessai: {why}").into());
+        }
+    }
+}
+
+/// Mounts the "Amazonでログイン" button into `host`.
+/// `options`: `{edgeUrl, returnUrl, nonce, lang?: "ja" | "en"}`. Only the first such element of a
+/// page shows a button.
+#[wasm_bindgen]
+pub fn mount_amazon_signin(host: web_sys::HtmlElement, options: JsValue) {
+    js::inject_style();
+    match signin::SignInOptions::from_js(&options) {
+        Ok(opts) => {
+            host.replace_children_with_node_0();
+            if amazon::claim(amazon::Kind::SignIn) {
+                leptos::mount::mount_to(host, move || signin::view_signin(opts)).forget();
+            }
+        }
+        Err(why) => {
+            host.set_inner_text(i18n::text(Lang::Ja, i18n::Key::SignInUnavailable));
             events::emit(
                 &host,
                 "kessai:error",
