@@ -68,7 +68,7 @@ impl Api {
 /// Maps method + resource path (after `/v2`) to an API and its path id.
 fn route(method: &Method, resource: &str) -> Result<(Api, Option<String>), ApiError> {
     let segs: Vec<&str> = resource.split('/').filter(|s| !s.is_empty()).collect();
-    let id = |i: usize| segs.get(i).map(|s| s.to_string());
+    let id = |i: usize| segs.get(i).map(|s| percent_decode(s));
     let m = method.clone();
     let api = match (segs.as_slice(), m) {
         (["checkoutSessions"], Method::POST) => Api::CreateCheckoutSession,
@@ -128,6 +128,27 @@ fn route(method: &Method, resource: &str) -> Result<(Api, Option<String>), ApiEr
         | Api::GetBuyer => id(1),
     };
     Ok((api, object))
+}
+
+/// Decodes `%XX` in a path segment (ids arrive percent-encoded, e.g. `|` in buyer tokens).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 enum Env {
