@@ -16,9 +16,11 @@ fn port_arg(name: &str, default: u16) -> u16 {
 async fn main() {
     let opts = StackOptions {
         sandbox_port: port_arg("--sandbox-port", 8790),
+        amazon_sandbox_port: port_arg("--amazon-sandbox-port", 8791),
         edge_port: port_arg("--edge-port", 8787),
         storefront_port: port_arg("--port", 8080),
         gmo_timeout_ms: 20_000,
+        amazon_timeout_ms: 20_000,
         state_dir: Some(kessai_demo::stack::repo_root().join(".wrangler/demo")),
     };
     let mut stack = match Stack::start(opts).await {
@@ -33,6 +35,7 @@ async fn main() {
     println!("  storefront (デモショップ): {}/", stack.storefront_url);
     println!("  edge API:                 {}", stack.edge_url);
     println!("  GMO-PG sandbox:           {}", stack.sandbox_url);
+    println!("  Amazon Pay sandbox:       {}", stack.amazon_sandbox_url);
     println!("  logs: {}", stack.state_dir.display());
     println!("  Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;

@@ -1,4 +1,5 @@
-//! Starts sandbox + edge (`wrangler dev`, real workerd and D1) + storefront on loopback ports.
+//! Starts the sandboxes (GMO-PG, Amazon Pay) + edge (`wrangler dev`, real workerd and D1) +
+//! storefront on loopback ports.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -9,12 +10,20 @@ use tokio::process::{Child, Command};
 /// Secrets the stack gives the edge. Test values only: production ones live in `wrangler secret`.
 pub const MERCHANT_SECRET_KEY: &str = "sk_test_kessai_demo_merchant_key";
 
+/// HMAC key the edge signs Sign-in-with-Amazon assertions with and the storefront verifies them
+/// with (HS256). Test value only.
+pub const ASSERTION_SIGNING_KEY: &str = "kessai-demo-assertion-key-7f3c9a61d2b84e05a9c1";
+
 pub struct StackOptions {
     pub sandbox_port: u16,
+    /// The Amazon Pay sandbox (its own server); 0 picks a free port.
+    pub amazon_sandbox_port: u16,
     pub edge_port: u16,
     pub storefront_port: u16,
     /// GMO call timeout the edge uses (ms).
     pub gmo_timeout_ms: u64,
+    /// Amazon Pay call timeout the edge uses (ms).
+    pub amazon_timeout_ms: u64,
     /// Where wrangler keeps D1 and logs; a fresh temporary directory when `None`.
     pub state_dir: Option<PathBuf>,
 }
@@ -23,9 +32,11 @@ impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
             sandbox_port: 0,
+            amazon_sandbox_port: 0,
             edge_port: 0,
             storefront_port: 0,
             gmo_timeout_ms: 20_000,
+            amazon_timeout_ms: 20_000,
             state_dir: None,
         }
     }
@@ -34,6 +45,14 @@ impl Default for StackOptions {
 pub struct Stack {
     pub sandbox: kessai_sandbox::SandboxHandle,
     pub sandbox_url: String,
+    pub amazon_sandbox: kessai_sandbox::amazon::AmazonSandboxHandle,
+    /// API base of the Amazon Pay sandbox (`checkout.js`, hosted pages and controls live here).
+    pub amazon_sandbox_url: String,
+    /// The merchant key pair generated for this run: the edge signs with the private half, the
+    /// sandbox has the public half registered (as Seller Central would).
+    pub amazon_merchant_key: kessai_sandbox::amazon::MerchantKey,
+    /// The key assertions are signed with ([`ASSERTION_SIGNING_KEY`]).
+    pub assertion_signing_key: String,
     pub edge_url: String,
     pub storefront_url: String,
     pub state_dir: PathBuf,
@@ -116,6 +135,7 @@ impl Stack {
         std::fs::create_dir_all(&state_dir).map_err(err("state dir"))?;
 
         let sandbox_port = port_or_free(opts.sandbox_port).map_err(err("port"))?;
+        let amazon_sandbox_port = port_or_free(opts.amazon_sandbox_port).map_err(err("port"))?;
         let edge_port = port_or_free(opts.edge_port).map_err(err("port"))?;
         let storefront_port = port_or_free(opts.storefront_port).map_err(err("port"))?;
         let inspector_port = free_port().map_err(err("port"))?;
@@ -130,6 +150,16 @@ impl Stack {
         .await
         .map_err(err("sandbox"))?;
         let sandbox_url = sandbox.base_url.clone();
+
+        let amazon_merchant_key = kessai_sandbox::amazon::MerchantKey::generate();
+        let amazon_sandbox = kessai_sandbox::amazon::start(
+            kessai_sandbox::amazon::AmazonSandboxConfig::for_key(&amazon_merchant_key),
+            SocketAddr::from(([127, 0, 0, 1], amazon_sandbox_port)),
+        )
+        .await
+        .map_err(err("amazon sandbox"))?;
+        let amazon_sandbox_url = amazon_sandbox.base_url.clone();
+        let amazon = amazon_sandbox.config.clone();
         let edge_url = format!("http://127.0.0.1:{edge_port}");
         let storefront_url = format!("http://127.0.0.1:{storefront_port}");
 
@@ -138,8 +168,20 @@ impl Stack {
         let env_text = format!(
             "GMO_SHOP_ID={shop_id}\nGMO_SHOP_PASS={shop_pass}\nMERCHANT_SECRET_KEY={MERCHANT_SECRET_KEY}\n\
              GMO_API_BASE={sandbox_url}\nGMO_TOKEN_JS_URL={sandbox_url}/ext/js/token.js\n\
-             ALLOWED_ORIGINS={storefront_url},http://localhost:{storefront_port}\nGMO_TIMEOUT_MS={}\n",
-            opts.gmo_timeout_ms
+             ALLOWED_ORIGINS={storefront_url},http://localhost:{storefront_port}\nGMO_TIMEOUT_MS={}\n\
+             AMAZON_PAY_MERCHANT_ID={}\nAMAZON_PAY_STORE_ID={}\nAMAZON_PAY_PUBLIC_KEY_ID={}\n\
+             AMAZON_PAY_REGION=jp\nAMAZON_PAY_API_BASE={amazon_sandbox_url}\n\
+             AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\nEDGE_PUBLIC_URL={edge_url}\n\
+             AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n",
+            opts.gmo_timeout_ms,
+            amazon.merchant_id,
+            amazon.store_id,
+            amazon.public_key_id,
+            amazon_sandbox.checkout_js_url(),
+            opts.amazon_timeout_ms,
+            // One line with literal `\n`, as multi-line secrets usually end up in env files; the
+            // edge accepts both forms.
+            amazon_merchant_key.private_pkcs8_pem.trim().replace('\n', "\\n"),
         );
         std::fs::write(&env_file, env_text).map_err(err("env file"))?;
         let persist = state_dir.join("wrangler-state");
@@ -201,6 +243,10 @@ impl Stack {
         let mut stack = Stack {
             sandbox,
             sandbox_url,
+            amazon_sandbox,
+            amazon_sandbox_url,
+            amazon_merchant_key,
+            assertion_signing_key: ASSERTION_SIGNING_KEY.to_string(),
             edge_url,
             storefront_url,
             state_dir,

@@ -370,6 +370,8 @@ pub async fn authorize(
     let mut claimed = row.clone();
     claimed.lease_until = Some(now + LEASE_MS);
     claimed.attempt_started_at = Some(now);
+    // The payment may have tried Amazon Pay before; from here on the card flow holds it.
+    claimed.method = "card".to_string();
     let ev = Event {
         actor: "shopper",
         kind: "authorization_started",
@@ -507,7 +509,7 @@ pub async fn authorize(
     }
 }
 
-fn in_progress() -> ApiError {
+pub fn in_progress() -> ApiError {
     ApiError::new(
         409,
         "payment_in_progress",

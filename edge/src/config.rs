@@ -14,6 +14,85 @@ pub struct Config {
     pub gmo_timeout_ms: u64,
     pub allowed_origins: Vec<String>,
     pub merchant_secret_key: String,
+    /// Amazon Pay; `None` (no button, endpoints answer 404) when `AMAZON_PAY_MERCHANT_ID` is empty.
+    pub amazon: Option<AmazonConfig>,
+}
+
+/// Amazon Pay settings. The private key and the assertion key never leave this struct except
+/// into WebCrypto; `Debug` hides them.
+pub struct AmazonConfig {
+    pub merchant_id: String,
+    pub store_id: String,
+    pub public_key_id: String,
+    pub region: String,
+    /// Scheme + host (+ port) of the API, without a trailing slash.
+    pub api_base: String,
+    pub checkout_js_url: String,
+    /// `sandbox` for アクセスモード テスト, `live` for 本番.
+    pub env_segment: &'static str,
+    /// Where Amazon sends the shopper back to (this worker's public origin).
+    pub edge_public_url: String,
+    pub private_key_pem: String,
+    pub assertion_signing_key: String,
+    pub timeout_ms: u64,
+}
+
+impl std::fmt::Debug for AmazonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmazonConfig")
+            .field("merchant_id", &self.merchant_id)
+            .field("store_id", &self.store_id)
+            .field("public_key_id", &self.public_key_id)
+            .field("api_base", &self.api_base)
+            .field("env_segment", &self.env_segment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AmazonConfig {
+    fn from_env(env: &Env, mode: AccessMode) -> Result<Option<AmazonConfig>, ApiError> {
+        let Some(merchant_id) = value(env, "AMAZON_PAY_MERCHANT_ID") else {
+            return Ok(None);
+        };
+        let api_base = required(env, "AMAZON_PAY_API_BASE")?
+            .trim_end_matches('/')
+            .to_string();
+        let checkout_js_url = required(env, "AMAZON_PAY_CHECKOUT_JS_URL")?;
+        let edge_public_url = required(env, "EDGE_PUBLIC_URL")?
+            .trim_end_matches('/')
+            .to_string();
+        if !mode.allows_url(&api_base)
+            || !mode.allows_url(&checkout_js_url)
+            || !mode.allows_url(&edge_public_url)
+        {
+            return Err(ApiError::internal(
+                "live mode refuses loopback Amazon Pay hosts",
+            ));
+        }
+        let region = value(env, "AMAZON_PAY_REGION").unwrap_or_else(|| "jp".to_string());
+        Ok(Some(AmazonConfig {
+            merchant_id,
+            store_id: required(env, "AMAZON_PAY_STORE_ID")?,
+            public_key_id: required(env, "AMAZON_PAY_PUBLIC_KEY_ID")?,
+            region,
+            api_base,
+            checkout_js_url,
+            env_segment: match mode {
+                AccessMode::Test => "sandbox",
+                AccessMode::Live => "live",
+            },
+            edge_public_url,
+            private_key_pem: required(env, "AMAZON_PAY_PRIVATE_KEY")?,
+            assertion_signing_key: required(env, "ASSERTION_SIGNING_KEY")?,
+            timeout_ms: value(env, "AMAZON_PAY_TIMEOUT_MS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20_000),
+        }))
+    }
+
+    pub fn sandbox(&self) -> bool {
+        self.env_segment == "sandbox"
+    }
 }
 
 /// Reads a value set either as a secret (`wrangler secret put`, `.dev.vars`) or a plain var.
@@ -60,6 +139,7 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect(),
             merchant_secret_key: required(env, "MERCHANT_SECRET_KEY")?,
+            amazon: AmazonConfig::from_env(env, mode)?,
         };
         Ok(cfg)
     }
@@ -67,4 +147,28 @@ impl Config {
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
     }
+
+    /// Whether `url` is an absolute http(s) URL on one of the storefront origins (a safe place to
+    /// send a shopper or an assertion to).
+    pub fn url_on_allowed_origin(&self, url: &str) -> bool {
+        origin_of(url).is_some_and(|o| self.origin_allowed(&o))
+    }
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL; `None` for anything else (relative URLs,
+/// `javascript:`, user info, control characters).
+pub fn origin_of(url: &str) -> Option<String> {
+    if url.len() > 2048 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }

@@ -125,3 +125,108 @@ pub fn secure_eq(a: &str, b: &str) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// What a top-level browser navigation (Amazon sending the shopper back) gets: a redirect, or a
+/// small Japanese page when there is no safe place to send the shopper to.
+#[derive(Debug, Clone)]
+pub enum Nav {
+    /// 303 See Other to an URL already checked to be ours or the storefront's.
+    Redirect(String),
+    /// An error page: nowhere safe to go.
+    ErrorPage {
+        status: u16,
+        /// English, for the log line only.
+        reason: &'static str,
+        message_ja: String,
+    },
+    /// A page that POSTs `fields` to `action` at once (form_post: values never sit in a URL).
+    FormPost {
+        action: String,
+        fields: Vec<(&'static str, String)>,
+    },
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The inline script of the form_post page; its hash is allowed by the page's CSP.
+pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+fn page_headers(csp: &str) -> worker::Result<Headers> {
+    let headers = Headers::new();
+    headers.set("content-type", "text/html; charset=utf-8")?;
+    headers.set("cache-control", "no-store")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    headers.set("x-frame-options", "DENY")?;
+    headers.set("content-security-policy", csp)?;
+    Ok(headers)
+}
+
+/// Renders a [`Nav`]. `script_hash` is the CSP hash (`sha256-…`) of [`FORM_POST_SCRIPT`].
+pub fn nav_response(nav: &Nav, script_hash: &str) -> worker::Result<Response> {
+    match nav {
+        Nav::Redirect(url) => {
+            let headers = Headers::new();
+            headers.set("location", url)?;
+            headers.set("cache-control", "no-store")?;
+            headers.set("referrer-policy", "no-referrer")?;
+            Ok(Response::empty()?.with_status(303).with_headers(headers))
+        }
+        Nav::ErrorPage {
+            status, message_ja, ..
+        } => {
+            let html = format!(
+                "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+                 <title>エラー</title></head><body style=\"font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem\">\
+                 <h1 style=\"font-size:1.25rem\">お手続きを続けられませんでした</h1><p>{}</p>\
+                 <p>お手数ですが、ショップのページに戻ってもう一度お試しください。</p></body></html>",
+                html_escape(message_ja)
+            );
+            Ok(Response::from_bytes(html.into_bytes())?
+                .with_status(*status)
+                .with_headers(page_headers("default-src 'none'; style-src 'unsafe-inline'")?))
+        }
+        Nav::FormPost { action, fields } => {
+            let inputs: String = fields
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                        html_escape(k),
+                        html_escape(v)
+                    )
+                })
+                .collect();
+            let html = format!(
+                "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>ショップへ戻ります</title></head>\
+                 <body><form method=\"post\" action=\"{}\">{inputs}\
+                 <noscript><p>ショップへ戻るには次のボタンを押してください。</p></noscript>\
+                 <button type=\"submit\">ショップへ戻る</button></form>\
+                 <script>{FORM_POST_SCRIPT}</script></body></html>",
+                html_escape(action)
+            );
+            let origin = crate::config::origin_of(action).unwrap_or_default();
+            let csp = format!(
+                "default-src 'none'; script-src '{script_hash}'; form-action {origin}; base-uri 'none'"
+            );
+            Ok(Response::from_bytes(html.into_bytes())?
+                .with_status(200)
+                .with_headers(page_headers(&csp)?))
+        }
+    }
+}

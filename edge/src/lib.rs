@@ -1,17 +1,22 @@
 //! kessai edge: a thin Cloudflare Worker. Routes, authentication and JSON in/out live here;
 //! protocol rules come from `kessai-core`, storage from [`store`], gateway flows from
-//! [`card_payment`].
+//! [`card_payment`] and [`amazon_payment`] / [`signin`] (Amazon Pay).
 
+mod amazon_payment;
+mod amazon_transport;
 mod card_payment;
 mod config;
 mod gmo_transport;
 mod http;
 mod platform;
+mod signin;
 mod store;
 
 use card_payment::Outcome;
 use config::Config;
-use http::{ApiError, ApiResult, cors_headers, error_response, json_response, secure_eq};
+use http::{
+    ApiError, ApiResult, Nav, cors_headers, error_response, json_response, nav_response, secure_eq,
+};
 use kessai_core::money::Jpy;
 use kessai_core::payment::{CaptureMode, PaymentState};
 use serde_json::{Value, json};
@@ -35,7 +40,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let method = req.method();
     let path = req.path();
     let origin = req.headers().get("origin").ok().flatten();
-    let is_widget_api = path.starts_with("/v1/checkout/");
+    // Called from storefront pages (CORS): the widget API and the sign-in button.
+    let is_widget_api = path.starts_with("/v1/checkout/") || path == signin::BUTTON_PATH;
 
     let cfg = match Config::from_env(&env) {
         Ok(c) => c,
@@ -62,8 +68,21 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return Ok(resp);
     }
 
+    // Amazon sends the shopper's browser here (top-level navigations): redirects or a page.
+    if method == Method::Get && amazon_payment::is_navigation(&path) {
+        let nav = navigate(&req, &env, &cfg, &path).await;
+        if let Nav::ErrorPage { status, reason, .. } = &nav {
+            worker::console_warn!("GET {path} -> {status} ({reason})");
+        } else {
+            worker::console_log!("GET {path} -> navigation");
+        }
+        let script_hash = signin::form_post_script_hash();
+        return nav_response(&nav, &script_hash);
+    }
+
     let result = route(req, &env, &cfg, method.clone(), &path).await;
     let resp = match &result {
+        Ok(reply) if reply.status == 204 => Response::empty()?.with_status(204),
         Ok(reply) => json_response(reply.status, &reply.body)?,
         Err(e) => error_response(e)?,
     };
@@ -94,7 +113,7 @@ async fn route(
                 row.state()?,
                 PaymentState::Unknown | PaymentState::Processing
             ) {
-                row = card_payment::reconcile_now(&store, cfg, row, platform::now().0).await?;
+                row = reconcile_any(&store, cfg, row).await?;
             }
             Ok(Reply::ok(checkout_view(&row, cfg)?))
         }
@@ -127,7 +146,23 @@ async fn route(
             }
             let db = env.d1("DB")?;
             let store = Store { db: &db };
-            let row = payment_by_secret(&store, payment_id, &secret).await?;
+            let mut row = payment_by_secret(&store, payment_id, &secret).await?;
+            // An Amazon Pay attempt whose outcome is open is settled with Amazon, never with
+            // GMO (which knows nothing of it and would call it "not charged").
+            if amazon_payment::is_amazon(&row)
+                && matches!(
+                    row.state()?,
+                    PaymentState::Unknown | PaymentState::Processing
+                )
+            {
+                row = reconcile_any(&store, cfg, row).await?;
+                if matches!(
+                    row.state()?,
+                    PaymentState::Unknown | PaymentState::Processing
+                ) {
+                    return Err(card_payment::in_progress());
+                }
+            }
             let now = platform::now().0;
             match card_payment::authorize(&store, cfg, row, &token, now).await? {
                 Outcome::Paid(p) => Ok(Reply::ok(payment_result(&p)?)),
@@ -199,8 +234,69 @@ async fn route(
             let db = env.d1("DB")?;
             let store = Store { db: &db };
             let row = store.existing_payment(id).await?;
-            let row = card_payment::reconcile_now(&store, cfg, row, platform::now().0).await?;
+            let row = reconcile_any(&store, cfg, row).await?;
             Ok(Reply::ok(payment_view(&row)?))
+        }
+        (Method::Post, ["v1", "checkout", payment_id, "amazon-pay", "button"]) => {
+            let amazon = amazon_enabled(cfg)?;
+            let secret = client_secret(&req);
+            let body: Value = req.json().await.map_err(|_| invalid_json())?;
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            let row = payment_by_secret(&store, payment_id, &secret).await?;
+            let signed = amazon_payment::button(&store, cfg, amazon, row, &body).await?;
+            Ok(Reply::ok(signed))
+        }
+        (Method::Post, ["v1", "amazon-pay", "signin-button"]) => {
+            let amazon = amazon_enabled(cfg)?;
+            if req.headers().get("origin").ok().flatten().is_none() {
+                return Err(signin::origin_required());
+            }
+            let body: Value = req.json().await.map_err(|_| invalid_json())?;
+            let db = env.d1("DB")?;
+            let signed = signin::button(&Store { db: &db }, cfg, amazon, &body).await?;
+            Ok(Reply::ok(signed))
+        }
+        (Method::Get, ["v1", "amazon-pay", "links"]) => {
+            merchant_auth(&req, cfg)?;
+            amazon_enabled(cfg)?;
+            let url = req.url()?;
+            let buyer_id = url
+                .query_pairs()
+                .find(|(k, _)| k == "buyer_id")
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default();
+            let db = env.d1("DB")?;
+            Ok(Reply::ok(
+                signin::find_link(&Store { db: &db }, &buyer_id).await?,
+            ))
+        }
+        (Method::Get, ["v1", "amazon-pay", "links", member_id]) => {
+            merchant_auth(&req, cfg)?;
+            amazon_enabled(cfg)?;
+            let db = env.d1("DB")?;
+            Ok(Reply::ok(
+                signin::get_link(&Store { db: &db }, member_id).await?,
+            ))
+        }
+        (Method::Put, ["v1", "amazon-pay", "links", member_id]) => {
+            merchant_auth(&req, cfg)?;
+            let amazon = amazon_enabled(cfg)?;
+            let body: Value = req.json().await.map_err(|_| invalid_json())?;
+            let db = env.d1("DB")?;
+            Ok(Reply::ok(
+                signin::put_link(&Store { db: &db }, cfg, amazon, member_id, &body).await?,
+            ))
+        }
+        (Method::Delete, ["v1", "amazon-pay", "links", member_id]) => {
+            merchant_auth(&req, cfg)?;
+            amazon_enabled(cfg)?;
+            let db = env.d1("DB")?;
+            signin::delete_link(&Store { db: &db }, member_id).await?;
+            Ok(Reply {
+                status: 204,
+                body: Value::Null,
+            })
         }
         _ => Err(ApiError::new(
             404,
@@ -208,6 +304,88 @@ async fn route(
             "no such endpoint",
             "ページが見つかりません。",
         )),
+    }
+}
+
+/// The Amazon Pay settings, or 404 when this shop has Amazon Pay off.
+fn amazon_enabled(cfg: &Config) -> ApiResult<&config::AmazonConfig> {
+    cfg.amazon.as_ref().ok_or_else(|| {
+        ApiError::new(
+            404,
+            "amazon_pay_disabled",
+            "Amazon Pay is not enabled for this shop",
+            "このショップではAmazon Payをご利用いただけません。",
+        )
+    })
+}
+
+/// Settles an open outcome with the gateway that holds it.
+async fn reconcile_any(store: &Store<'_>, cfg: &Config, row: PaymentRow) -> ApiResult<PaymentRow> {
+    let now = platform::now().0;
+    match (amazon_payment::is_amazon(&row), cfg.amazon.as_ref()) {
+        (true, Some(amazon)) => amazon_payment::reconcile_now(store, amazon, row, now).await,
+        // Amazon Pay switched off since: nothing can be asked; the payment stays as it is.
+        (true, None) => Ok(row),
+        (false, _) => card_payment::reconcile_now(store, cfg, row, now).await,
+    }
+}
+
+/// Top-level navigations from Amazon (review, result, sign-in return).
+async fn navigate(req: &Request, env: &Env, cfg: &Config, path: &str) -> Nav {
+    let Some(amazon) = cfg.amazon.as_ref() else {
+        return Nav::ErrorPage {
+            status: 404,
+            reason: "amazon pay disabled",
+            message_ja: "このショップではAmazon Payをご利用いただけません。".to_string(),
+        };
+    };
+    let query: Vec<(String, String)> = match req.url() {
+        Ok(u) => u
+            .query_pairs()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let db = match env.d1("DB") {
+        Ok(db) => db,
+        Err(_) => {
+            return Nav::ErrorPage {
+                status: 500,
+                reason: "D1 binding missing",
+                message_ja: "システムエラーが発生しました。".to_string(),
+            };
+        }
+    };
+    let store = Store { db: &db };
+    match path {
+        amazon_payment::REVIEW_PATH => {
+            amazon_payment::review(
+                &store,
+                cfg,
+                amazon,
+                &param("payment"),
+                &param("amazonCheckoutSessionId"),
+            )
+            .await
+        }
+        amazon_payment::RESULT_PATH => {
+            amazon_payment::result(
+                &store,
+                cfg,
+                amazon,
+                &param("payment"),
+                &param("amazonCheckoutSessionId"),
+            )
+            .await
+        }
+        _ => signin::signin_return(&store, cfg, amazon, &param("state"), &param("buyerToken")).await,
     }
 }
 
@@ -270,6 +448,8 @@ fn checkout_view(row: &PaymentRow, cfg: &Config) -> ApiResult<Value> {
         "capture": row.capture_mode,
         "mode": cfg.mode.as_str(),
         "card": { "shop_id": cfg.gmo.shop_id, "token_js_url": cfg.gmo_token_js_url },
+        "amazon_pay": amazon_payment::checkout_block(cfg),
+        "last_error": amazon_payment::last_error_block(row),
     }))
 }
 
@@ -301,6 +481,7 @@ fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
             "tran_date": row.gmo_tran_date,
         },
         "card_mask": row.card_mask,
+        "amazon_pay": amazon_payment::payment_block(row),
         "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
         "created_at": row.created_at,
         "authorized_at": row.authorized_at,

@@ -1,4 +1,5 @@
-//! What the Workers runtime gives us: the clock, randomness and SHA-256 (WebCrypto).
+//! What the Workers runtime gives us: the clock, randomness and SHA-256 (WebCrypto). RSA-PSS and
+//! HMAC keys live in [`crate::amazon_transport`].
 
 use kessai_core::jst::UnixMillis;
 use wasm_bindgen::JsCast;
@@ -8,7 +9,7 @@ pub fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as i64)
 }
 
-fn crypto() -> Option<web_sys::Crypto> {
+pub fn crypto() -> Option<web_sys::Crypto> {
     let global = js_sys::global();
     js_sys::Reflect::get(&global, &"crypto".into())
         .ok()?

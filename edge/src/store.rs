@@ -35,6 +35,25 @@ pub struct PaymentRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub authorized_at: Option<i64>,
+    // Amazon Pay (migration 0002).
+    #[serde(default)]
+    pub amazon_checkout_session_id: Option<String>,
+    #[serde(default)]
+    pub amazon_charge_id: Option<String>,
+    #[serde(default)]
+    pub amazon_charge_permission_id: Option<String>,
+    #[serde(default)]
+    pub amazon_buyer_id: Option<String>,
+    #[serde(default)]
+    pub amazon_buyer_name: Option<String>,
+    #[serde(default)]
+    pub amazon_buyer_email: Option<String>,
+    /// JSON of the shipping address Amazon reported.
+    #[serde(default)]
+    pub shipping_address: Option<String>,
+    /// The storefront page an Amazon flow ends on (on an allowed origin, checked when stored).
+    #[serde(default)]
+    pub return_url: Option<String>,
 }
 
 impl PaymentRow {
@@ -203,7 +222,9 @@ impl Store<'_> {
             "UPDATE payments SET state = ?1, version = version + 1, lease_until = ?2, amount = ?3, \
                gmo_order_id = ?4, gmo_attempt = ?5, gmo_access_id = ?6, gmo_access_pass = ?7, gmo_tran_id = ?8, \
                gmo_approve = ?9, gmo_forward = ?10, gmo_tran_date = ?11, card_mask = ?12, last_error_code = ?13, \
-               last_error_info = ?14, authorized_at = ?15, updated_at = ?16, capture_mode = ?20, attempt_started_at = ?21 \
+               last_error_info = ?14, authorized_at = ?15, updated_at = ?16, capture_mode = ?20, attempt_started_at = ?21, \
+               method = ?22, amazon_checkout_session_id = ?23, amazon_charge_id = ?24, amazon_charge_permission_id = ?25, \
+               amazon_buyer_id = ?26, amazon_buyer_name = ?27, amazon_buyer_email = ?28, shipping_address = ?29, return_url = ?30 \
              WHERE id = ?17 AND version = ?18 AND state = ?19",
             &[
                 s(to.as_str()),
@@ -227,6 +248,15 @@ impl Store<'_> {
                 s(from.as_str()),
                 s(&row.capture_mode),
                 row.attempt_started_at.map(n).unwrap_or(JsValue::NULL),
+                s(&row.method),
+                opt(&row.amazon_checkout_session_id),
+                opt(&row.amazon_charge_id),
+                opt(&row.amazon_charge_permission_id),
+                opt(&row.amazon_buyer_id),
+                opt(&row.amazon_buyer_name),
+                opt(&row.amazon_buyer_email),
+                opt(&row.shipping_address),
+                opt(&row.return_url),
             ],
         )?;
         let event = self.event_stmt(&row.id, now, Some(from), Some(to), ev)?;
@@ -300,4 +330,115 @@ impl Store<'_> {
         .map_err(d1)?;
         Ok(())
     }
+
+    /// Records a sign-in button's state (single use, until `expires_at`).
+    pub async fn insert_signin_state(
+        &self,
+        state: &str,
+        return_url: &str,
+        nonce: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> ApiResult<()> {
+        // Expired rows are useless: each new button sweeps a few, so the table stays small
+        // without a cron.
+        let sweep = self.stmt(
+            "DELETE FROM amazon_signin_states WHERE state IN \
+               (SELECT state FROM amazon_signin_states WHERE expires_at < ?1 LIMIT 20)",
+            &[n(now - 3_600_000)],
+        )?;
+        let insert = self.stmt(
+            "INSERT INTO amazon_signin_states (state, return_url, nonce, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[s(state), s(return_url), s(nonce), n(now), n(expires_at)],
+        )?;
+        self.db.batch(vec![sweep, insert]).await.map_err(d1)?;
+        Ok(())
+    }
+
+    /// Uses a sign-in state once: `Some((return_url, nonce))` only for the first use of a state
+    /// that has not expired. The UPDATE is the compare-and-set, so two concurrent returns with
+    /// the same state cannot both win.
+    pub async fn consume_signin_state(
+        &self,
+        state: &str,
+        now: i64,
+    ) -> ApiResult<Option<(String, String)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            return_url: String,
+            nonce: String,
+        }
+        let row = self
+            .stmt(
+                "UPDATE amazon_signin_states SET used_at = ?2 \
+                 WHERE state = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING return_url, nonce",
+                &[s(state), n(now)],
+            )?
+            .first::<Row>(None)
+            .await
+            .map_err(d1)?;
+        Ok(row.map(|r| (r.return_url, r.nonce)))
+    }
+
+    pub async fn link_by_member(&self, member_id: &str) -> ApiResult<Option<AccountLink>> {
+        self.stmt(
+            "SELECT member_id, buyer_id, linked_at FROM amazon_account_links WHERE member_id = ?1",
+            &[s(member_id)],
+        )?
+        .first::<AccountLink>(None)
+        .await
+        .map_err(d1)
+    }
+
+    pub async fn link_by_buyer(&self, buyer_id: &str) -> ApiResult<Option<AccountLink>> {
+        self.stmt(
+            "SELECT member_id, buyer_id, linked_at FROM amazon_account_links WHERE buyer_id = ?1",
+            &[s(buyer_id)],
+        )?
+        .first::<AccountLink>(None)
+        .await
+        .map_err(d1)
+    }
+
+    /// Links `member_id` to `buyer_id` (replacing the member's earlier link). `Ok(false)` when
+    /// the buyer is linked to another member: the UNIQUE index decides, so a race cannot link
+    /// one Amazon account to two members.
+    pub async fn upsert_link(&self, member_id: &str, buyer_id: &str, now: i64) -> ApiResult<bool> {
+        let res = self
+            .stmt(
+                "INSERT INTO amazon_account_links (member_id, buyer_id, linked_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(member_id) DO UPDATE SET buyer_id = excluded.buyer_id, linked_at = excluded.linked_at \
+                 WHERE amazon_account_links.buyer_id <> excluded.buyer_id",
+                &[s(member_id), s(buyer_id), n(now)],
+            )?
+            .run()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.to_string().contains("UNIQUE") => Ok(false),
+            Err(e) => Err(d1(e)),
+        }
+    }
+
+    /// Removes a member's link; whether there was one.
+    pub async fn delete_link(&self, member_id: &str) -> ApiResult<bool> {
+        let res = self
+            .stmt(
+                "DELETE FROM amazon_account_links WHERE member_id = ?1",
+                &[s(member_id)],
+            )?
+            .run()
+            .await
+            .map_err(d1)?;
+        Ok(res.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) > 0)
+    }
+}
+
+/// A shop member's linked Amazon account.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AccountLink {
+    pub member_id: String,
+    pub buyer_id: String,
+    pub linked_at: i64,
 }

@@ -1,0 +1,1192 @@
+//! Amazon Pay checkout: what Amazon's answers mean for a payment.
+//!
+//! Flow (docs/amazon-pay.md): the widget gets a button payload signed for the payment's amount →
+//! Amazon returns the shopper to `review` (Get Checkout Session, Update it with the **stored**
+//! amount, redirect to Amazon's confirmation) → Amazon returns the shopper to `result` (claim,
+//! Complete Checkout Session, 仮売上) → 303 to the storefront's `return_url`.
+//!
+//! Safety rules:
+//! 1. One Complete per payment at a time: `result` starts only by winning the compare-and-set
+//!    `requires_payment → processing` (the card flow's lease); everyone else waits for the winner
+//!    and is redirected with its outcome.
+//! 2. Complete is never sent again blindly. A lost answer (timeout, connection reset, 5xx) is
+//!    settled by asking Amazon: Get Checkout Session, then Get Charge. Completing a session twice
+//!    can cancel a paid order (reference §6.4), so a session that is still Open right after a lost
+//!    answer leaves the payment `unknown` until the in-flight window has passed; only then is
+//!    Complete repeated, with the same idempotency key.
+//! 3. 仮売上 only when Amazon's charge is Authorized for exactly the stored amount.
+//! 4. Buyer PII (name, e-mail, address) is stored in its own columns, never in events or logs.
+
+use crate::amazon_transport::{AmazonTransport, Answer, TransportError};
+use crate::card_payment::{IN_FLIGHT_WINDOW_MS, LEASE_MS};
+use crate::config::{AmazonConfig, Config};
+use crate::http::{ApiError, ApiResult, Nav};
+use crate::platform;
+use crate::store::{Event, PaymentRow, Store};
+use kessai_core::amazon::button::{self, CheckoutButtonPayload};
+use kessai_core::amazon::request::{self, ApiConfig, Environment, HttpMethod, api};
+use kessai_core::amazon::signing::Algorithm;
+use kessai_core::money::Jpy;
+use kessai_core::payment::{PaymentState, Phase};
+use serde_json::{Value, json};
+
+pub const METHOD: &str = "amazon_pay";
+pub const REVIEW_PATH: &str = "/v1/amazon-pay/review";
+pub const RESULT_PATH: &str = "/v1/amazon-pay/result";
+
+/// Paths Amazon sends the shopper's browser to.
+pub fn is_navigation(path: &str) -> bool {
+    path == REVIEW_PATH || path == RESULT_PATH || path == crate::signin::RETURN_PATH
+}
+
+/// Whether the payment's current (or last) attempt went through Amazon Pay.
+pub fn is_amazon(row: &PaymentRow) -> bool {
+    row.method == METHOD
+}
+
+pub fn api_config(amazon: &AmazonConfig) -> ApiConfig {
+    ApiConfig {
+        base_url: amazon.api_base.clone(),
+        environment: if amazon.sandbox() {
+            Environment::Sandbox
+        } else {
+            Environment::Live
+        },
+        region: amazon.region.clone(),
+        public_key_id: amazon.public_key_id.clone(),
+    }
+}
+
+pub fn transport(amazon: &AmazonConfig) -> AmazonTransport<'_> {
+    AmazonTransport {
+        private_key_pem: &amazon.private_key_pem,
+        timeout_ms: amazon.timeout_ms,
+    }
+}
+
+/// Signs and sends one API call built by `kessai_core::amazon::request`.
+pub async fn call(
+    amazon: &AmazonConfig,
+    (method, resource): (HttpMethod, String),
+    body: Option<String>,
+    idempotency_key: Option<&str>,
+    api_name: &str,
+) -> Result<Answer, TransportError> {
+    let unsigned = request::build(
+        &api_config(amazon),
+        method,
+        &resource,
+        body,
+        idempotency_key,
+        platform::now(),
+    );
+    transport(amazon).call(unsigned, api_name).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views
+
+/// `amazon_pay` block of `GET /v1/checkout/{id}`: what the widget needs to render the button.
+pub fn checkout_block(cfg: &Config) -> Value {
+    match &cfg.amazon {
+        None => Value::Null,
+        Some(a) => json!({
+            "merchant_id": a.merchant_id,
+            "public_key_id": a.public_key_id,
+            "checkout_js_url": a.checkout_js_url,
+            "sandbox": a.sandbox(),
+            "ledger_currency": "JPY",
+            "checkout_language": "ja_JP",
+        }),
+    }
+}
+
+/// The shopper-facing message of an Amazon Pay `last_error_code`.
+fn error_messages(code: &str) -> Option<(&'static str, &'static str)> {
+    match code {
+        "amazon_declined" => Some((
+            "Amazon Pay declined the payment; choose another payment method in Amazon Pay or pay by card",
+            "Amazon Payでのお支払いが承認されませんでした。Amazon Payで別のお支払い方法を選ぶか、カードでお支払いください。",
+        )),
+        "amazon_canceled" => Some((
+            "the Amazon Pay checkout was canceled; nothing was charged",
+            "Amazon Payでのお手続きがキャンセルされました。代金は請求されていません。",
+        )),
+        "amazon_amount_mismatch" => Some((
+            "the order amount changed during the Amazon Pay checkout; nothing was charged, please start again",
+            "お手続き中にご注文金額が変わりました。代金は請求されていません。もう一度お手続きください。",
+        )),
+        "amazon_session_mismatch" => Some((
+            "another Amazon Pay checkout was started for this order; please use the latest one",
+            "このご注文では別のAmazon Payのお手続きが開始されています。最新のお手続きをご利用ください。",
+        )),
+        "amazon_error" => Some((
+            "Amazon Pay could not process the payment; nothing was charged, please try again",
+            "Amazon Payでのお支払いを完了できませんでした。代金は請求されていません。時間をおいて再度お試しください。",
+        )),
+        _ => None,
+    }
+}
+
+/// `last_error` of the checkout view for a payment whose last attempt ended at Amazon.
+pub fn last_error_block(row: &PaymentRow) -> Value {
+    match row.last_error_code.as_deref().and_then(|c| Some((c, error_messages(c)?))) {
+        Some((code, (en, ja))) => json!({ "code": code, "message": en, "message_ja": ja }),
+        None => Value::Null,
+    }
+}
+
+/// `amazon_pay` block of the merchant's payment view.
+pub fn payment_block(row: &PaymentRow) -> Value {
+    if !is_amazon(row) && row.amazon_checkout_session_id.is_none() {
+        return Value::Null;
+    }
+    json!({
+        "checkout_session_id": row.amazon_checkout_session_id,
+        "charge_id": row.amazon_charge_id,
+        "charge_permission_id": row.amazon_charge_permission_id,
+        "buyer": row.amazon_buyer_id.as_ref().map(|id| json!({
+            "buyer_id": id,
+            "name": row.amazon_buyer_name,
+            "email": row.amazon_buyer_email,
+        })),
+        "shipping_address": row
+            .shipping_address
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok()),
+        "return_url": row.return_url,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading Amazon's JSON (field names: reference §1.3)
+
+fn parse_json(answer: &Answer) -> Value {
+    serde_json::from_str(&answer.body).unwrap_or(Value::Null)
+}
+
+fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    path.iter()
+        .try_fold(v, |cur, key| cur.get(key))
+        .and_then(Value::as_str)
+}
+
+/// An Amazon JPY price (`{"amount":"3300","currencyCode":"JPY"}`) in whole yen. Amazon writes
+/// JPY without decimals; a `.0…` tail is tolerated, anything else is not a JPY price.
+fn price_yen(v: &Value) -> Option<i64> {
+    if v.get("currencyCode").and_then(Value::as_str) != Some("JPY") {
+        return None;
+    }
+    let amount = v.get("amount")?.as_str()?;
+    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    if !frac.bytes().all(|b| b == b'0') || whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    whole.parse().ok()
+}
+
+fn price_json(yen: i64) -> Value {
+    json!({ "amount": yen.to_string(), "currencyCode": "JPY" })
+}
+
+/// Amazon's error body `{"reasonCode","message"}`; only the code is kept (the message can echo
+/// request data).
+fn reason_code(answer: &Answer) -> String {
+    str_at(&parse_json(answer), &["reasonCode"])
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(64)
+        .collect()
+}
+
+/// Checkout Session `statusDetails.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionState {
+    Open,
+    Completed,
+    Canceled,
+}
+
+fn session_state(cs: &Value) -> Option<SessionState> {
+    match str_at(cs, &["statusDetails", "state"])? {
+        "Open" => Some(SessionState::Open),
+        "Completed" => Some(SessionState::Completed),
+        "Canceled" => Some(SessionState::Canceled),
+        _ => None,
+    }
+}
+
+/// Charge `statusDetails.state` (reference §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChargeState {
+    AuthorizationInitiated,
+    Authorized,
+    CaptureInitiated,
+    Captured,
+    Canceled,
+    Declined,
+}
+
+fn charge_state(charge: &Value) -> Option<ChargeState> {
+    match str_at(charge, &["statusDetails", "state"])? {
+        "AuthorizationInitiated" => Some(ChargeState::AuthorizationInitiated),
+        "Authorized" => Some(ChargeState::Authorized),
+        "CaptureInitiated" => Some(ChargeState::CaptureInitiated),
+        "Captured" => Some(ChargeState::Captured),
+        "Canceled" => Some(ChargeState::Canceled),
+        "Declined" => Some(ChargeState::Declined),
+        _ => None,
+    }
+}
+
+/// Why a canceled checkout session ended, as a kessai error code.
+fn canceled_code(cs: &Value) -> &'static str {
+    match str_at(cs, &["statusDetails", "reasonCode"]).unwrap_or("") {
+        "Declined" => "amazon_declined",
+        // BuyerCanceled, Expired, AmazonCanceled, AmazonRejected, …: nothing was charged.
+        _ => "amazon_canceled",
+    }
+}
+
+/// Buyer and shipping address of a checkout session, for the payment's columns.
+struct BuyerInfo {
+    buyer_id: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    shipping_address: Option<String>,
+}
+
+fn address_json(a: &Value) -> Option<Value> {
+    if !a.is_object() {
+        return None;
+    }
+    let f = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(json!({
+        "name": f("name"),
+        "postal_code": f("postalCode"),
+        "state_or_region": f("stateOrRegion"),
+        "city": f("city"),
+        "address_line1": f("addressLine1"),
+        "address_line2": f("addressLine2"),
+        "address_line3": f("addressLine3"),
+        "country_code": f("countryCode"),
+        "phone": f("phoneNumber"),
+    }))
+}
+
+fn buyer_info(cs: &Value) -> BuyerInfo {
+    let s = |path: &[&str]| str_at(cs, path).map(str::to_string);
+    BuyerInfo {
+        buyer_id: s(&["buyer", "buyerId"]),
+        name: s(&["buyer", "name"]),
+        email: s(&["buyer", "email"]),
+        shipping_address: cs
+            .get("shippingAddress")
+            .and_then(address_json)
+            .map(|v| v.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs
+
+fn review_url(amazon: &AmazonConfig, payment_id: &str) -> String {
+    format!("{}{REVIEW_PATH}?payment={payment_id}", amazon.edge_public_url)
+}
+
+fn result_url(amazon: &AmazonConfig, payment_id: &str) -> String {
+    format!("{}{RESULT_PATH}?payment={payment_id}", amazon.edge_public_url)
+}
+
+/// The shopper's outcome as the storefront's return page reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopperOutcome {
+    Authorized,
+    Declined,
+    Canceled,
+    Error,
+}
+
+impl ShopperOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            ShopperOutcome::Authorized => "authorized",
+            ShopperOutcome::Declined => "declined",
+            ShopperOutcome::Canceled => "canceled",
+            ShopperOutcome::Error => "error",
+        }
+    }
+}
+
+/// `return_url` with `kessai_payment` and `kessai_amazon` added (before any fragment).
+pub fn return_with(return_url: &str, payment_id: &str, outcome: ShopperOutcome) -> String {
+    let (base, fragment) = match return_url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (return_url, None),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut url = format!(
+        "{base}{sep}kessai_payment={payment_id}&kessai_amazon={}",
+        outcome.as_str()
+    );
+    if let Some(f) = fragment {
+        url.push('#');
+        url.push_str(f);
+    }
+    url
+}
+
+fn error_page(status: u16, reason: &'static str, message_ja: &str) -> Nav {
+    Nav::ErrorPage {
+        status,
+        reason,
+        message_ja: message_ja.to_string(),
+    }
+}
+
+/// Where the shopper goes after a flow: the stored return URL, or an error page without one.
+fn back_to_shop(row: &PaymentRow, cfg: &Config, outcome: ShopperOutcome) -> Nav {
+    match row.return_url.as_deref() {
+        Some(url) if cfg.url_on_allowed_origin(url) => {
+            Nav::Redirect(return_with(url, &row.id, outcome))
+        }
+        _ => error_page(
+            400,
+            "no return url",
+            match outcome {
+                ShopperOutcome::Authorized => "お支払いは完了しています。ショップのページに戻ってご確認ください。",
+                ShopperOutcome::Declined
+                | ShopperOutcome::Canceled
+                | ShopperOutcome::Error => "Amazon Payでのお支払いを完了できませんでした。",
+            },
+        ),
+    }
+}
+
+fn outcome_of(row: &PaymentRow) -> ShopperOutcome {
+    match row.state().map(PaymentState::phase) {
+        Ok(Phase::Paid) => ShopperOutcome::Authorized,
+        Ok(Phase::Open) => match row.last_error_code.as_deref() {
+            Some("amazon_declined") => ShopperOutcome::Declined,
+            Some("amazon_canceled") => ShopperOutcome::Canceled,
+            _ => ShopperOutcome::Error,
+        },
+        Ok(Phase::InFlight | Phase::Unknown | Phase::Closed) | Err(_) => ShopperOutcome::Error,
+    }
+}
+
+fn valid_session_id(cs: &str) -> bool {
+    (1..=100).contains(&cs.len())
+        && cs
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn valid_payment_id(id: &str) -> bool {
+    id.len() == 28 && id.starts_with("pay_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Button
+
+/// `POST /v1/checkout/{id}/amazon-pay/button`: the signed checkout payload for this payment.
+pub async fn button(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    row: PaymentRow,
+    body: &Value,
+) -> ApiResult<Value> {
+    if body
+        .as_object()
+        .is_none_or(|m| m.keys().any(|k| k != "return_url"))
+    {
+        return Err(ApiError::bad_request(
+            "body must be {\"return_url\"}",
+            "リクエストの形式が正しくありません。",
+        ));
+    }
+    let return_url = body
+        .get("return_url")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim();
+    if !cfg.url_on_allowed_origin(return_url) {
+        return Err(ApiError::bad_request(
+            "return_url must be a page on an allowed storefront origin",
+            "戻り先のページが正しくありません。",
+        )
+        .with("param", "return_url"));
+    }
+    let state = row.state()?;
+    if state.phase() != Phase::Open {
+        return Err(ApiError::new(
+            409,
+            "payment_not_payable",
+            format!("the payment is {}; it cannot be paid again", row.state),
+            format!("このお支払いは既に「{}」です。", state.label_ja()),
+        )
+        .with("state", &row.state));
+    }
+    let amount = Jpy::chargeable(row.amount)
+        .map_err(|_| ApiError::internal("stored amount out of range"))?;
+    let now = platform::now().0;
+    if row.return_url.as_deref() != Some(return_url) {
+        let mut next = row.clone();
+        next.return_url = Some(return_url.to_string());
+        let ev = Event {
+            actor: "shopper",
+            kind: "amazon_button_signed",
+            detail: json!({ "amount": row.amount }),
+        };
+        // Losing this race only means someone changed the payment meanwhile; its amount is
+        // re-read below (the payload must carry the stored one).
+        if !store
+            .transition(&next, state, state, now, &ev)
+            .await?
+        {
+            return Err(ApiError::new(
+                409,
+                "payment_in_progress",
+                "the payment changed meanwhile; retry",
+                "処理中です。再度お試しください。",
+            ));
+        }
+    }
+    let payload = button::checkout_payload_json(&CheckoutButtonPayload::new(
+        review_url(amazon, &row.id),
+        amazon.store_id.clone(),
+        row.order_id.clone(),
+        amount,
+    ));
+    let to_sign = button::button_string_to_sign(Algorithm::V2, &payload);
+    let signature = crate::amazon_transport::sign_pss(&amazon.private_key_pem, &to_sign)
+        .await
+        .map_err(|e| ApiError::internal(e.0))?;
+    Ok(json!({
+        "payload_json": payload,
+        "signature": signature,
+        "public_key_id": amazon.public_key_id,
+        "algorithm": Algorithm::V2.as_str(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review
+
+async fn load_for_nav(store: &Store<'_>, payment_id: &str) -> Result<PaymentRow, Nav> {
+    if !valid_payment_id(payment_id) {
+        return Err(error_page(
+            400,
+            "bad payment id",
+            "お支払い情報が見つかりません。",
+        ));
+    }
+    match store.payment(payment_id).await {
+        Ok(Some(row)) => Ok(row),
+        Ok(None) => Err(error_page(
+            404,
+            "payment not found",
+            "お支払い情報が見つかりません。",
+        )),
+        Err(_) => Err(error_page(
+            500,
+            "D1 error",
+            "システムエラーが発生しました。時間をおいて再度お試しください。",
+        )),
+    }
+}
+
+/// `GET /v1/amazon-pay/review?payment=&amazonCheckoutSessionId=`: Amazon sends the shopper here
+/// after login and address choice.
+pub async fn review(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    payment_id: &str,
+    cs_id: &str,
+) -> Nav {
+    let row = match load_for_nav(store, payment_id).await {
+        Ok(r) => r,
+        Err(nav) => return nav,
+    };
+    if !valid_session_id(cs_id) {
+        return back_to_shop(&row, cfg, ShopperOutcome::Error);
+    }
+    match review_inner(store, cfg, amazon, row.clone(), cs_id).await {
+        Ok(nav) => nav,
+        Err(e) => {
+            worker::console_warn!(
+                "payment {}: Amazon review failed: {} ({})",
+                row.id,
+                e.code,
+                e.message
+            );
+            back_to_shop(&row, cfg, ShopperOutcome::Error)
+        }
+    }
+}
+
+async fn review_inner(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    row: PaymentRow,
+    cs_id: &str,
+) -> ApiResult<Nav> {
+    let state = row.state()?;
+    match state.phase() {
+        Phase::Open => {}
+        Phase::Paid | Phase::InFlight | Phase::Unknown | Phase::Closed => {
+            return Ok(back_to_shop(&row, cfg, outcome_of(&row)));
+        }
+    }
+    let cs = get_session(amazon, cs_id).await?;
+    if session_state(&cs) != Some(SessionState::Open) {
+        return Err(amazon_refused("checkout session is not Open"));
+    }
+    // The session must have been created from the button signed for this very payment: a
+    // session of another payment (or shop) cannot be attached here.
+    if str_at(&cs, &["webCheckoutDetails", "checkoutReviewReturnUrl"])
+        != Some(review_url(amazon, &row.id).as_str())
+    {
+        return Err(amazon_refused("checkout session belongs to another payment"));
+    }
+    let now = platform::now().0;
+    if row.amazon_checkout_session_id.as_deref() != Some(cs_id) {
+        let mut next = row.clone();
+        next.amazon_checkout_session_id = Some(cs_id.to_string());
+        let ev = Event {
+            actor: "shopper",
+            kind: "amazon_session_opened",
+            detail: json!({ "checkout_session_id": cs_id }),
+        };
+        if !store.transition(&next, state, state, now, &ev).await? {
+            return Err(amazon_refused("payment changed during review"));
+        }
+    }
+    // Re-read: the amount is whatever the payment holds now, never what the browser carried.
+    let row = store.existing_payment(&row.id).await?;
+    let update = json!({
+        "webCheckoutDetails": { "checkoutResultReturnUrl": result_url(amazon, &row.id) },
+        "paymentDetails": {
+            "paymentIntent": "Authorize",
+            "canHandlePendingAuthorization": false,
+            "chargeAmount": price_json(row.amount),
+        },
+        "merchantMetadata": { "merchantReferenceId": row.order_id },
+    });
+    let answer = call(
+        amazon,
+        api::update_checkout_session(cs_id),
+        Some(update.to_string()),
+        None,
+        "UpdateCheckoutSession",
+    )
+    .await
+    .map_err(|e| transport_failed("UpdateCheckoutSession", &e))?;
+    if answer.status != 200 {
+        return Err(amazon_error("UpdateCheckoutSession", &answer));
+    }
+    let updated = parse_json(&answer);
+    let redirect = str_at(&updated, &["webCheckoutDetails", "amazonPayRedirectUrl"])
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or_else(|| amazon_refused("no amazonPayRedirectUrl (constraints remain)"))?;
+    let ev_row = store.existing_payment(&row.id).await?;
+    let ev = Event {
+        actor: "system",
+        kind: "amazon_session_updated",
+        detail: json!({ "checkout_session_id": cs_id, "amount": row.amount }),
+    };
+    let st = ev_row.state()?;
+    // Only the history line; losing this race changes nothing that matters.
+    let _ = store.transition(&ev_row, st, st, now, &ev).await;
+    Ok(Nav::Redirect(redirect.to_string()))
+}
+
+fn amazon_refused(why: &str) -> ApiError {
+    ApiError::new(
+        502,
+        "amazon_error",
+        format!("Amazon Pay: {why}"),
+        "Amazon Payでのお手続きを続けられませんでした。",
+    )
+}
+
+fn amazon_error(api_name: &str, answer: &Answer) -> ApiError {
+    ApiError::new(
+        502,
+        "amazon_error",
+        format!(
+            "Amazon Pay {api_name} answered HTTP {} {}",
+            answer.status,
+            reason_code(answer)
+        ),
+        "Amazon Payでのお手続きを続けられませんでした。",
+    )
+    .with("reason_code", reason_code(answer))
+}
+
+fn transport_failed(api_name: &str, e: &TransportError) -> ApiError {
+    let why = match e {
+        TransportError::NotSent(w) | TransportError::Lost(w) => w,
+    };
+    ApiError::new(
+        502,
+        "amazon_unavailable",
+        format!("Amazon Pay {api_name}: {why}"),
+        "Amazon Payに接続できませんでした。時間をおいて再度お試しください。",
+    )
+}
+
+async fn get_session(amazon: &AmazonConfig, cs_id: &str) -> ApiResult<Value> {
+    let answer = call(
+        amazon,
+        api::get_checkout_session(cs_id),
+        None,
+        None,
+        "GetCheckoutSession",
+    )
+    .await
+    .map_err(|e| transport_failed("GetCheckoutSession", &e))?;
+    if answer.status != 200 {
+        return Err(amazon_error("GetCheckoutSession", &answer));
+    }
+    Ok(parse_json(&answer))
+}
+
+async fn get_charge(amazon: &AmazonConfig, charge_id: &str) -> ApiResult<Value> {
+    let answer = call(amazon, api::get_charge(charge_id), None, None, "GetCharge")
+        .await
+        .map_err(|e| transport_failed("GetCharge", &e))?;
+    if answer.status != 200 {
+        return Err(amazon_error("GetCharge", &answer));
+    }
+    Ok(parse_json(&answer))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Result
+
+struct Flow<'a> {
+    store: &'a Store<'a>,
+    amazon: &'a AmazonConfig,
+    now: i64,
+}
+
+impl Flow<'_> {
+    /// Leaves `processing` (or `unknown`) for `to`. The caller holds the lease, so a lost
+    /// compare-and-set means the lease expired and someone else settled it: report theirs.
+    async fn settle(
+        &self,
+        mut next: PaymentRow,
+        to: PaymentState,
+        kind: &str,
+        detail: Value,
+    ) -> ApiResult<PaymentRow> {
+        let from = next.state()?;
+        next.lease_until = None;
+        let ev = Event {
+            actor: "gateway",
+            kind,
+            detail,
+        };
+        if self.store.transition(&next, from, to, self.now, &ev).await? {
+            next.state = to.as_str().to_string();
+            next.version += 1;
+            Ok(next)
+        } else {
+            self.store.existing_payment(&next.id).await
+        }
+    }
+
+    /// Back to `requires_payment`: nothing was charged.
+    async fn release(
+        &self,
+        mut row: PaymentRow,
+        kind: &str,
+        code: &str,
+        reason: &str,
+    ) -> ApiResult<PaymentRow> {
+        row.last_error_code = Some(code.to_string());
+        row.last_error_info = Some(reason.to_string()).filter(|r| !r.is_empty());
+        let detail = json!({
+            "checkout_session_id": row.amazon_checkout_session_id,
+            "reason_code": reason,
+        });
+        self.settle(row, PaymentState::RequiresPayment, kind, detail)
+            .await
+    }
+
+    async fn unknown(&self, row: PaymentRow, kind: &str, why: &str) -> ApiResult<PaymentRow> {
+        worker::console_warn!("payment {}: Amazon outcome open: {why}", row.id);
+        let detail = json!({
+            "checkout_session_id": row.amazon_checkout_session_id,
+            "reason": why,
+        });
+        self.settle(row, PaymentState::Unknown, kind, detail).await
+    }
+
+    fn idempotency_key_input(row: &PaymentRow, cs_id: &str) -> String {
+        format!("complete:{}:{cs_id}", row.id)
+    }
+
+    /// Complete Checkout Session with the stored amount. One idempotency key per (payment,
+    /// session): a repeat is answered by Amazon from the first execution.
+    async fn complete(&self, row: PaymentRow, cs_id: &str) -> ApiResult<PaymentRow> {
+        let key_hex = platform::sha256_hex(Self::idempotency_key_input(&row, cs_id).as_bytes())
+            .await
+            .ok_or_else(|| ApiError::internal("sha256"))?;
+        let key = format!("kc{}", &key_hex[..30]);
+        let body = json!({ "chargeAmount": price_json(row.amount) }).to_string();
+        let answer = call(
+            self.amazon,
+            api::complete_checkout_session(cs_id),
+            Some(body),
+            Some(&key),
+            "CompleteCheckoutSession",
+        )
+        .await;
+        let answer = match answer {
+            Ok(a) => a,
+            Err(TransportError::NotSent(why)) => {
+                worker::console_error!("payment {}: Complete not sent: {why}", row.id);
+                return self
+                    .release(row, "amazon_error", "amazon_error", "NotSent")
+                    .await;
+            }
+            Err(TransportError::Lost(why)) => {
+                return Box::pin(self.reconcile(row, &why, Answered::No, false)).await;
+            }
+        };
+        match answer.status {
+            200..=202 => {
+                let cs = parse_json(&answer);
+                self.adopt_session(row, &cs, true).await
+            }
+            _ => {
+                let reason = reason_code(&answer);
+                match reason.as_str() {
+                    // The session is canceled (declined on Amazon's page, canceled by the
+                    // buyer, expired): Get CS says why.
+                    "CheckoutSessionCanceled" | "InvalidCheckoutSessionStatus" => {
+                        Box::pin(self.reconcile(
+                            row,
+                            &format!("Complete answered {reason}"),
+                            Answered::Yes,
+                            false,
+                        ))
+                        .await
+                    }
+                    "HardDeclined" | "SoftDeclined" | "PaymentMethodNotAllowed"
+                    | "AmazonRejected" | "TransactionTimedOut" | "MFANotCompleted" => {
+                        self.release(row, "amazon_declined", "amazon_declined", &reason)
+                            .await
+                    }
+                    "AmountMismatch" => {
+                        worker::console_error!(
+                            "payment {}: Complete refused, amount differs from the session",
+                            row.id
+                        );
+                        self.release(
+                            row,
+                            "amazon_amount_mismatch",
+                            "amazon_amount_mismatch",
+                            &reason,
+                        )
+                        .await
+                    }
+                    _ => {
+                        worker::console_error!(
+                            "payment {}: Complete answered HTTP {} {reason}",
+                            row.id,
+                            answer.status
+                        );
+                        self.release(row, "amazon_error", "amazon_error", &reason)
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks Amazon what happened to the stored checkout session. `answered`: whether Amazon
+    /// answered the call being reconciled (then an Open session means it did not complete it);
+    /// without an answer the call may still be running at Amazon. `may_complete`: whether an
+    /// Open session that Amazon certainly did not complete may be completed now (not when we
+    /// come from a Complete that Amazon just refused).
+    async fn reconcile(
+        &self,
+        row: PaymentRow,
+        why: &str,
+        answered: Answered,
+        may_complete: bool,
+    ) -> ApiResult<PaymentRow> {
+        let Some(cs_id) = row.amazon_checkout_session_id.clone() else {
+            return self.unknown(row, "amazon_outcome_unknown", "no checkout session stored").await;
+        };
+        worker::console_warn!(
+            "payment {}: Amazon outcome open ({why}); asking Get Checkout Session",
+            row.id
+        );
+        let cs = match get_session(self.amazon, &cs_id).await {
+            Ok(cs) => cs,
+            Err(e) => {
+                return self
+                    .unknown(row, "amazon_outcome_unknown", &e.message)
+                    .await;
+            }
+        };
+        match session_state(&cs) {
+            Some(SessionState::Completed) => self.adopt_session(row, &cs, false).await,
+            Some(SessionState::Canceled) => {
+                let code = canceled_code(&cs);
+                let reason = str_at(&cs, &["statusDetails", "reasonCode"]).unwrap_or("");
+                let kind = if code == "amazon_declined" {
+                    "amazon_declined"
+                } else {
+                    "amazon_canceled"
+                };
+                self.release(row, kind, code, reason).await
+            }
+            Some(SessionState::Open) => {
+                let started = row.attempt_started_at.unwrap_or(row.updated_at);
+                let not_applied =
+                    answered == Answered::Yes || self.now - started >= IN_FLIGHT_WINDOW_MS;
+                match (not_applied, may_complete) {
+                    // Amazon did not apply a Complete (it answered, or every call in flight has
+                    // ended by now): completing now is the first completion.
+                    (true, true) => self.complete(row, &cs_id).await,
+                    // Amazon refused our Complete and the session is still Open: nothing was
+                    // charged; the shopper may start again.
+                    (true, false) => {
+                        self.release(row, "amazon_error", "amazon_error", "SessionStillOpen")
+                            .await
+                    }
+                    // [U] Amazon does not document how long a Complete may run; the card
+                    // flow's in-flight window is used.
+                    (false, _) => {
+                        self.unknown(
+                            row,
+                            "amazon_outcome_pending",
+                            "session still Open after a lost answer",
+                        )
+                        .await
+                    }
+                }
+            }
+            None => {
+                self.unknown(row, "amazon_outcome_unknown", "unreadable checkout session")
+                    .await
+            }
+        }
+    }
+
+    /// A Completed checkout session: 仮売上 once Get Charge confirms the authorisation.
+    async fn adopt_session(
+        &self,
+        mut row: PaymentRow,
+        cs: &Value,
+        from_complete: bool,
+    ) -> ApiResult<PaymentRow> {
+        let buyer = buyer_info(cs);
+        row.amazon_charge_permission_id = str_at(cs, &["chargePermissionId"]).map(str::to_string);
+        row.amazon_charge_id = str_at(cs, &["chargeId"]).map(str::to_string);
+        if buyer.buyer_id.is_some() {
+            row.amazon_buyer_id = buyer.buyer_id;
+            row.amazon_buyer_name = buyer.name;
+            row.amazon_buyer_email = buyer.email;
+        }
+        if buyer.shipping_address.is_some() {
+            row.shipping_address = buyer.shipping_address;
+        }
+        if session_state(cs) != Some(SessionState::Completed) {
+            return self
+                .unknown(row, "amazon_outcome_unknown", "Complete answered a session that is not Completed")
+                .await;
+        }
+        let Some(charge_id) = row.amazon_charge_id.clone() else {
+            // Authorize intent always yields a charge; without one nothing is held for us.
+            return self
+                .unknown(row, "amazon_outcome_unknown", "completed session without a charge")
+                .await;
+        };
+        let charge = match get_charge(self.amazon, &charge_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                return self
+                    .unknown(row, "amazon_outcome_unknown", &e.message)
+                    .await;
+            }
+        };
+        self.adopt_charge(row, &charge, if from_complete { "amazon_authorized" } else { "amazon_reconciled" })
+            .await
+    }
+
+    /// Adopts a charge's state for a payment that is being settled (processing/unknown).
+    async fn adopt_charge(&self, mut row: PaymentRow, charge: &Value, kind: &str) -> ApiResult<PaymentRow> {
+        let amount = charge.get("chargeAmount").and_then(price_yen);
+        let state = charge_state(charge);
+        let detail = json!({
+            "checkout_session_id": row.amazon_checkout_session_id,
+            "charge_id": row.amazon_charge_id,
+            "charge_permission_id": row.amazon_charge_permission_id,
+            "charge_state": str_at(charge, &["statusDetails", "state"]),
+            "amount": amount,
+        });
+        let paid = matches!(
+            state,
+            Some(ChargeState::Authorized | ChargeState::CaptureInitiated | ChargeState::Captured)
+        );
+        if paid && amount != Some(row.amount) {
+            worker::console_error!(
+                "payment {}: Amazon holds a different amount than the payment",
+                row.id
+            );
+            return self
+                .settle(row, PaymentState::Unknown, "amazon_amount_mismatch", detail)
+                .await;
+        }
+        match state {
+            Some(ChargeState::Authorized | ChargeState::CaptureInitiated) => {
+                row.authorized_at = Some(self.now);
+                row.last_error_code = None;
+                row.last_error_info = None;
+                self.settle(row, PaymentState::Authorized, kind, detail).await
+            }
+            Some(ChargeState::Captured) => {
+                row.authorized_at = row.authorized_at.or(Some(self.now));
+                row.last_error_code = None;
+                row.last_error_info = None;
+                self.settle(row, PaymentState::Captured, kind, detail).await
+            }
+            Some(ChargeState::Declined) => {
+                let reason = str_at(charge, &["statusDetails", "reasonCode"]).unwrap_or("Declined").to_string();
+                self.release(row, "amazon_declined", "amazon_declined", &reason).await
+            }
+            Some(ChargeState::Canceled) => {
+                let reason = str_at(charge, &["statusDetails", "reasonCode"]).unwrap_or("Canceled").to_string();
+                self.release(row, "amazon_canceled", "amazon_canceled", &reason).await
+            }
+            // canHandlePendingAuthorization is false, so Amazon should never leave this state
+            // on our charges; if it does, the outcome is open until it settles.
+            Some(ChargeState::AuthorizationInitiated) => {
+                self.settle(row, PaymentState::Unknown, "amazon_outcome_pending", detail).await
+            }
+            None => self.settle(row, PaymentState::Unknown, "amazon_outcome_unknown", detail).await,
+        }
+    }
+}
+
+/// Whether Amazon answered the call whose outcome is being reconciled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    Yes,
+    No,
+}
+
+enum Claim {
+    Won(PaymentRow),
+    Lost(PaymentRow),
+}
+
+async fn claim(
+    flow: &Flow<'_>,
+    row: &PaymentRow,
+    from: PaymentState,
+    kind: &str,
+    cs_id: Option<&str>,
+    new_attempt: bool,
+) -> ApiResult<Claim> {
+    let mut claimed = row.clone();
+    claimed.lease_until = Some(flow.now + LEASE_MS);
+    claimed.method = METHOD.to_string();
+    if new_attempt {
+        claimed.attempt_started_at = Some(flow.now);
+    }
+    let ev = Event {
+        actor: if new_attempt { "shopper" } else { "system" },
+        kind,
+        detail: json!({ "checkout_session_id": cs_id.or(row.amazon_checkout_session_id.as_deref()) }),
+    };
+    if flow
+        .store
+        .transition(&claimed, from, PaymentState::Processing, flow.now, &ev)
+        .await?
+    {
+        claimed.state = PaymentState::Processing.as_str().to_string();
+        claimed.version += 1;
+        Ok(Claim::Won(claimed))
+    } else {
+        Ok(Claim::Lost(flow.store.existing_payment(&row.id).await?))
+    }
+}
+
+/// `GET /v1/amazon-pay/result?payment=&amazonCheckoutSessionId=`: Amazon sends the shopper here
+/// after its confirmation page.
+pub async fn result(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    payment_id: &str,
+    cs_id: &str,
+) -> Nav {
+    let row = match load_for_nav(store, payment_id).await {
+        Ok(r) => r,
+        Err(nav) => return nav,
+    };
+    match result_inner(store, cfg, amazon, row.clone(), cs_id).await {
+        Ok(nav) => nav,
+        Err(e) => {
+            worker::console_warn!(
+                "payment {}: Amazon result failed: {} ({})",
+                row.id,
+                e.code,
+                e.message
+            );
+            back_to_shop(&row, cfg, ShopperOutcome::Error)
+        }
+    }
+}
+
+async fn result_inner(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    row: PaymentRow,
+    cs_id: &str,
+) -> ApiResult<Nav> {
+    let now = platform::now().0;
+    let flow = Flow { store, amazon, now };
+    let same_session = valid_session_id(cs_id) && row.amazon_checkout_session_id.as_deref() == Some(cs_id);
+    let state = row.state()?;
+    let lease_live = row.lease_until.is_some_and(|t| t > now);
+    let row = match state.phase() {
+        // Repeated result (reload, back button): only the redirect, never another Complete.
+        Phase::Paid => return Ok(back_to_shop(&row, cfg, if same_session { ShopperOutcome::Authorized } else { ShopperOutcome::Error })),
+        Phase::Closed => return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error)),
+        Phase::InFlight if lease_live => {
+            // A concurrent result (double reload) holds the claim: wait for its outcome.
+            let settled = wait_for_settle(store, &row.id).await?;
+            return Ok(back_to_shop(&settled, cfg, if same_session { outcome_of(&settled) } else { ShopperOutcome::Error }));
+        }
+        Phase::InFlight | Phase::Unknown => {
+            if !is_amazon(&row) {
+                return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error));
+            }
+            match claim(&flow, &row, state, "amazon_reconcile_started", None, false).await? {
+                Claim::Won(claimed) => {
+                    flow.reconcile(claimed, "previous attempt unresolved", Answered::No, true)
+                        .await?
+                }
+                Claim::Lost(current) => current,
+            }
+        }
+        Phase::Open => {
+            if !same_session {
+                worker::console_warn!("payment {}: result for a checkout session that is not the stored one", row.id);
+                return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error));
+            }
+            // A decline already recorded for this session: Amazon canceled it, nothing to do.
+            if is_amazon(&row) && matches!(row.last_error_code.as_deref(), Some("amazon_declined" | "amazon_canceled")) {
+                return Ok(back_to_shop(&row, cfg, outcome_of(&row)));
+            }
+            match claim(&flow, &row, state, "amazon_authorization_started", Some(cs_id), true).await? {
+                Claim::Won(claimed) => flow.complete(claimed, cs_id).await?,
+                Claim::Lost(current) => match current.state()?.phase() {
+                    Phase::InFlight => wait_for_settle(store, &row.id).await?,
+                    Phase::Open | Phase::Paid | Phase::Unknown | Phase::Closed => current,
+                },
+            }
+        }
+    };
+    let outcome = if row.amazon_checkout_session_id.as_deref() == Some(cs_id) {
+        outcome_of(&row)
+    } else {
+        ShopperOutcome::Error
+    };
+    Ok(back_to_shop(&row, cfg, outcome))
+}
+
+/// Waits (up to ~10 s) for a flow held by another request to leave `processing`.
+async fn wait_for_settle(store: &Store<'_>, id: &str) -> ApiResult<PaymentRow> {
+    let mut row = store.existing_payment(id).await?;
+    for _ in 0..40 {
+        if row.state()?.phase() != Phase::InFlight {
+            break;
+        }
+        worker::Delay::from(std::time::Duration::from_millis(250)).await;
+        row = store.existing_payment(id).await?;
+    }
+    Ok(row)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation
+
+/// Settles an Amazon payment with Amazon: an open outcome via Get Checkout Session / Get Charge,
+/// a settled one by re-reading its charge (Get Charge), adopting changes made at Amazon.
+pub async fn reconcile_now(
+    store: &Store<'_>,
+    amazon: &AmazonConfig,
+    row: PaymentRow,
+    now: i64,
+) -> ApiResult<PaymentRow> {
+    let flow = Flow { store, amazon, now };
+    let state = row.state()?;
+    let lease_live = row.lease_until.is_some_and(|t| t > now);
+    match state {
+        PaymentState::Processing if lease_live => Ok(row),
+        PaymentState::Unknown | PaymentState::Processing => {
+            match claim(&flow, &row, state, "amazon_reconcile_started", None, false).await? {
+                Claim::Won(claimed) => {
+                    flow.reconcile(claimed, "reconcile requested", Answered::No, true)
+                        .await
+                }
+                Claim::Lost(current) => Ok(current),
+            }
+        }
+        PaymentState::Authorized | PaymentState::Captured => {
+            let Some(charge_id) = row.amazon_charge_id.clone() else {
+                return Ok(row);
+            };
+            let charge = get_charge(amazon, &charge_id).await?;
+            let to = match charge_state(&charge) {
+                Some(ChargeState::Authorized | ChargeState::CaptureInitiated) => PaymentState::Authorized,
+                Some(ChargeState::Captured) => PaymentState::Captured,
+                Some(ChargeState::Canceled) => match str_at(&charge, &["statusDetails", "reasonCode"]) {
+                    Some("ExpiredUnused") => PaymentState::Expired,
+                    _ => PaymentState::Voided,
+                },
+                Some(ChargeState::Declined) => PaymentState::Declined,
+                Some(ChargeState::AuthorizationInitiated) | None => state,
+            };
+            if to == state {
+                return Ok(row);
+            }
+            let detail = json!({
+                "charge_id": charge_id,
+                "charge_state": str_at(&charge, &["statusDetails", "state"]),
+                "reason_code": str_at(&charge, &["statusDetails", "reasonCode"]),
+            });
+            let ev = Event {
+                actor: "system",
+                kind: "amazon_reconciled",
+                detail,
+            };
+            // Losing the race means someone else changed it meanwhile: theirs is current.
+            store.transition(&row, state, to, now, &ev).await?;
+            store.existing_payment(&row.id).await
+        }
+        PaymentState::RequiresPayment
+        | PaymentState::Voided
+        | PaymentState::Returned
+        | PaymentState::ReturnedNextMonth
+        | PaymentState::Refunded
+        | PaymentState::PartiallyRefunded
+        | PaymentState::Declined
+        | PaymentState::Unpaid
+        | PaymentState::Expired => Ok(row),
+    }
+}
