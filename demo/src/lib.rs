@@ -2,5 +2,6 @@
 //! which runs the GMO sandbox, the edge worker under `wrangler dev` (workerd + local D1) and the
 //! storefront together. The end-to-end tests start the same stack.
 
+pub mod members;
 pub mod stack;
 pub mod storefront;

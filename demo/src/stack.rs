@@ -181,7 +181,10 @@ impl Stack {
             opts.amazon_timeout_ms,
             // One line with literal `\n`, as multi-line secrets usually end up in env files; the
             // edge accepts both forms.
-            amazon_merchant_key.private_pkcs8_pem.trim().replace('\n', "\\n"),
+            amazon_merchant_key
+                .private_pkcs8_pem
+                .trim()
+                .replace('\n', "\\n"),
         );
         std::fs::write(&env_file, env_text).map_err(err("env file"))?;
         let persist = state_dir.join("wrangler-state");
@@ -254,11 +257,17 @@ impl Stack {
         };
         stack.wait_for_edge(Duration::from_secs(60)).await?;
         // The storefront opens only once the edge answers, so its first checkout works.
-        let storefront = crate::storefront::Storefront::new(
-            stack.edge_url.clone(),
-            MERCHANT_SECRET_KEY.to_string(),
-            stack.sandbox_url.clone(),
-        );
+        let storefront =
+            crate::storefront::Storefront::with_options(crate::storefront::StorefrontOptions {
+                edge_url: stack.edge_url.clone(),
+                secret_key: MERCHANT_SECRET_KEY.to_string(),
+                sandbox_url: stack.sandbox_url.clone(),
+                storefront_url: stack.storefront_url.clone(),
+                amazon: Some(crate::storefront::AmazonDemo {
+                    sandbox_url: stack.amazon_sandbox_url.clone(),
+                    assertion_key: stack.assertion_signing_key.clone(),
+                }),
+            });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port))
             .await
             .map_err(err("storefront"))?;

@@ -1,7 +1,9 @@
 //! The demo storefront: an EC-CUBE-like shop front. It plays the merchant's server: it computes
 //! the order total itself and creates the payment through the edge's merchant API with the
 //! secret key, then embeds the widget with the payment's client secret. The browser never
-//! chooses the amount.
+//! chooses the amount. The widget offers Amazon Pay beside the card form when the edge has it;
+//! Amazon sends the shopper back to the checkout page, which then shows the result. Members
+//! (ログイン, 会員登録, マイページ with Amazon sign-in and account links) are in [`crate::members`].
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
@@ -50,16 +52,43 @@ struct Order {
     client_secret: String,
 }
 
+/// Amazon Pay as the storefront sees it: where the sandbox's hosted pages are (for the test
+/// buyers note) and the key the edge signs sign-in assertions with.
+#[derive(Clone)]
+pub struct AmazonDemo {
+    pub sandbox_url: String,
+    pub assertion_key: String,
+}
+
+/// Everything [`Storefront::with_options`] needs.
+pub struct StorefrontOptions {
+    pub edge_url: String,
+    pub secret_key: String,
+    /// The GMO-PG sandbox (for the test cards note).
+    pub sandbox_url: String,
+    /// This storefront's own origin (`http://127.0.0.1:8080`): the audience of assertions and
+    /// the origin of the `return-url`s it gives the sign-in button.
+    pub storefront_url: String,
+    /// `None`: Amazon sign-in is off (no assertion key).
+    pub amazon: Option<AmazonDemo>,
+}
+
 #[derive(Clone)]
 pub struct Storefront {
-    edge_url: String,
+    pub(crate) edge_url: String,
     secret_key: String,
     sandbox_url: String,
+    /// Our origin, for return URLs.
+    pub(crate) origin: String,
+    /// Every origin the shop is reached on (assertion audiences we accept).
+    pub(crate) origins: Vec<String>,
+    pub(crate) amazon: Option<AmazonDemo>,
     orders: Arc<Mutex<HashMap<String, Order>>>,
+    members: Arc<Mutex<crate::members::MemberStore>>,
     http: reqwest::Client,
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -67,7 +96,7 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -80,8 +109,12 @@ table{{width:100%;border-collapse:collapse}} td,th{{padding:6px 4px;border-botto
 button.primary{{background:#c0392b;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:1rem;cursor:pointer}}
 .note{{font-size:.85rem;color:#555}} .badge{{display:inline-block;padding:2px 8px;border-radius:10px;background:#e8f0fe;color:#1f3a5f;font-weight:600}}
 code{{background:#f0f0f0;padding:1px 4px;border-radius:3px}}
+nav.member{{float:right}} nav.member a{{margin-left:14px;font-weight:400}}
+.flash{{padding:8px 12px;border-radius:6px}} .flash.ok{{background:#eaf7ee;color:#1e6b34}} .flash.ng{{background:#fdf3f2;color:#8c1d18;list-style:none}}
+input[type=text],input[type=email],input[type=tel],input[type=password]{{width:100%;max-width:360px;padding:8px;font-size:1rem;box-sizing:border-box}}
 </style></head>
-<body><header><a href="/">kessai デモショップ</a> <span class="note" style="color:#cde">テストモード: サンドボックス接続中</span></header>
+<body><header><a href="/">kessai デモショップ</a> <span class="note" style="color:#cde">テストモード: サンドボックス接続中</span>
+<nav class="member"><a href="/mypage" id="nav-mypage">マイページ</a><a href="/login" id="nav-login">ログイン</a><a href="/register">会員登録</a></nav></header>
 <main>{body}</main></body></html>"#
     ))
 }
@@ -93,23 +126,58 @@ struct CheckoutForm {
 }
 
 impl Storefront {
+    /// A storefront without Amazon sign-in, on `http://127.0.0.1` (its origin unknown).
     pub fn new(edge_url: String, secret_key: String, sandbox_url: String) -> Self {
-        Storefront {
+        Storefront::with_options(StorefrontOptions {
             edge_url,
             secret_key,
             sandbox_url,
+            storefront_url: String::new(),
+            amazon: None,
+        })
+    }
+
+    pub fn with_options(o: StorefrontOptions) -> Self {
+        let origin = o.storefront_url.trim_end_matches('/').to_string();
+        let mut origins = vec![origin.clone()];
+        // The stack allows the shop on localhost too (same port).
+        if let Some(port) = origin.strip_prefix("http://127.0.0.1:") {
+            origins.push(format!("http://localhost:{port}"));
+        }
+        Storefront {
+            edge_url: o.edge_url,
+            secret_key: o.secret_key,
+            sandbox_url: o.sandbox_url,
+            origin,
+            origins,
+            amazon: o.amazon.filter(|a| !a.assertion_key.is_empty()),
             orders: Arc::default(),
+            members: Arc::default(),
             http: reqwest::Client::new(),
         }
     }
 
     pub fn router(self) -> Router {
+        use crate::members;
         Router::new()
             .route("/", get(home))
             .route("/checkout", post(create_checkout))
             .route("/checkout/{order_id}", get(checkout_page))
             .route("/complete/{order_id}", get(complete_page))
             .route("/orders", get(orders_page))
+            .route(
+                "/login",
+                get(members::login_page).post(members::login_submit),
+            )
+            .route("/login/amazon", post(members::login_amazon))
+            .route(
+                "/register",
+                get(members::register_page).post(members::register_submit),
+            )
+            .route("/mypage", get(members::mypage))
+            .route("/mypage/amazon/link", post(members::link_amazon))
+            .route("/mypage/amazon/unlink", post(members::unlink_amazon))
+            .route("/logout", post(members::logout))
             .with_state(self)
     }
 
@@ -117,7 +185,13 @@ impl Storefront {
         self.orders.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn merchant(
+    pub(crate) fn members(&self) -> std::sync::MutexGuard<'_, crate::members::MemberStore> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Calls the edge's merchant API with the secret key: status and JSON body (`null` when
+    /// there is none, as for 204).
+    pub(crate) async fn merchant(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -136,8 +210,8 @@ impl Storefront {
         }
         let resp = req.send().await.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let v = resp.json::<Value>().await.map_err(|e| e.to_string())?;
-        Ok((status, v))
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 }
 
@@ -278,21 +352,50 @@ async fn checkout_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
         })
         .collect();
     let edge = escape(&shop.edge_url);
+    let amazon_note = match &shop.amazon {
+        Some(amazon) => {
+            let buyers: String = kessai_sandbox::amazon::buyers::BUYERS
+                .iter()
+                .map(|b| {
+                    let what = match b.outcome {
+                        kessai_sandbox::amazon::buyers::BuyerOutcome::Pays => "お支払いできます",
+                        kessai_sandbox::amazon::buyers::BuyerOutcome::HardDeclined => {
+                            "お支払いが拒否されます(与信NG)"
+                        }
+                    };
+                    format!(
+                        "<tr><td>{}</td><td><code>{}</code></td><td>{what}</td></tr>",
+                        escape(b.name),
+                        escape(b.email)
+                    )
+                })
+                .collect();
+            format!(
+                r#"<div class="card"><h3>テスト用 Amazon アカウント (サンドボックス)</h3><p class="note">「Amazon Pay」ボタンを押すと、Amazon Pay サンドボックス (<code>{}</code>) のログイン画面で次の購入者を選べます。パスワードは確認されません。</p>
+<table>{buyers}</table></div>"#,
+                escape(&amazon.sandbox_url)
+            )
+        }
+        None => String::new(),
+    };
     let body = format!(
         r#"<div class="card"><h1>ご注文手続き</h1><p>注文番号 <strong id="order-id">{oid}</strong></p>
 <table>{rows}<tr><td>送料</td><td class="num">{ship}</td></tr><tr><th>お支払い金額</th><th class="num" id="order-amount">{amount}</th></tr></table></div>
-<div class="card"><h2>お支払い方法: クレジットカード</h2>
+<div class="card"><h2>お支払い方法</h2>
 <script type="module" src="{edge}/kessai.js"></script>
 <kessai-checkout id="kessai" client-secret="{secret}" edge-url="{edge}" lang="ja"></kessai-checkout>
 </div>
 <div class="card"><h3>テスト用カード (サンドボックス)</h3><p class="note">有効期限は未来の任意の月、セキュリティコードは任意の3桁(AMEXは4桁)、名義は半角英字。</p>
 <table>{cards}</table></div>
+{amazon_note}
 <script>
 window.__kessaiEvents = [];
 const el = document.getElementById('kessai');
 for (const name of ['kessai:ready','kessai:change','kessai:success','kessai:error']) {{
   el.addEventListener(name, (e) => window.__kessaiEvents.push({{type: name, detail: e.detail}}));
 }}
+// Card or Amazon Pay (after Amazon sends the shopper back here): the completion page confirms
+// the payment with the edge, server to server.
 el.addEventListener('kessai:success', () => setTimeout(() => location.assign('/complete/{oid}'), 800));
 </script>"#,
         oid = escape(&order_id),
@@ -337,6 +440,8 @@ async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
     };
     let label = state["state_label_ja"].as_str().unwrap_or("");
     let paid = matches!(state["state"].as_str(), Some("authorized" | "captured"));
+    let method = method_label(&state);
+    let amazon = amazon_details(&state);
     let headline = if paid {
         "ご注文ありがとうございます"
     } else {
@@ -344,8 +449,10 @@ async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
     };
     let body = format!(
         r#"<div class="card"><h1 id="headline">{headline}</h1><p>注文番号 <strong>{oid}</strong></p>
-<p>お支払い金額 <strong>{amount}</strong></p><p>決済状態 <span class="badge" id="payment-state" data-state="{st}">{label}</span></p>
+<p>お支払い金額 <strong>{amount}</strong></p><p>支払方法 <span id="payment-method" data-method="{method_code}">{method}</span></p>
+<p>決済状態 <span class="badge" id="payment-state" data-state="{st}">{label}</span></p>{amazon}
 <p class="note">決済ID {pid}</p><p><a href="/">買い物を続ける</a></p></div>"#,
+        method_code = escape(state["method"].as_str().unwrap_or("")),
         oid = escape(&order_id),
         amount = Jpy::from_stored(order.amount),
         st = escape(state["state"].as_str().unwrap_or("")),
@@ -376,19 +483,61 @@ async fn orders_page(State(shop): State<Storefront>) -> Response {
         .iter()
         .map(|p| {
             format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-                escape(p["order_id"].as_str().unwrap_or("")),
+                "<tr data-order=\"{oid}\"><td>{oid}</td><td class=\"num\">{}</td><td>{}</td><td class=\"method\">{}</td><td>{}</td><td>{}</td></tr>",
                 Jpy::from_stored(p["amount"].as_i64().unwrap_or(0)),
                 escape(p["state_label_ja"].as_str().unwrap_or("")),
+                method_label(p),
+                amazon_details(p),
                 escape(p["gateway"]["gmo_order_id"].as_str().unwrap_or("")),
+                oid = escape(p["order_id"].as_str().unwrap_or("")),
             )
         })
         .collect();
     page(
         "受注一覧",
         &format!(
-            r#"<div class="card"><h1>受注一覧(デモ)</h1><table><thead><tr><th>注文番号</th><th class="num">金額</th><th>対応状況(決済)</th><th>GMO オーダーID</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="card"><h1>受注一覧(デモ)</h1><table><thead><tr><th>注文番号</th><th class="num">金額</th><th>対応状況(決済)</th><th>支払方法</th><th>購入者・お届け先 (Amazon)</th><th>GMO オーダーID</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         ),
     )
     .into_response()
+}
+
+/// 支払方法 of a payment (merchant API view): クレジットカード / Amazon Pay, empty while unpaid.
+fn method_label(p: &Value) -> &'static str {
+    match p["method"].as_str() {
+        Some("amazon_pay") => "Amazon Pay",
+        Some("card") => "クレジットカード",
+        Some(_) | None => "",
+    }
+}
+
+/// The Amazon buyer and shipping address of a payment (merchant API view), as HTML; empty
+/// for a card payment.
+fn amazon_details(p: &Value) -> String {
+    let amazon = &p["amazon_pay"];
+    let buyer = amazon["buyer"]["name"].as_str().unwrap_or("");
+    let a = &amazon["shipping_address"];
+    if buyer.is_empty() && !a.is_object() {
+        return String::new();
+    }
+    let s = |k: &str| a[k].as_str().unwrap_or("");
+    let address = [
+        s("state_or_region"),
+        s("city"),
+        s("address_line1"),
+        s("address_line2"),
+        s("address_line3"),
+    ]
+    .iter()
+    .filter(|x| !x.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ");
+    format!(
+        r#"<div class="amazon-details"><p>ご購入者 (Amazon) <span class="amazon-buyer">{}</span></p><p>お届け先 <span class="amazon-address">〒{} {} {} 様</span></p></div>"#,
+        escape(buyer),
+        escape(s("postal_code")),
+        escape(&address),
+        escape(s("name")),
+    )
 }

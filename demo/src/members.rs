@@ -1,0 +1,1038 @@
+//! The storefront's members (会員): ログイン (email + password, or "Amazonでログイン"), 会員登録
+//! (prefilled from the Amazon profile), マイページ (link / unlink the Amazon account), ログアウト.
+//!
+//! Sign in with Amazon reaches the shop as a kessai assertion: a compact JWS (HS256) the edge
+//! POSTs to our `return-url` as `kessai_amazon_assertion`. We verify it ourselves — MAC with the
+//! shared assertion key, `iss`, `exp`, `aud` = our own origin, and `nonce` = one we issued into
+//! this browser's session — before believing any of it. Members live in memory (a demo); the
+//! member ↔ Amazon buyer links live in the edge (D1), reached with the merchant key.
+
+use crate::storefront::{Storefront, escape, page};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hmac::{Hmac, Mac};
+use kessai_core::amazon::signing::base64url_decode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+const SESSION_COOKIE: &str = "kessai_demo_sid";
+/// How many outstanding sign-in nonces one session keeps (one per page that shows a button).
+const MAX_NONCES: usize = 8;
+/// Clock difference we tolerate on the assertion's `iat` (the edge's clock vs ours).
+const CLOCK_SKEW_S: i64 = 60;
+
+/// What an Amazon sign-in was for: the nonce of one cannot be used for the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Login,
+    Link,
+}
+
+/// The Amazon profile from a verified assertion (no furigana: Amazon has none).
+#[derive(Clone, Debug, Default)]
+pub struct AmazonProfile {
+    pub buyer_id: String,
+    pub name: String,
+    pub email: String,
+    pub postal_code: String,
+    pub prefecture: String,
+    pub city: String,
+    pub address1: String,
+    pub address2: String,
+    pub phone: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    nonces: Vec<(String, Purpose)>,
+    member_id: Option<String>,
+    /// The Amazon profile waiting to prefill 会員登録.
+    pending: Option<AmazonProfile>,
+    /// A one-time message for the next page: (is it good news, text).
+    flash: Option<(bool, String)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub email: String,
+    pub postal_code: String,
+    pub prefecture: String,
+    pub city: String,
+    pub address1: String,
+    pub address2: String,
+    pub phone: String,
+    password_salt: String,
+    password_hash: String,
+}
+
+#[derive(Default)]
+pub struct MemberStore {
+    sessions: HashMap<String, Session>,
+    members: HashMap<String, Member>,
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // The OS generator does not fail on Linux; should it, the all-zero value would only make
+    // this demo's ids guessable, and the nonce check still binds to the session.
+    let _ = getrandom::getrandom(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn password_hash(salt: &str, password: &str) -> String {
+    let digest = Sha256::digest(format!("{salt}:{password}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertion
+
+/// Why an assertion was refused (English, for the log; the shopper sees one Japanese sentence).
+#[derive(Debug, PartialEq, Eq)]
+pub enum AssertionError {
+    Malformed,
+    Algorithm,
+    Signature,
+    Issuer,
+    Expired,
+    Audience,
+    Nonce,
+}
+
+impl std::fmt::Display for AssertionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AssertionError::Malformed => "not a compact JWS with JSON header and claims",
+            AssertionError::Algorithm => "alg is not HS256",
+            AssertionError::Signature => "MAC does not verify",
+            AssertionError::Issuer => "iss is not kessai",
+            AssertionError::Expired => "expired or issued in the future",
+            AssertionError::Audience => "aud is not this storefront",
+            AssertionError::Nonce => "nonce was not issued to this session (or already used)",
+        })
+    }
+}
+
+/// Checks MAC, `iss`, `exp`/`iat` and `aud` of a kessai assertion; returns its claims. The nonce
+/// is checked by the caller against the session.
+pub fn verify_assertion(
+    key: &[u8],
+    jws: &str,
+    audiences: &[String],
+    now_s: i64,
+) -> Result<Value, AssertionError> {
+    let mut parts = jws.trim().split('.');
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AssertionError::Malformed);
+    };
+    let header: Value = base64url_decode(h)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(AssertionError::Malformed)?;
+    // Only HS256: `none` or an asymmetric alg must never pick another check.
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(AssertionError::Algorithm);
+    }
+    let mac_bytes = base64url_decode(sig).ok_or(AssertionError::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| AssertionError::Signature)?;
+    mac.update(format!("{h}.{p}").as_bytes());
+    // verify_slice compares in constant time.
+    mac.verify_slice(&mac_bytes)
+        .map_err(|_| AssertionError::Signature)?;
+    let claims: Value = base64url_decode(p)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(AssertionError::Malformed)?;
+    if claims.get("iss").and_then(Value::as_str) != Some("kessai") {
+        return Err(AssertionError::Issuer);
+    }
+    let num = |k: &str| claims.get(k).and_then(Value::as_i64);
+    match (num("iat"), num("exp")) {
+        (Some(iat), Some(exp)) if exp > now_s && iat <= now_s + CLOCK_SKEW_S => {}
+        (Some(_), Some(_)) | (None, _) | (_, None) => return Err(AssertionError::Expired),
+    }
+    match claims.get("aud").and_then(Value::as_str) {
+        Some(aud) if audiences.iter().any(|a| a == aud) => {}
+        Some(_) | None => return Err(AssertionError::Audience),
+    }
+    if claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(AssertionError::Malformed);
+    }
+    Ok(claims)
+}
+
+fn profile_of(claims: &Value) -> AmazonProfile {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let address = claims.get("address").cloned().unwrap_or(Value::Null);
+    let postal = Some(s(claims, "postal_code"))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| s(&address, "postal_code"));
+    let address2 = [s(&address, "address_line2"), s(&address, "address_line3")]
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    AmazonProfile {
+        buyer_id: s(claims, "sub"),
+        name: s(claims, "name"),
+        email: s(claims, "email"),
+        postal_code: postal,
+        prefecture: s(&address, "state_or_region"),
+        city: s(&address, "city"),
+        address1: s(&address, "address_line1"),
+        address2,
+        phone: s(claims, "phone"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// This browser's session id from the cookie, if it names a live session.
+fn session_id(shop: &Storefront, headers: &HeaderMap) -> Option<String> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    let sid = cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())?;
+    shop.members().sessions.contains_key(&sid).then_some(sid)
+}
+
+/// The session id, creating a session (and its cookie) when there is none.
+fn ensure_session(shop: &Storefront, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(sid) = session_id(shop, headers) {
+        return (sid, None);
+    }
+    let sid = random_hex(16);
+    shop.members()
+        .sessions
+        .insert(sid.clone(), Session::default());
+    // SameSite=Lax: the edge's sign-in page POSTs back to us from another origin; in this demo
+    // it is the same site (127.0.0.1, other port), so the cookie comes along. A storefront on a
+    // different site from its edge needs `SameSite=None; Secure` (HTTPS) for that POST.
+    let cookie = format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax");
+    (sid, HeaderValue::from_str(&cookie).ok())
+}
+
+fn with_cookie(cookie: Option<HeaderValue>, response: Response) -> Response {
+    let mut response = response;
+    if let Some(c) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+fn new_nonce(shop: &Storefront, sid: &str, purpose: Purpose) -> String {
+    let nonce = random_hex(16);
+    if let Some(s) = shop.members().sessions.get_mut(sid) {
+        s.nonces.push((nonce.clone(), purpose));
+        if s.nonces.len() > MAX_NONCES {
+            s.nonces.remove(0);
+        }
+    }
+    nonce
+}
+
+/// Takes the flash message of the session, as HTML.
+fn take_flash(shop: &Storefront, sid: &str) -> String {
+    let flash = shop
+        .members()
+        .sessions
+        .get_mut(sid)
+        .and_then(|s| s.flash.take());
+    match flash {
+        Some((true, text)) => format!(
+            r#"<p class="flash ok" id="flash" role="status">{}</p>"#,
+            escape(&text)
+        ),
+        Some((false, text)) => format!(
+            r#"<p class="flash ng" id="flash" role="alert">{}</p>"#,
+            escape(&text)
+        ),
+        None => String::new(),
+    }
+}
+
+fn set_flash(shop: &Storefront, sid: &str, good: bool, text: &str) {
+    if let Some(s) = shop.members().sessions.get_mut(sid) {
+        s.flash = Some((good, text.to_string()));
+    }
+}
+
+fn logged_in(shop: &Storefront, sid: &str) -> Option<Member> {
+    let store = shop.members();
+    let id = store.sessions.get(sid)?.member_id.clone()?;
+    store.members.get(&id).cloned()
+}
+
+/// Verifies the posted assertion for `purpose` and consumes its nonce.
+fn accept_assertion(
+    shop: &Storefront,
+    sid: &str,
+    jws: &str,
+    purpose: Purpose,
+) -> Result<(Value, AmazonProfile), AssertionError> {
+    let Some(amazon) = shop.amazon.as_ref() else {
+        return Err(AssertionError::Signature);
+    };
+    let claims = verify_assertion(amazon.assertion_key.as_bytes(), jws, &shop.origins, now_s())?;
+    let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
+    let mut store = shop.members();
+    let session = store.sessions.get_mut(sid).ok_or(AssertionError::Nonce)?;
+    let at = session
+        .nonces
+        .iter()
+        .position(|(n, p)| n == nonce && *p == purpose)
+        .ok_or(AssertionError::Nonce)?;
+    // Single use: a replayed assertion finds no nonce.
+    session.nonces.remove(at);
+    let profile = profile_of(&claims);
+    Ok((claims, profile))
+}
+
+const SIGNIN_FAILED: &str = "Amazonアカウントの確認に失敗しました。お手数ですが、もう一度「Amazonでログイン」からお試しください。";
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+fn signin_element(shop: &Storefront, id: &str, return_path: &str, nonce: &str) -> String {
+    if shop.amazon.is_none() {
+        return r#"<p class="note">Amazonでログインは現在ご利用いただけません。</p>"#.into();
+    }
+    let edge = escape(&shop.edge_url);
+    format!(
+        r#"<script type="module" src="{edge}/kessai.js"></script>
+<kessai-amazon-signin id="{id}" edge-url="{edge}" return-url="{ret}" nonce="{nonce}" lang="ja"></kessai-amazon-signin>"#,
+        ret = escape(&format!("{}{return_path}", shop.origin)),
+        nonce = escape(nonce),
+    )
+}
+
+pub async fn login_page(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    if logged_in(&shop, &sid).is_some() {
+        return with_cookie(cookie, Redirect::to("/mypage").into_response());
+    }
+    let flash = take_flash(&shop, &sid);
+    let nonce = new_nonce(&shop, &sid, Purpose::Login);
+    let body = format!(
+        r#"<div class="card"><h1>ログイン</h1>{flash}
+<h2>Amazonアカウントでログイン</h2>
+<p class="note">Amazonに登録されたお名前・メールアドレス・ご住所を使って、かんたんにログイン/会員登録できます。</p>
+{signin}
+<h2>メールアドレスでログイン</h2>
+<form method="post" action="/login" id="login-form">
+<p><label for="login-email">メールアドレス</label><br><input type="email" id="login-email" name="email" required autocomplete="email"></p>
+<p><label for="login-password">パスワード</label><br><input type="password" id="login-password" name="password" required autocomplete="current-password"></p>
+<p><button class="primary" type="submit" id="login-submit">ログイン</button></p></form>
+<p>はじめての方は <a href="/register" id="to-register">会員登録</a></p></div>"#,
+        signin = signin_element(&shop, "amazon-login", "/login/amazon", &nonce),
+    );
+    with_cookie(cookie, page("ログイン", &body).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct PasswordLogin {
+    email: String,
+    password: String,
+}
+
+pub async fn login_submit(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordLogin>,
+) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    let found = {
+        let store = shop.members();
+        store
+            .members
+            .values()
+            .find(|m| {
+                m.email.eq_ignore_ascii_case(form.email.trim())
+                    && m.password_hash == password_hash(&m.password_salt, &form.password)
+            })
+            .map(|m| m.id.clone())
+    };
+    match found {
+        Some(id) => {
+            if let Some(s) = shop.members().sessions.get_mut(&sid) {
+                s.member_id = Some(id);
+            }
+            with_cookie(cookie, Redirect::to("/mypage").into_response())
+        }
+        None => {
+            set_flash(
+                &shop,
+                &sid,
+                false,
+                "メールアドレスまたはパスワードが正しくありません。",
+            );
+            with_cookie(cookie, Redirect::to("/login").into_response())
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct AssertionPost {
+    #[serde(default)]
+    kessai_amazon_assertion: String,
+}
+
+/// `POST /login/amazon`: the edge's form_post after "Amazonでログイン".
+pub async fn login_amazon(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Form(form): Form<AssertionPost>,
+) -> Response {
+    let Some(sid) = session_id(&shop, &headers) else {
+        return expired_session();
+    };
+    let (claims, profile) =
+        match accept_assertion(&shop, &sid, &form.kessai_amazon_assertion, Purpose::Login) {
+            Ok(v) => v,
+            Err(why) => {
+                eprintln!("storefront: Amazon sign-in assertion refused: {why}");
+                set_flash(&shop, &sid, false, SIGNIN_FAILED);
+                return Redirect::to("/login").into_response();
+            }
+        };
+    let _ = claims;
+    let link = shop
+        .merchant(
+            reqwest::Method::GET,
+            &format!(
+                "/v1/amazon-pay/links?buyer_id={}",
+                query_escape(&profile.buyer_id)
+            ),
+            None,
+            None,
+        )
+        .await;
+    match link {
+        Ok((200, v)) => {
+            let member_id = v["member_id"].as_str().unwrap_or("").to_string();
+            let mut store = shop.members();
+            if store.members.contains_key(&member_id) {
+                if let Some(s) = store.sessions.get_mut(&sid) {
+                    s.member_id = Some(member_id);
+                    s.pending = None;
+                    s.flash = Some((true, "Amazonアカウントでログインしました。".into()));
+                }
+                return Redirect::to("/mypage").into_response();
+            }
+            // Linked to a member this demo no longer knows (it keeps members in memory).
+            drop(store);
+            register_with(
+                &shop,
+                &sid,
+                profile,
+                Some(
+                    "このAmazonアカウントに連携された会員情報が見つかりません。会員登録をお願いします。",
+                ),
+            )
+        }
+        Ok((404, _)) => register_with(&shop, &sid, profile, None),
+        Ok((status, v)) => {
+            eprintln!("storefront: link lookup answered {status}");
+            let msg = v["error"]["message_ja"].as_str().unwrap_or(
+                "ただいまAmazonでログインをご利用いただけません。しばらくしてからお試しください。",
+            );
+            set_flash(&shop, &sid, false, msg);
+            Redirect::to("/login").into_response()
+        }
+        Err(e) => {
+            eprintln!("storefront: link lookup failed: {e}");
+            set_flash(
+                &shop,
+                &sid,
+                false,
+                "ただいまAmazonでログインをご利用いただけません。しばらくしてからお試しください。",
+            );
+            Redirect::to("/login").into_response()
+        }
+    }
+}
+
+fn register_with(
+    shop: &Storefront,
+    sid: &str,
+    profile: AmazonProfile,
+    note: Option<&str>,
+) -> Response {
+    if let Some(s) = shop.members().sessions.get_mut(sid) {
+        s.pending = Some(profile);
+        s.flash = Some((
+            true,
+            note.unwrap_or("Amazonアカウントの情報を入力しました。内容をご確認のうえ、会員登録を完了してください。")
+                .to_string(),
+        ));
+    }
+    Redirect::to("/register").into_response()
+}
+
+fn expired_session() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        page(
+            "エラー",
+            r#"<div class="card"><p id="error">セッションの有効期限が切れました。お手数ですが、もう一度ログインしてください。</p><p><a href="/login">ログインへ</a></p></div>"#,
+        ),
+    )
+        .into_response()
+}
+
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct RegisterForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kana: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    postal_code: String,
+    #[serde(default)]
+    prefecture: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    address1: String,
+    #[serde(default)]
+    address2: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn register_form_html(f: &RegisterForm, errors: &[String], from_amazon: bool) -> String {
+    let field = |id: &str, name: &str, label: &str, value: &str, kind: &str, extra: &str| {
+        format!(
+            r#"<p><label for="{id}">{label}</label><br><input type="{kind}" id="{id}" name="{name}" value="{v}"{extra}></p>"#,
+            v = escape(value),
+        )
+    };
+    let errors_html = if errors.is_empty() {
+        String::new()
+    } else {
+        let items: String = errors
+            .iter()
+            .map(|e| format!("<li>{}</li>", escape(e)))
+            .collect();
+        format!(r#"<ul class="flash ng" id="register-errors" role="alert">{items}</ul>"#)
+    };
+    let kana_note = if from_amazon {
+        r#"<p class="note" id="kana-note">フリガナはAmazonから取得できません。お手数ですがご入力ください。</p>"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{errors_html}<form method="post" action="/register" id="register-form">
+{name}{kana}{kana_note}{email}{postal}{pref}{city}{a1}{a2}{phone}{pw}
+<p><button class="primary" type="submit" id="register-submit">会員登録する</button></p></form>"#,
+        name = field(
+            "reg-name",
+            "name",
+            "お名前",
+            &f.name,
+            "text",
+            r#" required autocomplete="name""#
+        ),
+        kana = field("reg-kana", "kana", "フリガナ", &f.kana, "text", " required"),
+        email = field(
+            "reg-email",
+            "email",
+            "メールアドレス",
+            &f.email,
+            "email",
+            r#" required autocomplete="email""#
+        ),
+        postal = field(
+            "reg-postal",
+            "postal_code",
+            "郵便番号",
+            &f.postal_code,
+            "text",
+            r#" required autocomplete="postal-code" placeholder="100-0001""#
+        ),
+        pref = field(
+            "reg-pref",
+            "prefecture",
+            "都道府県",
+            &f.prefecture,
+            "text",
+            r#" required autocomplete="address-level1""#
+        ),
+        city = field(
+            "reg-city",
+            "city",
+            "市区町村",
+            &f.city,
+            "text",
+            r#" autocomplete="address-level2""#
+        ),
+        a1 = field(
+            "reg-addr1",
+            "address1",
+            "番地",
+            &f.address1,
+            "text",
+            r#" required autocomplete="address-line1""#
+        ),
+        a2 = field(
+            "reg-addr2",
+            "address2",
+            "建物名・部屋番号",
+            &f.address2,
+            "text",
+            r#" autocomplete="address-line2""#
+        ),
+        phone = field(
+            "reg-phone",
+            "phone",
+            "電話番号",
+            &f.phone,
+            "tel",
+            r#" required autocomplete="tel""#
+        ),
+        pw = field(
+            "reg-password",
+            "password",
+            "パスワード(8文字以上)",
+            "",
+            "password",
+            r#" required minlength="8" autocomplete="new-password""#
+        ),
+    )
+}
+
+pub async fn register_page(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    if logged_in(&shop, &sid).is_some() {
+        return with_cookie(cookie, Redirect::to("/mypage").into_response());
+    }
+    let flash = take_flash(&shop, &sid);
+    let pending = shop
+        .members()
+        .sessions
+        .get(&sid)
+        .and_then(|s| s.pending.clone());
+    let form = match &pending {
+        Some(p) => RegisterForm {
+            name: p.name.clone(),
+            email: p.email.clone(),
+            postal_code: p.postal_code.clone(),
+            prefecture: p.prefecture.clone(),
+            city: p.city.clone(),
+            address1: p.address1.clone(),
+            address2: p.address2.clone(),
+            phone: p.phone.clone(),
+            ..RegisterForm::default()
+        },
+        None => RegisterForm::default(),
+    };
+    let body = format!(
+        r#"<div class="card"><h1>会員登録</h1>{flash}{form}<p class="note">登録後、マイページでAmazonアカウントと連携すると、次回から「Amazonでログイン」でログインできます。</p></div>"#,
+        form = register_form_html(&form, &[], pending.is_some()),
+    );
+    with_cookie(cookie, page("会員登録", &body).into_response())
+}
+
+fn validate(f: &RegisterForm) -> Vec<String> {
+    let mut errors = Vec::new();
+    let blank = |s: &str| s.trim().is_empty();
+    if blank(&f.name) {
+        errors.push("お名前を入力してください。".into());
+    }
+    if blank(&f.kana) {
+        errors.push("フリガナを入力してください。".into());
+    } else if !f
+        .kana
+        .trim()
+        .chars()
+        .all(|c| matches!(c, 'ァ'..='ヶ' | 'ー' | '・' | ' ' | '\u{3000}'))
+    {
+        errors.push("フリガナは全角カタカナで入力してください。".into());
+    }
+    let email = f.email.trim();
+    if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        errors.push("メールアドレスを正しく入力してください。".into());
+    }
+    let postal: String = f
+        .postal_code
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    if postal.len() != 7 {
+        errors.push("郵便番号は7桁で入力してください(例: 100-0001)。".into());
+    }
+    if blank(&f.prefecture) {
+        errors.push("都道府県を入力してください。".into());
+    }
+    if blank(&f.address1) {
+        errors.push("番地を入力してください。".into());
+    }
+    let phone_digits = f.phone.chars().filter(|c| c.is_ascii_digit()).count();
+    if !(10..=11).contains(&phone_digits) {
+        errors.push("電話番号を正しく入力してください(10〜11桁)。".into());
+    }
+    if f.password.chars().count() < 8 {
+        errors.push("パスワードは8文字以上で入力してください。".into());
+    }
+    errors
+}
+
+pub async fn register_submit(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    let mut errors = validate(&form);
+    let duplicate = shop
+        .members()
+        .members
+        .values()
+        .any(|m| m.email.eq_ignore_ascii_case(form.email.trim()));
+    if duplicate {
+        errors.push("このメールアドレスは既に登録されています。ログインしてください。".into());
+    }
+    if !errors.is_empty() {
+        let from_amazon = shop
+            .members()
+            .sessions
+            .get(&sid)
+            .is_some_and(|s| s.pending.is_some());
+        let body = format!(
+            r#"<div class="card"><h1>会員登録</h1>{}</div>"#,
+            register_form_html(&form, &errors, from_amazon)
+        );
+        return with_cookie(
+            cookie,
+            (StatusCode::BAD_REQUEST, page("会員登録", &body)).into_response(),
+        );
+    }
+    let salt = random_hex(8);
+    let member = Member {
+        id: format!("mem_{}", random_hex(6)),
+        name: form.name.trim().into(),
+        kana: form.kana.trim().into(),
+        email: form.email.trim().into(),
+        postal_code: form.postal_code.trim().into(),
+        prefecture: form.prefecture.trim().into(),
+        city: form.city.trim().into(),
+        address1: form.address1.trim().into(),
+        address2: form.address2.trim().into(),
+        phone: form.phone.trim().into(),
+        password_hash: password_hash(&salt, &form.password),
+        password_salt: salt,
+    };
+    let mut store = shop.members();
+    if let Some(s) = store.sessions.get_mut(&sid) {
+        s.member_id = Some(member.id.clone());
+        s.pending = None;
+        s.flash = Some((true, "会員登録が完了しました。".into()));
+    }
+    store.members.insert(member.id.clone(), member);
+    drop(store);
+    with_cookie(cookie, Redirect::to("/mypage").into_response())
+}
+
+pub async fn mypage(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    let Some(member) = logged_in(&shop, &sid) else {
+        set_flash(
+            &shop,
+            &sid,
+            false,
+            "マイページを見るにはログインしてください。",
+        );
+        return with_cookie(cookie, Redirect::to("/login").into_response());
+    };
+    let flash = take_flash(&shop, &sid);
+    let link = shop
+        .merchant(
+            reqwest::Method::GET,
+            &format!("/v1/amazon-pay/links/{}", member.id),
+            None,
+            None,
+        )
+        .await;
+    let amazon = match link {
+        Ok((200, v)) => format!(
+            r#"<p>状態: <span class="badge" id="amazon-link-state" data-linked="true">連携済み</span> <span class="note">(連携日時 {})</span></p>
+<form method="post" action="/mypage/amazon/unlink"><button type="submit" id="amazon-unlink">連携を解除する</button></form>"#,
+            escape(&linked_at_label(&v["linked_at"]))
+        ),
+        Ok((404, _)) => {
+            let nonce = new_nonce(&shop, &sid, Purpose::Link);
+            format!(
+                r#"<p>状態: <span class="badge" id="amazon-link-state" data-linked="false">未連携</span></p>
+<p>Amazonアカウントと連携する: 下のボタンからAmazonにログインすると連携されます。</p>
+{}"#,
+                signin_element(&shop, "amazon-link", "/mypage/amazon/link", &nonce)
+            )
+        }
+        Ok(_) | Err(_) => {
+            r#"<p class="flash ng" id="amazon-link-state" data-linked="unknown">連携状態を確認できませんでした。しばらくしてから再度お試しください。</p>"#.into()
+        }
+    };
+    let address = [
+        member.prefecture.as_str(),
+        member.city.as_str(),
+        member.address1.as_str(),
+        member.address2.as_str(),
+    ]
+    .iter()
+    .filter(|s| !s.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let body = format!(
+        r#"<div class="card"><h1>マイページ</h1>{flash}
+<table id="member-info"><tr><th>会員ID</th><td id="member-id">{id}</td></tr><tr><th>お名前</th><td id="member-name">{name}({kana})</td></tr>
+<tr><th>メールアドレス</th><td id="member-email">{email}</td></tr><tr><th>ご住所</th><td>〒{postal} {address}</td></tr><tr><th>電話番号</th><td>{phone}</td></tr></table>
+<form method="post" action="/logout"><p><button type="submit" id="logout">ログアウト</button></p></form></div>
+<div class="card"><h2>Amazonアカウント連携</h2>{amazon}</div>"#,
+        id = escape(&member.id),
+        name = escape(&member.name),
+        kana = escape(&member.kana),
+        email = escape(&member.email),
+        postal = escape(&member.postal_code),
+        address = escape(&address),
+        phone = escape(&member.phone),
+    );
+    with_cookie(
+        cookie,
+        (
+            [(header::CACHE_CONTROL, "no-store")],
+            page("マイページ", &body),
+        )
+            .into_response(),
+    )
+}
+
+fn linked_at_label(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .map(|ms| {
+                let t = kessai_core::jst::UnixMillis(ms).to_jst();
+                format!(
+                    "{}-{:02}-{:02} {:02}:{:02}",
+                    t.year, t.month, t.day, t.hour, t.minute
+                )
+            })
+            .unwrap_or_default(),
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// `POST /mypage/amazon/link`: the edge's form_post after "Amazonアカウントと連携する".
+pub async fn link_amazon(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Form(form): Form<AssertionPost>,
+) -> Response {
+    let Some(sid) = session_id(&shop, &headers) else {
+        return expired_session();
+    };
+    let Some(member) = logged_in(&shop, &sid) else {
+        set_flash(&shop, &sid, false, "連携するにはログインしてください。");
+        return Redirect::to("/login").into_response();
+    };
+    // Our own checks first (nonce of this session: nobody can link their Amazon account to this
+    // member by posting an assertion from elsewhere), then the edge verifies it again and links.
+    if let Err(why) = accept_assertion(&shop, &sid, &form.kessai_amazon_assertion, Purpose::Link) {
+        eprintln!("storefront: Amazon link assertion refused: {why}");
+        set_flash(&shop, &sid, false, SIGNIN_FAILED);
+        return Redirect::to("/mypage").into_response();
+    }
+    let answer = shop
+        .merchant(
+            reqwest::Method::PUT,
+            &format!("/v1/amazon-pay/links/{}", member.id),
+            Some(json!({ "assertion": form.kessai_amazon_assertion.trim() })),
+            None,
+        )
+        .await;
+    let (good, message) = match answer {
+        Ok((200 | 201, _)) => (
+            true,
+            "Amazonアカウントと連携しました。次回から「Amazonでログイン」でログインできます。"
+                .to_string(),
+        ),
+        Ok((409, v)) if v["error"]["code"] == "amazon_account_linked_elsewhere" => (
+            false,
+            "このAmazonアカウントは別の会員と連携されているため、連携できません。".to_string(),
+        ),
+        Ok((status, v)) => {
+            eprintln!("storefront: link answered {status}");
+            (
+                false,
+                v["error"]["message_ja"]
+                    .as_str()
+                    .unwrap_or("Amazonアカウントと連携できませんでした。もう一度お試しください。")
+                    .to_string(),
+            )
+        }
+        Err(e) => {
+            eprintln!("storefront: link failed: {e}");
+            (
+                false,
+                "Amazonアカウントと連携できませんでした。もう一度お試しください。".to_string(),
+            )
+        }
+    };
+    set_flash(&shop, &sid, good, &message);
+    Redirect::to("/mypage").into_response()
+}
+
+/// `POST /mypage/amazon/unlink`.
+pub async fn unlink_amazon(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
+    let Some(sid) = session_id(&shop, &headers) else {
+        return expired_session();
+    };
+    let Some(member) = logged_in(&shop, &sid) else {
+        return Redirect::to("/login").into_response();
+    };
+    let answer = shop
+        .merchant(
+            reqwest::Method::DELETE,
+            &format!("/v1/amazon-pay/links/{}", member.id),
+            None,
+            None,
+        )
+        .await;
+    let (good, message) = match answer {
+        Ok((200 | 204, _)) => (true, "Amazonアカウントとの連携を解除しました。"),
+        Ok((404, _)) => (false, "Amazonアカウントは連携されていません。"),
+        Ok(_) | Err(_) => (
+            false,
+            "連携を解除できませんでした。しばらくしてから再度お試しください。",
+        ),
+    };
+    set_flash(&shop, &sid, good, message);
+    Redirect::to("/mypage").into_response()
+}
+
+pub async fn logout(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
+    if let Some(sid) = session_id(&shop, &headers) {
+        let mut store = shop.members();
+        if let Some(s) = store.sessions.get_mut(&sid) {
+            s.member_id = None;
+            s.pending = None;
+            s.flash = Some((true, "ログアウトしました。".into()));
+        }
+    }
+    Redirect::to("/login").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kessai_core::amazon::signing::base64url_encode;
+
+    fn jws(key: &[u8], header: &str, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            base64url_encode(header.as_bytes()),
+            base64url_encode(claims.to_string().as_bytes())
+        );
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(input.as_bytes());
+        format!("{input}.{}", base64url_encode(&mac.finalize().into_bytes()))
+    }
+
+    const HS256: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+    fn claims(aud: &str, iat: i64) -> Value {
+        json!({"iss":"kessai","aud":aud,"iat":iat,"exp":iat+300,"nonce":"n0nce-1234","sub":"amzn1.account.X",
+               "name":"山田 太郎","email":"t@example.jp","postal_code":"100-0001",
+               "address":{"postal_code":"100-0001","state_or_region":"東京都","city":"千代田区","address_line1":"千代田1-1","address_line2":null,"address_line3":null},
+               "phone":"090-0000-0001"})
+    }
+
+    #[test]
+    fn a_good_assertion_verifies_and_maps_to_a_profile() {
+        let aud = vec!["http://127.0.0.1:8080".to_string()];
+        let token = jws(b"k", HS256, &claims(&aud[0], 1_000));
+        let c = verify_assertion(b"k", &token, &aud, 1_100).unwrap();
+        let p = profile_of(&c);
+        assert_eq!(p.buyer_id, "amzn1.account.X");
+        assert_eq!(p.prefecture, "東京都");
+        assert_eq!(p.address1, "千代田1-1");
+        assert_eq!(p.address2, "");
+        assert_eq!(p.postal_code, "100-0001");
+    }
+
+    #[test]
+    fn wrong_key_expiry_audience_and_alg_are_refused() {
+        let aud = vec!["http://127.0.0.1:8080".to_string()];
+        let good = jws(b"k", HS256, &claims(&aud[0], 1_000));
+        assert_eq!(
+            verify_assertion(b"other", &good, &aud, 1_100),
+            Err(AssertionError::Signature)
+        );
+        assert_eq!(
+            verify_assertion(b"k", &good, &aud, 1_300),
+            Err(AssertionError::Expired)
+        );
+        assert_eq!(
+            verify_assertion(b"k", &good, &aud, 800),
+            Err(AssertionError::Expired),
+            "issued in the future beyond the skew"
+        );
+        let elsewhere = jws(b"k", HS256, &claims("https://evil.example", 1_000));
+        assert_eq!(
+            verify_assertion(b"k", &elsewhere, &aud, 1_100),
+            Err(AssertionError::Audience)
+        );
+        let none = jws(b"k", r#"{"alg":"none"}"#, &claims(&aud[0], 1_000));
+        assert_eq!(
+            verify_assertion(b"k", &none, &aud, 1_100),
+            Err(AssertionError::Algorithm)
+        );
+        // A changed claim breaks the MAC.
+        let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+        parts[1] = base64url_encode(claims(&aud[0], 1_050).to_string().as_bytes());
+        assert_eq!(
+            verify_assertion(b"k", &parts.join("."), &aud, 1_100),
+            Err(AssertionError::Signature)
+        );
+        assert_eq!(
+            verify_assertion(b"k", "a.b", &aud, 1_100),
+            Err(AssertionError::Malformed)
+        );
+    }
+}
