@@ -6,5 +6,8 @@
 //! where that reference marks a fact unsure ([U]) the code says so.
 
 pub mod button;
+pub mod errors;
+pub mod model;
 pub mod request;
 pub mod signing;
+pub mod status;
