@@ -2,6 +2,8 @@
 //! storefront) per test binary, helpers to call the merchant API and the sandbox, and a
 //! chromedriver for browser tests.
 
+pub mod web;
+
 use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -12,6 +14,14 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Urls {
     pub sandbox: String,
+    /// The Amazon Pay sandbox (API base, `checkout.js`, hosted pages, `/__sandbox/amazon/…`).
+    pub amazon_sandbox: String,
+    /// The merchant key pair of this run (PKCS#8 / SPKI PEM): the edge signs with the private
+    /// half, the sandbox verifies with the public half.
+    pub amazon_private_key_pem: String,
+    pub amazon_public_key_pem: String,
+    /// HS256 key of the sign-in assertions (shared by the edge and the storefront).
+    pub assertion_signing_key: String,
     pub edge: String,
     pub storefront: String,
     /// wrangler's state and logs (`wrangler-dev.log`: everything the worker logged).
@@ -20,6 +30,8 @@ pub struct Urls {
 
 /// GMO timeout the test edge uses; the sandbox's delay fault exceeds it to simulate a lost answer.
 pub const TEST_GMO_TIMEOUT_MS: u64 = 2_500;
+/// Amazon Pay timeout the test edge uses (a delayed sandbox answer beyond it is a lost answer).
+pub const TEST_AMAZON_TIMEOUT_MS: u64 = 4_000;
 
 static STACK: OnceLock<Urls> = OnceLock::new();
 
@@ -44,12 +56,23 @@ pub fn stack() -> Urls {
                 rt.block_on(async move {
                     let opts = StackOptions {
                         gmo_timeout_ms: TEST_GMO_TIMEOUT_MS,
+                        amazon_timeout_ms: TEST_AMAZON_TIMEOUT_MS,
                         ..StackOptions::default()
                     };
                     match Stack::start(opts).await {
                         Ok(stack) => {
                             let urls = Urls {
                                 sandbox: stack.sandbox_url.clone(),
+                                amazon_sandbox: stack.amazon_sandbox_url.clone(),
+                                amazon_private_key_pem: stack
+                                    .amazon_merchant_key
+                                    .private_pkcs8_pem
+                                    .clone(),
+                                amazon_public_key_pem: stack
+                                    .amazon_merchant_key
+                                    .public_spki_pem
+                                    .clone(),
+                                assertion_signing_key: stack.assertion_signing_key.clone(),
                                 edge: stack.edge_url.clone(),
                                 storefront: stack.storefront_url.clone(),
                                 state_dir: stack.state_dir.clone(),
@@ -295,4 +318,230 @@ pub async fn browser() -> fantoccini::Client {
         .connect(&chromedriver_url())
         .await
         .expect("chromedriver session")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Amazon Pay: the hosted pages driven by plain HTTP (no browser), redirects followed by hand.
+
+/// A client that does not follow redirects, so each hop (and its `Location`) can be checked.
+pub fn manual_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// One hop: status, `Location` (absolute, resolved against the request URL) and body.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_string();
+    }
+    let origin_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|i| base[i..].find('/').map(|j| i + j))
+        .unwrap_or(base.len());
+    format!("{}{location}", &base[..origin_end])
+}
+
+async fn hop(resp: reqwest::Response, url: &str) -> Hop {
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(|l| absolute(url, l));
+    Hop {
+        status,
+        location,
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
+/// GET `url` without following redirects.
+pub async fn nav_get(url: &str) -> Hop {
+    let resp = manual_client().get(url).send().await.expect("reachable");
+    hop(resp, url).await
+}
+
+/// POST a form to `url` without following redirects.
+pub async fn nav_post(url: &str, form: &[(&str, &str)]) -> Hop {
+    let resp = manual_client()
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .expect("reachable");
+    hop(resp, url).await
+}
+
+/// The storefront page Amazon flows return to in the edge tests.
+pub fn amazon_return_url() -> String {
+    format!("{}/amazon-pay/return", stack().storefront)
+}
+
+/// `POST /v1/checkout/{id}/amazon-pay/button` as the widget does it.
+pub async fn amazon_button(payment: &Value, body: Value) -> (u16, Value) {
+    let urls = stack();
+    let resp = client()
+        .post(format!(
+            "{}/v1/checkout/{}/amazon-pay/button",
+            urls.edge,
+            payment["id"].as_str().unwrap_or("")
+        ))
+        .header("origin", &urls.storefront)
+        .header(
+            "x-client-secret",
+            payment["client_secret"].as_str().unwrap_or(""),
+        )
+        .json(&body)
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// What `checkout.js` posts to the sandbox when the buyer clicks the button.
+pub async fn amazon_start(
+    product_type: &str,
+    payload_json: &str,
+    signature: &str,
+    config: &Value,
+) -> Hop {
+    let urls = stack();
+    let page = format!("{}/checkout", urls.storefront);
+    nav_post(
+        &format!("{}/checkout/start", urls.amazon_sandbox),
+        &[
+            ("payloadJSON", payload_json),
+            ("signature", signature),
+            (
+                "publicKeyId",
+                config["public_key_id"].as_str().unwrap_or(""),
+            ),
+            ("algorithm", "AMZN-PAY-RSASSA-PSS-V2"),
+            ("merchantId", config["merchant_id"].as_str().unwrap_or("")),
+            ("productType", product_type),
+            ("ledgerCurrency", "JPY"),
+            ("checkoutLanguage", "ja_JP"),
+            ("sandbox", "true"),
+            ("placement", "Checkout"),
+            ("returnUrl", &page),
+        ],
+    )
+    .await
+}
+
+/// The `amazonCheckoutSessionId` (or another parameter) of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    let q = q.split('#').next().unwrap_or(q);
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| {
+            reqwest::Url::parse(&format!("http://x/?v={v}"))
+                .ok()
+                .and_then(|u| u.query_pairs().next().map(|(_, v)| v.to_string()))
+                .unwrap_or_else(|| v.to_string())
+        })
+    })
+}
+
+/// From the button click to Amazon sending the buyer to the edge's review URL: logs in as
+/// `buyer` (sandbox buyer key), picks address `address` and the first payment method. Returns the
+/// review URL (on the edge) and the checkout session id.
+pub async fn amazon_login_and_choose(start: &Hop, buyer: &str, address: usize) -> (String, String) {
+    let login = start
+        .location
+        .clone()
+        .unwrap_or_else(|| panic!("start: {} {}", start.status, start.body));
+    let cs = query_param(&login, "amazonCheckoutSessionId").expect("session id");
+    let urls = stack();
+    let page = nav_get(&login).await;
+    assert_eq!(page.status, 200, "login page: {}", page.body);
+    let after_login = nav_post(
+        &format!("{}/checkout/login", urls.amazon_sandbox),
+        &[
+            ("amazonCheckoutSessionId", &cs),
+            ("buyer", buyer),
+            ("email", "buyer@example.jp"),
+            ("password", "sandbox"),
+        ],
+    )
+    .await;
+    let address_url = after_login.location.expect("address page");
+    let page = nav_get(&address_url).await;
+    assert_eq!(page.status, 200, "address page: {}", page.body);
+    let address = address.to_string();
+    let chosen = nav_post(
+        &format!("{}/checkout/address", urls.amazon_sandbox),
+        &[
+            ("amazonCheckoutSessionId", &cs),
+            ("buyer", buyer),
+            ("address", &address),
+            ("paymentMethod", "0"),
+        ],
+    )
+    .await;
+    let review = chosen
+        .location
+        .unwrap_or_else(|| panic!("address submit: {} {}", chosen.status, chosen.body));
+    (review, cs)
+}
+
+/// The Amazon sandbox's request log (`api`, `object_id` filters).
+pub async fn amazon_requests(api: Option<&str>, object_id: Option<&str>) -> Vec<Value> {
+    let urls = stack();
+    let mut q: Vec<(&str, &str)> = Vec::new();
+    if let Some(a) = api {
+        q.push(("api", a));
+    }
+    if let Some(o) = object_id {
+        q.push(("object_id", o));
+    }
+    let v: Value = client()
+        .get(format!("{}/__sandbox/amazon/requests", urls.amazon_sandbox))
+        .query(&q)
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .json()
+        .await
+        .expect("json");
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Arms an Amazon sandbox fault (`{api, object_id?, drop_answer?, delay_ms?, times?}`).
+pub async fn amazon_fault(spec: Value) {
+    let urls = stack();
+    let resp = client()
+        .post(format!("{}/__sandbox/amazon/faults", urls.amazon_sandbox))
+        .json(&spec)
+        .send()
+        .await
+        .expect("sandbox reachable");
+    assert!(resp.status().is_success(), "fault {spec}");
+}
+
+/// Every object of a kind the Amazon sandbox holds (`charges`, `checkout-sessions`, …).
+pub async fn amazon_objects(kind: &str) -> Vec<Value> {
+    let urls = stack();
+    let v: Value = client()
+        .get(format!("{}/__sandbox/amazon/{kind}", urls.amazon_sandbox))
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .json()
+        .await
+        .expect("json");
+    v.as_array().cloned().unwrap_or_default()
 }

@@ -1,0 +1,1011 @@
+//! Amazon Pay on the edge (workerd + D1 via `wrangler dev`) against the Amazon Pay sandbox, with
+//! no browser: the hosted "Amazon" pages are driven by plain HTTP and every redirect is followed
+//! by hand, so each hop is checked.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use kessai_sandbox::amazon::buyers;
+use kessai_tests::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn id_of(p: &Value) -> String {
+    p["id"].as_str().expect("payment id").to_string()
+}
+
+fn event_kinds(p: &Value) -> Vec<String> {
+    p["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The widget's Amazon Pay settings from `GET /v1/checkout/{id}`.
+async fn amazon_config(p: &Value) -> Value {
+    let (status, cfg) = checkout_config(p).await;
+    assert_eq!(status, 200, "{cfg}");
+    assert!(cfg["amazon_pay"].is_object(), "{cfg}");
+    cfg["amazon_pay"].clone()
+}
+
+/// Button → Amazon login → address → the edge's review URL.
+async fn to_review(p: &Value, buyer: &str, address: usize) -> (String, String) {
+    let cfg = amazon_config(p).await;
+    let (status, b) = amazon_button(p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 200, "{b}");
+    let start = amazon_start(
+        "PayAndShip",
+        b["payload_json"].as_str().expect("payload"),
+        b["signature"].as_str().expect("signature"),
+        &cfg,
+    )
+    .await;
+    assert_eq!(start.status, 303, "sandbox start: {}", start.body);
+    amazon_login_and_choose(&start, buyer, address).await
+}
+
+/// Review (edge) → Amazon's processing page → the edge's result URL.
+async fn review_to_result(review: &str) -> String {
+    let r = nav_get(review).await;
+    assert_eq!(r.status, 303, "review: {}", r.body);
+    let processing = r.location.expect("amazonPayRedirectUrl");
+    assert!(
+        processing.starts_with(&stack().amazon_sandbox),
+        "review must send the shopper to Amazon: {processing}"
+    );
+    let pr = nav_get(&processing).await;
+    assert_eq!(pr.status, 303, "processing: {}", pr.body);
+    pr.location.expect("checkoutResultReturnUrl")
+}
+
+/// The full flow up to the storefront's return page; returns that final Location.
+async fn pay_with_amazon(p: &Value, buyer: &str, address: usize) -> (String, String) {
+    let (review, cs) = to_review(p, buyer, address).await;
+    let result = review_to_result(&review).await;
+    let done = nav_get(&result).await;
+    assert_eq!(done.status, 303, "result: {}", done.body);
+    (done.location.expect("back to the shop"), cs)
+}
+
+fn count_calls(log: &[Value], api: &str) -> usize {
+    log.iter().filter(|r| r["api"] == api).count()
+}
+
+#[tokio::test]
+async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
+    let p = create_payment(4980).await;
+    let id = id_of(&p);
+    let cfg = amazon_config(&p).await;
+    assert_eq!(cfg["sandbox"], true);
+    assert_eq!(cfg["ledger_currency"], "JPY");
+    assert_eq!(cfg["checkout_language"], "ja_JP");
+    assert_eq!(
+        cfg["checkout_js_url"],
+        format!("{}/checkout.js", stack().amazon_sandbox)
+    );
+
+    // The payload is signed for the stored amount and the edge's review URL.
+    let (status, b) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(b["algorithm"], "AMZN-PAY-RSASSA-PSS-V2");
+    assert_eq!(b["public_key_id"], cfg["public_key_id"]);
+    let payload: Value = serde_json::from_str(b["payload_json"].as_str().expect("payload"))
+        .expect("payload is JSON");
+    assert_eq!(
+        payload["paymentDetails"]["chargeAmount"],
+        json!({ "amount": "4980", "currencyCode": "JPY" })
+    );
+    assert_eq!(payload["paymentDetails"]["paymentIntent"], "Authorize");
+    assert_eq!(payload["chargePermissionType"], "OneTime");
+    assert_eq!(
+        payload["webCheckoutDetails"]["checkoutReviewReturnUrl"],
+        format!("{}/v1/amazon-pay/review?payment={id}", stack().edge)
+    );
+    assert_eq!(
+        payload["merchantMetadata"]["merchantReferenceId"],
+        p["order_id"]
+    );
+
+    // Taro picks his Osaka address (index 1).
+    let (back, cs) = pay_with_amazon(&p, buyers::TARO.key, 1).await;
+    assert_eq!(
+        back,
+        format!(
+            "{}?kessai_payment={id}&kessai_amazon=authorized",
+            amazon_return_url()
+        )
+    );
+
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    assert_eq!(after["state_label_ja"], "仮売上");
+    assert_eq!(after["method"], "amazon_pay");
+    let a = &after["amazon_pay"];
+    assert_eq!(a["checkout_session_id"], cs.as_str());
+    let charge_id = a["charge_id"].as_str().expect("charge id").to_string();
+    assert!(
+        a["charge_permission_id"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{a}"
+    );
+    assert_eq!(a["buyer"]["buyer_id"], buyers::TARO.buyer_id);
+    assert_eq!(a["buyer"]["name"], buyers::TARO.name);
+    assert_eq!(a["buyer"]["email"], buyers::TARO.email);
+    assert_eq!(a["shipping_address"]["state_or_region"], "大阪府");
+    assert_eq!(a["shipping_address"]["city"], "大阪市北区");
+    assert_eq!(a["shipping_address"]["postal_code"], "530-0001");
+    assert_eq!(
+        a["shipping_address"]["address_line2"],
+        "梅田サンドボックスビル 12階"
+    );
+    let kinds = event_kinds(&after);
+    for k in [
+        "amazon_button_signed",
+        "amazon_session_opened",
+        "amazon_session_updated",
+        "amazon_authorization_started",
+        "amazon_authorized",
+    ] {
+        assert!(kinds.contains(&k.to_string()), "{k} missing in {kinds:?}");
+    }
+    // Buyer PII stays out of the append-only history.
+    let events = after["events"].to_string();
+    assert!(
+        !events.contains(buyers::TARO.email) && !events.contains("大阪"),
+        "{events}"
+    );
+
+    // Amazon holds exactly one authorisation, for the stored amount.
+    let charge = amazon_objects("charges")
+        .await
+        .into_iter()
+        .find(|c| c["chargeId"] == charge_id.as_str())
+        .expect("charge at Amazon");
+    assert_eq!(charge["statusDetails"]["state"], "Authorized");
+    assert_eq!(charge["chargeAmount"]["amount"], "4980");
+
+    // Every call the edge made for this session passed the sandbox's signature check.
+    let log = amazon_requests(None, Some(&cs)).await;
+    assert!(log.len() >= 3, "{log:?}");
+    for r in &log {
+        let status = r["status"].as_u64().unwrap_or(0);
+        assert!((200..300).contains(&status), "refused call {r}");
+    }
+    assert_eq!(count_calls(&log, "GetCheckoutSession"), 1, "{log:?}");
+    assert_eq!(count_calls(&log, "UpdateCheckoutSession"), 1, "{log:?}");
+    assert_eq!(count_calls(&log, "CompleteCheckoutSession"), 1, "{log:?}");
+
+    // A reload of the result page only redirects: no second Complete.
+    let result = format!(
+        "{}/v1/amazon-pay/result?payment={id}&amazonCheckoutSessionId={cs}",
+        stack().edge
+    );
+    let again = nav_get(&result).await;
+    assert_eq!(again.status, 303);
+    assert!(
+        again
+            .location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=authorized"))
+    );
+    assert_eq!(
+        count_calls(
+            &amazon_requests(Some("CompleteCheckoutSession"), Some(&cs)).await,
+            "CompleteCheckoutSession"
+        ),
+        1
+    );
+
+    // The widget sees the paid state; a new button for a paid payment is refused.
+    let (_, view) = checkout_config(&p).await;
+    assert_eq!(view["state"], "authorized");
+    let (status, body) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "payment_not_payable");
+    assert!(
+        body["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("仮売上"))
+    );
+
+    // The merchant's reconcile re-reads the charge (a signed Get Charge) and keeps 仮売上.
+    let before = amazon_requests(Some("GetCharge"), Some(&charge_id))
+        .await
+        .len();
+    let (status, rec) = merchant(Method::POST, &format!("/v1/payments/{id}/reconcile"), None).await;
+    assert_eq!(
+        (status, rec["state"].clone()),
+        (200, json!("authorized")),
+        "{rec}"
+    );
+    let after_log = amazon_requests(Some("GetCharge"), Some(&charge_id)).await;
+    assert_eq!(after_log.len(), before + 1);
+    assert_eq!(
+        after_log.last().map(|r| r["status"].clone()),
+        Some(json!(200))
+    );
+}
+
+#[tokio::test]
+async fn button_signature_verifies_with_openssl_and_a_tampered_payload_is_refused() {
+    let p = create_payment(1200).await;
+    let cfg = amazon_config(&p).await;
+    let (status, b) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 200, "{b}");
+    let payload = b["payload_json"].as_str().expect("payload").to_string();
+    let signature = b["signature"].as_str().expect("signature").to_string();
+
+    // Independent verifier: OpenSSL, RSASSA-PSS / SHA-256 / salt 32, over the string to sign
+    // `AMZN-PAY-RSASSA-PSS-V2\n<hex sha256(payload)>` (reference §2.4).
+    let dir = std::env::temp_dir().join(format!("kessai-amazon-openssl-{}", id_of(&p)));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let hash: String = Sha256::digest(payload.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(dir.join("data"), format!("AMZN-PAY-RSASSA-PSS-V2\n{hash}")).expect("data");
+    std::fs::write(dir.join("pub.pem"), &stack().amazon_public_key_pem).expect("pub");
+    std::fs::write(
+        dir.join("sig.bin"),
+        STANDARD.decode(&signature).expect("base64 signature"),
+    )
+    .expect("sig");
+    let verify = |data: &str| {
+        std::process::Command::new("openssl")
+            .current_dir(&dir)
+            .args([
+                "dgst",
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:32",
+                "-verify",
+                "pub.pem",
+                "-signature",
+                "sig.bin",
+                data,
+            ])
+            .output()
+            .expect("openssl runs")
+    };
+    let ok = verify("data");
+    assert!(
+        ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("Verified OK"),
+        "openssl: {} {}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // The same check fails for any other message (the verifier is not a rubber stamp).
+    std::fs::write(
+        dir.join("other"),
+        format!("AMZN-PAY-RSASSA-PSS-V2\n{}", &hash.replace('a', "b")),
+    )
+    .expect("other");
+    assert!(!verify("other").status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The shopper edits the amount in the page: Amazon (the sandbox) refuses the signature.
+    let tampered = payload.replace("\"amount\":\"1200\"", "\"amount\":\"1\"");
+    assert_ne!(tampered, payload);
+    let refused = amazon_start("PayAndShip", &tampered, &signature, &cfg).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.location.is_none());
+    // The untouched payload is accepted.
+    let accepted = amazon_start("PayAndShip", &payload, &signature, &cfg).await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+}
+
+#[tokio::test]
+async fn the_charged_amount_comes_from_the_payment_not_from_the_button_or_the_session() {
+    // The cart changes after the button was rendered: the payment follows the new total and
+    // the review updates the session with the stored amount.
+    let order = order_id("AZ");
+    let (status, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order, "amount": 3000 })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let id = id_of(&p);
+    let (review, cs) = to_review(&p, buyers::ICHIRO.key, 0).await;
+    let session = amazon_objects("checkout-sessions")
+        .await
+        .into_iter()
+        .find(|s| s["checkoutSessionId"] == cs.as_str())
+        .expect("session");
+    assert_eq!(session["paymentDetails"]["chargeAmount"]["amount"], "3000");
+    let (status, moved) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order, "amount": 3500 })),
+    )
+    .await;
+    assert_eq!(
+        (status, moved["amount"].clone()),
+        (200, json!(3500)),
+        "{moved}"
+    );
+    let result = review_to_result(&review).await;
+    let done = nav_get(&result).await;
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=authorized")),
+        "{done:?}"
+    );
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "authorized");
+    let charge_id = after["amazon_pay"]["charge_id"]
+        .as_str()
+        .expect("charge")
+        .to_string();
+    let charge = amazon_objects("charges")
+        .await
+        .into_iter()
+        .find(|c| c["chargeId"] == charge_id.as_str())
+        .expect("charge");
+    assert_eq!(charge["chargeAmount"]["amount"], "3500");
+
+    // A session made for another payment cannot be attached to this one: the review refuses it
+    // (without updating it) and sends the shopper back with an error.
+    let other = create_payment(100).await;
+    let victim = create_payment(9000).await;
+    let (review_other, cs_other) = to_review(&other, buyers::ICHIRO.key, 0).await;
+    assert!(review_other.contains(&id_of(&other)));
+    let (status, _) = amazon_button(&victim, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 200);
+    let forged = format!(
+        "{}/v1/amazon-pay/review?payment={}&amazonCheckoutSessionId={cs_other}",
+        stack().edge,
+        id_of(&victim)
+    );
+    let r = nav_get(&forged).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(
+            format!(
+                "{}?kessai_payment={}&kessai_amazon=error",
+                amazon_return_url(),
+                id_of(&victim)
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        count_calls(
+            &amazon_requests(None, Some(&cs_other)).await,
+            "UpdateCheckoutSession"
+        ),
+        0
+    );
+    let v = payment(&id_of(&victim)).await;
+    assert_eq!(v["state"], "requires_payment");
+    assert_eq!(v["amazon_pay"]["checkout_session_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
+    let p = create_payment(2200).await;
+    let id = id_of(&p);
+    let (back, cs) = pay_with_amazon(&p, buyers::HANAKO.key, 0).await;
+    assert_eq!(
+        back,
+        format!(
+            "{}?kessai_payment={id}&kessai_amazon=declined",
+            amazon_return_url()
+        )
+    );
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "requires_payment", "{after}");
+    assert_eq!(after["last_error"]["code"], "amazon_declined");
+    assert_eq!(after["amazon_pay"]["charge_id"], Value::Null);
+    assert!(event_kinds(&after).contains(&"amazon_declined".to_string()));
+    // The widget shows why, in Japanese.
+    let (_, view) = checkout_config(&p).await;
+    assert_eq!(view["last_error"]["code"], "amazon_declined");
+    assert!(
+        view["last_error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("承認されませんでした")),
+        "{view}"
+    );
+    // Amazon has no authorisation for this order, and the session is canceled as declined.
+    let session = amazon_objects("checkout-sessions")
+        .await
+        .into_iter()
+        .find(|s| s["checkoutSessionId"] == cs.as_str())
+        .expect("session");
+    assert_eq!(session["statusDetails"]["state"], "Canceled");
+    assert_eq!(session["statusDetails"]["reasonCode"], "Declined");
+    let authorized_for_order = amazon_objects("charges")
+        .await
+        .into_iter()
+        .filter(|c| c["merchantMetadata"]["merchantReferenceId"] == p["order_id"])
+        .filter(|c| c["statusDetails"]["state"] == "Authorized")
+        .count();
+    assert_eq!(authorized_for_order, 0);
+
+    // The shopper pays by card instead: same payment, now a card authorisation.
+    let (status, body) = widget_post(
+        &p,
+        json!({ "token": token_for(kessai_sandbox::test_cards::APPROVED).await }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["state"].clone()),
+        (200, json!("authorized")),
+        "{body}"
+    );
+    let paid = payment(&id).await;
+    assert_eq!(paid["method"], "card");
+    assert_eq!(paid["last_error"], Value::Null);
+}
+
+#[tokio::test]
+async fn concurrent_results_complete_the_session_once() {
+    let p = create_payment(6100).await;
+    let id = id_of(&p);
+    let (review, cs) = to_review(&p, buyers::TARO.key, 0).await;
+    let result = review_to_result(&review).await;
+    let (a, b, c) = tokio::join!(nav_get(&result), nav_get(&result), nav_get(&result));
+    for h in [&a, &b, &c] {
+        assert_eq!(h.status, 303, "{h:?}");
+        assert_eq!(
+            h.location.as_deref(),
+            Some(
+                format!(
+                    "{}?kessai_payment={id}&kessai_amazon=authorized",
+                    amazon_return_url()
+                )
+                .as_str()
+            ),
+            "{h:?}"
+        );
+    }
+    let completes = amazon_requests(Some("CompleteCheckoutSession"), Some(&cs)).await;
+    assert_eq!(completes.len(), 1, "{completes:?}");
+    assert_eq!(payment(&id).await["state"], "authorized");
+}
+
+#[tokio::test]
+async fn a_lost_complete_answer_is_reconciled_without_a_second_complete() {
+    let p = create_payment(7300).await;
+    let id = id_of(&p);
+    let (review, cs) = to_review(&p, buyers::ICHIRO.key, 0).await;
+    let result = review_to_result(&review).await;
+    // Amazon completes the session, then the connection drops before the edge reads the answer.
+    amazon_fault(json!({ "api": "CompleteCheckoutSession", "object_id": cs, "drop_answer": true }))
+        .await;
+    let done = nav_get(&result).await;
+    assert_eq!(done.status, 303, "{done:?}");
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=authorized")),
+        "{done:?}"
+    );
+    let log = amazon_requests(None, Some(&cs)).await;
+    let completes: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["api"] == "CompleteCheckoutSession")
+        .collect();
+    assert_eq!(completes.len(), 1, "never a second Complete: {log:?}");
+    assert_eq!(completes[0]["dropped"], true);
+    // Reconciled by reading the session after the lost answer.
+    assert!(count_calls(&log, "GetCheckoutSession") >= 2, "{log:?}");
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    assert!(after["amazon_pay"]["charge_id"].as_str().is_some());
+    assert_eq!(
+        after["amazon_pay"]["buyer"]["buyer_id"],
+        buyers::ICHIRO.buyer_id
+    );
+    assert!(
+        event_kinds(&after).contains(&"amazon_reconciled".to_string()),
+        "{:?}",
+        event_kinds(&after)
+    );
+}
+
+fn hs256_ok(jws: &str, key: &str) -> bool {
+    let mut parts = jws.rsplitn(2, '.');
+    let (Some(sig), Some(input)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac key");
+    mac.update(input.as_bytes());
+    mac.verify_slice(&sig).is_ok()
+}
+
+fn jws_claims(jws: &str) -> Value {
+    let payload = jws.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json")
+}
+
+fn hs256(claims: &Value, key: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac key");
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+async fn signin_button(origin: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = client()
+        .post(format!("{}/v1/amazon-pay/signin-button", stack().edge))
+        .json(&body);
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    let resp = req.send().await.expect("edge");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The hidden input's value in the form_post page.
+fn form_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+/// Sign-in: button → Amazon login → consent → the edge's return URL (not yet visited).
+async fn signin_to_return(buyer: &str, return_url: &str, nonce: &str) -> String {
+    let urls = stack();
+    let (status, b) = signin_button(
+        Some(&urls.storefront),
+        json!({ "return_url": return_url, "nonce": nonce }),
+    )
+    .await;
+    assert_eq!(status, 200, "{b}");
+    let payload: Value =
+        serde_json::from_str(b["payload_json"].as_str().expect("payload")).expect("json");
+    let sri = payload["signInReturnUrl"]
+        .as_str()
+        .expect("signInReturnUrl");
+    assert!(
+        sri.starts_with(&format!("{}/v1/amazon-pay/signin/return?state=", urls.edge)),
+        "{sri}"
+    );
+    assert_eq!(
+        payload["signInScopes"],
+        json!([
+            "name",
+            "email",
+            "postalCode",
+            "shippingAddress",
+            "phoneNumber"
+        ])
+    );
+    let start = amazon_start(
+        "SignIn",
+        b["payload_json"].as_str().expect("payload"),
+        b["signature"].as_str().expect("signature"),
+        &b,
+    )
+    .await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let login = start.location.expect("login");
+    let session = query_param(&login, "signInSessionId").expect("sign-in session");
+    let logged = nav_post(
+        &format!("{}/signin/login", urls.amazon_sandbox),
+        &[
+            ("signInSessionId", &session),
+            ("buyer", buyer),
+            ("email", "x@example.jp"),
+            ("password", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(logged.status, 303, "{}", logged.body);
+    let consented = nav_post(
+        &format!("{}/signin/consent", urls.amazon_sandbox),
+        &[("signInSessionId", &session), ("decision", "allow")],
+    )
+    .await;
+    assert_eq!(consented.status, 303, "{}", consented.body);
+    consented.location.expect("signInReturnUrl with buyerToken")
+}
+
+#[tokio::test]
+async fn sign_in_posts_a_verifiable_assertion_once_and_links_the_account() {
+    let urls = stack();
+    let return_url = format!("{}/login/amazon", urls.storefront);
+    let nonce = "nonce-0123456789abcdef";
+    let back = signin_to_return(buyers::TARO.key, &return_url, nonce).await;
+    assert!(back.contains("buyerToken="), "{back}");
+
+    let page = manual_client().get(&back).send().await.expect("edge");
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        csp.contains(&format!("form-action {}", urls.storefront)),
+        "{csp}"
+    );
+    assert_eq!(
+        page.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!("action=\"{return_url}\"")), "{html}");
+    assert!(html.contains("method=\"post\""));
+    let jws = form_value(&html, "kessai_amazon_assertion").expect("assertion in the form");
+    // The storefront can verify it with the shared key; a wrong key cannot.
+    assert!(hs256_ok(&jws, &urls.assertion_signing_key));
+    assert!(!hs256_ok(&jws, "another-key"));
+    let claims = jws_claims(&jws);
+    assert_eq!(claims["iss"], "kessai");
+    assert_eq!(claims["aud"], urls.storefront.as_str());
+    assert_eq!(claims["nonce"], nonce);
+    assert_eq!(claims["sub"], buyers::TARO.buyer_id);
+    assert_eq!(claims["name"], buyers::TARO.name);
+    assert_eq!(claims["email"], buyers::TARO.email);
+    assert_eq!(claims["postal_code"], "100-0001");
+    assert_eq!(claims["phone"], buyers::TARO.phone_number);
+    assert_eq!(claims["address"]["state_or_region"], "東京都");
+    assert_eq!(claims["address"]["city"], "千代田区");
+    assert_eq!(claims["address"]["address_line1"], "千代田1-1");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0),
+        300
+    );
+    // No profile in the URL Amazon returned to.
+    assert!(
+        !back.contains("taro") && !back.contains("%E5%B1%B1"),
+        "{back}"
+    );
+
+    // The state is single use: replaying the return URL gives no second assertion.
+    let replay = nav_get(&back).await;
+    assert_eq!(replay.status, 400);
+    assert!(!replay.body.contains("kessai_amazon_assertion"));
+    assert!(replay.body.contains("有効期限"), "{}", replay.body);
+
+    // Link (マイページ): the assertion's buyer becomes the member's Amazon account.
+    let m1 = format!("m1-{}", order_id("L"));
+    let m2 = format!("m2-{}", order_id("L"));
+    let (status, link) = merchant(
+        Method::PUT,
+        &format!("/v1/amazon-pay/links/{m1}"),
+        Some(json!({ "assertion": jws })),
+    )
+    .await;
+    assert_eq!(status, 200, "{link}");
+    assert_eq!(link["member_id"], m1.as_str());
+    assert_eq!(link["buyer_id"], buyers::TARO.buyer_id);
+    let (status, got) = merchant(Method::GET, &format!("/v1/amazon-pay/links/{m1}"), None).await;
+    assert_eq!(
+        (status, got["buyer_id"].clone()),
+        (200, json!(buyers::TARO.buyer_id))
+    );
+    let (status, by_buyer) = merchant(
+        Method::GET,
+        &format!("/v1/amazon-pay/links?buyer_id={}", buyers::TARO.buyer_id),
+        None,
+    )
+    .await;
+    assert_eq!((status, by_buyer["member_id"].clone()), (200, json!(m1)));
+    // Linking the same Amazon account to a second member is refused.
+    let (status, err) = merchant(
+        Method::PUT,
+        &format!("/v1/amazon-pay/links/{m2}"),
+        Some(json!({ "assertion": jws })),
+    )
+    .await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"]["code"], "amazon_account_linked_elsewhere");
+    assert!(
+        err["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("別の会員"))
+    );
+    // Unlink, then the second member may link it.
+    let resp = client()
+        .delete(format!("{}/v1/amazon-pay/links/{m1}", urls.edge))
+        .bearer_auth(kessai_demo::stack::MERCHANT_SECRET_KEY)
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(resp.status().as_u16(), 204);
+    let (status, err) = merchant(Method::DELETE, &format!("/v1/amazon-pay/links/{m1}"), None).await;
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (404, json!("amazon_account_not_linked"))
+    );
+    let (status, _) = merchant(Method::GET, &format!("/v1/amazon-pay/links/{m1}"), None).await;
+    assert_eq!(status, 404);
+    let (status, link2) = merchant(
+        Method::PUT,
+        &format!("/v1/amazon-pay/links/{m2}"),
+        Some(json!({ "assertion": jws })),
+    )
+    .await;
+    assert_eq!(
+        (status, link2["member_id"].clone()),
+        (200, json!(m2)),
+        "{link2}"
+    );
+    let (status, _) = merchant(Method::DELETE, &format!("/v1/amazon-pay/links/{m2}"), None).await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn links_refuse_forged_expired_and_foreign_assertions() {
+    let urls = stack();
+    let key = urls.assertion_signing_key.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let claims = |iat: i64, aud: &str| {
+        json!({ "iss": "kessai", "aud": aud, "iat": iat, "exp": iat + 300, "nonce": "n",
+                "sub": "amzn1.account.TESTFORGED", "name": "x", "email": "x@example.jp" })
+    };
+    let member = format!("forge-{}", order_id("F"));
+    let put = |assertion: String| {
+        let member = member.clone();
+        async move {
+            merchant(
+                Method::PUT,
+                &format!("/v1/amazon-pay/links/{member}"),
+                Some(json!({ "assertion": assertion })),
+            )
+            .await
+        }
+    };
+    for (what, jws) in [
+        (
+            "wrong key",
+            hs256(&claims(now, &urls.storefront), "not-the-key"),
+        ),
+        ("expired", hs256(&claims(now - 900, &urls.storefront), &key)),
+        (
+            "foreign audience",
+            hs256(&claims(now, "https://evil.example"), &key),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+                URL_SAFE_NO_PAD.encode(claims(now, &urls.storefront).to_string())
+            ),
+        ),
+        ("garbage", "a.b".to_string()),
+    ] {
+        let (status, body) = put(jws).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert_eq!(body["error"]["code"], "assertion_invalid", "{what}");
+    }
+    // The same claims, correctly signed, are accepted (the refusals above were for the flaw).
+    let (status, body) = put(hs256(&claims(now, &urls.storefront), &key)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = merchant(
+        Method::DELETE,
+        &format!("/v1/amazon-pay/links/{member}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    // The merchant API needs the secret key.
+    let resp = client()
+        .get(format!("{}/v1/amazon-pay/links/{member}", urls.edge))
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(resp.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn sign_in_cancel_and_bad_states_are_handled() {
+    let urls = stack();
+    let return_url = format!("{}/login/amazon?from=header", urls.storefront);
+    let (status, b) = signin_button(
+        Some(&urls.storefront),
+        json!({ "return_url": return_url, "nonce": "nonce-cancel-0001" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{b}");
+    let payload: Value =
+        serde_json::from_str(b["payload_json"].as_str().expect("payload")).expect("json");
+    let sri = payload["signInReturnUrl"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    // Amazon came back without a buyer token (the buyer canceled): back to the page, no assertion.
+    let canceled = nav_get(&sri).await;
+    assert_eq!(canceled.status, 303);
+    assert_eq!(
+        canceled.location.as_deref(),
+        Some(format!("{return_url}&kessai_amazon_signin=canceled").as_str())
+    );
+    // Unknown or malformed states get a Japanese error page (nowhere safe to redirect to).
+    for url in [
+        format!(
+            "{}/v1/amazon-pay/signin/return?state=0123456789abcdef0123456789abcdef&buyerToken=x",
+            urls.edge
+        ),
+        format!(
+            "{}/v1/amazon-pay/signin/return?state=../../x&buyerToken=x",
+            urls.edge
+        ),
+    ] {
+        let r = manual_client().get(&url).send().await.expect("edge");
+        assert_eq!(r.status().as_u16(), 400);
+        assert!(r.headers().get("location").is_none());
+        assert!(
+            r.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|c| c.starts_with("text/html"))
+        );
+        assert!(r.text().await.unwrap_or_default().contains("サインイン"));
+    }
+}
+
+#[tokio::test]
+async fn new_endpoints_check_origin_secret_and_return_url() {
+    let urls = stack();
+    let p = create_payment(1500).await;
+    let good = json!({ "return_url": amazon_return_url() });
+    let button_url = format!("{}/v1/checkout/{}/amazon-pay/button", urls.edge, id_of(&p));
+    let secret = p["client_secret"].as_str().expect("secret").to_string();
+
+    // A foreign page cannot get a signed button.
+    let r = client()
+        .post(&button_url)
+        .header("origin", "https://evil.example")
+        .header("x-client-secret", &secret)
+        .json(&good)
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // The storefront's preflight is answered for its origin only.
+    let pre = client()
+        .request(Method::OPTIONS, &button_url)
+        .header("origin", &urls.storefront)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(pre.status().as_u16(), 204);
+    assert_eq!(
+        pre.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some(urls.storefront.as_str())
+    );
+    // Wrong client secret: as if the payment did not exist.
+    let r = client()
+        .post(&button_url)
+        .header("origin", &urls.storefront)
+        .header(
+            "x-client-secret",
+            format!("{}x", &secret[..secret.len() - 1]),
+        )
+        .json(&good)
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(r.status().as_u16(), 404);
+    // A return URL on another origin (an open redirect) or anything but return_url is refused.
+    for body in [
+        json!({ "return_url": "https://evil.example/return" }),
+        json!({ "return_url": "javascript:alert(1)" }),
+        json!({ "return_url": format!("{}@evil.example/x", urls.storefront) }),
+        json!({ "return_url": "/relative" }),
+        json!({ "return_url": amazon_return_url(), "amount": 1 }),
+        json!({}),
+    ] {
+        let (status, err) = amazon_button(&p, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {err}");
+        assert!(
+            err["error"]["message_ja"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let (status, ok) = amazon_button(&p, good.clone()).await;
+    assert_eq!(status, 200, "{ok}");
+
+    // Sign-in button: only from an allowed Origin, with a safe return URL and a nonce.
+    let body =
+        json!({ "return_url": format!("{}/login", urls.storefront), "nonce": "nonce-12345678" });
+    assert_eq!(signin_button(None, body.clone()).await.0, 403);
+    assert_eq!(
+        signin_button(Some("https://evil.example"), body.clone())
+            .await
+            .0,
+        403
+    );
+    let (status, err) = signin_button(
+        Some(&urls.storefront),
+        json!({ "return_url": "https://evil.example/login", "nonce": "nonce-12345678" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["param"], "return_url");
+    let (status, err) = signin_button(
+        Some(&urls.storefront),
+        json!({ "return_url": format!("{}/login", urls.storefront), "nonce": "short" }),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["param"].clone()),
+        (400, json!("nonce"))
+    );
+    let (status, ok) = signin_button(Some(&urls.storefront), body).await;
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(ok["merchant_id"], amazon_config(&p).await["merchant_id"]);
+
+    // Navigations for an unknown payment: a Japanese error page, no redirect.
+    let r = manual_client()
+        .get(format!(
+            "{}/v1/amazon-pay/result?payment=pay_000000000000000000000000&amazonCheckoutSessionId=x",
+            urls.edge
+        ))
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.headers().get("location").is_none());
+    assert!(
+        r.text()
+            .await
+            .unwrap_or_default()
+            .contains("お支払い情報が見つかりません")
+    );
+    // A result for a session that is not the payment's: back to the shop with an error, and
+    // Amazon is not asked to complete anything.
+    let r = nav_get(&format!(
+        "{}/v1/amazon-pay/result?payment={}&amazonCheckoutSessionId=00000000-0000-4000-8000-000000000000",
+        urls.edge,
+        id_of(&p)
+    ))
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        r.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=error")),
+        "{r:?}"
+    );
+    assert_eq!(
+        amazon_requests(
+            Some("CompleteCheckoutSession"),
+            Some("00000000-0000-4000-8000-000000000000")
+        )
+        .await
+        .len(),
+        0
+    );
+}
