@@ -5,9 +5,11 @@
 //! string-to-sign values and JSON payloads. Facts come from `shared/reference/amazon-pay.md`;
 //! where that reference marks a fact unsure ([U]) the code says so.
 
+pub mod assertion;
 pub mod button;
 pub mod errors;
 pub mod model;
 pub mod request;
+pub mod rules;
 pub mod signing;
 pub mod status;
