@@ -189,7 +189,10 @@ impl HttpBody for AbortedBody {
 fn json_response(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amz-pay-request-id", v);
     }
@@ -204,8 +207,7 @@ fn error_response(e: &ApiError, request_id: &str) -> Response {
 fn valid_idempotency_key(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= 32
-        && k
-            .bytes()
+        && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -317,18 +319,20 @@ fn run(
     }
     let key = super::auth::parse_public_key(&st.cfg.public_key_pem);
     let host = own_host(&st.base_url).to_string();
-    super::auth::verify_request(
-        &st.cfg,
-        key.as_ref(),
-        &host,
-        st.now(),
+    let received = super::auth::Received {
         method,
         path,
         query,
         headers,
         body,
-    )?;
-    if matches!(env, Env::Unified) && !st.cfg.public_key_id.to_ascii_uppercase().starts_with("SANDBOX")
+    };
+    super::auth::verify_request(&st.cfg, key.as_ref(), &host, st.now(), &received)?;
+    if matches!(env, Env::Unified)
+        && !st
+            .cfg
+            .public_key_id
+            .to_ascii_uppercase()
+            .starts_with("SANDBOX")
     {
         return Err(ApiError::new(
             403,
@@ -356,7 +360,9 @@ fn run(
             return Err(ApiError::new(
                 400,
                 "InvalidHeaderValue",
-                format!("The value '{k}' provided for header 'x-amz-pay-idempotency-key' is invalid."),
+                format!(
+                    "The value '{k}' provided for header 'x-amz-pay-idempotency-key' is invalid."
+                ),
             ));
         }
         let fp = fingerprint(method, path, body);
@@ -452,8 +458,14 @@ fn execute(
         Api::CreateCheckoutSession => {
             wire::check(body, &wire::CREATE_CHECKOUT_SESSION, "")?;
             let cs_id = create_checkout_session(st, body, ProductType::PayAndShip, None)?;
-            let cs = st.checkout_sessions.get(&cs_id).ok_or_else(|| ApiError::not_found("Checkout Session", &cs_id))?;
-            Ok((StatusCode::CREATED, wire::checkout_session_json(cs, &st.base_url)))
+            let cs = st
+                .checkout_sessions
+                .get(&cs_id)
+                .ok_or_else(|| ApiError::not_found("Checkout Session", &cs_id))?;
+            Ok((
+                StatusCode::CREATED,
+                wire::checkout_session_json(cs, &st.base_url),
+            ))
         }
         Api::GetCheckoutSession => {
             let cs = get_cs(st, id)?;
@@ -467,8 +479,15 @@ fn execute(
         Api::CompleteCheckoutSession => {
             wire::check(body, &wire::COMPLETE_CHECKOUT_SESSION, "")?;
             let pending = complete_checkout_session(st, id, body, simulation)?;
-            let status = if pending { StatusCode::ACCEPTED } else { StatusCode::OK };
-            Ok((status, wire::checkout_session_json(get_cs(st, id)?, &st.base_url)))
+            let status = if pending {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                wire::checkout_session_json(get_cs(st, id)?, &st.base_url),
+            ))
         }
         Api::GetChargePermission => ok(charge_permission_value(st, id)?),
         Api::UpdateChargePermission => {
@@ -506,11 +525,17 @@ fn execute(
         Api::CreateRefund => {
             wire::check(body, &wire::CREATE_REFUND, "")?;
             let refund_id = create_refund(st, body, simulation)?;
-            let r = st.refunds.get(&refund_id).ok_or_else(|| ApiError::not_found("Refund", &refund_id))?;
+            let r = st
+                .refunds
+                .get(&refund_id)
+                .ok_or_else(|| ApiError::not_found("Refund", &refund_id))?;
             Ok((StatusCode::CREATED, wire::refund_json(r)))
         }
         Api::GetRefund => {
-            let r = st.refunds.get(id).ok_or_else(|| ApiError::not_found("Refund", id))?;
+            let r = st
+                .refunds
+                .get(id)
+                .ok_or_else(|| ApiError::not_found("Refund", id))?;
             ok(wire::refund_json(r))
         }
         Api::GetBuyer => {
@@ -532,7 +557,9 @@ fn get_cs<'a>(st: &'a State, id: &str) -> Result<&'a CheckoutSession, ApiError> 
 }
 
 fn get_charge<'a>(st: &'a State, id: &str) -> Result<&'a Charge, ApiError> {
-    st.charges.get(id).ok_or_else(|| ApiError::not_found("Charge", id))
+    st.charges
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Charge", id))
 }
 
 fn charge_permission_value(st: &State, id: &str) -> Result<Value, ApiError> {
@@ -607,7 +634,9 @@ pub fn create_checkout_session(
     let mut web = WebCheckoutDetails::default();
     merge_web(&mut web, web_v)?;
     if web.checkout_review_return_url.is_none() {
-        return Err(ApiError::missing("webCheckoutDetails.checkoutReviewReturnUrl"));
+        return Err(ApiError::missing(
+            "webCheckoutDetails.checkoutReviewReturnUrl",
+        ));
     }
     let Some(store_id) = str_at(body, "storeId") else {
         return Err(ApiError::missing("storeId"));
@@ -621,8 +650,15 @@ pub fn create_checkout_session(
         Some(s) => ChargePermissionType::parse(s)
             .ok_or_else(|| ApiError::invalid("chargePermissionType", s))?,
     };
-    let recurring_metadata = body.get("recurringMetadata").filter(|v| !v.is_null()).cloned();
-    if let Some(amount) = recurring_metadata.as_ref().and_then(|r| r.get("amount")).filter(|a| !a.is_null()) {
+    let recurring_metadata = body
+        .get("recurringMetadata")
+        .filter(|v| !v.is_null())
+        .cloned();
+    if let Some(amount) = recurring_metadata
+        .as_ref()
+        .and_then(|r| r.get("amount"))
+        .filter(|a| !a.is_null())
+    {
         wire::price(amount, "recurringMetadata.amount")?;
     }
     let mut payment_details = PaymentDetails::default();
@@ -645,7 +681,10 @@ pub fn create_checkout_session(
         recurring_metadata,
         payment_details,
         merchant_metadata,
-        delivery_specifications: body.get("deliverySpecifications").filter(|v| !v.is_null()).cloned(),
+        delivery_specifications: body
+            .get("deliverySpecifications")
+            .filter(|v| !v.is_null())
+            .cloned(),
         platform_id: str_at(body, "platformId").map(str::to_string),
         provider_reference_id: body
             .get("providerMetadata")
@@ -743,8 +782,15 @@ fn update_checkout_session(st: &mut State, id: &str, body: &Value) -> Result<(),
     if let Some(m) = body.get("merchantMetadata").filter(|v| !v.is_null()) {
         wire::merge_merchant_metadata(&mut mm, m)?;
     }
-    let recurring = body.get("recurringMetadata").filter(|v| !v.is_null()).cloned();
-    if let Some(amount) = recurring.as_ref().and_then(|r| r.get("amount")).filter(|a| !a.is_null()) {
+    let recurring = body
+        .get("recurringMetadata")
+        .filter(|v| !v.is_null())
+        .cloned();
+    if let Some(amount) = recurring
+        .as_ref()
+        .and_then(|r| r.get("amount"))
+        .filter(|a| !a.is_null())
+    {
         wire::price(amount, "recurringMetadata.amount")?;
     }
     cs.web = web;
@@ -756,7 +802,10 @@ fn update_checkout_session(st: &mut State, id: &str, body: &Value) -> Result<(),
     if let Some(p) = str_at(body, "platformId") {
         cs.platform_id = Some(p.to_string());
     }
-    if let Some(p) = body.get("providerMetadata").and_then(|p| str_at(p, "providerReferenceId")) {
+    if let Some(p) = body
+        .get("providerMetadata")
+        .and_then(|p| str_at(p, "providerReferenceId"))
+    {
         cs.provider_reference_id = Some(p.to_string());
     }
     cs.last_updated = now;
@@ -778,7 +827,6 @@ fn child_id(st: &State, cp_id: &str, kind: char) -> String {
 /// cannot be processed.
 pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> {
     let now = st.now();
-    let pending_delay = st.cfg.pending_delay_ms;
     let cs = st
         .checkout_sessions
         .get(id)
@@ -791,7 +839,10 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
         CheckoutSessionState::Completed | CheckoutSessionState::Canceled => return Ok(()),
     }
     if !wire::constraints(cs).is_empty() {
-        return Err("このチェックアウトセッションはまだ処理できません（constraints が残っています）。".into());
+        return Err(
+            "このチェックアウトセッションはまだ処理できません（constraints が残っています）。"
+                .into(),
+        );
     }
     let Some(b) = cs.buyer_key.and_then(buyer) else {
         return Err("購入者が選択されていません。".into());
@@ -813,11 +864,13 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
     let amount = cs.payment_details.charge_amount.unwrap_or(0);
     let cp_id = st.new_charge_permission_id();
     let expires_at = match cs.charge_permission_type {
-        ChargePermissionType::OneTime => Some(now.plus_days(if cs.payment_details.extend_expiration {
-            395 // 13 months [C option; U exact day count]
-        } else {
-            ONE_TIME_CHARGE_PERMISSION_DAYS
-        })),
+        ChargePermissionType::OneTime => {
+            Some(now.plus_days(if cs.payment_details.extend_expiration {
+                395 // 13 months [C option; U exact day count]
+            } else {
+                ONE_TIME_CHARGE_PERMISSION_DAYS
+            }))
+        }
         ChargePermissionType::Recurring => None,
     };
     let cp = ChargePermission {
@@ -843,7 +896,10 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
         last_updated: now,
     };
     st.charge_permissions.insert(cp_id.clone(), cp);
-    let intent = cs.payment_details.payment_intent.unwrap_or(PaymentIntent::Authorize);
+    let intent = cs
+        .payment_details
+        .payment_intent
+        .unwrap_or(PaymentIntent::Authorize);
     let charge_id = match intent {
         PaymentIntent::Confirm => None,
         PaymentIntent::Authorize | PaymentIntent::AuthorizeWithCapture => {
@@ -858,7 +914,9 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
                 refunded_amount: 0,
                 soft_descriptor: cs.payment_details.soft_descriptor.clone(),
                 capture_now: capture,
-                can_handle_pending_authorization: cs.payment_details.can_handle_pending_authorization,
+                can_handle_pending_authorization: cs
+                    .payment_details
+                    .can_handle_pending_authorization,
                 merchant_metadata: cs.merchant_metadata.clone(),
                 created_at: now,
                 state: if capture {
@@ -871,7 +929,9 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
                 reason_code: None,
                 reason_description: None,
                 last_updated: now,
-                settles_at: pending.then_some(kessai_core::jst::UnixMillis(now.0 + pending_delay)),
+                // A pending authorisation starts settling once the merchant completes the
+                // session (Complete answers 202 meanwhile).
+                settles_at: None,
             };
             st.charges.insert(charge_id.clone(), charge);
             Some(charge_id)
@@ -986,10 +1046,14 @@ fn complete_checkout_session(
             format!("The Checkout Session was canceled ({reason})."),
         ));
     }
-    let pending = charge_id
-        .as_ref()
-        .and_then(|c| st.charges.get(c))
-        .is_some_and(|c| c.state == ChargeState::AuthorizationInitiated);
+    let pending_delay = st.cfg.pending_delay_ms;
+    let pending = match charge_id.as_ref().and_then(|c| st.charges.get_mut(c)) {
+        Some(c) if c.state == ChargeState::AuthorizationInitiated => {
+            c.settles_at = Some(kessai_core::jst::UnixMillis(now.0 + pending_delay));
+            true
+        }
+        Some(_) | None => false,
+    };
     if let Some(cs) = st.checkout_sessions.get_mut(id) {
         cs.state = CheckoutSessionState::Completed;
         cs.charge_permission_id = Some(charge_permission_id);
@@ -1073,7 +1137,11 @@ fn close_charge_permission(st: &mut State, id: &str, body: &Value) -> Result<(),
     cp.reasons = vec![("MerchantClosed", Some(reason.to_string()))];
     cp.last_updated = now;
     if cancel_pending {
-        for c in st.charges.values_mut().filter(|c| c.charge_permission_id == id) {
+        for c in st
+            .charges
+            .values_mut()
+            .filter(|c| c.charge_permission_id == id)
+        {
             match c.state {
                 ChargeState::AuthorizationInitiated | ChargeState::Authorized => {
                     c.state = ChargeState::Canceled;
@@ -1104,7 +1172,11 @@ fn charge_simulation(code: &str) -> Option<(&'static str, u16)> {
     }
 }
 
-fn create_charge(st: &mut State, body: &Value, simulation: Option<&str>) -> Result<String, ApiError> {
+fn create_charge(
+    st: &mut State,
+    body: &Value,
+    simulation: Option<&str>,
+) -> Result<String, ApiError> {
     let now = st.now();
     let Some(cp_id) = str_at(body, "chargePermissionId") else {
         return Err(ApiError::missing("chargePermissionId"));
@@ -1113,7 +1185,10 @@ fn create_charge(st: &mut State, body: &Value, simulation: Option<&str>) -> Resu
         return Err(ApiError::missing("chargeAmount"));
     };
     let amount = wire::price(amount_v, "chargeAmount")?;
-    let capture_now = body.get("captureNow").and_then(Value::as_bool).unwrap_or(false);
+    let capture_now = body
+        .get("captureNow")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let can_pend = body
         .get("canHandlePendingAuthorization")
         .and_then(Value::as_bool)
@@ -1154,7 +1229,10 @@ fn create_charge(st: &mut State, body: &Value, simulation: Option<&str>) -> Resu
                 return Err(ApiError::new(
                     400,
                     "TransactionAmountExceeded",
-                    format!("The chargeAmount ({amount} JPY) exceeds the Charge Permission's remaining balance ({} JPY).", balance.max(0)),
+                    format!(
+                        "The chargeAmount ({amount} JPY) exceeds the Charge Permission's remaining balance ({} JPY).",
+                        balance.max(0)
+                    ),
                 ));
             }
         }
@@ -1204,7 +1282,9 @@ fn create_charge(st: &mut State, body: &Value, simulation: Option<&str>) -> Resu
         reason_code: declined.map(|(c, _)| c),
         reason_description: declined.map(|(c, _)| format!("Simulated {c}.")),
         last_updated: now,
-        settles_at: pending.then_some(kessai_core::jst::UnixMillis(now.0 + st.cfg.pending_delay_ms)),
+        settles_at: pending.then_some(kessai_core::jst::UnixMillis(
+            now.0 + st.cfg.pending_delay_ms,
+        )),
     };
     st.charges.insert(charge_id.clone(), charge);
     if let Some((code, status)) = declined {
@@ -1238,7 +1318,11 @@ fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError
         | ChargeState::Captured
         | ChargeState::Canceled
         | ChargeState::Declined => {
-            return Err(state_error("Charge", "InvalidChargeStatus", charge_state_name(c.state)));
+            return Err(state_error(
+                "Charge",
+                "InvalidChargeStatus",
+                charge_state_name(c.state),
+            ));
         }
     }
     if amount > c.charge_amount {
@@ -1302,17 +1386,27 @@ fn cancel_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError>
 /// (RefundInitiated) and later settles as Declined with this reason.
 const REFUND_SIMULATIONS: [&str; 2] = ["AmazonRejected", "ProcessingFailure"];
 
-fn create_refund(st: &mut State, body: &Value, simulation: Option<&str>) -> Result<String, ApiError> {
+fn create_refund(
+    st: &mut State,
+    body: &Value,
+    simulation: Option<&str>,
+) -> Result<String, ApiError> {
     let now = st.now();
     let declines_with: Option<&'static str> = match simulation {
         None => None,
-        Some(code) => Some(REFUND_SIMULATIONS.iter().find(|c| **c == code).copied().ok_or_else(|| {
-            ApiError::new(
-                400,
-                "InvalidSandboxSimulationSpecified",
-                format!("The simulation code '{code}' is not valid for this API."),
-            )
-        })?),
+        Some(code) => Some(
+            REFUND_SIMULATIONS
+                .iter()
+                .find(|c| **c == code)
+                .copied()
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "InvalidSandboxSimulationSpecified",
+                        format!("The simulation code '{code}' is not valid for this API."),
+                    )
+                })?,
+        ),
     };
     let Some(charge_id) = str_at(body, "chargeId") else {
         return Err(ApiError::missing("chargeId"));
@@ -1330,7 +1424,11 @@ fn create_refund(st: &mut State, body: &Value, simulation: Option<&str>) -> Resu
         | ChargeState::CaptureInitiated
         | ChargeState::Canceled
         | ChargeState::Declined => {
-            return Err(state_error("Charge", "InvalidChargeStatus", charge_state_name(c.state)));
+            return Err(state_error(
+                "Charge",
+                "InvalidChargeStatus",
+                charge_state_name(c.state),
+            ));
         }
     }
     let captured = c.capture_amount.unwrap_or(0);

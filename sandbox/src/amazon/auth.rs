@@ -8,7 +8,9 @@
 use axum::http::{HeaderMap, Method};
 use kessai_core::amazon::signing;
 use kessai_core::jst::UnixMillis;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::pss::{Signature, VerifyingKey};
 use rsa::signature::Verifier;
 use rsa::{RsaPrivateKey, RsaPublicKey};
@@ -86,7 +88,8 @@ pub fn verify_pss(
 /// Headers every signed request must sign. [U] Amazon's real minimum is not published; these
 /// are the ones every official SDK signs and without which a signature could be replayed
 /// elsewhere (other host, other region, other time).
-pub const REQUIRED_SIGNED_HEADERS: [&str; 3] = ["x-amz-pay-date", "x-amz-pay-host", "x-amz-pay-region"];
+pub const REQUIRED_SIGNED_HEADERS: [&str; 3] =
+    ["x-amz-pay-date", "x-amz-pay-host", "x-amz-pay-region"];
 
 /// How far `x-amz-pay-date` may be from the sandbox clock. [U] Amazon's window is not published.
 pub const DEFAULT_MAX_CLOCK_SKEW_MS: i64 = 15 * 60_000;
@@ -99,19 +102,31 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Verifies one API request. `path` and `query` are exactly as received (raw, percent-encoded).
-/// `own_host` is the sandbox's `host:port`. Returns the algorithm used.
+/// A request as the sandbox received it. `path` and `query` are exactly as received (raw,
+/// percent-encoded).
+pub struct Received<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// Verifies one API request. `own_host` is the sandbox's `host:port`. Returns the algorithm used.
 pub fn verify_request(
     cfg: &AmazonSandboxConfig,
     key: Option<&RsaPublicKey>,
     own_host: &str,
     now: UnixMillis,
-    method: &Method,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
+    req: &Received<'_>,
 ) -> Result<signing::Algorithm, ApiError> {
+    let Received {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    } = *req;
     let Some(auth) = header_str(headers, "authorization") else {
         // [U] code: Amazon's answer to an unsigned request is not documented.
         return Err(ApiError::new(
@@ -129,7 +144,11 @@ pub fn verify_request(
     })?;
     // Environment: this simulator is Amazon's Sandbox only. A LIVE- key, or a key id that is not
     // the registered one, cannot be verified here.
-    if parsed.public_key_id.to_ascii_uppercase().starts_with("LIVE") {
+    if parsed
+        .public_key_id
+        .to_ascii_uppercase()
+        .starts_with("LIVE")
+    {
         return Err(ApiError::new(
             403,
             "InvalidAuthentication",
@@ -183,12 +202,13 @@ pub fn verify_request(
         signed.push((name.clone(), values.join(",")));
     }
     let query_pairs = signing::parse_query(query);
-    let canonical =
-        signing::canonical_request(method.as_str(), path, &query_pairs, &signed, body);
+    let canonical = signing::canonical_request(method.as_str(), path, &query_pairs, &signed, body);
     let string_to_sign = signing::string_to_sign(parsed.algorithm, &canonical);
     let sig = signing::base64_decode(&parsed.signature_b64);
     let valid = match (key, sig) {
-        (Some(key), Some(sig)) => verify_pss(key, parsed.algorithm, string_to_sign.as_bytes(), &sig),
+        (Some(key), Some(sig)) => {
+            verify_pss(key, parsed.algorithm, string_to_sign.as_bytes(), &sig)
+        }
         _ => false,
     };
     if !valid {
@@ -244,8 +264,9 @@ pub fn verify_button(
 ) -> Result<signing::Algorithm, ButtonError> {
     let alg = match algorithm.filter(|a| !a.is_empty()) {
         None => signing::Algorithm::Legacy,
-        Some(a) => signing::Algorithm::parse(a)
-            .ok_or_else(|| ButtonError(format!("InvalidParameterValue: unknown algorithm '{a}'")))?,
+        Some(a) => signing::Algorithm::parse(a).ok_or_else(|| {
+            ButtonError(format!("InvalidParameterValue: unknown algorithm '{a}'"))
+        })?,
     };
     let string_to_sign = kessai_core::amazon::button::button_string_to_sign(alg, payload_json);
     let ok = match (key, signing::base64_decode(signature_b64)) {

@@ -150,7 +150,10 @@ mod tests {
                 assert_ne!(b.buyer_id, other.buyer_id);
             }
         }
-        assert_eq!(by_key("hanako").map(|b| b.outcome), Some(BuyerOutcome::HardDeclined));
+        assert_eq!(
+            by_key("hanako").map(|b| b.outcome),
+            Some(BuyerOutcome::HardDeclined)
+        );
         assert!(by_key("nobody").is_none());
     }
 }

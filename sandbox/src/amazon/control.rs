@@ -77,7 +77,10 @@ pub async fn requests(
         .log
         .iter()
         .filter(|e| q.get("api").is_none_or(|a| &e.api == a))
-        .filter(|e| q.get("object_id").is_none_or(|o| e.object_id.as_ref() == Some(o)))
+        .filter(|e| {
+            q.get("object_id")
+                .is_none_or(|o| e.object_id.as_ref() == Some(o))
+        })
         .filter_map(|e| serde_json::to_value(e).ok())
         .collect();
     Json(Value::Array(rows))

@@ -59,7 +59,11 @@ pub fn with_param(url: &str, key: &str, value: &str) -> String {
         None => (url, None),
     };
     let sep = if base.contains('?') {
-        if base.ends_with('?') || base.ends_with('&') { "" } else { "&" }
+        if base.ends_with('?') || base.ends_with('&') {
+            ""
+        } else {
+            "&"
+        }
     } else {
         "?"
     };
@@ -109,7 +113,10 @@ pub async fn checkout_js(AxState(shared): AxState<Shared>) -> Response {
     let base = lock(&shared).base_url.clone();
     (
         [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "no-store"),
         ],
         SCRIPT.replace("__KESSAI_AMAZON_BASE__", &base),
@@ -178,7 +185,13 @@ pub async fn start(AxState(shared): AxState<Shared>, Form(p): Form<Params>) -> R
     let payload = field(&p, "payloadJSON");
     let key = auth::parse_public_key(&st.cfg.public_key_pem);
     let algorithm = p.get("algorithm").map(String::as_str);
-    if let Err(e) = auth::verify_button(&st.cfg, key.as_ref(), payload, field(&p, "signature"), algorithm) {
+    if let Err(e) = auth::verify_button(
+        &st.cfg,
+        key.as_ref(),
+        payload,
+        field(&p, "signature"),
+        algorithm,
+    ) {
         return error_page(StatusCode::BAD_REQUEST, &e.0);
     }
     let json: Value = match serde_json::from_str(payload) {
@@ -191,14 +204,23 @@ pub async fn start(AxState(shared): AxState<Shared>, Form(p): Form<Params>) -> R
         }
     };
     if let Err(e) = wire::check(&json, payload_schema(product_type), "") {
-        return error_page(StatusCode::BAD_REQUEST, &format!("{}: {}", e.reason_code, e.message));
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("{}: {}", e.reason_code, e.message),
+        );
     }
     let back = page_url(&p);
     match product_type {
         ProductType::PayAndShip | ProductType::PayOnly => {
             match create_checkout_session(&mut st, &json, product_type, back) {
-                Ok(id) => see_other(&format!("/checkout/login?amazonCheckoutSessionId={}", enc(&id))),
-                Err(e) => error_page(StatusCode::BAD_REQUEST, &format!("{}: {}", e.reason_code, e.message)),
+                Ok(id) => see_other(&format!(
+                    "/checkout/login?amazonCheckoutSessionId={}",
+                    enc(&id)
+                )),
+                Err(e) => error_page(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{}: {}", e.reason_code, e.message),
+                ),
             }
         }
         ProductType::SignIn => {
@@ -217,12 +239,18 @@ pub async fn start(AxState(shared): AxState<Shared>, Form(p): Form<Params>) -> R
             let scopes = match check_scopes("signInScopes", json.get("signInScopes")) {
                 Ok(s) => s.unwrap_or_default(),
                 Err(e) => {
-                    return error_page(StatusCode::BAD_REQUEST, &format!("{}: {}", e.reason_code, e.message));
+                    return error_page(
+                        StatusCode::BAD_REQUEST,
+                        &format!("{}: {}", e.reason_code, e.message),
+                    );
                 }
             };
             let ok_url = |u: &str| u.starts_with("http://") || u.starts_with("https://");
             if !ok_url(return_url) {
-                return error_page(StatusCode::BAD_REQUEST, "InvalidParameterValue: signInReturnUrl.");
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidParameterValue: signInReturnUrl.",
+                );
             }
             let id = uuid_v4();
             let now = st.now();
@@ -230,7 +258,9 @@ pub async fn start(AxState(shared): AxState<Shared>, Form(p): Form<Params>) -> R
                 id.clone(),
                 SignInSession {
                     return_url: return_url.to_string(),
-                    cancel_url: wire::str_at(&json, "signInCancelUrl").filter(|u| ok_url(u)).map(str::to_string),
+                    cancel_url: wire::str_at(&json, "signInCancelUrl")
+                        .filter(|u| ok_url(u))
+                        .map(str::to_string),
                     scopes,
                     button_page: back,
                     buyer_key: None,
@@ -263,7 +293,12 @@ fn buyer_radios(selected: Option<&str>) -> String {
         .collect()
 }
 
-fn login_form(action: &str, hidden: &[(&str, &str)], cancel_href: &str, error: Option<&str>) -> String {
+fn login_form(
+    action: &str,
+    hidden: &[(&str, &str)],
+    cancel_href: &str,
+    error: Option<&str>,
+) -> String {
     let hidden: String = hidden
         .iter()
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", esc(v)))
@@ -310,7 +345,12 @@ pub async fn login_page(AxState(shared): AxState<Shared>, Query(q): Query<Params
     page(
         StatusCode::OK,
         "Amazonアカウントでログイン",
-        &login_form("/checkout/login", &[("amazonCheckoutSessionId", id)], &cancel, None),
+        &login_form(
+            "/checkout/login",
+            &[("amazonCheckoutSessionId", id)],
+            &cancel,
+            None,
+        ),
     )
 }
 
@@ -356,7 +396,13 @@ fn address_label(a: &buyers::SandboxAddress) -> String {
     )
 }
 
-fn address_form(id: &str, b: &SandboxBuyer, ship: bool, amount: Option<i64>, error: Option<&str>) -> String {
+fn address_form(
+    id: &str,
+    b: &SandboxBuyer,
+    ship: bool,
+    amount: Option<i64>,
+    error: Option<&str>,
+) -> String {
     let addresses: String = if ship {
         let radios: String = b
             .addresses
@@ -388,7 +434,12 @@ fn address_form(id: &str, b: &SandboxBuyer, ship: bool, amount: Option<i64>, err
         })
         .collect();
     let amount = amount
-        .map(|a| format!("<p id=\"orderAmount\">ご請求額: ￥{}</p>", group_thousands(a)))
+        .map(|a| {
+            format!(
+                "<p id=\"orderAmount\">ご請求額: ￥{}</p>",
+                group_thousands(a)
+            )
+        })
         .unwrap_or_default();
     format!(
         "{err}<p id=\"buyerName\">{name} 様</p>{amount}<form method=\"post\" action=\"/checkout/address\" id=\"addressForm\">\
@@ -411,7 +462,7 @@ fn group_thousands(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -428,10 +479,16 @@ pub async fn address_page(AxState(shared): AxState<Shared>, Query(q): Query<Para
         return r;
     }
     let Some(b) = buyers::by_key(field(&q, "buyer")) else {
-        return see_other(&format!("/checkout/login?amazonCheckoutSessionId={}", enc(id)));
+        return see_other(&format!(
+            "/checkout/login?amazonCheckoutSessionId={}",
+            enc(id)
+        ));
     };
     let Some(cs) = st.checkout_sessions.get(id) else {
-        return error_page(StatusCode::NOT_FOUND, "このチェックアウトセッションは存在しません。");
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "このチェックアウトセッションは存在しません。",
+        );
     };
     let ship = cs.product_type == ProductType::PayAndShip;
     page(
@@ -451,11 +508,17 @@ pub async fn address_submit(AxState(shared): AxState<Shared>, Form(p): Form<Para
         return r;
     }
     let Some(b) = buyers::by_key(field(&p, "buyer")) else {
-        return see_other(&format!("/checkout/login?amazonCheckoutSessionId={}", enc(&id)));
+        return see_other(&format!(
+            "/checkout/login?amazonCheckoutSessionId={}",
+            enc(&id)
+        ));
     };
     let now = st.now();
     let Some(cs) = st.checkout_sessions.get_mut(&id) else {
-        return error_page(StatusCode::NOT_FOUND, "このチェックアウトセッションは存在しません。");
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "このチェックアウトセッションは存在しません。",
+        );
     };
     if cs.processing.is_some() {
         return error_page(
@@ -464,7 +527,10 @@ pub async fn address_submit(AxState(shared): AxState<Shared>, Form(p): Form<Para
         );
     }
     let ship = cs.product_type == ProductType::PayAndShip;
-    let address = field(&p, "address").parse::<usize>().ok().filter(|i| *i < b.addresses.len());
+    let address = field(&p, "address")
+        .parse::<usize>()
+        .ok()
+        .filter(|i| *i < b.addresses.len());
     let method = field(&p, "paymentMethod")
         .parse::<usize>()
         .ok()
@@ -474,14 +540,24 @@ pub async fn address_submit(AxState(shared): AxState<Shared>, Form(p): Form<Para
         return page(
             StatusCode::BAD_REQUEST,
             "お届け先とお支払い方法",
-            &address_form(&id, b, ship, amount, Some("お届け先とお支払い方法を選択してください。")),
+            &address_form(
+                &id,
+                b,
+                ship,
+                amount,
+                Some("お届け先とお支払い方法を選択してください。"),
+            ),
         );
     };
     cs.buyer_key = Some(b.key);
     cs.address_index = if ship { address } else { None };
     cs.payment_method_index = Some(method);
     cs.last_updated = now;
-    let review = cs.web.checkout_review_return_url.clone().unwrap_or_default();
+    let review = cs
+        .web
+        .checkout_review_return_url
+        .clone()
+        .unwrap_or_default();
     see_other(&with_param(&review, "amazonCheckoutSessionId", &id))
 }
 
@@ -490,10 +566,12 @@ pub async fn address_submit(AxState(shared): AxState<Shared>, Form(p): Form<Para
 pub async fn cancel(AxState(shared): AxState<Shared>, Query(q): Query<Params>) -> Response {
     let st = lock(&shared);
     let id = field(&q, "amazonCheckoutSessionId");
-    let target = st
-        .checkout_sessions
-        .get(id)
-        .and_then(|cs| cs.web.checkout_cancel_url.clone().or_else(|| cs.button_page.clone()));
+    let target = st.checkout_sessions.get(id).and_then(|cs| {
+        cs.web
+            .checkout_cancel_url
+            .clone()
+            .or_else(|| cs.button_page.clone())
+    });
     match target {
         Some(url) => see_other(&url),
         None => page(
@@ -519,7 +597,10 @@ pub async fn processing(AxState(shared): AxState<Shared>, Query(q): Query<Params
         .and_then(|cs| cs.web.checkout_result_return_url.clone());
     match result {
         Some(url) => see_other(&with_param(&url, "amazonCheckoutSessionId", &id)),
-        None => error_page(StatusCode::BAD_REQUEST, "checkoutResultReturnUrl が設定されていません。"),
+        None => error_page(
+            StatusCode::BAD_REQUEST,
+            "checkoutResultReturnUrl が設定されていません。",
+        ),
     }
 }
 
@@ -535,7 +616,10 @@ fn sign_in_missing() -> Response {
 }
 
 /// `GET /signin/login?signInSessionId=…`.
-pub async fn signin_login_page(AxState(shared): AxState<Shared>, Query(q): Query<Params>) -> Response {
+pub async fn signin_login_page(
+    AxState(shared): AxState<Shared>,
+    Query(q): Query<Params>,
+) -> Response {
     let mut st = lock(&shared);
     st.refresh();
     let id = field(&q, "signInSessionId");
@@ -545,12 +629,20 @@ pub async fn signin_login_page(AxState(shared): AxState<Shared>, Query(q): Query
     page(
         StatusCode::OK,
         "Amazonアカウントでログイン",
-        &login_form("/signin/login", &[("signInSessionId", id)], &sign_in_cancel_href(id), None),
+        &login_form(
+            "/signin/login",
+            &[("signInSessionId", id)],
+            &sign_in_cancel_href(id),
+            None,
+        ),
     )
 }
 
 /// `POST /signin/login` (`signInSessionId`, `buyer`, `email`, `password`).
-pub async fn signin_login_submit(AxState(shared): AxState<Shared>, Form(p): Form<Params>) -> Response {
+pub async fn signin_login_submit(
+    AxState(shared): AxState<Shared>,
+    Form(p): Form<Params>,
+) -> Response {
     let mut st = lock(&shared);
     st.refresh();
     let id = field(&p, "signInSessionId").to_string();
@@ -679,15 +771,30 @@ mod tests {
 
     #[test]
     fn params_are_appended_before_fragments() {
-        assert_eq!(with_param("https://s.jp/r", "a", "x y"), "https://s.jp/r?a=x%20y");
-        assert_eq!(with_param("https://s.jp/r?p=1", "a", "b"), "https://s.jp/r?p=1&a=b");
-        assert_eq!(with_param("https://s.jp/r?p=1#top", "a", "b"), "https://s.jp/r?p=1&a=b#top");
-        assert_eq!(with_param("https://s.jp/r?", "a", "b"), "https://s.jp/r?a=b");
+        assert_eq!(
+            with_param("https://s.jp/r", "a", "x y"),
+            "https://s.jp/r?a=x%20y"
+        );
+        assert_eq!(
+            with_param("https://s.jp/r?p=1", "a", "b"),
+            "https://s.jp/r?p=1&a=b"
+        );
+        assert_eq!(
+            with_param("https://s.jp/r?p=1#top", "a", "b"),
+            "https://s.jp/r?p=1&a=b#top"
+        );
+        assert_eq!(
+            with_param("https://s.jp/r?", "a", "b"),
+            "https://s.jp/r?a=b"
+        );
     }
 
     #[test]
     fn escaping() {
-        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         assert_eq!(group_thousands(1234567), "1,234,567");
         assert_eq!(group_thousands(705), "705");
     }

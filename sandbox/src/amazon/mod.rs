@@ -213,17 +213,38 @@ fn router(shared: Shared) -> Router {
         .route("/v2/{*rest}", any(api::handle))
         .route("/checkout.js", get(hosted::checkout_js))
         .route("/checkout/start", post(hosted::start))
-        .route("/checkout/login", get(hosted::login_page).post(hosted::login_submit))
-        .route("/checkout/address", get(hosted::address_page).post(hosted::address_submit))
+        .route(
+            "/checkout/login",
+            get(hosted::login_page).post(hosted::login_submit),
+        )
+        .route(
+            "/checkout/address",
+            get(hosted::address_page).post(hosted::address_submit),
+        )
         .route("/checkout/cancel", get(hosted::cancel))
         .route("/checkout/processing", get(hosted::processing))
-        .route("/signin/login", get(hosted::signin_login_page).post(hosted::signin_login_submit))
-        .route("/signin/consent", get(hosted::consent_page).post(hosted::consent_submit))
+        .route(
+            "/signin/login",
+            get(hosted::signin_login_page).post(hosted::signin_login_submit),
+        )
+        .route(
+            "/signin/consent",
+            get(hosted::consent_page).post(hosted::consent_submit),
+        )
         .route("/signin/cancel", get(hosted::signin_cancel))
-        .route("/__sandbox/amazon/clock", get(control::get_clock).post(control::set_clock))
+        .route(
+            "/__sandbox/amazon/clock",
+            get(control::get_clock).post(control::set_clock),
+        )
         .route("/__sandbox/amazon/requests", get(control::requests))
-        .route("/__sandbox/amazon/checkout-sessions", get(control::list_checkout_sessions))
-        .route("/__sandbox/amazon/charge-permissions", get(control::list_charge_permissions))
+        .route(
+            "/__sandbox/amazon/checkout-sessions",
+            get(control::list_checkout_sessions),
+        )
+        .route(
+            "/__sandbox/amazon/charge-permissions",
+            get(control::list_charge_permissions),
+        )
         .route("/__sandbox/amazon/charges", get(control::list_charges))
         .route("/__sandbox/amazon/refunds", get(control::list_refunds))
         .route("/__sandbox/amazon/faults", post(control::add_fault))

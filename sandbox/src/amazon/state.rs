@@ -399,8 +399,9 @@ impl State {
                 ChargeState::Authorized | ChargeState::AuthorizationInitiated if expired => {
                     c.state = ChargeState::Canceled;
                     c.reason_code = Some("ExpiredUnused");
-                    c.reason_description =
-                        Some("The Charge has been canceled because it expired after 30 days.".into());
+                    c.reason_description = Some(
+                        "The Charge has been canceled because it expired after 30 days.".into(),
+                    );
                     c.last_updated = now;
                 }
                 ChargeState::AuthorizationInitiated
@@ -414,7 +415,9 @@ impl State {
         // Refunds settle.
         for r in self.refunds.values_mut() {
             match r.state {
-                RefundState::RefundInitiated if now >= r.settles_at && r.declines_with.is_some() => {
+                RefundState::RefundInitiated
+                    if now >= r.settles_at && r.declines_with.is_some() =>
+                {
                     r.state = RefundState::Declined;
                     r.reason_code = r.declines_with;
                     r.last_updated = now;
@@ -467,7 +470,10 @@ impl State {
             }
             if let Some(cp) = self.charge_permissions.get_mut(&cp_id) {
                 cp.state = ChargePermissionState::Closed;
-                cp.reasons = vec![("AmazonCanceled", Some("The Checkout Session expired.".into()))];
+                cp.reasons = vec![(
+                    "AmazonCanceled",
+                    Some("The Checkout Session expired.".into()),
+                )];
                 cp.last_updated = now;
             }
         }
@@ -595,7 +601,10 @@ mod tests {
     #[test]
     fn timestamp_is_utc() {
         // 2026-11-22T15:00:00Z
-        assert_eq!(amazon_timestamp(UnixMillis(1_795_359_600_000)), "20261122T150000Z");
+        assert_eq!(
+            amazon_timestamp(UnixMillis(1_795_359_600_000)),
+            "20261122T150000Z"
+        );
         assert_eq!(amazon_timestamp(UnixMillis(0)), "19700101T000000Z");
     }
 }

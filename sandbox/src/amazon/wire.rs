@@ -281,7 +281,7 @@ pub fn price(v: &Value, path: &str) -> Result<i64, ApiError> {
         },
         Some(other) => return Err(ApiError::invalid(&amount_path, &short(other))),
     };
-    if amount < 1 || amount > MAX_TRANSACTION_AMOUNT {
+    if !(1..=MAX_TRANSACTION_AMOUNT).contains(&amount) {
         return Err(ApiError::invalid(&amount_path, &amount.to_string()));
     }
     match m.get("currencyCode") {
@@ -294,7 +294,10 @@ pub fn price(v: &Value, path: &str) -> Result<i64, ApiError> {
                 "The currency code '{c}' provided for '{path}' does not match the ledger currency JPY."
             ),
         )),
-        Some(other) => Err(ApiError::invalid(&format!("{path}.currencyCode"), &short(other))),
+        Some(other) => Err(ApiError::invalid(
+            &format!("{path}.currencyCode"),
+            &short(other),
+        )),
     }
 }
 
@@ -363,7 +366,10 @@ pub fn merge_payment_details(into: &mut PaymentDetails, v: &Value) -> Result<(),
                 .ok_or_else(|| ApiError::invalid("paymentDetails.paymentIntent", s))?,
         );
     }
-    if let Some(b) = v.get("canHandlePendingAuthorization").and_then(Value::as_bool) {
+    if let Some(b) = v
+        .get("canHandlePendingAuthorization")
+        .and_then(Value::as_bool)
+    {
         into.can_handle_pending_authorization = b;
     }
     if let Some(p) = v.get("chargeAmount").filter(|p| !p.is_null()) {
@@ -668,8 +674,22 @@ pub fn get_buyer_json(b: &SandboxBuyer, scopes: &[String]) -> Value {
     let home = b.addresses.first();
     let mut m = Map::new();
     m.insert("buyerId".into(), json!(b.buyer_id));
-    m.insert("name".into(), if has("name") { json!(b.name) } else { Value::Null });
-    m.insert("email".into(), if has("email") { json!(b.email) } else { Value::Null });
+    m.insert(
+        "name".into(),
+        if has("name") {
+            json!(b.name)
+        } else {
+            Value::Null
+        },
+    );
+    m.insert(
+        "email".into(),
+        if has("email") {
+            json!(b.email)
+        } else {
+            Value::Null
+        },
+    );
     m.insert(
         "postalCode".into(),
         match home {
@@ -679,11 +699,19 @@ pub fn get_buyer_json(b: &SandboxBuyer, scopes: &[String]) -> Value {
     );
     m.insert(
         "countryCode".into(),
-        if has("postalCode") || has("shippingAddress") { json!("JP") } else { Value::Null },
+        if has("postalCode") || has("shippingAddress") {
+            json!("JP")
+        } else {
+            Value::Null
+        },
     );
     m.insert(
         "phoneNumber".into(),
-        if has("phoneNumber") { json!(b.phone_number) } else { Value::Null },
+        if has("phoneNumber") {
+            json!(b.phone_number)
+        } else {
+            Value::Null
+        },
     );
     m.insert(
         "shippingAddress".into(),
@@ -709,23 +737,51 @@ mod tests {
 
     #[test]
     fn jpy_amounts_are_whole_yen() {
-        assert_eq!(price(&json!({"amount":"705","currencyCode":"JPY"}), "chargeAmount"), Ok(705));
-        assert_eq!(price(&json!({"amount":705,"currencyCode":"JPY"}), "chargeAmount"), Ok(705));
-        let e = price(&json!({"amount":"705.00","currencyCode":"JPY"}), "chargeAmount")
-            .expect_err("decimals refused");
+        assert_eq!(
+            price(
+                &json!({"amount":"705","currencyCode":"JPY"}),
+                "chargeAmount"
+            ),
+            Ok(705)
+        );
+        assert_eq!(
+            price(&json!({"amount":705,"currencyCode":"JPY"}), "chargeAmount"),
+            Ok(705)
+        );
+        let e = price(
+            &json!({"amount":"705.00","currencyCode":"JPY"}),
+            "chargeAmount",
+        )
+        .expect_err("decimals refused");
         assert_eq!(e.reason_code, "InvalidParameterValue");
         assert_eq!(
             e.message,
             "The value '705.00' provided for 'chargeAmount.Amount' is invalid."
         );
-        for bad in [json!("1,000"), json!("-5"), json!("0"), json!(705.5), json!(""), json!("10000001")] {
-            let e = price(&json!({"amount": bad, "currencyCode":"JPY"}), "chargeAmount")
-                .expect_err("refused");
+        for bad in [
+            json!("1,000"),
+            json!("-5"),
+            json!("0"),
+            json!(705.5),
+            json!(""),
+            json!("10000001"),
+        ] {
+            let e = price(
+                &json!({"amount": bad, "currencyCode":"JPY"}),
+                "chargeAmount",
+            )
+            .expect_err("refused");
             assert_eq!(e.reason_code, "InvalidParameterValue", "{bad}");
         }
-        let e = price(&json!({"amount":"705","currencyCode":"USD"}), "chargeAmount")
-            .expect_err("USD refused");
-        assert_eq!((e.status.as_u16(), e.reason_code), (400, "CurrencyMismatch"));
+        let e = price(
+            &json!({"amount":"705","currencyCode":"USD"}),
+            "chargeAmount",
+        )
+        .expect_err("USD refused");
+        assert_eq!(
+            (e.status.as_u16(), e.reason_code),
+            (400, "CurrencyMismatch")
+        );
         let e = price(&json!({"amount":"705"}), "chargeAmount").expect_err("currency needed");
         assert_eq!(e.reason_code, "MissingParameterValue");
     }
@@ -734,10 +790,17 @@ mod tests {
     fn unknown_fields_are_refused_at_any_depth() {
         let ok = json!({"chargeAmount":{"amount":"1","currencyCode":"JPY"}});
         assert!(check(&ok, &COMPLETE_CHECKOUT_SESSION, "").is_ok());
-        let e = check(&json!({"checkoutMode":"ProcessOrder"}), &CREATE_CHECKOUT_SESSION, "")
-            .expect_err("unknown");
+        let e = check(
+            &json!({"checkoutMode":"ProcessOrder"}),
+            &CREATE_CHECKOUT_SESSION,
+            "",
+        )
+        .expect_err("unknown");
         assert_eq!(e.reason_code, "UnrecognizedField");
-        assert_eq!(e.message, "The field 'checkoutMode' is invalid for this API.");
+        assert_eq!(
+            e.message,
+            "The field 'checkoutMode' is invalid for this API."
+        );
         let e = check(
             &json!({"paymentDetails":{"chargeAmount":{"amount":"1","currencyCode":"JPY","x":1}}}),
             &CREATE_CHECKOUT_SESSION,

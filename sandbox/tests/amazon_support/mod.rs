@@ -37,7 +37,11 @@ pub fn other_key() -> &'static MerchantKey {
 
 pub fn idem(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// RSASSA-PSS / SHA-256 signature with the given salt length, standard base64.
@@ -111,13 +115,22 @@ impl Sb {
             idem_key,
             self.now(),
         );
-        let sig = pss_sign(&merchant_key().private_pkcs8_pem, 32, &unsigned.string_to_sign);
+        let sig = pss_sign(
+            &merchant_key().private_pkcs8_pem,
+            32,
+            &unsigned.string_to_sign,
+        );
         unsigned.signed(&sig)
     }
 
     pub async fn send(&self, req: &SignedRequest) -> Answer {
-        self.send_parts(req.method.as_str(), &req.url, &req.headers, req.body.as_bytes())
-            .await
+        self.send_parts(
+            req.method.as_str(),
+            &req.url,
+            &req.headers,
+            req.body.as_bytes(),
+        )
+        .await
     }
 
     pub async fn send_parts(
@@ -127,9 +140,10 @@ impl Sb {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Answer {
-        let mut rb = self
-            .http
-            .request(reqwest::Method::from_bytes(method.as_bytes()).expect("method"), url);
+        let mut rb = self.http.request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+            url,
+        );
         for (k, v) in headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -170,8 +184,21 @@ impl Sb {
     }
 
     /// A request signed with the legacy algorithm (salt 20) from core's canonical request.
-    pub fn signed_legacy(&self, method: HttpMethod, resource: &str, body: Option<&Value>, idem_key: Option<&str>) -> SignedRequest {
-        let unsigned = build(&self.api, method, resource, body.map(|b| b.to_string()), idem_key, self.now());
+    pub fn signed_legacy(
+        &self,
+        method: HttpMethod,
+        resource: &str,
+        body: Option<&Value>,
+        idem_key: Option<&str>,
+    ) -> SignedRequest {
+        let unsigned = build(
+            &self.api,
+            method,
+            resource,
+            body.map(|b| b.to_string()),
+            idem_key,
+            self.now(),
+        );
         let canonical = signing::canonical_request(
             method.as_str(),
             &unsigned.path,
@@ -187,7 +214,11 @@ impl Sb {
             AuthorizationHeader {
                 algorithm: Algorithm::Legacy,
                 public_key_id: unsigned.public_key_id.clone(),
-                signed_headers: unsigned.signed_headers.split(';').map(str::to_string).collect(),
+                signed_headers: unsigned
+                    .signed_headers
+                    .split(';')
+                    .map(str::to_string)
+                    .collect(),
                 signature_b64: sig,
             }
             .to_header_value(),
@@ -218,8 +249,18 @@ impl Sb {
         page_parts(resp).await
     }
 
-    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
-        let resp = self.browser.post(url).form(form).send().await.expect("form");
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String, Option<String>) {
+        let resp = self
+            .browser
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .expect("form");
         page_parts(resp).await
     }
 
@@ -287,7 +328,12 @@ impl Sb {
         let (status, _, loc) = self
             .post_form(
                 &self.url("/checkout/login"),
-                &[("amazonCheckoutSessionId", &cs_id), ("buyer", buyer), ("email", ""), ("password", "anything")],
+                &[
+                    ("amazonCheckoutSessionId", &cs_id),
+                    ("buyer", buyer),
+                    ("email", ""),
+                    ("password", "anything"),
+                ],
             )
             .await;
         assert_eq!(status, 303);
@@ -297,7 +343,12 @@ impl Sb {
         let (status, body, loc) = self
             .post_form(
                 &self.url("/checkout/address"),
-                &[("amazonCheckoutSessionId", &cs_id), ("buyer", buyer), ("address", address), ("paymentMethod", "0")],
+                &[
+                    ("amazonCheckoutSessionId", &cs_id),
+                    ("buyer", buyer),
+                    ("address", address),
+                    ("paymentMethod", "0"),
+                ],
             )
             .await;
         assert_eq!(status, 303, "{body}");
