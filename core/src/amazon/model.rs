@@ -350,9 +350,15 @@ pub struct AddressRestrictions {
     /// `Allowed` | `NotAllowed`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Keyed by country code, e.g. `JP`.
-    #[serde(default)]
+    /// Keyed by country code, e.g. `JP`. `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_empty_map")]
     pub restrictions: BTreeMap<String, RegionRestriction>,
+}
+
+fn null_as_empty_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, RegionRestriction>, D::Error> {
+    Ok(Option::<BTreeMap<String, RegionRestriction>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -435,6 +435,30 @@ mod tests {
     }
 
     proptest! {
+        /// Any change to what is signed changes the string to sign, so a signature made for one
+        /// request cannot be replayed for another (tampered path, body, date, host, region, key).
+        #[test]
+        fn tampering_changes_the_string_to_sign(
+            id in "[A-Za-z0-9-]{1,20}",
+            body in "\\PC{0,40}",
+            secs in 0i64..4_102_444_800,
+            which in 0usize..6,
+        ) {
+            let c = cfg("https://pay-api.amazon.jp", Environment::Sandbox);
+            let (m, r) = api::capture_charge(&id);
+            let t = UnixMillis(secs * 1000);
+            let base = build(&c, m, &r, Some(body.clone()), Some("k1"), t);
+            let other = match which {
+                0 => build(&c, m, &format!("{r}x"), Some(body.clone()), Some("k1"), t),
+                1 => build(&c, m, &r, Some(format!("{body} ")), Some("k1"), t),
+                2 => build(&c, m, &r, Some(body.clone()), Some("k1"), UnixMillis(t.0 + 1000)),
+                3 => build(&ApiConfig { base_url: "https://pay-api.amazon.eu".into(), ..c.clone() }, m, &r, Some(body.clone()), Some("k1"), t),
+                4 => build(&ApiConfig { region: "eu".into(), ..c.clone() }, m, &r, Some(body.clone()), Some("k1"), t),
+                _ => build(&c, m, &r, Some(body.clone()), Some("k2"), t),
+            };
+            prop_assert_ne!(base.string_to_sign, other.string_to_sign);
+        }
+
         /// What the sandbox does with a received request: rebuild the canonical request from the
         /// signed header list, the raw path and the body, and compare strings to sign.
         #[test]

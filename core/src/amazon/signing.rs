@@ -360,6 +360,10 @@ pub fn amz_date(now: UnixMillis) -> String {
 /// Parses `x-amz-pay-date`: `20240101T000000Z` (PHP/Java/.NET/Ruby) or `2024-01-01T00:00:00Z`
 /// (Node SDK). Rejects impossible dates and anything else.
 pub fn parse_amz_date(s: &str) -> Option<UnixMillis> {
+    // ASCII only: the slicing below must never split a multi-byte character.
+    if !s.is_ascii() {
+        return None;
+    }
     let b = s.as_bytes();
     let compact = match b.len() {
         16 if b[8] == b'T' && b[15] == b'Z' => format!("{}{}", &s[0..8], &s[9..15]),
@@ -675,6 +679,8 @@ mod tests {
             "2024-01-01T00:00:00+09:00",
             "２０２40101T000000Z",
             "2024010aT000000Z",
+            // 16 bytes with 'T' at byte 8 and 'Z' at byte 15, but not digits.
+            "2024円0T000000Z",
         ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
@@ -781,6 +787,19 @@ mod tests {
         fn canonical_uri_idempotent(p in "/[\\PC]{0,20}") {
             let once = canonical_uri(&p);
             prop_assert_eq!(canonical_uri(&once), once.clone());
+        }
+
+        #[test]
+        fn readers_never_panic(s in "\\PC{0,24}", raw in prop::collection::vec(any::<u8>(), 0..24)) {
+            let _ = parse_amz_date(&s);
+            let _ = AuthorizationHeader::parse(&s);
+            let _ = parse_query(&s);
+            let _ = canonical_uri(&s);
+            let _ = base64_decode(&s);
+            // Any 16- or 20-byte string, multi-byte characters included, at every position.
+            let lossy = String::from_utf8_lossy(&raw);
+            let _ = parse_amz_date(&lossy);
+            let _ = parse_amz_date(&format!("2024010{s}"));
         }
 
         #[test]
