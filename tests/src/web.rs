@@ -1,0 +1,79 @@
+//! Helpers shared by the headless-Chromium tests (card and Amazon Pay): waiting for elements,
+//! running JS, the storefront's cart → checkout steps, and the payment behind an order.
+
+use crate::{merchant, payment, stack};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use std::time::Duration;
+
+pub async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+pub async fn eval(c: &Client, js: &str) -> Value {
+    c.execute(js, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("js {js}: {e}"))
+}
+
+/// Clicks the element `css` once it is there.
+pub async fn click(c: &Client, css: &str) {
+    wait_for(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// The text of `css` once it is there.
+pub async fn text_of(c: &Client, css: &str) -> String {
+    wait_for(c, css)
+        .await
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("text {css}: {e}"))
+}
+
+/// Waits until `css`'s text contains `needle` (20 s); returns the last text seen.
+pub async fn wait_for_text(c: &Client, css: &str, needle: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            text = el.text().await.unwrap_or_default();
+            if text.contains(needle) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    text
+}
+
+/// Opens the shop, puts one mug in the cart and goes to checkout (the card form is shown);
+/// returns the order number.
+pub async fn open_checkout(c: &Client) -> String {
+    let urls = stack();
+    c.goto(&format!("{}/", urls.storefront))
+        .await
+        .expect("storefront");
+    let qty = wait_for(c, "input[name=mug]").await;
+    qty.clear().await.expect("clear");
+    qty.send_keys("1").await.expect("qty");
+    click(c, "#to-checkout").await;
+    wait_for(c, "#kessai-card-number").await;
+    text_of(c, "#order-id").await
+}
+
+/// The merchant API's view of the payment of storefront order `order`.
+pub async fn payment_for_order(order: &str) -> Value {
+    let (_, list) = merchant(reqwest::Method::GET, "/v1/payments", None).await;
+    let found = list["data"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["order_id"] == order).cloned());
+    let p = found.unwrap_or_else(|| panic!("payment for order {order}"));
+    payment(p["id"].as_str().unwrap_or("")).await
+}
