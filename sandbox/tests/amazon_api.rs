@@ -104,6 +104,22 @@ async fn create_checkout_session_validation() {
         .collect();
     assert_eq!(ids, ["BuyerNotAssociated", "CheckoutResultReturnUrlNotSet"]);
 
+    // A recurring session needs its frequency before it can be processed [U constraint].
+    let mut b = create_body(&sb);
+    b["chargePermissionType"] = json!("Recurring");
+    let a = post(b).await;
+    assert_eq!(a.status, 201);
+    assert!(
+        a.json["constraints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["constraintId"] == "RecurringFrequencyNotSet")
+    );
+    let mut b = create_body(&sb);
+    b["chargePermissionType"] = json!("PaymentMethodOnFile");
+    assert_eq!(reason(&post(b).await), "InvalidParameterValue");
+
     // Unknown ids and paths.
     let a = sb
         .call(

@@ -100,14 +100,12 @@ fn route(method: &Method, resource: &str) -> Result<(Api, Option<String>), ApiEr
             other,
         ) => {
             return Err(ApiError::new(
-                405,
                 "UnsupportedOperation",
                 format!("The operation {other} is not supported on this resource."),
             ));
         }
         _ => {
             return Err(ApiError::new(
-                404,
                 "ResourceNotFound",
                 format!("No API matches the path '{resource}'."),
             ));
@@ -301,7 +299,7 @@ fn run(
     entry: &mut LogEntry,
 ) -> Result<(StatusCode, Vec<u8>), ApiError> {
     let Some((env, resource)) = split_env(path) else {
-        return Err(ApiError::new(404, "ResourceNotFound", "Unknown path."));
+        return Err(ApiError::new("ResourceNotFound", "Unknown path."));
     };
     if let Ok((api, object)) = route(method, resource) {
         entry.api = api.name().to_string();
@@ -310,7 +308,6 @@ fn run(
     match env {
         Env::Live => {
             return Err(ApiError::new(
-                403,
                 "InvalidAuthentication",
                 "The Live environment is not available in the Amazon Pay sandbox; use /sandbox/v2.",
             ));
@@ -335,7 +332,6 @@ fn run(
             .starts_with("SANDBOX")
     {
         return Err(ApiError::new(
-            403,
             "InvalidAuthentication",
             "The unified endpoint needs an environment-specific (SANDBOX-) public key id.",
         ));
@@ -351,14 +347,12 @@ fn run(
             // [U] Amazon documents the key as required on create calls; the sandbox requires
             // it on every POST (complete and capture included) so retries are always safe.
             return Err(ApiError::new(
-                400,
                 "MissingHeader",
                 "The request is missing the required header x-amz-pay-idempotency-key.",
             ));
         };
         if !valid_idempotency_key(k) {
             return Err(ApiError::new(
-                400,
                 "InvalidHeaderValue",
                 format!(
                     "The value '{k}' provided for header 'x-amz-pay-idempotency-key' is invalid."
@@ -369,7 +363,6 @@ fn run(
         if let Some(rec) = st.idempotency.get(k) {
             if rec.fingerprint != fp {
                 return Err(ApiError::new(
-                    400,
                     "DuplicateIdempotencyKey",
                     format!("The idempotency key '{k}' was already used with a different request."),
                 ));
@@ -385,7 +378,6 @@ fn run(
     } else {
         serde_json::from_slice(body).map_err(|e| {
             ApiError::new(
-                400,
                 "InvalidRequestFormat",
                 format!("The request body is not valid JSON: {e}"),
             )
@@ -393,7 +385,6 @@ fn run(
     };
     if !body_json.is_object() {
         return Err(ApiError::new(
-            400,
             "InvalidRequestFormat",
             "The request body must be a JSON object.",
         ));
@@ -647,8 +638,13 @@ pub fn create_checkout_session(
     let scopes = check_scopes("scopes", body.get("scopes"))?;
     let cp_type = match str_at(body, "chargePermissionType") {
         None => ChargePermissionType::OneTime,
-        Some(s) => ChargePermissionType::parse(s)
-            .ok_or_else(|| ApiError::invalid("chargePermissionType", s))?,
+        // [U] PaymentMethodOnFile (saved wallet) is not simulated: refused like an unknown value.
+        Some(s) => match ChargePermissionType::parse(s) {
+            Some(t @ (ChargePermissionType::OneTime | ChargePermissionType::Recurring)) => t,
+            Some(ChargePermissionType::PaymentMethodOnFile) | None => {
+                return Err(ApiError::invalid("chargePermissionType", s));
+            }
+        },
     };
     let recurring_metadata = body
         .get("recurringMetadata")
@@ -660,6 +656,9 @@ pub fn create_checkout_session(
         .filter(|a| !a.is_null())
     {
         wire::price(amount, "recurringMetadata.amount")?;
+    }
+    if let Some(d) = body.get("deliverySpecifications").filter(|v| !v.is_null()) {
+        delivery_specifications(d)?;
     }
     let mut payment_details = PaymentDetails::default();
     if let Some(pd) = body.get("paymentDetails").filter(|v| !v.is_null()) {
@@ -707,9 +706,28 @@ pub fn create_checkout_session(
     Ok(id)
 }
 
+/// Reads `deliverySpecifications` with core's model; the restriction type must be Allowed or
+/// NotAllowed [C field values].
+pub fn delivery_specifications(
+    v: &Value,
+) -> Result<kessai_core::amazon::model::DeliverySpecifications, ApiError> {
+    let spec: kessai_core::amazon::model::DeliverySpecifications =
+        serde_json::from_value(v.clone())
+            .map_err(|_| ApiError::invalid("deliverySpecifications", &v.to_string()))?;
+    if let Some(r) = &spec.address_restrictions
+        && r.kind != "Allowed"
+        && r.kind != "NotAllowed"
+    {
+        return Err(ApiError::invalid(
+            "deliverySpecifications.addressRestrictions.type",
+            &r.kind,
+        ));
+    }
+    Ok(spec)
+}
+
 fn state_error(what: &str, code: &'static str, state: &str) -> ApiError {
     ApiError::new(
-        422,
         code,
         format!("The {what} is in the {state} state; this operation is not allowed in that state."),
     )
@@ -764,7 +782,6 @@ fn update_checkout_session(st: &mut State, id: &str, body: &Value) -> Result<(),
     // answer; the sandbox uses InvalidCheckoutSessionStatus.
     if cs.processing.is_some() && body.get("paymentDetails").is_some_and(|v| !v.is_null()) {
         return Err(ApiError::new(
-            422,
             "InvalidCheckoutSessionStatus",
             "The buyer has already confirmed this Checkout Session; its payment details can no longer be changed.",
         ));
@@ -871,7 +888,7 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
                 ONE_TIME_CHARGE_PERMISSION_DAYS
             }))
         }
-        ChargePermissionType::Recurring => None,
+        ChargePermissionType::Recurring | ChargePermissionType::PaymentMethodOnFile => None,
     };
     let cp = ChargePermission {
         id: cp_id.clone(),
@@ -887,7 +904,7 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
         amount_limit: match cs.charge_permission_type {
             // [U] allowOvercharge is accepted but its larger limit is not simulated.
             ChargePermissionType::OneTime => Some(amount),
-            ChargePermissionType::Recurring => None,
+            ChargePermissionType::Recurring | ChargePermissionType::PaymentMethodOnFile => None,
         },
         created_at: now,
         expires_at,
@@ -973,7 +990,6 @@ fn complete_checkout_session(
         // A failed checkout (declined, canceled, expired) [C EC-CUBE; 400 per JTL, U].
         CheckoutSessionState::Canceled => {
             return Err(ApiError::new(
-                400,
                 "CheckoutSessionCanceled",
                 format!(
                     "The Checkout Session was canceled ({}); read it for the reason.",
@@ -989,7 +1005,6 @@ fn complete_checkout_session(
     else {
         // [U] Amazon's answer before the buyer went through amazonPayRedirectUrl.
         return Err(ApiError::new(
-            422,
             "InvalidCheckoutSessionStatus",
             "The buyer has not completed checkout on Amazon Pay yet (amazonPayRedirectUrl was not visited).",
         ));
@@ -1004,7 +1019,6 @@ fn complete_checkout_session(
     let expected = cs.payment_details.charge_amount.unwrap_or(0);
     if amount != expected {
         return Err(ApiError::new(
-            409,
             "AmountMismatch",
             format!(
                 "The chargeAmount ({amount} JPY) does not match the Checkout Session's chargeAmount ({expected} JPY)."
@@ -1014,7 +1028,6 @@ fn complete_checkout_session(
     if let Some(code) = simulation {
         if !COMPLETE_SIMULATIONS.contains(&code) {
             return Err(ApiError::new(
-                400,
                 "InvalidSandboxSimulationSpecified",
                 format!("The simulation code '{code}' is not valid for this API."),
             ));
@@ -1041,7 +1054,6 @@ fn complete_checkout_session(
             cs.last_updated = now;
         }
         return Err(ApiError::new(
-            400,
             "CheckoutSessionCanceled",
             format!("The Checkout Session was canceled ({reason})."),
         ));
@@ -1090,7 +1102,6 @@ fn update_charge_permission(st: &mut State, id: &str, body: &Value) -> Result<()
                 && cp.recurring_metadata.is_some();
             if changes_set_field || recurring_change {
                 return Err(ApiError::new(
-                    422,
                     "ChargePermissionNotModifiable",
                     "The Charge Permission is Closed; only fields that are not set yet can be updated.",
                 ));
@@ -1161,15 +1172,16 @@ fn close_charge_permission(st: &mut State, id: &str, body: &Value) -> Result<(),
 }
 
 /// Simulation codes accepted by Create Charge [U list] and the error each answers.
-fn charge_simulation(code: &str) -> Option<(&'static str, u16)> {
-    match code {
-        "HardDeclined" => Some(("HardDeclined", 422)),
-        "SoftDeclined" => Some(("SoftDeclined", 422)),
-        "AmazonRejected" => Some(("AmazonRejected", 422)),
-        "TransactionTimedOut" => Some(("TransactionTimedOut", 422)),
-        "ProcessingFailure" => Some(("ProcessingFailure", 500)),
-        _ => None,
-    }
+fn charge_simulation(code: &str) -> Option<&'static str> {
+    [
+        "HardDeclined",
+        "SoftDeclined",
+        "AmazonRejected",
+        "TransactionTimedOut",
+        "ProcessingFailure",
+    ]
+    .into_iter()
+    .find(|c| *c == code)
 }
 
 fn create_charge(
@@ -1197,7 +1209,6 @@ fn create_charge(
     if soft.is_some() && !capture_now {
         // softDescriptor is only usable with captureNow=true [C charge excerpt].
         return Err(ApiError::new(
-            400,
             "InvalidParameterCombination",
             "softDescriptor can only be set when captureNow is true.",
         ));
@@ -1227,7 +1238,6 @@ fn create_charge(
             let balance = limit - st.amount_held(cp_id);
             if amount > balance {
                 return Err(ApiError::new(
-                    400,
                     "TransactionAmountExceeded",
                     format!(
                         "The chargeAmount ({amount} JPY) exceeds the Charge Permission's remaining balance ({} JPY).",
@@ -1236,11 +1246,10 @@ fn create_charge(
                 ));
             }
         }
-        ChargePermissionType::Recurring => {
+        ChargePermissionType::Recurring | ChargePermissionType::PaymentMethodOnFile => {
             let used = st.charged_in_month(cp_id, now);
             if used + amount > RECURRING_MONTHLY_CAP {
                 return Err(ApiError::new(
-                    400,
                     "PeriodicAmountExceeded",
                     format!(
                         "Charging {amount} JPY would exceed the monthly limit of {RECURRING_MONTHLY_CAP} JPY for this Charge Permission ({used} JPY charged this month)."
@@ -1253,7 +1262,6 @@ fn create_charge(
         None => None,
         Some(code) => Some(charge_simulation(code).ok_or_else(|| {
             ApiError::new(
-                400,
                 "InvalidSandboxSimulationSpecified",
                 format!("The simulation code '{code}' is not valid for this API."),
             )
@@ -1279,17 +1287,16 @@ fn create_charge(
         merchant_metadata: mm,
         created_at: now,
         state,
-        reason_code: declined.map(|(c, _)| c),
-        reason_description: declined.map(|(c, _)| format!("Simulated {c}.")),
+        reason_code: declined,
+        reason_description: declined.map(|c| format!("Simulated {c}.")),
         last_updated: now,
         settles_at: pending.then_some(kessai_core::jst::UnixMillis(
             now.0 + st.cfg.pending_delay_ms,
         )),
     };
     st.charges.insert(charge_id.clone(), charge);
-    if let Some((code, status)) = declined {
+    if let Some(code) = declined {
         return Err(ApiError::new(
-            status,
             code,
             format!("The authorization was declined ({code}, sandbox simulation)."),
         ));
@@ -1328,7 +1335,6 @@ fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError
     if amount > c.charge_amount {
         // [I] capture ≤ the authorised amount.
         return Err(ApiError::new(
-            400,
             "TransactionAmountExceeded",
             format!(
                 "The captureAmount ({amount} JPY) exceeds the authorized chargeAmount ({} JPY).",
@@ -1401,7 +1407,6 @@ fn create_refund(
                 .copied()
                 .ok_or_else(|| {
                     ApiError::new(
-                        400,
                         "InvalidSandboxSimulationSpecified",
                         format!("The simulation code '{code}' is not valid for this API."),
                     )
@@ -1446,7 +1451,6 @@ fn create_refund(
         .sum();
     if already + amount > ceiling {
         return Err(ApiError::new(
-            400,
             "TransactionAmountExceeded",
             format!(
                 "The refundAmount ({amount} JPY) exceeds what can still be refunded on this Charge ({} JPY).",

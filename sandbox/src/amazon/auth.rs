@@ -95,7 +95,7 @@ pub const REQUIRED_SIGNED_HEADERS: [&str; 3] =
 pub const DEFAULT_MAX_CLOCK_SKEW_MS: i64 = 15 * 60_000;
 
 fn signature_error(message: impl Into<String>) -> ApiError {
-    ApiError::new(403, "InvalidRequestSignature", message)
+    ApiError::new("InvalidRequestSignature", message)
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -130,14 +130,12 @@ pub fn verify_request(
     let Some(auth) = header_str(headers, "authorization") else {
         // [U] code: Amazon's answer to an unsigned request is not documented.
         return Err(ApiError::new(
-            400,
             "MissingHeader",
             "The request is missing the required header authorization.",
         ));
     };
     let parsed = signing::AuthorizationHeader::parse(auth).map_err(|_| {
         ApiError::new(
-            400,
             "InvalidHeaderValue",
             "The value provided for header 'authorization' is invalid.",
         )
@@ -150,7 +148,6 @@ pub fn verify_request(
         .starts_with("LIVE")
     {
         return Err(ApiError::new(
-            403,
             "InvalidAuthentication",
             "The Live environment is not available in the Amazon Pay sandbox.",
         ));
@@ -165,7 +162,6 @@ pub fn verify_request(
     for required in REQUIRED_SIGNED_HEADERS {
         if header_str(headers, required).is_none() {
             return Err(ApiError::new(
-                400,
                 "MissingHeader",
                 format!("The request is missing the required header {required}."),
             ));
@@ -221,7 +217,6 @@ pub fn verify_request(
     let date = header_str(headers, "x-amz-pay-date").unwrap_or_default();
     let Some(at) = signing::parse_amz_date(date) else {
         return Err(ApiError::new(
-            400,
             "InvalidHeaderValue",
             format!("The value '{date}' provided for header 'x-amz-pay-date' is invalid."),
         ));

@@ -527,6 +527,18 @@ pub async fn address_submit(AxState(shared): AxState<Shared>, Form(p): Form<Para
         );
     }
     let ship = cs.product_type == ProductType::PayAndShip;
+    // Every sandbox address is in Japan: a session that does not allow JP cannot ship to any.
+    let ships_to_japan = cs
+        .delivery_specifications
+        .as_ref()
+        .and_then(|d| super::api::delivery_specifications(d).ok())
+        .is_none_or(|d| d.allows_country("JP"));
+    if ship && !ships_to_japan {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "このお店は選択できるお届け先の国に配送していません。",
+        );
+    }
     let address = field(&p, "address")
         .parse::<usize>()
         .ok()

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use kessai_core::amazon::rules;
 use kessai_core::jst::UnixMillis;
 use serde::Serialize;
 
@@ -18,88 +19,26 @@ pub const HOUR_MS: i64 = 3_600_000;
 /// A checkout session is canceled (`Expired`) 24 hours after creation unless completed [C].
 pub const CHECKOUT_SESSION_LIFETIME_MS: i64 = 24 * HOUR_MS;
 /// An authorisation expires after 30 days in `Authorized` (`Canceled`/`ExpiredUnused`) [C].
-pub const AUTHORIZATION_LIFETIME_DAYS: i64 = 30;
+pub const AUTHORIZATION_LIFETIME_DAYS: i64 = rules::AUTHORIZATION_VALID_DAYS;
 /// A one-time charge permission closes after 180 days (`Closed`/`Expired`) [C].
 pub const ONE_TIME_CHARGE_PERMISSION_DAYS: i64 = 180;
 /// Largest amount of one charge or refund [C].
-pub const MAX_TRANSACTION_AMOUNT: i64 = 10_000_000;
+pub const MAX_TRANSACTION_AMOUNT: i64 = rules::MAX_CHARGE.yen();
 /// Recurring charge permissions: at most ¥100,000 charged per JST calendar month. [U] the value
 /// comes from the cart manual this project follows, not from Amazon's own table.
-pub const RECURRING_MONTHLY_CAP: i64 = 100_000;
+pub const RECURRING_MONTHLY_CAP: i64 = rules::RECURRING_MONTHLY_CAP.yen();
 /// Refunds may exceed the captured amount by min(15 %, ¥8,400) [C].
-pub const REFUND_EXTRA_PERCENT: i64 = 15;
-pub const REFUND_EXTRA_CAP: i64 = 8_400;
+pub const REFUND_EXTRA_PERCENT: i64 = rules::REFUND_OVERAGE_PERCENT;
+pub const REFUND_EXTRA_CAP: i64 = rules::REFUND_OVERAGE_MAX.yen();
 /// Sign-in buyer tokens are accepted by Get Buyer for this long after issue. [U] Amazon does
 /// not publish the lifetime; tokens are reusable within it (a retried GET must not fail).
 pub const BUYER_TOKEN_LIFETIME_MS: i64 = 10 * 60_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum CheckoutSessionState {
-    Open,
-    Completed,
-    Canceled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ChargePermissionState {
-    Chargeable,
-    /// Amazon's state for a permission whose payment method became unusable. The sandbox
-    /// never enters it (no buyer changes a wallet here) but handles it wherever a state matters.
-    #[allow(dead_code)]
-    NonChargeable,
-    Closed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ChargeState {
-    AuthorizationInitiated,
-    Authorized,
-    CaptureInitiated,
-    Captured,
-    Canceled,
-    Declined,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum RefundState {
-    RefundInitiated,
-    Refunded,
-    Declined,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ChargePermissionType {
-    OneTime,
-    Recurring,
-}
-
-impl ChargePermissionType {
-    pub fn parse(s: &str) -> Option<ChargePermissionType> {
-        match s {
-            "OneTime" => Some(ChargePermissionType::OneTime),
-            "Recurring" => Some(ChargePermissionType::Recurring),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum PaymentIntent {
-    Confirm,
-    Authorize,
-    AuthorizeWithCapture,
-}
-
-impl PaymentIntent {
-    pub fn parse(s: &str) -> Option<PaymentIntent> {
-        match s {
-            "Confirm" => Some(PaymentIntent::Confirm),
-            "Authorize" => Some(PaymentIntent::Authorize),
-            "AuthorizeWithCapture" => Some(PaymentIntent::AuthorizeWithCapture),
-            _ => None,
-        }
-    }
-}
+// States and their wire names are core's, so the sandbox and the edge read them alike.
+pub use kessai_core::amazon::status::{
+    ChargePermissionState, ChargePermissionType, ChargeState, CheckoutSessionState, PaymentIntent,
+    RefundState,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ProductType {
@@ -109,6 +48,13 @@ pub enum ProductType {
 }
 
 impl ProductType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductType::PayAndShip => "PayAndShip",
+            ProductType::PayOnly => "PayOnly",
+            ProductType::SignIn => "SignIn",
+        }
+    }
     pub fn parse(s: &str) -> Option<ProductType> {
         match s {
             "PayAndShip" => Some(ProductType::PayAndShip),
@@ -394,7 +340,7 @@ impl State {
         }
         // Authorisations unused for 30 days expire.
         for c in self.charges.values_mut() {
-            let expired = now >= c.created_at.plus_days(AUTHORIZATION_LIFETIME_DAYS);
+            let expired = rules::authorization_expired(c.created_at, now);
             match c.state {
                 ChargeState::Authorized | ChargeState::AuthorizationInitiated if expired => {
                     c.state = ChargeState::Canceled;
