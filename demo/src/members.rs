@@ -12,7 +12,8 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
-use kessai_core::amazon::signing::base64url_decode;
+use kessai_core::amazon::assertion::{self, AssertionClaims, AssertionError};
+use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -20,8 +21,6 @@ use std::collections::HashMap;
 const SESSION_COOKIE: &str = "kessai_demo_sid";
 /// How many outstanding sign-in nonces one session keeps (one per page that shows a button).
 const MAX_NONCES: usize = 8;
-/// Clock difference we tolerate on the assertion's `iat` (the edge's clock vs ours).
-const CLOCK_SKEW_S: i64 = 60;
 
 /// What an Amazon sign-in was for: the nonce of one cannot be used for the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,115 +88,67 @@ fn password_hash(salt: &str, password: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+fn now() -> UnixMillis {
+    UnixMillis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Assertion
 
-/// Why an assertion was refused (English, for the log; the shopper sees one Japanese sentence).
-#[derive(Debug, PartialEq, Eq)]
-pub enum AssertionError {
-    Malformed,
-    Algorithm,
-    Signature,
-    Issuer,
-    Expired,
-    Audience,
-    Nonce,
-}
-
-impl std::fmt::Display for AssertionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            AssertionError::Malformed => "not a compact JWS with JSON header and claims",
-            AssertionError::Algorithm => "alg is not HS256",
-            AssertionError::Signature => "MAC does not verify",
-            AssertionError::Issuer => "iss is not kessai",
-            AssertionError::Expired => "expired or issued in the future",
-            AssertionError::Audience => "aud is not this storefront",
-            AssertionError::Nonce => "nonce was not issued to this session (or already used)",
-        })
-    }
-}
-
-/// Checks MAC, `iss`, `exp`/`iat` and `aud` of a kessai assertion; returns its claims. The nonce
-/// is checked by the caller against the session.
+/// Checks a kessai assertion: the MAC (HMAC-SHA256 with the shared key, constant-time compare),
+/// then core's claim rules (`iss`, `aud` = one of our origins, `iat`/`exp`, `sub`). The nonce is
+/// checked by the caller against the session. Returns the claims.
 pub fn verify_assertion(
     key: &[u8],
     jws: &str,
     audiences: &[String],
-    now_s: i64,
-) -> Result<Value, AssertionError> {
-    let mut parts = jws.trim().split('.');
-    let (Some(h), Some(p), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AssertionError::Malformed);
-    };
-    let header: Value = base64url_decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(AssertionError::Malformed)?;
-    // Only HS256: `none` or an asymmetric alg must never pick another check.
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err(AssertionError::Algorithm);
-    }
-    let mac_bytes = base64url_decode(sig).ok_or(AssertionError::Malformed)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| AssertionError::Signature)?;
-    mac.update(format!("{h}.{p}").as_bytes());
+    now: UnixMillis,
+) -> Result<AssertionClaims, AssertionError> {
+    let (signing_input, mac_bytes, claims) =
+        assertion::split(jws.trim()).ok_or(AssertionError::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| AssertionError::BadSignature)?;
+    mac.update(signing_input.as_bytes());
     // verify_slice compares in constant time.
     mac.verify_slice(&mac_bytes)
-        .map_err(|_| AssertionError::Signature)?;
-    let claims: Value = base64url_decode(p)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(AssertionError::Malformed)?;
-    if claims.get("iss").and_then(Value::as_str) != Some("kessai") {
-        return Err(AssertionError::Issuer);
-    }
-    let num = |k: &str| claims.get(k).and_then(Value::as_i64);
-    match (num("iat"), num("exp")) {
-        (Some(iat), Some(exp)) if exp > now_s && iat <= now_s + CLOCK_SKEW_S => {}
-        (Some(_), Some(_)) | (None, _) | (_, None) => return Err(AssertionError::Expired),
-    }
-    match claims.get("aud").and_then(Value::as_str) {
-        Some(aud) if audiences.iter().any(|a| a == aud) => {}
-        Some(_) | None => return Err(AssertionError::Audience),
-    }
-    if claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        return Err(AssertionError::Malformed);
-    }
+        .map_err(|_| AssertionError::BadSignature)?;
+    // The audience must be one of our origins; core compares it with the one it names.
+    let aud = audiences
+        .iter()
+        .find(|a| **a == claims.aud)
+        .ok_or(AssertionError::WrongAudience)?;
+    assertion::check(&claims, now, aud, None)?;
     Ok(claims)
 }
 
-fn profile_of(claims: &Value) -> AmazonProfile {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let address = claims.get("address").cloned().unwrap_or(Value::Null);
-    let postal = Some(s(claims, "postal_code"))
+fn profile_of(claims: &AssertionClaims) -> AmazonProfile {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let address = claims.address.clone().unwrap_or_default();
+    let postal = claims
+        .postal_code
+        .clone()
         .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| s(&address, "postal_code"));
-    let address2 = [s(&address, "address_line2"), s(&address, "address_line3")]
+        .or(address.postal_code.clone())
+        .unwrap_or_default();
+    let address2 = [&address.address_line2, &address.address_line3]
         .into_iter()
-        .filter(|l| !l.is_empty())
+        .filter_map(|l| l.clone().filter(|l| !l.is_empty()))
         .collect::<Vec<_>>()
         .join(" ");
     AmazonProfile {
-        buyer_id: s(claims, "sub"),
-        name: s(claims, "name"),
-        email: s(claims, "email"),
+        buyer_id: claims.sub.clone(),
+        name: text(&claims.name),
+        email: text(&claims.email),
         postal_code: postal,
-        prefecture: s(&address, "state_or_region"),
-        city: s(&address, "city"),
-        address1: s(&address, "address_line1"),
+        prefecture: text(&address.state_or_region),
+        city: text(&address.city),
+        address1: text(&address.address_line1),
         address2,
-        phone: s(claims, "phone"),
+        phone: text(&claims.phone),
     }
 }
 
@@ -288,26 +239,27 @@ fn accept_assertion(
     sid: &str,
     jws: &str,
     purpose: Purpose,
-) -> Result<(Value, AmazonProfile), AssertionError> {
+) -> Result<AmazonProfile, AssertionError> {
     let Some(amazon) = shop.amazon.as_ref() else {
-        return Err(AssertionError::Signature);
+        return Err(AssertionError::BadSignature);
     };
-    let claims = verify_assertion(amazon.assertion_key.as_bytes(), jws, &shop.origins, now_s())?;
-    let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
+    let claims = verify_assertion(amazon.assertion_key.as_bytes(), jws, &shop.origins, now())?;
     let mut store = shop.members();
-    let session = store.sessions.get_mut(sid).ok_or(AssertionError::Nonce)?;
+    let session = store
+        .sessions
+        .get_mut(sid)
+        .ok_or(AssertionError::NonceMismatch)?;
     let at = session
         .nonces
         .iter()
-        .position(|(n, p)| n == nonce && *p == purpose)
-        .ok_or(AssertionError::Nonce)?;
+        .position(|(n, p)| {
+            *p == purpose && assertion::mac_matches(n.as_bytes(), claims.nonce.as_bytes())
+        })
+        .ok_or(AssertionError::NonceMismatch)?;
     // Single use: a replayed assertion finds no nonce.
     session.nonces.remove(at);
-    let profile = profile_of(&claims);
-    Ok((claims, profile))
+    Ok(profile_of(&claims))
 }
-
-const SIGNIN_FAILED: &str = "Amazonアカウントの確認に失敗しました。お手数ですが、もう一度「Amazonでログイン」からお試しください。";
 
 // ---------------------------------------------------------------------------------------------
 // Pages
@@ -405,16 +357,15 @@ pub async fn login_amazon(
     let Some(sid) = session_id(&shop, &headers) else {
         return expired_session();
     };
-    let (claims, profile) =
-        match accept_assertion(&shop, &sid, &form.kessai_amazon_assertion, Purpose::Login) {
-            Ok(v) => v,
-            Err(why) => {
-                eprintln!("storefront: Amazon sign-in assertion refused: {why}");
-                set_flash(&shop, &sid, false, SIGNIN_FAILED);
-                return Redirect::to("/login").into_response();
-            }
-        };
-    let _ = claims;
+    let profile = match accept_assertion(&shop, &sid, &form.kessai_amazon_assertion, Purpose::Login)
+    {
+        Ok(v) => v,
+        Err(why) => {
+            eprintln!("storefront: Amazon sign-in assertion refused: {why}");
+            set_flash(&shop, &sid, false, why.message_ja());
+            return Redirect::to("/login").into_response();
+        }
+    };
     let link = shop
         .merchant(
             reqwest::Method::GET,
@@ -875,7 +826,7 @@ pub async fn link_amazon(
     // member by posting an assertion from elsewhere), then the edge verifies it again and links.
     if let Err(why) = accept_assertion(&shop, &sid, &form.kessai_amazon_assertion, Purpose::Link) {
         eprintln!("storefront: Amazon link assertion refused: {why}");
-        set_flash(&shop, &sid, false, SIGNIN_FAILED);
+        set_flash(&shop, &sid, false, why.message_ja());
         return Redirect::to("/mypage").into_response();
     }
     let answer = shop
@@ -979,15 +930,22 @@ mod tests {
     fn claims(aud: &str, iat: i64) -> Value {
         json!({"iss":"kessai","aud":aud,"iat":iat,"exp":iat+300,"nonce":"n0nce-1234","sub":"amzn1.account.X",
                "name":"山田 太郎","email":"t@example.jp","postal_code":"100-0001",
-               "address":{"postal_code":"100-0001","state_or_region":"東京都","city":"千代田区","address_line1":"千代田1-1","address_line2":null,"address_line3":null},
+               "address":{"postal_code":"100-0001","state_or_region":"東京都","city":"千代田区","address_line1":"千代田1-1"},
                "phone":"090-0000-0001"})
+    }
+
+    fn at(s: i64) -> UnixMillis {
+        UnixMillis(s * 1000)
     }
 
     #[test]
     fn a_good_assertion_verifies_and_maps_to_a_profile() {
-        let aud = vec!["http://127.0.0.1:8080".to_string()];
-        let token = jws(b"k", HS256, &claims(&aud[0], 1_000));
-        let c = verify_assertion(b"k", &token, &aud, 1_100).unwrap();
+        let aud = vec![
+            "http://127.0.0.1:8080".to_string(),
+            "http://localhost:8080".to_string(),
+        ];
+        let token = jws(b"k", HS256, &claims(&aud[1], 1_000));
+        let c = verify_assertion(b"k", &token, &aud, at(1_100)).unwrap();
         let p = profile_of(&c);
         assert_eq!(p.buyer_id, "amzn1.account.X");
         assert_eq!(p.prefecture, "東京都");
@@ -1001,37 +959,36 @@ mod tests {
         let aud = vec!["http://127.0.0.1:8080".to_string()];
         let good = jws(b"k", HS256, &claims(&aud[0], 1_000));
         assert_eq!(
-            verify_assertion(b"other", &good, &aud, 1_100),
-            Err(AssertionError::Signature)
+            verify_assertion(b"other", &good, &aud, at(1_100)),
+            Err(AssertionError::BadSignature)
         );
         assert_eq!(
-            verify_assertion(b"k", &good, &aud, 1_300),
+            verify_assertion(b"k", &good, &aud, at(1_300)),
             Err(AssertionError::Expired)
         );
         assert_eq!(
-            verify_assertion(b"k", &good, &aud, 800),
-            Err(AssertionError::Expired),
-            "issued in the future beyond the skew"
+            verify_assertion(b"k", &good, &aud, at(800)),
+            Err(AssertionError::NotYetValid)
         );
         let elsewhere = jws(b"k", HS256, &claims("https://evil.example", 1_000));
         assert_eq!(
-            verify_assertion(b"k", &elsewhere, &aud, 1_100),
-            Err(AssertionError::Audience)
+            verify_assertion(b"k", &elsewhere, &aud, at(1_100)),
+            Err(AssertionError::WrongAudience)
         );
         let none = jws(b"k", r#"{"alg":"none"}"#, &claims(&aud[0], 1_000));
         assert_eq!(
-            verify_assertion(b"k", &none, &aud, 1_100),
-            Err(AssertionError::Algorithm)
+            verify_assertion(b"k", &none, &aud, at(1_100)),
+            Err(AssertionError::Malformed)
         );
         // A changed claim breaks the MAC.
         let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
         parts[1] = base64url_encode(claims(&aud[0], 1_050).to_string().as_bytes());
         assert_eq!(
-            verify_assertion(b"k", &parts.join("."), &aud, 1_100),
-            Err(AssertionError::Signature)
+            verify_assertion(b"k", &parts.join("."), &aud, at(1_100)),
+            Err(AssertionError::BadSignature)
         );
         assert_eq!(
-            verify_assertion(b"k", "a.b", &aud, 1_100),
+            verify_assertion(b"k", "a.b", &aud, at(1_100)),
             Err(AssertionError::Malformed)
         );
     }
