@@ -24,8 +24,13 @@ use crate::http::{ApiError, ApiResult, Nav};
 use crate::platform;
 use crate::store::{Event, PaymentRow, Store};
 use kessai_core::amazon::button::{self, CheckoutButtonPayload};
+use kessai_core::amazon::errors::{AmazonErrorClass, classify};
+use kessai_core::amazon::model::{Address, Charge, CheckoutSession, ErrorBody, Price};
 use kessai_core::amazon::request::{self, ApiConfig, Environment, HttpMethod, api};
 use kessai_core::amazon::signing::Algorithm;
+use kessai_core::amazon::status::{
+    ChargeState, CheckoutSessionCanceledReason, CheckoutSessionState,
+};
 use kessai_core::money::Jpy;
 use kessai_core::payment::{PaymentState, Phase};
 use serde_json::{Value, json};
@@ -101,37 +106,22 @@ pub fn checkout_block(cfg: &Config) -> Value {
     }
 }
 
-/// The shopper-facing message of an Amazon Pay `last_error_code`.
-fn error_messages(code: &str) -> Option<(&'static str, &'static str)> {
-    match code {
-        "amazon_declined" => Some((
-            "Amazon Pay declined the payment; choose another payment method in Amazon Pay or pay by card",
-            "Amazon Payでのお支払いが承認されませんでした。Amazon Payで別のお支払い方法を選ぶか、カードでお支払いください。",
-        )),
-        "amazon_canceled" => Some((
-            "the Amazon Pay checkout was canceled; nothing was charged",
-            "Amazon Payでのお手続きがキャンセルされました。代金は請求されていません。",
-        )),
-        "amazon_amount_mismatch" => Some((
-            "the order amount changed during the Amazon Pay checkout; nothing was charged, please start again",
-            "お手続き中にご注文金額が変わりました。代金は請求されていません。もう一度お手続きください。",
-        )),
-        "amazon_session_mismatch" => Some((
-            "another Amazon Pay checkout was started for this order; please use the latest one",
-            "このご注文では別のAmazon Payのお手続きが開始されています。最新のお手続きをご利用ください。",
-        )),
-        "amazon_error" => Some((
-            "Amazon Pay could not process the payment; nothing was charged, please try again",
-            "Amazon Payでのお支払いを完了できませんでした。代金は請求されていません。時間をおいて再度お試しください。",
-        )),
-        _ => None,
-    }
-}
-
 /// `last_error` of the checkout view for a payment whose last attempt ended at Amazon.
 pub fn last_error_block(row: &PaymentRow) -> Value {
-    match row.last_error_code.as_deref().and_then(|c| Some((c, error_messages(c)?))) {
-        Some((code, (en, ja))) => json!({ "code": code, "message": en, "message_ja": ja }),
+    let class = row
+        .last_error_code
+        .as_deref()
+        .and_then(|c| AmazonErrorClass::ALL.into_iter().find(|k| k.code() == c));
+    match class {
+        Some(k) => json!({
+            "code": k.code(),
+            "message": k.shopper_message_en(),
+            "message_ja": row
+                .last_error_info
+                .as_deref()
+                .and_then(kessai_core::amazon::errors::decline_hint_ja)
+                .unwrap_or(k.shopper_message_ja()),
+        }),
         None => Value::Null,
     }
 }
@@ -161,142 +151,64 @@ pub fn payment_block(row: &PaymentRow) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Reading Amazon's JSON (field names: reference §1.3)
 
-fn parse_json(answer: &Answer) -> Value {
-    serde_json::from_str(&answer.body).unwrap_or(Value::Null)
-}
-
-fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
-    path.iter()
-        .try_fold(v, |cur, key| cur.get(key))
-        .and_then(Value::as_str)
-}
-
-/// An Amazon JPY price (`{"amount":"3300","currencyCode":"JPY"}`) in whole yen. Amazon writes
-/// JPY without decimals; a `.0…` tail is tolerated, anything else is not a JPY price.
-fn price_yen(v: &Value) -> Option<i64> {
-    if v.get("currencyCode").and_then(Value::as_str) != Some("JPY") {
-        return None;
-    }
-    let amount = v.get("amount")?.as_str()?;
-    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
-    if !frac.bytes().all(|b| b == b'0') || whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    whole.parse().ok()
-}
-
-fn price_json(yen: i64) -> Value {
-    json!({ "amount": yen.to_string(), "currencyCode": "JPY" })
-}
-
 /// Amazon's error body `{"reasonCode","message"}`; only the code is kept (the message can echo
 /// request data).
 fn reason_code(answer: &Answer) -> String {
-    str_at(&parse_json(answer), &["reasonCode"])
-        .unwrap_or("")
+    serde_json::from_str::<ErrorBody>(&answer.body)
+        .map(|e| e.reason_code)
+        .unwrap_or_default()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .take(64)
         .collect()
 }
 
-/// Checkout Session `statusDetails.state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SessionState {
-    Open,
-    Completed,
-    Canceled,
-}
-
-fn session_state(cs: &Value) -> Option<SessionState> {
-    match str_at(cs, &["statusDetails", "state"])? {
-        "Open" => Some(SessionState::Open),
-        "Completed" => Some(SessionState::Completed),
-        "Canceled" => Some(SessionState::Canceled),
-        _ => None,
+/// Why a canceled checkout session ended, as the class of `last_error_code`.
+fn canceled_class(cs: &CheckoutSession) -> AmazonErrorClass {
+    match cs
+        .reason_code()
+        .and_then(CheckoutSessionCanceledReason::parse)
+    {
+        Some(CheckoutSessionCanceledReason::Declined) => AmazonErrorClass::Declined,
+        Some(CheckoutSessionCanceledReason::BuyerCanceled) => AmazonErrorClass::BuyerCanceled,
+        // Amazon canceled it, or 24 hours passed: nothing was charged.
+        Some(
+            CheckoutSessionCanceledReason::AmazonCanceled | CheckoutSessionCanceledReason::Expired,
+        )
+        | None => AmazonErrorClass::CheckoutCanceled,
     }
 }
 
-/// Charge `statusDetails.state` (reference §1.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ChargeState {
-    AuthorizationInitiated,
-    Authorized,
-    CaptureInitiated,
-    Captured,
-    Canceled,
-    Declined,
-}
-
-fn charge_state(charge: &Value) -> Option<ChargeState> {
-    match str_at(charge, &["statusDetails", "state"])? {
-        "AuthorizationInitiated" => Some(ChargeState::AuthorizationInitiated),
-        "Authorized" => Some(ChargeState::Authorized),
-        "CaptureInitiated" => Some(ChargeState::CaptureInitiated),
-        "Captured" => Some(ChargeState::Captured),
-        "Canceled" => Some(ChargeState::Canceled),
-        "Declined" => Some(ChargeState::Declined),
-        _ => None,
-    }
-}
-
-/// Why a canceled checkout session ended, as a kessai error code.
-fn canceled_code(cs: &Value) -> &'static str {
-    match str_at(cs, &["statusDetails", "reasonCode"]).unwrap_or("") {
-        "Declined" => "amazon_declined",
-        // BuyerCanceled, Expired, AmazonCanceled, AmazonRejected, …: nothing was charged.
-        _ => "amazon_canceled",
-    }
-}
-
-/// Buyer and shipping address of a checkout session, for the payment's columns.
-struct BuyerInfo {
-    buyer_id: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-    shipping_address: Option<String>,
-}
-
-fn address_json(a: &Value) -> Option<Value> {
-    if !a.is_object() {
-        return None;
-    }
-    let f = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
-    Some(json!({
-        "name": f("name"),
-        "postal_code": f("postalCode"),
-        "state_or_region": f("stateOrRegion"),
-        "city": f("city"),
-        "address_line1": f("addressLine1"),
-        "address_line2": f("addressLine2"),
-        "address_line3": f("addressLine3"),
-        "country_code": f("countryCode"),
-        "phone": f("phoneNumber"),
-    }))
-}
-
-fn buyer_info(cs: &Value) -> BuyerInfo {
-    let s = |path: &[&str]| str_at(cs, path).map(str::to_string);
-    BuyerInfo {
-        buyer_id: s(&["buyer", "buyerId"]),
-        name: s(&["buyer", "name"]),
-        email: s(&["buyer", "email"]),
-        shipping_address: cs
-            .get("shippingAddress")
-            .and_then(address_json)
-            .map(|v| v.to_string()),
-    }
+/// The shipping address as the merchant view shows it (snake_case; raw Amazon values kept).
+fn address_json(a: &Address) -> Value {
+    json!({
+        "name": a.name,
+        "postal_code": a.postal_code,
+        "state_or_region": a.state_or_region,
+        "city": a.city,
+        "address_line1": a.address_line1,
+        "address_line2": a.address_line2,
+        "address_line3": a.address_line3,
+        "country_code": a.country_code,
+        "phone": a.phone_number,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // URLs
 
 fn review_url(amazon: &AmazonConfig, payment_id: &str) -> String {
-    format!("{}{REVIEW_PATH}?payment={payment_id}", amazon.edge_public_url)
+    format!(
+        "{}{REVIEW_PATH}?payment={payment_id}",
+        amazon.edge_public_url
+    )
 }
 
 fn result_url(amazon: &AmazonConfig, payment_id: &str) -> String {
-    format!("{}{RESULT_PATH}?payment={payment_id}", amazon.edge_public_url)
+    format!(
+        "{}{RESULT_PATH}?payment={payment_id}",
+        amazon.edge_public_url
+    )
 }
 
 /// The shopper's outcome as the storefront's return page reads it.
@@ -355,10 +267,12 @@ fn back_to_shop(row: &PaymentRow, cfg: &Config, outcome: ShopperOutcome) -> Nav 
             400,
             "no return url",
             match outcome {
-                ShopperOutcome::Authorized => "お支払いは完了しています。ショップのページに戻ってご確認ください。",
-                ShopperOutcome::Declined
-                | ShopperOutcome::Canceled
-                | ShopperOutcome::Error => "Amazon Payでのお支払いを完了できませんでした。",
+                ShopperOutcome::Authorized => {
+                    "お支払いは完了しています。ショップのページに戻ってご確認ください。"
+                }
+                ShopperOutcome::Declined | ShopperOutcome::Canceled | ShopperOutcome::Error => {
+                    "Amazon Payでのお支払いを完了できませんでした。"
+                }
             },
         ),
     }
@@ -442,10 +356,7 @@ pub async fn button(
         };
         // Losing this race only means someone changed the payment meanwhile; its amount is
         // re-read below (the payload must carry the stored one).
-        if !store
-            .transition(&next, state, state, now, &ev)
-            .await?
-        {
+        if !store.transition(&next, state, state, now, &ev).await? {
             return Err(ApiError::new(
                 409,
                 "payment_in_progress",
@@ -543,15 +454,15 @@ async fn review_inner(
         }
     }
     let cs = get_session(amazon, cs_id).await?;
-    if session_state(&cs) != Some(SessionState::Open) {
+    if cs.state() != Some(CheckoutSessionState::Open) {
         return Err(amazon_refused("checkout session is not Open"));
     }
     // The session must have been created from the button signed for this very payment: a
     // session of another payment (or shop) cannot be attached here.
-    if str_at(&cs, &["webCheckoutDetails", "checkoutReviewReturnUrl"])
-        != Some(review_url(amazon, &row.id).as_str())
-    {
-        return Err(amazon_refused("checkout session belongs to another payment"));
+    if cs.checkout_review_return_url() != Some(review_url(amazon, &row.id).as_str()) {
+        return Err(amazon_refused(
+            "checkout session belongs to another payment",
+        ));
     }
     let now = platform::now().0;
     if row.amazon_checkout_session_id.as_deref() != Some(cs_id) {
@@ -573,7 +484,7 @@ async fn review_inner(
         "paymentDetails": {
             "paymentIntent": "Authorize",
             "canHandlePendingAuthorization": false,
-            "chargeAmount": price_json(row.amount),
+            "chargeAmount": price(row.amount)?,
         },
         "merchantMetadata": { "merchantReferenceId": row.order_id },
     });
@@ -589,8 +500,10 @@ async fn review_inner(
     if answer.status != 200 {
         return Err(amazon_error("UpdateCheckoutSession", &answer));
     }
-    let updated = parse_json(&answer);
-    let redirect = str_at(&updated, &["webCheckoutDetails", "amazonPayRedirectUrl"])
+    let updated: CheckoutSession = serde_json::from_str(&answer.body)
+        .map_err(|_| amazon_refused("unreadable Update Checkout Session answer"))?;
+    let redirect = updated
+        .amazon_pay_redirect_url()
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .ok_or_else(|| amazon_refused("no amazonPayRedirectUrl (constraints remain)"))?;
     let ev_row = store.existing_payment(&row.id).await?;
@@ -640,7 +553,14 @@ fn transport_failed(api_name: &str, e: &TransportError) -> ApiError {
     )
 }
 
-async fn get_session(amazon: &AmazonConfig, cs_id: &str) -> ApiResult<Value> {
+/// The stored amount as an Amazon price.
+fn price(yen: i64) -> ApiResult<Price> {
+    Jpy::chargeable(yen)
+        .map(Price::jpy)
+        .map_err(|_| ApiError::internal("stored amount out of range"))
+}
+
+async fn get_session(amazon: &AmazonConfig, cs_id: &str) -> ApiResult<CheckoutSession> {
     let answer = call(
         amazon,
         api::get_checkout_session(cs_id),
@@ -653,17 +573,18 @@ async fn get_session(amazon: &AmazonConfig, cs_id: &str) -> ApiResult<Value> {
     if answer.status != 200 {
         return Err(amazon_error("GetCheckoutSession", &answer));
     }
-    Ok(parse_json(&answer))
+    serde_json::from_str(&answer.body)
+        .map_err(|_| amazon_refused("unreadable Get Checkout Session answer"))
 }
 
-async fn get_charge(amazon: &AmazonConfig, charge_id: &str) -> ApiResult<Value> {
+async fn get_charge(amazon: &AmazonConfig, charge_id: &str) -> ApiResult<Charge> {
     let answer = call(amazon, api::get_charge(charge_id), None, None, "GetCharge")
         .await
         .map_err(|e| transport_failed("GetCharge", &e))?;
     if answer.status != 200 {
         return Err(amazon_error("GetCharge", &answer));
     }
-    Ok(parse_json(&answer))
+    serde_json::from_str(&answer.body).map_err(|_| amazon_refused("unreadable Get Charge answer"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -692,7 +613,11 @@ impl Flow<'_> {
             kind,
             detail,
         };
-        if self.store.transition(&next, from, to, self.now, &ev).await? {
+        if self
+            .store
+            .transition(&next, from, to, self.now, &ev)
+            .await?
+        {
             next.state = to.as_str().to_string();
             next.version += 1;
             Ok(next)
@@ -701,20 +626,36 @@ impl Flow<'_> {
         }
     }
 
-    /// Back to `requires_payment`: nothing was charged.
+    /// Back to `requires_payment`: nothing was charged. `class` names the shopper's message
+    /// (`last_error_code`), `reason` is Amazon's reasonCode (kept for the operator).
     async fn release(
         &self,
         mut row: PaymentRow,
-        kind: &str,
-        code: &str,
+        class: AmazonErrorClass,
         reason: &str,
     ) -> ApiResult<PaymentRow> {
-        row.last_error_code = Some(code.to_string());
+        row.last_error_code = Some(class.code().to_string());
         row.last_error_info = Some(reason.to_string()).filter(|r| !r.is_empty());
         let detail = json!({
             "checkout_session_id": row.amazon_checkout_session_id,
             "reason_code": reason,
         });
+        let kind = match class {
+            AmazonErrorClass::Declined => "amazon_declined",
+            AmazonErrorClass::BuyerCanceled | AmazonErrorClass::CheckoutCanceled => {
+                "amazon_canceled"
+            }
+            AmazonErrorClass::InvalidState
+            | AmazonErrorClass::AmountRule
+            | AmazonErrorClass::Signature
+            | AmazonErrorClass::AccountStatus
+            | AmazonErrorClass::IdempotencyConflict
+            | AmazonErrorClass::Throttled
+            | AmazonErrorClass::Unavailable
+            | AmazonErrorClass::NotFound
+            | AmazonErrorClass::BadRequest
+            | AmazonErrorClass::Unsupported => "amazon_failed",
+        };
         self.settle(row, PaymentState::RequiresPayment, kind, detail)
             .await
     }
@@ -728,18 +669,15 @@ impl Flow<'_> {
         self.settle(row, PaymentState::Unknown, kind, detail).await
     }
 
-    fn idempotency_key_input(row: &PaymentRow, cs_id: &str) -> String {
-        format!("complete:{}:{cs_id}", row.id)
-    }
-
     /// Complete Checkout Session with the stored amount. One idempotency key per (payment,
     /// session): a repeat is answered by Amazon from the first execution.
     async fn complete(&self, row: PaymentRow, cs_id: &str) -> ApiResult<PaymentRow> {
-        let key_hex = platform::sha256_hex(Self::idempotency_key_input(&row, cs_id).as_bytes())
+        let key_hex = platform::sha256_hex(format!("complete:{}:{cs_id}", row.id).as_bytes())
             .await
             .ok_or_else(|| ApiError::internal("sha256"))?;
+        // ≤ 32 characters of [A-Za-z0-9_-] (reference §5).
         let key = format!("kc{}", &key_hex[..30]);
-        let body = json!({ "chargeAmount": price_json(row.amount) }).to_string();
+        let body = json!({ "chargeAmount": price(row.amount)? }).to_string();
         let answer = call(
             self.amazon,
             api::complete_checkout_session(cs_id),
@@ -753,60 +691,64 @@ impl Flow<'_> {
             Err(TransportError::NotSent(why)) => {
                 worker::console_error!("payment {}: Complete not sent: {why}", row.id);
                 return self
-                    .release(row, "amazon_error", "amazon_error", "NotSent")
+                    .release(row, AmazonErrorClass::Unavailable, "NotSent")
                     .await;
             }
             Err(TransportError::Lost(why)) => {
                 return Box::pin(self.reconcile(row, &why, Answered::No, false)).await;
             }
         };
-        match answer.status {
-            200..=202 => {
-                let cs = parse_json(&answer);
-                self.adopt_session(row, &cs, true).await
-            }
-            _ => {
-                let reason = reason_code(&answer);
-                match reason.as_str() {
-                    // The session is canceled (declined on Amazon's page, canceled by the
-                    // buyer, expired): Get CS says why.
-                    "CheckoutSessionCanceled" | "InvalidCheckoutSessionStatus" => {
-                        Box::pin(self.reconcile(
-                            row,
-                            &format!("Complete answered {reason}"),
-                            Answered::Yes,
-                            false,
-                        ))
+        if (200..=202).contains(&answer.status) {
+            return match serde_json::from_str::<CheckoutSession>(&answer.body) {
+                Ok(cs) => self.adopt_session(row, &cs, true).await,
+                Err(_) => {
+                    Box::pin(self.reconcile(row, "unreadable Complete answer", Answered::No, false))
                         .await
-                    }
-                    "HardDeclined" | "SoftDeclined" | "PaymentMethodNotAllowed"
-                    | "AmazonRejected" | "TransactionTimedOut" | "MFANotCompleted" => {
-                        self.release(row, "amazon_declined", "amazon_declined", &reason)
-                            .await
-                    }
-                    "AmountMismatch" => {
-                        worker::console_error!(
-                            "payment {}: Complete refused, amount differs from the session",
-                            row.id
-                        );
-                        self.release(
-                            row,
-                            "amazon_amount_mismatch",
-                            "amazon_amount_mismatch",
-                            &reason,
-                        )
-                        .await
-                    }
-                    _ => {
-                        worker::console_error!(
-                            "payment {}: Complete answered HTTP {} {reason}",
-                            row.id,
-                            answer.status
-                        );
-                        self.release(row, "amazon_error", "amazon_error", &reason)
-                            .await
-                    }
                 }
+            };
+        }
+        let reason = reason_code(&answer);
+        let class = classify(answer.status, &reason);
+        match class {
+            // The session was canceled (declined on Amazon's page, canceled, expired) or is in
+            // another state than we thought (completed by an earlier call): Get CS says which.
+            AmazonErrorClass::CheckoutCanceled | AmazonErrorClass::InvalidState => {
+                Box::pin(self.reconcile(
+                    row,
+                    &format!("Complete answered {reason}"),
+                    Answered::Yes,
+                    false,
+                ))
+                .await
+            }
+            // A 5xx with a body (the transport normally turns those into a lost answer).
+            AmazonErrorClass::Unavailable => {
+                Box::pin(self.reconcile(
+                    row,
+                    &format!("Complete answered HTTP {}", answer.status),
+                    Answered::No,
+                    false,
+                ))
+                .await
+            }
+            AmazonErrorClass::Declined | AmazonErrorClass::BuyerCanceled => {
+                self.release(row, class, &reason).await
+            }
+            AmazonErrorClass::AmountRule
+            | AmazonErrorClass::Signature
+            | AmazonErrorClass::AccountStatus
+            | AmazonErrorClass::IdempotencyConflict
+            | AmazonErrorClass::Throttled
+            | AmazonErrorClass::NotFound
+            | AmazonErrorClass::BadRequest
+            | AmazonErrorClass::Unsupported => {
+                worker::console_error!(
+                    "payment {}: Complete refused: HTTP {} {reason} ({})",
+                    row.id,
+                    answer.status,
+                    class.operator_message_en()
+                );
+                self.release(row, class, &reason).await
             }
         }
     }
@@ -824,7 +766,9 @@ impl Flow<'_> {
         may_complete: bool,
     ) -> ApiResult<PaymentRow> {
         let Some(cs_id) = row.amazon_checkout_session_id.clone() else {
-            return self.unknown(row, "amazon_outcome_unknown", "no checkout session stored").await;
+            return self
+                .unknown(row, "amazon_outcome_unknown", "no checkout session stored")
+                .await;
         };
         worker::console_warn!(
             "payment {}: Amazon outcome open ({why}); asking Get Checkout Session",
@@ -838,19 +782,13 @@ impl Flow<'_> {
                     .await;
             }
         };
-        match session_state(&cs) {
-            Some(SessionState::Completed) => self.adopt_session(row, &cs, false).await,
-            Some(SessionState::Canceled) => {
-                let code = canceled_code(&cs);
-                let reason = str_at(&cs, &["statusDetails", "reasonCode"]).unwrap_or("");
-                let kind = if code == "amazon_declined" {
-                    "amazon_declined"
-                } else {
-                    "amazon_canceled"
-                };
-                self.release(row, kind, code, reason).await
+        match cs.state() {
+            Some(CheckoutSessionState::Completed) => self.adopt_session(row, &cs, false).await,
+            Some(CheckoutSessionState::Canceled) => {
+                let reason = cs.reason_code().unwrap_or("").to_string();
+                self.release(row, canceled_class(&cs), &reason).await
             }
-            Some(SessionState::Open) => {
+            Some(CheckoutSessionState::Open) => {
                 let started = row.attempt_started_at.unwrap_or(row.updated_at);
                 let not_applied =
                     answered == Answered::Yes || self.now - started >= IN_FLIGHT_WINDOW_MS;
@@ -861,7 +799,7 @@ impl Flow<'_> {
                     // Amazon refused our Complete and the session is still Open: nothing was
                     // charged; the shopper may start again.
                     (true, false) => {
-                        self.release(row, "amazon_error", "amazon_error", "SessionStillOpen")
+                        self.release(row, AmazonErrorClass::InvalidState, "SessionStillOpen")
                             .await
                     }
                     // [U] Amazon does not document how long a Complete may run; the card
@@ -877,8 +815,12 @@ impl Flow<'_> {
                 }
             }
             None => {
-                self.unknown(row, "amazon_outcome_unknown", "unreadable checkout session")
-                    .await
+                self.unknown(
+                    row,
+                    "amazon_outcome_unknown",
+                    "unknown checkout session state",
+                )
+                .await
             }
         }
     }
@@ -887,29 +829,39 @@ impl Flow<'_> {
     async fn adopt_session(
         &self,
         mut row: PaymentRow,
-        cs: &Value,
+        cs: &CheckoutSession,
         from_complete: bool,
     ) -> ApiResult<PaymentRow> {
-        let buyer = buyer_info(cs);
-        row.amazon_charge_permission_id = str_at(cs, &["chargePermissionId"]).map(str::to_string);
-        row.amazon_charge_id = str_at(cs, &["chargeId"]).map(str::to_string);
-        if buyer.buyer_id.is_some() {
-            row.amazon_buyer_id = buyer.buyer_id;
-            row.amazon_buyer_name = buyer.name;
-            row.amazon_buyer_email = buyer.email;
+        row.amazon_charge_permission_id = cs.charge_permission_id.clone();
+        row.amazon_charge_id = cs.charge_id.clone();
+        if let Some(b) = &cs.buyer {
+            row.amazon_buyer_id = Some(b.buyer_id.clone());
+            row.amazon_buyer_name = b.name.clone();
+            row.amazon_buyer_email = b.email.clone();
         }
-        if buyer.shipping_address.is_some() {
-            row.shipping_address = buyer.shipping_address;
+        if let Some(a) = &cs.shipping_address {
+            row.shipping_address = Some(address_json(a).to_string());
         }
-        if session_state(cs) != Some(SessionState::Completed) {
-            return self
-                .unknown(row, "amazon_outcome_unknown", "Complete answered a session that is not Completed")
-                .await;
+        match cs.state() {
+            Some(CheckoutSessionState::Completed) => {}
+            Some(CheckoutSessionState::Open | CheckoutSessionState::Canceled) | None => {
+                return self
+                    .unknown(
+                        row,
+                        "amazon_outcome_unknown",
+                        "Complete answered a session that is not Completed",
+                    )
+                    .await;
+            }
         }
         let Some(charge_id) = row.amazon_charge_id.clone() else {
             // Authorize intent always yields a charge; without one nothing is held for us.
             return self
-                .unknown(row, "amazon_outcome_unknown", "completed session without a charge")
+                .unknown(
+                    row,
+                    "amazon_outcome_unknown",
+                    "completed session without a charge",
+                )
                 .await;
         };
         let charge = match get_charge(self.amazon, &charge_id).await {
@@ -920,40 +872,54 @@ impl Flow<'_> {
                     .await;
             }
         };
-        self.adopt_charge(row, &charge, if from_complete { "amazon_authorized" } else { "amazon_reconciled" })
-            .await
+        let kind = if from_complete {
+            "amazon_authorized"
+        } else {
+            "amazon_reconciled"
+        };
+        self.adopt_charge(row, &charge, kind).await
     }
 
     /// Adopts a charge's state for a payment that is being settled (processing/unknown).
-    async fn adopt_charge(&self, mut row: PaymentRow, charge: &Value, kind: &str) -> ApiResult<PaymentRow> {
-        let amount = charge.get("chargeAmount").and_then(price_yen);
-        let state = charge_state(charge);
+    async fn adopt_charge(
+        &self,
+        mut row: PaymentRow,
+        charge: &Charge,
+        kind: &str,
+    ) -> ApiResult<PaymentRow> {
+        let amount = charge
+            .charge_amount
+            .as_ref()
+            .and_then(|p| p.to_jpy().ok())
+            .map(|j| j.yen());
+        let state = charge.state();
         let detail = json!({
             "checkout_session_id": row.amazon_checkout_session_id,
             "charge_id": row.amazon_charge_id,
             "charge_permission_id": row.amazon_charge_permission_id,
-            "charge_state": str_at(charge, &["statusDetails", "state"]),
+            "charge_state": state.map(ChargeState::as_str),
             "amount": amount,
         });
-        let paid = matches!(
-            state,
-            Some(ChargeState::Authorized | ChargeState::CaptureInitiated | ChargeState::Captured)
-        );
-        if paid && amount != Some(row.amount) {
-            worker::console_error!(
-                "payment {}: Amazon holds a different amount than the payment",
-                row.id
-            );
-            return self
-                .settle(row, PaymentState::Unknown, "amazon_amount_mismatch", detail)
-                .await;
-        }
+        let reason = charge.reason_code().unwrap_or("").to_string();
         match state {
+            Some(
+                ChargeState::Authorized | ChargeState::CaptureInitiated | ChargeState::Captured,
+            ) if amount != Some(row.amount) => {
+                worker::console_error!(
+                    "payment {}: Amazon holds a different amount than the payment",
+                    row.id
+                );
+                self.settle(row, PaymentState::Unknown, "amazon_amount_mismatch", detail)
+                    .await
+            }
+            // CaptureInitiated: a capture is on its way (made at Amazon, not by kessai yet);
+            // until it settles the authorisation stands.
             Some(ChargeState::Authorized | ChargeState::CaptureInitiated) => {
                 row.authorized_at = Some(self.now);
                 row.last_error_code = None;
                 row.last_error_info = None;
-                self.settle(row, PaymentState::Authorized, kind, detail).await
+                self.settle(row, PaymentState::Authorized, kind, detail)
+                    .await
             }
             Some(ChargeState::Captured) => {
                 row.authorized_at = row.authorized_at.or(Some(self.now));
@@ -962,19 +928,22 @@ impl Flow<'_> {
                 self.settle(row, PaymentState::Captured, kind, detail).await
             }
             Some(ChargeState::Declined) => {
-                let reason = str_at(charge, &["statusDetails", "reasonCode"]).unwrap_or("Declined").to_string();
-                self.release(row, "amazon_declined", "amazon_declined", &reason).await
+                self.release(row, AmazonErrorClass::Declined, &reason).await
             }
             Some(ChargeState::Canceled) => {
-                let reason = str_at(charge, &["statusDetails", "reasonCode"]).unwrap_or("Canceled").to_string();
-                self.release(row, "amazon_canceled", "amazon_canceled", &reason).await
+                self.release(row, AmazonErrorClass::CheckoutCanceled, &reason)
+                    .await
             }
-            // canHandlePendingAuthorization is false, so Amazon should never leave this state
-            // on our charges; if it does, the outcome is open until it settles.
+            // canHandlePendingAuthorization is false, so Amazon should never leave our charges
+            // in this state; if it does, the outcome is open until it settles.
             Some(ChargeState::AuthorizationInitiated) => {
-                self.settle(row, PaymentState::Unknown, "amazon_outcome_pending", detail).await
+                self.settle(row, PaymentState::Unknown, "amazon_outcome_pending", detail)
+                    .await
             }
-            None => self.settle(row, PaymentState::Unknown, "amazon_outcome_unknown", detail).await,
+            None => {
+                self.settle(row, PaymentState::Unknown, "amazon_outcome_unknown", detail)
+                    .await
+            }
         }
     }
 }
@@ -1059,17 +1028,36 @@ async fn result_inner(
 ) -> ApiResult<Nav> {
     let now = platform::now().0;
     let flow = Flow { store, amazon, now };
-    let same_session = valid_session_id(cs_id) && row.amazon_checkout_session_id.as_deref() == Some(cs_id);
+    let same_session =
+        valid_session_id(cs_id) && row.amazon_checkout_session_id.as_deref() == Some(cs_id);
     let state = row.state()?;
     let lease_live = row.lease_until.is_some_and(|t| t > now);
     let row = match state.phase() {
         // Repeated result (reload, back button): only the redirect, never another Complete.
-        Phase::Paid => return Ok(back_to_shop(&row, cfg, if same_session { ShopperOutcome::Authorized } else { ShopperOutcome::Error })),
+        Phase::Paid => {
+            return Ok(back_to_shop(
+                &row,
+                cfg,
+                if same_session {
+                    ShopperOutcome::Authorized
+                } else {
+                    ShopperOutcome::Error
+                },
+            ));
+        }
         Phase::Closed => return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error)),
         Phase::InFlight if lease_live => {
             // A concurrent result (double reload) holds the claim: wait for its outcome.
             let settled = wait_for_settle(store, &row.id).await?;
-            return Ok(back_to_shop(&settled, cfg, if same_session { outcome_of(&settled) } else { ShopperOutcome::Error }));
+            return Ok(back_to_shop(
+                &settled,
+                cfg,
+                if same_session {
+                    outcome_of(&settled)
+                } else {
+                    ShopperOutcome::Error
+                },
+            ));
         }
         Phase::InFlight | Phase::Unknown => {
             if !is_amazon(&row) {
@@ -1085,14 +1073,31 @@ async fn result_inner(
         }
         Phase::Open => {
             if !same_session {
-                worker::console_warn!("payment {}: result for a checkout session that is not the stored one", row.id);
+                worker::console_warn!(
+                    "payment {}: result for a checkout session that is not the stored one",
+                    row.id
+                );
                 return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error));
             }
             // A decline already recorded for this session: Amazon canceled it, nothing to do.
-            if is_amazon(&row) && matches!(row.last_error_code.as_deref(), Some("amazon_declined" | "amazon_canceled")) {
+            if is_amazon(&row)
+                && matches!(
+                    row.last_error_code.as_deref(),
+                    Some("amazon_declined" | "amazon_canceled")
+                )
+            {
                 return Ok(back_to_shop(&row, cfg, outcome_of(&row)));
             }
-            match claim(&flow, &row, state, "amazon_authorization_started", Some(cs_id), true).await? {
+            match claim(
+                &flow,
+                &row,
+                state,
+                "amazon_authorization_started",
+                Some(cs_id),
+                true,
+            )
+            .await?
+            {
                 Claim::Won(claimed) => flow.complete(claimed, cs_id).await?,
                 Claim::Lost(current) => match current.state()?.phase() {
                     Phase::InFlight => wait_for_settle(store, &row.id).await?,
@@ -1152,10 +1157,14 @@ pub async fn reconcile_now(
                 return Ok(row);
             };
             let charge = get_charge(amazon, &charge_id).await?;
-            let to = match charge_state(&charge) {
-                Some(ChargeState::Authorized | ChargeState::CaptureInitiated) => PaymentState::Authorized,
+            let reason = charge.reason_code().map(str::to_string);
+            let to = match charge.state() {
+                Some(ChargeState::Authorized | ChargeState::CaptureInitiated) => {
+                    PaymentState::Authorized
+                }
                 Some(ChargeState::Captured) => PaymentState::Captured,
-                Some(ChargeState::Canceled) => match str_at(&charge, &["statusDetails", "reasonCode"]) {
+                // 30 days unused: Canceled / ExpiredUnused → 期限切れ; any other cancel → 取消.
+                Some(ChargeState::Canceled) => match reason.as_deref() {
                     Some("ExpiredUnused") => PaymentState::Expired,
                     _ => PaymentState::Voided,
                 },
@@ -1167,8 +1176,8 @@ pub async fn reconcile_now(
             }
             let detail = json!({
                 "charge_id": charge_id,
-                "charge_state": str_at(&charge, &["statusDetails", "state"]),
-                "reason_code": str_at(&charge, &["statusDetails", "reasonCode"]),
+                "charge_state": charge.state().map(ChargeState::as_str),
+                "reason_code": reason,
             });
             let ev = Event {
                 actor: "system",

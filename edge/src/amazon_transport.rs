@@ -81,10 +81,7 @@ fn usages(list: &[&str]) -> js_sys::Array {
 
 async fn import_merchant_key(pem: &str) -> Result<CryptoKey, SignError> {
     let der = pkcs8_der_from_pem(pem)?;
-    let algorithm = object(&[
-        ("name", "RSA-PSS".into()),
-        ("hash", "SHA-256".into()),
-    ]);
+    let algorithm = object(&[("name", "RSA-PSS".into()), ("hash", "SHA-256".into())]);
     let data = js_sys::Uint8Array::from(der.as_slice());
     let promise = subtle()?
         .import_key_with_object("pkcs8", &data, &algorithm, false, &usages(&["sign"]))
@@ -212,10 +209,9 @@ impl AmazonTransport<'_> {
                 .await
                 .map_err(|e| TransportError::Lost(e.to_string()))?;
             let status = resp.status_code();
-            let body = resp
-                .text()
-                .await
-                .map_err(|e| TransportError::Lost(format!("HTTP {status}, body unreadable: {e}")))?;
+            let body = resp.text().await.map_err(|e| {
+                TransportError::Lost(format!("HTTP {status}, body unreadable: {e}"))
+            })?;
             Ok(Answer { status, body })
         });
         let timer = Box::pin(Delay::from(Duration::from_millis(self.timeout_ms)));
@@ -248,7 +244,10 @@ impl AmazonTransport<'_> {
             if !failed {
                 return result;
             }
-            match (retry_allowed(req.method, status), RETRY_BACKOFF_MS.get(attempt)) {
+            match (
+                retry_allowed(req.method, status),
+                RETRY_BACKOFF_MS.get(attempt),
+            ) {
                 (true, Some(wait)) => {
                     worker::console_warn!(
                         "Amazon Pay {api}: {}; retry {} after {wait} ms",
@@ -270,7 +269,11 @@ impl AmazonTransport<'_> {
     }
 
     /// Signs and sends.
-    pub async fn call(&self, unsigned: UnsignedRequest, api: &str) -> Result<Answer, TransportError> {
+    pub async fn call(
+        &self,
+        unsigned: UnsignedRequest,
+        api: &str,
+    ) -> Result<Answer, TransportError> {
         let signed = self.sign(unsigned).await?;
         self.send(&signed, api).await
     }

@@ -199,7 +199,9 @@ pub fn nav_response(nav: &Nav, script_hash: &str) -> worker::Result<Response> {
             );
             Ok(Response::from_bytes(html.into_bytes())?
                 .with_status(*status)
-                .with_headers(page_headers("default-src 'none'; style-src 'unsafe-inline'")?))
+                .with_headers(page_headers(
+                    "default-src 'none'; style-src 'unsafe-inline'",
+                )?))
         }
         Nav::FormPost { action, fields } => {
             let inputs: String = fields

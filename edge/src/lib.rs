@@ -385,7 +385,9 @@ async fn navigate(req: &Request, env: &Env, cfg: &Config, path: &str) -> Nav {
             )
             .await
         }
-        _ => signin::signin_return(&store, cfg, amazon, &param("state"), &param("buyerToken")).await,
+        _ => {
+            signin::signin_return(&store, cfg, amazon, &param("state"), &param("buyerToken")).await
+        }
     }
 }
 

@@ -11,11 +11,12 @@ use crate::config::{AmazonConfig, Config, origin_of};
 use crate::http::{ApiError, ApiResult, FORM_POST_SCRIPT, Nav};
 use crate::platform;
 use crate::store::Store;
+use kessai_core::amazon::assertion::{self, AssertionClaims, AssertionError};
 use kessai_core::amazon::button::{self, SIGNIN_SCOPES, SignInButtonPayload};
+use kessai_core::amazon::model::Buyer;
 use kessai_core::amazon::request::api;
-use kessai_core::amazon::signing::{
-    Algorithm, base64_encode, base64url_decode, base64url_encode, sha256_hex,
-};
+use kessai_core::amazon::signing::{Algorithm, base64_encode, sha256_hex};
+use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
@@ -26,11 +27,6 @@ pub const BUTTON_PATH: &str = "/v1/amazon-pay/signin-button";
 pub const RETURN_PATH: &str = "/v1/amazon-pay/signin/return";
 /// How long a sign-in button's state is accepted.
 pub const STATE_TTL_MS: i64 = 10 * 60_000;
-/// Lifetime of an assertion (`exp - iat`).
-pub const ASSERTION_TTL_S: i64 = 300;
-/// Allowed clock difference between us and the storefront for `iat`.
-const CLOCK_SKEW_S: i64 = 60;
-const ISSUER: &str = "kessai";
 
 pub fn origin_required() -> ApiError {
     ApiError::new(
@@ -140,123 +136,48 @@ async fn hmac_verify(secret: &str, data: &str, mac: &[u8]) -> ApiResult<bool> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Assertion (compact JWS, HS256)
+// Assertion (compact JWS, HS256; claims and checks from `kessai_core::amazon::assertion`)
 
-const JWS_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-
-async fn sign_assertion(secret: &str, claims: &Value) -> ApiResult<String> {
-    let input = format!(
-        "{}.{}",
-        base64url_encode(JWS_HEADER.as_bytes()),
-        base64url_encode(claims.to_string().as_bytes())
-    );
+async fn sign_assertion(secret: &str, claims: &AssertionClaims) -> ApiResult<String> {
+    let input = assertion::signing_input(claims);
     let mac = hmac_sign(secret, &input).await?;
-    Ok(format!("{input}.{}", base64url_encode(&mac)))
+    Ok(assertion::assemble(&input, &mac))
 }
 
-fn assertion_invalid(why: &str) -> ApiError {
-    ApiError::new(
-        400,
-        "assertion_invalid",
-        format!("the Amazon sign-in assertion is not valid: {why}"),
-        "Amazonアカウントの確認に失敗しました。もう一度Amazonでサインインしてください。",
-    )
-    .with("param", "assertion")
+fn assertion_invalid(e: &AssertionError) -> ApiError {
+    ApiError::new(400, e.code(), e.message_en(), e.message_ja()).with("param", "assertion")
 }
 
-/// Verifies a kessai assertion: HS256 MAC, issuer, expiry, audience on an allowed origin.
-/// Returns its claims.
+/// Verifies a kessai assertion for account linking: HS256 MAC (WebCrypto), then issuer, time
+/// window and subject (core), with an audience that is one of the storefront origins. There is
+/// no nonce here: the storefront checked it against its own session before calling us.
 async fn verify_assertion(
     cfg: &Config,
     amazon: &AmazonConfig,
     jws: &str,
-    now_s: i64,
-) -> ApiResult<Value> {
+    now: UnixMillis,
+) -> ApiResult<AssertionClaims> {
     if jws.len() > 8192 {
-        return Err(assertion_invalid("too long"));
+        return Err(assertion_invalid(&AssertionError::Malformed));
     }
-    let mut parts = jws.split('.');
-    let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(assertion_invalid("not a compact JWS"));
-    };
-    let header: Value = base64url_decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| assertion_invalid("header"))?;
-    // Only HS256: an `alg` of `none` or an RSA/EC name must never select another check.
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err(assertion_invalid("alg must be HS256"));
+    // `split` accepts only an HS256 header: `none` or an RSA/EC alg never selects another check.
+    let (input, mac, claims) =
+        assertion::split(jws).ok_or_else(|| assertion_invalid(&AssertionError::Malformed))?;
+    if !hmac_verify(&amazon.assertion_signing_key, &input, &mac).await? {
+        return Err(assertion_invalid(&AssertionError::BadSignature));
     }
-    let mac = base64url_decode(sig).ok_or_else(|| assertion_invalid("signature encoding"))?;
-    if !hmac_verify(&amazon.assertion_signing_key, &format!("{h}.{p}"), &mac).await? {
-        return Err(assertion_invalid("signature"));
+    if !cfg.origin_allowed(&claims.aud) {
+        return Err(assertion_invalid(&AssertionError::WrongAudience));
     }
-    let claims: Value = base64url_decode(p)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| assertion_invalid("payload"))?;
-    let num = |k: &str| claims.get(k).and_then(Value::as_i64);
-    if claims.get("iss").and_then(Value::as_str) != Some(ISSUER) {
-        return Err(assertion_invalid("issuer"));
+    assertion::check(&claims, now, &claims.aud, None).map_err(|e| assertion_invalid(&e))?;
+    if !valid_buyer_id(&claims.sub) {
+        return Err(assertion_invalid(&AssertionError::MissingSubject));
     }
-    match (num("iat"), num("exp")) {
-        (Some(iat), Some(exp)) if exp > now_s && iat <= now_s + CLOCK_SKEW_S && exp > iat => {}
-        (Some(_), Some(_)) => return Err(assertion_invalid("expired")),
-        _ => return Err(assertion_invalid("iat/exp missing")),
-    }
-    match claims.get("aud").and_then(Value::as_str) {
-        Some(aud) if cfg.origin_allowed(aud) => {}
-        _ => return Err(assertion_invalid("audience")),
-    }
-    match claims.get("sub").and_then(Value::as_str) {
-        Some(sub) if valid_buyer_id(sub) => Ok(claims),
-        _ => Err(assertion_invalid("subject")),
-    }
+    Ok(claims)
 }
 
 fn valid_buyer_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// Claims from Amazon's Get Buyer answer (reference §1.3). No furigana: Amazon has none.
-fn claims_from_buyer(buyer: &Value, aud: &str, nonce: &str, now_s: i64) -> Option<Value> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let sub = s(buyer, "buyerId").filter(|b| valid_buyer_id(b))?;
-    let address = buyer
-        .get("shippingAddress")
-        .filter(|a| a.is_object())
-        .map(|a| {
-            json!({
-                "postal_code": s(a, "postalCode"),
-                "state_or_region": s(a, "stateOrRegion"),
-                "city": s(a, "city"),
-                "address_line1": s(a, "addressLine1"),
-                "address_line2": s(a, "addressLine2"),
-                "address_line3": s(a, "addressLine3"),
-            })
-        });
-    let postal_code = s(buyer, "postalCode").or_else(|| {
-        buyer
-            .get("shippingAddress")
-            .and_then(|a| s(a, "postalCode"))
-    });
-    let phone = s(buyer, "phoneNumber").or_else(|| {
-        buyer
-            .get("shippingAddress")
-            .and_then(|a| s(a, "phoneNumber"))
-    });
-    Some(json!({
-        "iss": ISSUER,
-        "aud": aud,
-        "iat": now_s,
-        "exp": now_s + ASSERTION_TTL_S,
-        "nonce": nonce,
-        "sub": sub,
-        "name": s(buyer, "name"),
-        "email": s(buyer, "email"),
-        "postal_code": postal_code,
-        "address": address,
-        "phone": phone,
-    }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,8 +185,7 @@ fn claims_from_buyer(buyer: &Value, aud: &str, nonce: &str, now_s: i64) -> Optio
 
 fn valid_nonce(n: &str) -> bool {
     (8..=128).contains(&n.len())
-        && n
-            .bytes()
+        && n.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
 }
 
@@ -354,11 +274,13 @@ pub async fn signin_return(
     state: &str,
     buyer_token: &str,
 ) -> Nav {
-    let bad_state = |status: u16, reason: &'static str| Nav::ErrorPage {
+    let bad_state = |status: u16, reason: &'static str| {
+        Nav::ErrorPage {
         status,
         reason,
         message_ja: "サインインの有効期限が切れたか、既に使用されています。ショップのページからもう一度サインインしてください。"
             .to_string(),
+    }
     };
     if state.len() != 32 || !state.bytes().all(|b| b.is_ascii_hexdigit()) {
         return bad_state(400, "malformed state");
@@ -390,12 +312,15 @@ pub async fn signin_return(
             return signin_result(&return_url, "error");
         }
     };
-    let buyer: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
-    let now_s = now / 1000;
-    let Some(claims) = claims_from_buyer(&buyer, &aud, &nonce, now_s) else {
-        worker::console_warn!("sign-in: Get Buyer answer without a buyerId");
-        return signin_result(&return_url, "error");
+    let buyer = match serde_json::from_str::<Buyer>(&answer.body) {
+        Ok(b) if valid_buyer_id(&b.buyer_id) => b,
+        Ok(_) | Err(_) => {
+            worker::console_warn!("sign-in: Get Buyer answer without a usable buyerId");
+            return signin_result(&return_url, "error");
+        }
     };
+    // No furigana: Amazon has none (the storefront asks for it at registration).
+    let claims = AssertionClaims::from_buyer(&buyer, &aud, &nonce, UnixMillis(now));
     match sign_assertion(&amazon.assertion_signing_key, &claims).await {
         Ok(jws) => Nav::FormPost {
             action: return_url,
@@ -455,15 +380,11 @@ pub async fn put_link(
         .unwrap_or("")
         .trim();
     if jws.is_empty() {
-        return Err(assertion_invalid("missing"));
+        return Err(assertion_invalid(&AssertionError::Malformed));
     }
     let now = platform::now().0;
-    let claims = verify_assertion(cfg, amazon, jws, now / 1000).await?;
-    let buyer_id = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let claims = verify_assertion(cfg, amazon, jws, UnixMillis(now)).await?;
+    let buyer_id = claims.sub;
     let linked_elsewhere = || {
         ApiError::new(
             409,

@@ -431,7 +431,13 @@ impl Store<'_> {
             .run()
             .await
             .map_err(d1)?;
-        Ok(res.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) > 0)
+        Ok(res
+            .meta()
+            .ok()
+            .flatten()
+            .and_then(|m| m.changes)
+            .unwrap_or(0)
+            > 0)
     }
 }
 

@@ -414,9 +414,9 @@ async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
     let (_, view) = checkout_config(&p).await;
     assert_eq!(view["last_error"]["code"], "amazon_declined");
     assert!(
-        view["last_error"]["message_ja"]
-            .as_str()
-            .is_some_and(|m| m.contains("承認されませんでした")),
+        view["last_error"]["message_ja"].as_str().is_some_and(|m| m
+            .contains("ご利用いただけませんでした")
+            && m.contains("別のお支払い方法")),
         "{view}"
     );
     // Amazon has no authorisation for this order, and the session is canceled as declined.
@@ -780,15 +780,21 @@ async fn links_refuse_forged_expired_and_foreign_assertions() {
             .await
         }
     };
-    for (what, jws) in [
+    for (what, jws, code) in [
         (
             "wrong key",
             hs256(&claims(now, &urls.storefront), "not-the-key"),
+            "assertion_bad_signature",
         ),
-        ("expired", hs256(&claims(now - 900, &urls.storefront), &key)),
+        (
+            "expired",
+            hs256(&claims(now - 900, &urls.storefront), &key),
+            "assertion_expired",
+        ),
         (
             "foreign audience",
             hs256(&claims(now, "https://evil.example"), &key),
+            "assertion_wrong_audience",
         ),
         (
             "alg none",
@@ -797,12 +803,19 @@ async fn links_refuse_forged_expired_and_foreign_assertions() {
                 URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
                 URL_SAFE_NO_PAD.encode(claims(now, &urls.storefront).to_string())
             ),
+            "assertion_malformed",
         ),
-        ("garbage", "a.b".to_string()),
+        ("garbage", "a.b".to_string(), "assertion_malformed"),
     ] {
         let (status, body) = put(jws).await;
         assert_eq!(status, 400, "{what}: {body}");
-        assert_eq!(body["error"]["code"], "assertion_invalid", "{what}");
+        assert_eq!(body["error"]["code"], code, "{what}: {body}");
+        assert!(
+            body["error"]["message_ja"]
+                .as_str()
+                .is_some_and(|m| m.contains("ログイン")),
+            "{body}"
+        );
     }
     // The same claims, correctly signed, are accepted (the refusals above were for the flaw).
     let (status, body) = put(hs256(&claims(now, &urls.storefront), &key)).await;
