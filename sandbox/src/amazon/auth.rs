@@ -236,12 +236,33 @@ pub fn verify_request(
         )));
     }
     let host = header_str(headers, "x-amz-pay-host").unwrap_or_default();
-    if !host.eq_ignore_ascii_case(own_host) && !host.eq_ignore_ascii_case("pay-api.amazon.jp") {
+    if !host_matches(host, own_host) && !host.eq_ignore_ascii_case("pay-api.amazon.jp") {
         return Err(signature_error(format!(
             "Unable to verify signature: host '{host}' does not match this endpoint."
         )));
     }
     Ok(parsed.algorithm)
+}
+
+/// `host` names this sandbox: its own `host:port`, or another loopback spelling of it
+/// (`localhost`, `127.0.0.1`, `[::1]`) with the same port, as a local edge may be configured.
+fn host_matches(host: &str, own_host: &str) -> bool {
+    if host.eq_ignore_ascii_case(own_host) {
+        return true;
+    }
+    let split = |h: &str| {
+        h.rsplit_once(':')
+            .map(|(n, p)| (n.to_ascii_lowercase(), p.to_string()))
+    };
+    const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+    match (split(host), split(own_host)) {
+        (Some((name, port)), Some((own_name, own_port))) => {
+            port == own_port
+                && LOOPBACK.contains(&name.as_str())
+                && LOOPBACK.contains(&own_name.as_str())
+        }
+        _ => false,
+    }
 }
 
 /// Why a button payload was refused (shown on the hosted error page).
@@ -277,5 +298,86 @@ pub fn verify_button(
             alg.as_str(),
             cfg.merchant_id
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_spellings_of_the_sandbox_host() {
+        assert!(host_matches("127.0.0.1:8791", "127.0.0.1:8791"));
+        assert!(host_matches("localhost:8791", "127.0.0.1:8791"));
+        assert!(host_matches("LOCALHOST:8791", "127.0.0.1:8791"));
+        assert!(!host_matches("localhost:8792", "127.0.0.1:8791"));
+        assert!(!host_matches("example.com:8791", "127.0.0.1:8791"));
+        assert!(!host_matches("127.0.0.1", "127.0.0.1:8791"));
+    }
+
+    #[test]
+    fn pss_verification_needs_the_right_salt_and_message() {
+        use rsa::pss::SigningKey;
+        use rsa::signature::{RandomizedSigner, SignatureEncoding};
+        let mut rng = rsa::rand_core::OsRng;
+        let private = RsaPrivateKey::new(&mut rng, 1024).expect("key");
+        let public = private.to_public_key();
+        let sig32 = SigningKey::<Sha256>::new_with_salt_len(private.clone(), 32)
+            .sign_with_rng(&mut rng, b"hello")
+            .to_bytes();
+        let sig20 = SigningKey::<Sha256>::new_with_salt_len(private, 20)
+            .sign_with_rng(&mut rng, b"hello")
+            .to_bytes();
+        assert!(verify_pss(
+            &public,
+            signing::Algorithm::V2,
+            b"hello",
+            &sig32
+        ));
+        assert!(!verify_pss(
+            &public,
+            signing::Algorithm::Legacy,
+            b"hello",
+            &sig32
+        ));
+        assert!(verify_pss(
+            &public,
+            signing::Algorithm::Legacy,
+            b"hello",
+            &sig20
+        ));
+        assert!(!verify_pss(
+            &public,
+            signing::Algorithm::V2,
+            b"hello",
+            &sig20
+        ));
+        assert!(!verify_pss(
+            &public,
+            signing::Algorithm::V2,
+            b"hellO",
+            &sig32
+        ));
+        assert!(!verify_pss(
+            &public,
+            signing::Algorithm::V2,
+            b"hello",
+            b"short"
+        ));
+    }
+
+    #[test]
+    fn merchant_key_round_trips_through_pem() {
+        let k = MerchantKey::generate();
+        assert!(
+            k.private_pkcs8_pem
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+        assert!(k.public_spki_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+        let escaped = k.private_pkcs8_pem.replace('\n', "\\n");
+        let again = MerchantKey::from_private_pem(&escaped).expect("literal \\n accepted");
+        assert_eq!(again.public_spki_pem, k.public_spki_pem);
+        assert!(parse_public_key(&k.public_spki_pem).is_some());
+        assert!(MerchantKey::from_private_pem("not a key").is_none());
     }
 }
