@@ -484,3 +484,109 @@ async fn checkout_js_stand_in_is_served() {
         assert!(js.contains(name), "{name}");
     }
 }
+
+/// PayOnly (no shipping address), and the Confirm / AuthorizeWithCapture intents.
+#[tokio::test]
+async fn pay_only_and_other_payment_intents() {
+    let sb = Sb::start().await;
+    for (intent, expect_charge) in [
+        ("Confirm", None),
+        ("AuthorizeWithCapture", Some("Captured")),
+    ] {
+        let payload = json!({
+            "webCheckoutDetails": {"checkoutReviewReturnUrl": "https://edge.example.jp/review"},
+            "storeId": sb.h.config.store_id,
+            "paymentDetails": {"paymentIntent": intent, "chargeAmount": {"amount": "1200", "currencyCode": "JPY"}}
+        })
+        .to_string();
+        let sig = pss_sign(
+            &merchant_key().private_pkcs8_pem,
+            32,
+            &button_string_to_sign(Algorithm::V2, &payload),
+        );
+        let (status, _, loc) = sb
+            .press_button("PayOnly", &payload, &sig, Some("AMZN-PAY-RSASSA-PSS-V2"))
+            .await;
+        assert_eq!(status, 303);
+        let cs_id = query_param(&sb.resolve(&loc.unwrap()), "amazonCheckoutSessionId").unwrap();
+        let (_, body, _) = sb
+            .get_page(&sb.url(&format!(
+                "/checkout/address?amazonCheckoutSessionId={cs_id}&buyer=taro"
+            )))
+            .await;
+        assert!(
+            !body.contains("name=\"address\""),
+            "PayOnly has no address book"
+        );
+        let (status, _, _) = sb
+            .post_form(
+                &sb.url("/checkout/address"),
+                &[
+                    ("amazonCheckoutSessionId", &cs_id),
+                    ("buyer", "taro"),
+                    ("paymentMethod", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let upd = sb
+            .call(
+                HttpMethod::Patch,
+                &format!("checkoutSessions/{cs_id}"),
+                Some(json!({"webCheckoutDetails": {"checkoutResultReturnUrl": "https://edge.example.jp/result"}})),
+            )
+            .await;
+        assert_eq!(upd.json["productType"], "PayOnly");
+        assert_eq!(upd.json["shippingAddress"], serde_json::Value::Null);
+        assert_eq!(
+            upd.json["paymentPreferences"][0]["paymentDescriptor"],
+            "JCB ****0000"
+        );
+        sb.process(
+            upd.json["webCheckoutDetails"]["amazonPayRedirectUrl"]
+                .as_str()
+                .unwrap(),
+        )
+        .await;
+        let done = sb.complete(&cs_id, 1_200).await;
+        assert_eq!(done.status, 200, "{}", done.json);
+        assert!(done.json["chargePermissionId"].is_string());
+        match expect_charge {
+            None => assert_eq!(done.json["chargeId"], serde_json::Value::Null),
+            Some(state) => {
+                let id = done.json["chargeId"].as_str().unwrap();
+                let c = sb
+                    .call(HttpMethod::Get, &format!("charges/{id}"), None)
+                    .await;
+                assert_eq!(c.json["statusDetails"]["state"], state);
+                assert_eq!(c.json["captureAmount"]["amount"], "1200");
+            }
+        }
+    }
+    // Confirm left a chargeable permission: the merchant charges it later.
+    let cps = sb.h.charge_permissions();
+    assert_eq!(cps.len(), 2);
+    // Confirm holds nothing yet; AuthorizeWithCapture's permission is used up.
+    let balances: Vec<&str> = cps
+        .iter()
+        .map(|c| c["limits"]["amountBalance"]["amount"].as_str().unwrap())
+        .collect();
+    assert!(
+        balances.contains(&"1200") && balances.contains(&"0"),
+        "{balances:?}"
+    );
+    let confirm_cp = cps
+        .iter()
+        .find(|c| c["limits"]["amountBalance"]["amount"] == "1200")
+        .and_then(|c| c["chargePermissionId"].as_str())
+        .unwrap()
+        .to_string();
+    let c = sb
+        .call(
+            HttpMethod::Post,
+            "charges",
+            Some(json!({"chargePermissionId": confirm_cp, "chargeAmount": {"amount": "1200", "currencyCode": "JPY"}})),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.json);
+}
