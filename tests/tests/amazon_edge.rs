@@ -1022,3 +1022,65 @@ async fn new_endpoints_check_origin_secret_and_return_url() {
         0
     );
 }
+
+#[tokio::test]
+async fn keys_signatures_tokens_and_buyer_data_never_reach_the_logs() {
+    let urls = stack();
+    // A checkout (with a lost answer, so the warning paths log too) and a sign-in.
+    let p = create_payment(3900).await;
+    let (status, b) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 200);
+    let (review, cs) = to_review(&p, buyers::ICHIRO.key, 0).await;
+    let result = review_to_result(&review).await;
+    amazon_fault(json!({ "api": "CompleteCheckoutSession", "object_id": cs, "drop_answer": true }))
+        .await;
+    let done = nav_get(&result).await;
+    assert_eq!(done.status, 303);
+    let back = signin_to_return(
+        buyers::ICHIRO.key,
+        &format!("{}/login/amazon", urls.storefront),
+        "nonce-logcheck-0001",
+    )
+    .await;
+    let token = query_param(&back, "buyerToken").expect("buyer token");
+    let page = nav_get(&back).await;
+    let jws = form_value(&page.body, "kessai_amazon_assertion").expect("assertion");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let log =
+        std::fs::read_to_string(urls.state_dir.join("wrangler-dev.log")).expect("wrangler log");
+    assert!(
+        log.contains("/v1/amazon-pay/"),
+        "the log is the worker's request log"
+    );
+    let key_body: String = urls
+        .amazon_private_key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .take(2)
+        .collect();
+    for (what, secret) in [
+        ("private key", key_body),
+        ("assertion key", urls.assertion_signing_key.clone()),
+        (
+            "button signature",
+            b["signature"].as_str().unwrap_or("").to_string(),
+        ),
+        ("buyer token", token),
+        ("assertion", jws),
+        ("buyer e-mail", buyers::ICHIRO.email.to_string()),
+        ("buyer name", buyers::ICHIRO.name.to_string()),
+        ("address", "天神".to_string()),
+        (
+            "client secret",
+            p["client_secret"].as_str().unwrap_or("").to_string(),
+        ),
+    ] {
+        assert!(!secret.is_empty(), "{what}");
+        assert!(!log.contains(&secret), "{what} reached the log");
+    }
+    assert!(
+        !log.contains("AMZN-PAY-RSASSA-PSS-V2 PublicKeyId"),
+        "an Authorization header reached the log"
+    );
+}
