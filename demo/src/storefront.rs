@@ -392,7 +392,11 @@ async fn checkout_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
 window.__kessaiEvents = [];
 const el = document.getElementById('kessai');
 for (const name of ['kessai:ready','kessai:change','kessai:success','kessai:error']) {{
-  el.addEventListener(name, (e) => window.__kessaiEvents.push({{type: name, detail: e.detail}}));
+  el.addEventListener(name, (e) => {{
+    window.__kessaiEvents.push({{type: name, detail: e.detail}});
+    // Kept for the demo's completion page (and its tests) across the redirect.
+    sessionStorage.setItem('kessaiEvents', JSON.stringify(window.__kessaiEvents));
+  }});
 }}
 // Card or Amazon Pay (after Amazon sends the shopper back here): the completion page confirms
 // the payment with the edge, server to server.

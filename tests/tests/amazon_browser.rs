@@ -4,6 +4,7 @@
 //! linking / unlinking an Amazon account from マイページ.
 
 use fantoccini::{Client, Locator};
+use kessai_core::amazon::errors;
 use kessai_sandbox::amazon::buyers::{self, SandboxBuyer};
 use kessai_tests::web::{
     click, eval, open_checkout, payment_for_order, text_of, wait_for, wait_for_text,
@@ -50,6 +51,13 @@ async fn sign_in_with_amazon(c: &Client, buyer: &SandboxBuyer) {
     click(c, "#consentSubmit").await;
 }
 
+async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css))
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0)
+}
+
 async fn current_path(c: &Client) -> String {
     c.current_url()
         .await
@@ -80,6 +88,21 @@ async fn shopper_pays_with_amazon_and_the_shop_sees_an_authorization_with_the_ch
     // One working button, beside the card form, under 「または」.
     let or = text_of(&c, ".kessai-or").await;
     assert_eq!(or, "または");
+    wait_for(&c, CHECKOUT_BUTTON).await;
+    // A second <kessai-checkout> on the page gets a card form but no second Amazon Pay button.
+    eval(
+        &c,
+        "const first = document.getElementById('kessai');
+         const second = document.createElement('kessai-checkout');
+         second.id = 'second';
+         for (const a of ['client-secret', 'edge-url', 'lang']) second.setAttribute(a, first.getAttribute(a));
+         first.parentNode.appendChild(second);",
+    )
+    .await;
+    wait_for(&c, "#second .kessai-pay").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(count(&c, "[data-kessai-amazon-button]").await, 1);
+    assert_eq!(count(&c, "#second .kessai-or").await, 0);
     click(&c, CHECKOUT_BUTTON).await;
 
     // Amazon's hosted pages: log in as the paying buyer, choose the Osaka address.
@@ -108,6 +131,18 @@ async fn shopper_pays_with_amazon_and_the_shop_sees_an_authorization_with_the_ch
         "completion page shows the chosen address: {shown_address}"
     );
     assert_eq!(text_of(&c, ".amazon-buyer").await, buyer.name);
+    // The widget told the page, like a card payment, with the method.
+    let events = eval(
+        &c,
+        "return JSON.parse(sessionStorage.getItem('kessaiEvents') || '[]')",
+    )
+    .await;
+    let success = events
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["type"] == "kessai:success").cloned())
+        .unwrap_or_else(|| panic!("kessai:success after the return: {events}"));
+    assert_eq!(success["detail"]["method"], "amazon_pay");
+    assert_eq!(success["detail"]["state"], "authorized");
 
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "authorized", "{p}");
@@ -158,11 +193,11 @@ async fn declining_amazon_buyer_gets_a_japanese_message_and_nothing_is_authorize
 
     // Back on the checkout page: the message in the widget's live region, the card form usable.
     wait_for(&c, "#kessai-card-number").await;
-    let text = wait_for_text(&c, "#kessai-status", "承認されませんでした").await;
-    assert!(
-        text.contains("Amazon Payでのお支払いが承認されませんでした"),
-        "live region says: {text}"
-    );
+    // The sandbox's declining buyer ends the checkout session Canceled with reasonCode Declined;
+    // the edge words that in Japanese (core's decline hint) and the widget shows its words.
+    let expected = errors::decline_hint_ja(errors::reason::DECLINED).expect("a hint for Declined");
+    let text = wait_for_text(&c, "#kessai-status", expected).await;
+    assert_eq!(text, expected, "live region");
     let url = c.current_url().await.expect("url");
     assert!(
         !url.as_str().contains("kessai_"),
@@ -192,6 +227,9 @@ async fn declining_amazon_buyer_gets_a_japanese_message_and_nothing_is_authorize
     // Still on the checkout page with one Amazon button to try again (or pay by card).
     assert_eq!(current_path(&c).await, format!("/checkout/{order}"));
     wait_for(&c, CHECKOUT_BUTTON).await;
+    // The section follows the form's language switch.
+    click(&c, ".kessai-lang button[lang=en]").await;
+    assert_eq!(text_of(&c, ".kessai-or").await, "or");
 
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "requires_payment", "{p}");
@@ -217,6 +255,19 @@ async fn declining_amazon_buyer_gets_a_japanese_message_and_nothing_is_authorize
 async fn sign_in_with_amazon_prefills_registration_without_furigana() {
     let c = browser().await;
     goto(&c, "/login").await;
+    wait_for(&c, SIGNIN_BUTTON).await;
+    // One sign-in button per page: a second element shows none.
+    eval(
+        &c,
+        "const first = document.querySelector('kessai-amazon-signin');
+         const second = document.createElement('kessai-amazon-signin');
+         second.id = 'second';
+         for (const a of ['return-url', 'nonce', 'edge-url', 'lang']) second.setAttribute(a, first.getAttribute(a));
+         first.parentNode.appendChild(second);",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(count(&c, "[data-kessai-amazon-button]").await, 1);
     let buyer = &buyers::TARO;
     sign_in_with_amazon(&c, buyer).await;
 
