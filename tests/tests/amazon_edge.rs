@@ -1084,3 +1084,96 @@ async fn keys_signatures_tokens_and_buyer_data_never_reach_the_logs() {
         "an Authorization header reached the log"
     );
 }
+
+/// Sends a signed Amazon Pay API call from the test (a native signer, not the edge's): plays
+/// someone who changes a checkout session behind the edge's back.
+async fn signed_call(
+    method: kessai_core::amazon::request::HttpMethod,
+    resource: &str,
+    body: Option<String>,
+    public_key_id: &str,
+) -> (u16, Value) {
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::signature::{RandomizedSigner, SignatureEncoding};
+    let urls = stack();
+    let cfg = kessai_core::amazon::request::ApiConfig {
+        base_url: urls.amazon_sandbox.clone(),
+        environment: kessai_core::amazon::request::Environment::Sandbox,
+        region: "jp".into(),
+        public_key_id: public_key_id.into(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let unsigned = kessai_core::amazon::request::build(
+        &cfg,
+        method,
+        resource,
+        body,
+        None,
+        kessai_core::jst::UnixMillis(now),
+    );
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&urls.amazon_private_key_pem).expect("key");
+    let signer = rsa::pss::SigningKey::<Sha256>::new_with_salt_len(key, 32);
+    let sig = signer.sign_with_rng(
+        &mut rsa::rand_core::OsRng,
+        unsigned.string_to_sign.as_bytes(),
+    );
+    let signed = unsigned.signed(&STANDARD.encode(sig.to_bytes()));
+    let mut req = client().request(
+        reqwest::Method::from_bytes(signed.method.as_str().as_bytes()).expect("method"),
+        &signed.url,
+    );
+    for (k, v) in &signed.headers {
+        req = req.header(k, v);
+    }
+    let resp = req.body(signed.body.clone()).send().await.expect("sandbox");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_session_amount_changed_behind_the_edge_is_never_authorized() {
+    let p = create_payment(5000).await;
+    let id = id_of(&p);
+    let cfg = amazon_config(&p).await;
+    let (review, cs) = to_review(&p, buyers::TARO.key, 0).await;
+    // The edge's review sets the stored amount on the session.
+    let r = nav_get(&review).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let processing = r.location.expect("amazonPayRedirectUrl");
+    // Someone with API access lowers the session's amount to ¥1 before the buyer confirms.
+    let (status, updated) = signed_call(
+        kessai_core::amazon::request::HttpMethod::Patch,
+        &format!("checkoutSessions/{cs}"),
+        Some(
+            json!({ "paymentDetails": { "paymentIntent": "Authorize", "canHandlePendingAuthorization": false,
+                    "chargeAmount": { "amount": "1", "currencyCode": "JPY" } } })
+            .to_string(),
+        ),
+        cfg["public_key_id"].as_str().unwrap_or(""),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["paymentDetails"]["chargeAmount"]["amount"], "1");
+    let pr = nav_get(&processing).await;
+    let result = pr.location.expect("result");
+    let done = nav_get(&result).await;
+    assert_eq!(done.status, 303);
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=error")),
+        "{done:?}"
+    );
+    // The edge completed with the stored ¥5,000, Amazon refused the mismatch, nothing is 仮売上.
+    let completes = amazon_requests(Some("CompleteCheckoutSession"), Some(&cs)).await;
+    assert_eq!(completes.len(), 1, "{completes:?}");
+    assert_eq!(completes[0]["status"], 409);
+    assert_eq!(completes[0]["reason_code"], "AmountMismatch");
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "requires_payment", "{after}");
+    assert_eq!(after["last_error"]["code"], "amazon_amount_rule");
+    assert_eq!(after["amazon_pay"]["charge_id"], Value::Null);
+}
