@@ -92,7 +92,10 @@ impl Answer {
     pub fn last_error(&self, ja: bool) -> Option<(String, Option<String>)> {
         let e = js::get(&self.body, "last_error")?;
         let code = js::get_str(&e, "code").unwrap_or_default();
-        Some((code, js::get_str(&e, if ja { "message_ja" } else { "message" })))
+        Some((
+            code,
+            js::get_str(&e, if ja { "message_ja" } else { "message" }),
+        ))
     }
 }
 

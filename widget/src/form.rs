@@ -188,8 +188,9 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             // Back from Amazon: the edge added `kessai_payment` and `kessai_amazon` to this page's
             // URL. Read them once and take them out, so a reload does not repeat the news.
             let href = js::location_href().unwrap_or_default();
-            let amazon_outcome = js::query_param(&href, "kessai_amazon")
-                .filter(|_| js::query_param(&href, "kessai_payment") == Some(opts.payment_id.clone()));
+            let amazon_outcome = js::query_param(&href, "kessai_amazon").filter(|_| {
+                js::query_param(&href, "kessai_payment") == Some(opts.payment_id.clone())
+            });
             if amazon_outcome.is_some()
                 && let Some(history) = js::window().and_then(|w| w.history().ok())
             {

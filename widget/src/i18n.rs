@@ -86,9 +86,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, AmazonNotPaid) => {
             "Amazon Payでのお支払いが完了しませんでした(請求はありません)。別のお支払い方法をお試しください。"
         }
-        (Lang::Ja, AmazonCanceled) => {
-            "Amazon Payでのお支払いは中止されました(請求はありません)。"
-        }
+        (Lang::Ja, AmazonCanceled) => "Amazon Payでのお支払いは中止されました(請求はありません)。",
         (Lang::Ja, AmazonNote) => "Amazonアカウントに登録された住所とお支払い方法を使えます。",
         (Lang::Ja, SignInUnavailable) => {
             "Amazonでログインを表示できませんでした。ページを再読み込みしてください。"
@@ -134,9 +132,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, AmazonNotPaid) => {
             "The Amazon Pay payment did not go through (you were not charged). Please try another payment method."
         }
-        (Lang::En, AmazonCanceled) => {
-            "The Amazon Pay payment was canceled (you were not charged)."
-        }
+        (Lang::En, AmazonCanceled) => "The Amazon Pay payment was canceled (you were not charged).",
         (Lang::En, AmazonNote) => "Use the address and payment method in your Amazon account.",
         (Lang::En, SignInUnavailable) => {
             "Sign-in with Amazon could not be shown. Please reload the page."

@@ -153,22 +153,37 @@ mod tests {
     #[test]
     fn kessai_params_are_removed_and_the_rest_kept_in_order() {
         assert_eq!(
-            without_kessai_params("https://shop.example/checkout/1?kessai_payment=pay_1&kessai_amazon=declined"),
+            without_kessai_params(
+                "https://shop.example/checkout/1?kessai_payment=pay_1&kessai_amazon=declined"
+            ),
             "https://shop.example/checkout/1"
         );
         assert_eq!(
             without_kessai_params("https://s.example/c?a=1&kessai_amazon=x&b=2#top"),
             "https://s.example/c?a=1&b=2#top"
         );
-        assert_eq!(without_kessai_params("https://s.example/c"), "https://s.example/c");
-        assert_eq!(without_kessai_params("https://s.example/c?#x"), "https://s.example/c#x");
+        assert_eq!(
+            without_kessai_params("https://s.example/c"),
+            "https://s.example/c"
+        );
+        assert_eq!(
+            without_kessai_params("https://s.example/c?#x"),
+            "https://s.example/c#x"
+        );
     }
 
     #[test]
     fn query_params_are_read_by_exact_name() {
-        let href = "http://127.0.0.1:8080/checkout/EC1?kessai_payment=pay_ab&kessai_amazon=authorized#f";
-        assert_eq!(query_param(href, "kessai_payment").as_deref(), Some("pay_ab"));
-        assert_eq!(query_param(href, "kessai_amazon").as_deref(), Some("authorized"));
+        let href =
+            "http://127.0.0.1:8080/checkout/EC1?kessai_payment=pay_ab&kessai_amazon=authorized#f";
+        assert_eq!(
+            query_param(href, "kessai_payment").as_deref(),
+            Some("pay_ab")
+        );
+        assert_eq!(
+            query_param(href, "kessai_amazon").as_deref(),
+            Some("authorized")
+        );
         assert_eq!(query_param(href, "kessai"), None);
         assert_eq!(query_param("http://x/?a=1", "b"), None);
     }
