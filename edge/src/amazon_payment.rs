@@ -29,7 +29,7 @@ use kessai_core::amazon::model::{Address, Charge, CheckoutSession, ErrorBody, Pr
 use kessai_core::amazon::request::{self, ApiConfig, Environment, HttpMethod, api};
 use kessai_core::amazon::signing::Algorithm;
 use kessai_core::amazon::status::{
-    ChargeState, CheckoutSessionCanceledReason, CheckoutSessionState,
+    ChargeCanceledReason, ChargeState, CheckoutSessionCanceledReason, CheckoutSessionState,
 };
 use kessai_core::money::Jpy;
 use kessai_core::payment::{PaymentState, Phase};
@@ -108,11 +108,7 @@ pub fn checkout_block(cfg: &Config) -> Value {
 
 /// `last_error` of the checkout view for a payment whose last attempt ended at Amazon.
 pub fn last_error_block(row: &PaymentRow) -> Value {
-    let class = row
-        .last_error_code
-        .as_deref()
-        .and_then(|c| AmazonErrorClass::ALL.into_iter().find(|k| k.code() == c));
-    match class {
+    match amazon_error_class(row) {
         Some(k) => json!({
             "code": k.code(),
             "message": k.shopper_message_en(),
@@ -278,13 +274,36 @@ fn back_to_shop(row: &PaymentRow, cfg: &Config, outcome: ShopperOutcome) -> Nav 
     }
 }
 
+/// The Amazon error class a payment's `last_error_code` names, if it is one.
+fn amazon_error_class(row: &PaymentRow) -> Option<AmazonErrorClass> {
+    let code = row.last_error_code.as_deref()?;
+    AmazonErrorClass::ALL.into_iter().find(|k| k.code() == code)
+}
+
+/// What the shopper is told about an Amazon attempt that has ended (or not).
 fn outcome_of(row: &PaymentRow) -> ShopperOutcome {
     match row.state().map(PaymentState::phase) {
+        // Paid, but by card: this Amazon checkout did not pay it.
+        Ok(Phase::Paid) if !is_amazon(row) => ShopperOutcome::Error,
         Ok(Phase::Paid) => ShopperOutcome::Authorized,
-        Ok(Phase::Open) => match row.last_error_code.as_deref() {
-            Some("amazon_declined") => ShopperOutcome::Declined,
-            Some("amazon_canceled") => ShopperOutcome::Canceled,
-            _ => ShopperOutcome::Error,
+        Ok(Phase::Open) => match amazon_error_class(row) {
+            Some(AmazonErrorClass::Declined) => ShopperOutcome::Declined,
+            Some(AmazonErrorClass::BuyerCanceled | AmazonErrorClass::CheckoutCanceled) => {
+                ShopperOutcome::Canceled
+            }
+            Some(
+                AmazonErrorClass::InvalidState
+                | AmazonErrorClass::AmountRule
+                | AmazonErrorClass::Signature
+                | AmazonErrorClass::AccountStatus
+                | AmazonErrorClass::IdempotencyConflict
+                | AmazonErrorClass::Throttled
+                | AmazonErrorClass::Unavailable
+                | AmazonErrorClass::NotFound
+                | AmazonErrorClass::BadRequest
+                | AmazonErrorClass::Unsupported,
+            )
+            | None => ShopperOutcome::Error,
         },
         Ok(Phase::InFlight | Phase::Unknown | Phase::Closed) | Err(_) => ShopperOutcome::Error,
     }
@@ -676,7 +695,7 @@ impl Flow<'_> {
             .await
             .ok_or_else(|| ApiError::internal("sha256"))?;
         // ≤ 32 characters of [A-Za-z0-9_-] (reference §5).
-        let key = format!("kc{}", &key_hex[..30]);
+        let key = format!("kc{}", key_hex.get(..30).unwrap_or(&key_hex));
         let body = json!({ "chargeAmount": price(row.amount)? }).to_string();
         let answer = call(
             self.amazon,
@@ -1035,15 +1054,12 @@ async fn result_inner(
     let row = match state.phase() {
         // Repeated result (reload, back button): only the redirect, never another Complete.
         Phase::Paid => {
-            return Ok(back_to_shop(
-                &row,
-                cfg,
-                if same_session {
-                    ShopperOutcome::Authorized
-                } else {
-                    ShopperOutcome::Error
-                },
-            ));
+            let outcome = if same_session {
+                outcome_of(&row)
+            } else {
+                ShopperOutcome::Error
+            };
+            return Ok(back_to_shop(&row, cfg, outcome));
         }
         Phase::Closed => return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error)),
         Phase::InFlight if lease_live => {
@@ -1079,13 +1095,9 @@ async fn result_inner(
                 );
                 return Ok(back_to_shop(&row, cfg, ShopperOutcome::Error));
             }
-            // A decline already recorded for this session: Amazon canceled it, nothing to do.
-            if is_amazon(&row)
-                && matches!(
-                    row.last_error_code.as_deref(),
-                    Some("amazon_declined" | "amazon_canceled")
-                )
-            {
+            // This session's completion already ended in a refusal (declined, canceled, amount,
+            // …): it is never completed a second time; the shopper starts a new checkout.
+            if is_amazon(&row) && amazon_error_class(&row).is_some() {
                 return Ok(back_to_shop(&row, cfg, outcome_of(&row)));
             }
             match claim(
@@ -1163,11 +1175,19 @@ pub async fn reconcile_now(
                     PaymentState::Authorized
                 }
                 Some(ChargeState::Captured) => PaymentState::Captured,
-                // 30 days unused: Canceled / ExpiredUnused → 期限切れ; any other cancel → 取消.
-                Some(ChargeState::Canceled) => match reason.as_deref() {
-                    Some("ExpiredUnused") => PaymentState::Expired,
-                    _ => PaymentState::Voided,
-                },
+                // 30 days unused → 期限切れ; canceled by anyone → 取消.
+                Some(ChargeState::Canceled) => {
+                    match reason.as_deref().and_then(ChargeCanceledReason::parse) {
+                        Some(ChargeCanceledReason::ExpiredUnused) => PaymentState::Expired,
+                        Some(
+                            ChargeCanceledReason::MerchantCanceled
+                            | ChargeCanceledReason::ChargePermissionCanceled
+                            | ChargeCanceledReason::AmazonCanceled
+                            | ChargeCanceledReason::BuyerCanceled,
+                        )
+                        | None => PaymentState::Voided,
+                    }
+                }
                 Some(ChargeState::Declined) => PaymentState::Declined,
                 Some(ChargeState::AuthorizationInitiated) | None => state,
             };

@@ -435,6 +435,16 @@ async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
         .count();
     assert_eq!(authorized_for_order, 0);
 
+    // Reloading the result page does not complete the declined session again.
+    let result = format!(
+        "{}/v1/amazon-pay/result?payment={id}&amazonCheckoutSessionId={cs}",
+        stack().edge
+    );
+    let again = nav_get(&result).await;
+    assert_eq!(again.location.as_deref(), Some(back.as_str()));
+    let completes = amazon_requests(Some("CompleteCheckoutSession"), Some(&cs)).await;
+    assert_eq!(completes.len(), 1, "{completes:?}");
+
     // The shopper pays by card instead: same payment, now a card authorisation.
     let (status, body) = widget_post(
         &p,
@@ -449,6 +459,14 @@ async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
     let paid = payment(&id).await;
     assert_eq!(paid["method"], "card");
     assert_eq!(paid["last_error"], Value::Null);
+    // An Amazon return for this order now reports no Amazon authorisation.
+    let late = nav_get(&result).await;
+    assert!(
+        late.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=error")),
+        "{late:?}"
+    );
 }
 
 #[tokio::test]
