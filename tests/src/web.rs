@@ -77,3 +77,47 @@ pub async fn payment_for_order(order: &str) -> Value {
     let p = found.unwrap_or_else(|| panic!("payment for order {order}"));
     payment(p["id"].as_str().unwrap_or("")).await
 }
+
+/// Types a valid expiry, CVC and holder with card `number` into the widget's card form.
+pub async fn fill_card(c: &Client, number: &str) {
+    for (css, value) in [
+        ("#kessai-card-number", number),
+        ("#kessai-card-expiry", "12/30"),
+        ("#kessai-card-cvc", "123"),
+        ("#kessai-card-holder", "TARO YAMADA"),
+    ] {
+        let el = c.find(Locator::Css(css)).await.expect(css);
+        el.send_keys(value).await.expect(css);
+    }
+}
+
+/// Makes this browser fail every request whose URL matches one of `patterns` (Chrome DevTools
+/// `Network.setBlockedURLs` through chromedriver), e.g. to take a third-party script away.
+pub async fn block_urls(c: &Client, patterns: &[&str]) {
+    let session = c
+        .session_id()
+        .await
+        .ok()
+        .flatten()
+        .expect("webdriver session id");
+    let url = format!(
+        "{}/session/{session}/goog/cdp/execute",
+        crate::chromedriver_url()
+    );
+    for (cmd, params) in [
+        ("Network.enable", serde_json::json!({})),
+        (
+            "Network.setBlockedURLs",
+            serde_json::json!({ "urls": patterns }),
+        ),
+    ] {
+        let status = crate::client()
+            .post(&url)
+            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .expect("chromedriver reachable")
+            .status();
+        assert!(status.is_success(), "{cmd}: {status}");
+    }
+}

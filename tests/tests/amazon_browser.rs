@@ -7,7 +7,8 @@ use fantoccini::{Client, Locator};
 use kessai_core::amazon::errors;
 use kessai_sandbox::amazon::buyers::{self, SandboxBuyer};
 use kessai_tests::web::{
-    click, eval, open_checkout, payment_for_order, text_of, wait_for, wait_for_text,
+    block_urls, click, eval, fill_card, open_checkout, payment_for_order, text_of, wait_for,
+    wait_for_text,
 };
 use kessai_tests::*;
 use serde_json::Value;
@@ -416,5 +417,32 @@ async fn an_amazon_account_linked_to_one_member_cannot_be_linked_to_another() {
     )
     .await;
     assert_eq!(link["member_id"], first.as_str(), "the first link stands");
+    c.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn without_amazons_script_the_section_says_so_and_the_card_form_still_pays() {
+    let c = browser().await;
+    block_urls(&c, &["*/checkout.js"]).await;
+    let order = open_checkout(&c).await;
+    let text = wait_for_text(&c, "#kessai-amazon-error", "Amazon Pay").await;
+    assert_eq!(
+        text,
+        "Amazon Payを表示できませんでした。クレジットカードでお支払いいただくか、ページを再読み込みしてください。"
+    );
+    assert_eq!(count(&c, "[data-kessai-amazon-button]").await, 0);
+    fill_card(&c, "4111111111111111").await;
+    click(&c, "#kessai-pay").await;
+    let state = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#payment-state"))
+        .await
+        .expect("completion page");
+    assert_eq!(state.text().await.expect("label"), "仮売上");
+    assert_eq!(text_of(&c, "#payment-method").await, "クレジットカード");
+    let p = payment_for_order(&order).await;
+    assert_eq!(p["state"], "authorized");
+    assert_eq!(p["method"], "card");
     c.close().await.expect("close");
 }

@@ -3,7 +3,7 @@
 
 use fantoccini::{Client, Locator};
 use kessai_sandbox::test_cards;
-use kessai_tests::web::{self, eval, payment_for_order, wait_for};
+use kessai_tests::web::{self, eval, fill_card, payment_for_order, wait_for};
 use kessai_tests::*;
 use serde_json::Value;
 use std::time::Duration;
@@ -29,18 +29,6 @@ async fn open_checkout(c: &Client) -> String {
     let order = web::open_checkout(c).await;
     eval(c, RECORD_FETCH).await;
     order
-}
-
-async fn fill_card(c: &Client, number: &str) {
-    for (css, value) in [
-        ("#kessai-card-number", number),
-        ("#kessai-card-expiry", "12/30"),
-        ("#kessai-card-cvc", "123"),
-        ("#kessai-card-holder", "TARO YAMADA"),
-    ] {
-        let el = c.find(Locator::Css(css)).await.expect(css);
-        el.send_keys(value).await.expect(css);
-    }
 }
 
 async fn edge_requests(c: &Client) -> Vec<Value> {

@@ -204,27 +204,26 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
             match phase {
                 Some(Phase::Paid) => {
+                    // The edge's word for the method when it gives one; else what the return
+                    // from Amazon says. Otherwise (a reload of an already-paid page) the detail
+                    // leaves `method` out rather than guess.
                     let method = answer
                         .as_ref()
                         .ok()
                         .and_then(|a| js::get_str(&a.body, "method"))
-                        .unwrap_or_else(|| {
-                            if amazon_outcome.as_deref() == Some("authorized") {
-                                "amazon_pay".into()
-                            } else {
-                                "card".into()
-                            }
+                        .or_else(|| {
+                            (amazon_outcome.as_deref() == Some("authorized"))
+                                .then(|| "amazon_pay".to_string())
                         });
                     paid.set(Some(config.state.clone()));
-                    events::emit(
-                        &host,
-                        "kessai:success",
-                        &[
-                            ("paymentId", &opts.payment_id),
-                            ("state", &config.state),
-                            ("method", &method),
-                        ],
-                    );
+                    let mut detail = vec![
+                        ("paymentId", opts.payment_id.as_str()),
+                        ("state", config.state.as_str()),
+                    ];
+                    if let Some(m) = &method {
+                        detail.push(("method", m));
+                    }
+                    events::emit(&host, "kessai:success", &detail);
                 }
                 Some(Phase::Closed) => {
                     unusable.set(true);
