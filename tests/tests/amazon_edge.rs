@@ -1195,3 +1195,62 @@ async fn a_session_amount_changed_behind_the_edge_is_never_authorized() {
     assert_eq!(after["last_error"]["code"], "amazon_amount_rule");
     assert_eq!(after["amazon_pay"]["charge_id"], Value::Null);
 }
+
+#[tokio::test]
+async fn an_outcome_amazon_cannot_tell_yet_stays_unknown_and_is_settled_by_the_widgets_poll() {
+    let p = create_payment(8800).await;
+    let id = id_of(&p);
+    let (review, cs) = to_review(&p, buyers::TARO.key, 2).await;
+    let result = review_to_result(&review).await;
+    // Complete's answer is lost, and so are the next three Get Checkout Session answers (the
+    // first call and the transport's two repeats).
+    amazon_fault(json!({ "api": "CompleteCheckoutSession", "object_id": cs, "drop_answer": true }))
+        .await;
+    amazon_fault(
+        json!({ "api": "GetCheckoutSession", "object_id": cs, "drop_answer": true, "times": 3 }),
+    )
+    .await;
+    let done = nav_get(&result).await;
+    assert_eq!(done.status, 303);
+    assert!(
+        done.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with("kessai_amazon=error")),
+        "{done:?}"
+    );
+    let open = payment(&id).await;
+    assert_eq!(open["state"], "unknown", "{open}");
+    assert_eq!(open["state_label_ja"], "結果不明");
+    // Neither a card payment nor another Amazon button may start while the outcome is open.
+    let (status, body) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 409, "{body}");
+    // The widget's poll asks Amazon again and settles it: 仮売上, still one Complete.
+    let (status, view) = checkout_config(&p).await;
+    assert_eq!(
+        (status, view["state"].clone()),
+        (200, json!("authorized")),
+        "{view}"
+    );
+    let log = amazon_requests(None, Some(&cs)).await;
+    assert_eq!(count_calls(&log, "CompleteCheckoutSession"), 1, "{log:?}");
+    let after = payment(&id).await;
+    assert_eq!(
+        after["amazon_pay"]["shipping_address"]["state_or_region"],
+        "愛知県"
+    );
+    // Nagoya comes with an empty city; the municipality stays in address_line1 as Amazon sent it.
+    assert_eq!(after["amazon_pay"]["shipping_address"]["city"], Value::Null);
+    assert_eq!(
+        after["amazon_pay"]["shipping_address"]["address_line1"],
+        "名古屋市中区三の丸3-1-1"
+    );
+    let kinds = event_kinds(&after);
+    assert!(
+        kinds.contains(&"amazon_outcome_unknown".to_string()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"amazon_reconciled".to_string()),
+        "{kinds:?}"
+    );
+}
