@@ -992,4 +992,43 @@ mod tests {
             Err(AssertionError::Malformed)
         );
     }
+
+    #[test]
+    fn a_nonce_is_single_use_and_bound_to_its_session_and_purpose() {
+        let shop = Storefront::with_options(crate::storefront::StorefrontOptions {
+            edge_url: "http://127.0.0.1:1".into(),
+            secret_key: "sk".into(),
+            sandbox_url: "http://127.0.0.1:2".into(),
+            storefront_url: "http://127.0.0.1:8080".into(),
+            amazon: Some(crate::storefront::AmazonDemo {
+                sandbox_url: "http://127.0.0.1:3".into(),
+                assertion_key: "key".into(),
+            }),
+        });
+        let (sid, cookie) = ensure_session(&shop, &HeaderMap::new());
+        assert!(cookie.is_some(), "a new session sets its cookie");
+        let (other_sid, _) = ensure_session(&shop, &HeaderMap::new());
+        let nonce = new_nonce(&shop, &sid, Purpose::Login);
+        let now_s = now().0 / 1000;
+        let mut c = claims("http://localhost:8080", now_s);
+        c["nonce"] = json!(nonce);
+        let token = jws(b"key", HS256, &c);
+        assert_eq!(
+            accept_assertion(&shop, &other_sid, &token, Purpose::Login).err(),
+            Some(AssertionError::NonceMismatch),
+            "another browser's session"
+        );
+        assert_eq!(
+            accept_assertion(&shop, &sid, &token, Purpose::Link).err(),
+            Some(AssertionError::NonceMismatch),
+            "a login nonce cannot link"
+        );
+        let profile = accept_assertion(&shop, &sid, &token, Purpose::Login).unwrap();
+        assert_eq!(profile.email, "t@example.jp");
+        assert_eq!(
+            accept_assertion(&shop, &sid, &token, Purpose::Login).err(),
+            Some(AssertionError::NonceMismatch),
+            "replayed"
+        );
+    }
 }

@@ -487,6 +487,12 @@ async fn review_inner(
     if row.amazon_checkout_session_id.as_deref() != Some(cs_id) {
         let mut next = row.clone();
         next.amazon_checkout_session_id = Some(cs_id.to_string());
+        // A new session starts afresh: the refusal of an earlier one (declined, canceled…) must
+        // not be taken as this session's outcome when its result comes back.
+        if amazon_error_class(&row).is_some() {
+            next.last_error_code = None;
+            next.last_error_info = None;
+        }
         let ev = Event {
             actor: "shopper",
             kind: "amazon_session_opened",

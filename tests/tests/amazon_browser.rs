@@ -52,6 +52,28 @@ async fn sign_in_with_amazon(c: &Client, buyer: &SandboxBuyer) {
     click(c, "#consentSubmit").await;
 }
 
+/// The storefront's completion page's payment state (30 s); on a timeout, says where the
+/// browser is instead.
+async fn completion_page(c: &Client) -> fantoccini::elements::Element {
+    match c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#payment-state"))
+        .await
+    {
+        Ok(el) => el,
+        Err(e) => {
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let text = eval(c, "return document.body ? document.body.innerText : ''").await;
+            panic!("no completion page ({e}); at {url}: {text}");
+        }
+    }
+}
+
 async fn count(c: &Client, css: &str) -> usize {
     c.find_all(Locator::Css(css))
         .await
@@ -248,6 +270,21 @@ async fn declining_amazon_buyer_gets_a_japanese_message_and_nothing_is_authorize
             .filter(|ch| reference_of(ch) == order || cs["chargeId"] == ch["chargeId"])
             .all(|ch| ch["statusDetails"]["state"] != "Authorized"),
         "no authorised charge for {order}: {charges:?}"
+    );
+
+    // The decline left a clear state: the same order can still be paid with Amazon Pay by
+    // another buyer (a new checkout session).
+    click(&c, CHECKOUT_BUTTON).await;
+    amazon_login(&c, &buyers::TARO).await;
+    click(&c, "#continueButton").await;
+    let state = completion_page(&c).await;
+    assert_eq!(state.text().await.expect("label"), "仮売上");
+    let p = payment_for_order(&order).await;
+    assert_eq!(p["state"], "authorized", "{p}");
+    assert_eq!(p["amazon_pay"]["buyer"]["buyer_id"], buyers::TARO.buyer_id);
+    assert_ne!(
+        p["amazon_pay"]["checkout_session_id"], cs["checkoutSessionId"],
+        "paid through the new session"
     );
     c.close().await.expect("close");
 }
