@@ -10,5 +10,6 @@ pub mod card;
 pub mod gmo;
 pub mod jst;
 pub mod money;
+pub mod operations;
 pub mod payment;
 pub mod text;
