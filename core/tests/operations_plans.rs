@@ -1,12 +1,13 @@
 //! Plans of `kessai_core::operations`, one by one, and the JST calendar boundaries of the cancel
 //! classification and the authorisation expiry (explicit instants; 15:00 UTC = 00:00 JST).
 
+use kessai_core::amazon::status::{ChargeCanceledReason, ChargeState};
 use kessai_core::gmo::status::{JobCd, TranStatus};
 use kessai_core::jst::{JstDateTime, UnixMillis};
 use kessai_core::money::Jpy;
 use kessai_core::operations::{
     AuthorizationExpiry, GatewayCall, Operation, OperationKind, PaymentMethod, PaymentSnapshot,
-    Refusal, plan,
+    Refusal, plan, state_from_amazon_charge,
 };
 use kessai_core::payment::PaymentState;
 
@@ -952,4 +953,93 @@ fn names() {
         .describe(),
         "GMO AlterTran SALES 100"
     );
+}
+
+#[test]
+fn capture_deadline_only_for_authorised_payments() {
+    let at = jst(2026, 4, 1, 9, 0, 0);
+    let s = card_auth(1_000, at);
+    let d = s.capture_deadline().unwrap();
+    assert_eq!(d.expires_at(), jst(2026, 5, 31, 9, 0, 0));
+    assert_eq!(d.days_left(jst(2026, 5, 28, 23, 0, 0)), 3);
+    assert!(d.near_expiry(jst(2026, 5, 28, 23, 0, 0), 3));
+    let a = amazon(PaymentState::Authorized, 1_000, 1_000, 0, 0, at);
+    assert_eq!(
+        a.capture_deadline().unwrap().expires_at(),
+        jst(2026, 5, 1, 9, 0, 0)
+    );
+    for state in PaymentState::ALL {
+        if state != PaymentState::Authorized {
+            let mut x = s.clone();
+            x.state = state;
+            assert_eq!(x.capture_deadline(), None, "{state:?}");
+        }
+    }
+    let mut none = s.clone();
+    none.authorized_at = None;
+    assert_eq!(none.capture_deadline(), None);
+    assert_eq!(refusal(CAPTURE, &none, at).code(), "missing_gateway_record");
+}
+
+#[test]
+fn amazon_charge_states_for_reconciliation() {
+    use ChargeState as C;
+    let f = state_from_amazon_charge;
+    assert_eq!(
+        f(C::Authorized, None, yen(0), yen(0)),
+        PaymentState::Authorized
+    );
+    assert_eq!(
+        f(C::Captured, None, yen(500), yen(0)),
+        PaymentState::Captured
+    );
+    assert_eq!(
+        f(C::Captured, None, yen(500), yen(100)),
+        PaymentState::PartiallyRefunded
+    );
+    assert_eq!(
+        f(C::Captured, None, yen(500), yen(500)),
+        PaymentState::Refunded
+    );
+    assert_eq!(
+        f(C::Captured, None, yen(500), yen(560)),
+        PaymentState::Refunded
+    );
+    assert_eq!(
+        f(
+            C::Canceled,
+            Some(ChargeCanceledReason::ExpiredUnused),
+            yen(0),
+            yen(0)
+        ),
+        PaymentState::Expired
+    );
+    assert_eq!(
+        f(
+            C::Canceled,
+            Some(ChargeCanceledReason::MerchantCanceled),
+            yen(0),
+            yen(0)
+        ),
+        PaymentState::Voided
+    );
+    assert_eq!(f(C::Canceled, None, yen(0), yen(0)), PaymentState::Voided);
+    assert_eq!(f(C::Declined, None, yen(0), yen(0)), PaymentState::Declined);
+    assert_eq!(
+        f(C::CaptureInitiated, None, yen(0), yen(0)),
+        PaymentState::Processing
+    );
+    assert_eq!(
+        f(C::AuthorizationInitiated, None, yen(0), yen(0)),
+        PaymentState::Processing
+    );
+}
+
+#[test]
+fn amazon_change_to_zero_after_capture_is_not_a_cancel() {
+    let at = jst(2026, 5, 1, 10, 0, 0);
+    let s = amazon(PaymentState::Captured, 5_000, 5_000, 5_000, 0, at);
+    let r = refusal(Operation::ChangeAmount { to: yen(0) }, &s, at);
+    assert_eq!(r.code(), "invalid_amount");
+    assert!(!r.message_ja().contains("取消"), "{}", r.message_ja());
 }

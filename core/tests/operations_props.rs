@@ -10,13 +10,13 @@
 //!   (capture, cancel) inside the windows.
 
 use kessai_core::amazon::rules;
-use kessai_core::amazon::status::{ChargePermissionState, ChargeState};
+use kessai_core::amazon::status::{ChargeCanceledReason, ChargePermissionState, ChargeState};
 use kessai_core::gmo::status::{self, CHANGE_LIMIT_DAYS, JobCd, TranStatus};
 use kessai_core::jst::{JstDateTime, UnixMillis};
 use kessai_core::money::Jpy;
 use kessai_core::operations::{
     CARD_AUTHORIZATION_VALID_DAYS, GatewayCall, Operation, PaymentMethod, PaymentSnapshot, Plan,
-    Record, Refusal, plan,
+    Record, Refusal, plan, state_from_amazon_charge,
 };
 use kessai_core::payment::{PaymentState, state_from_gmo};
 use proptest::prelude::*;
@@ -238,6 +238,23 @@ fn assert_agree(s: &PaymentSnapshot, g: &Gateway) -> Result<(), TestCaseError> {
         }
         Gateway::Amazon(c) => {
             prop_assert_eq!(s.state, c.payment_state(), "state vs Amazon {:?}", c);
+            // core's reconciliation mapping says the same as this model.
+            let reason = match c.state {
+                ChargeState::Canceled if c.expired_unused => {
+                    Some(ChargeCanceledReason::ExpiredUnused)
+                }
+                ChargeState::Canceled => Some(ChargeCanceledReason::MerchantCanceled),
+                _ => None,
+            };
+            prop_assert_eq!(
+                state_from_amazon_charge(
+                    c.state,
+                    reason,
+                    c.capture_amount.unwrap_or(yen(0)),
+                    c.refunded
+                ),
+                c.payment_state()
+            );
             prop_assert_eq!(s.authorized_amount, c.charge_amount);
             prop_assert_eq!(s.captured, c.capture_amount.unwrap_or(yen(0)));
             prop_assert_eq!(s.refunded, c.refunded);

@@ -1,8 +1,9 @@
 //! Amazon Pay plans. See the module docs of [`super`] for the sequences and why.
 
 use crate::amazon::rules::{self, AmountChange};
+use crate::amazon::status::{ChargeCanceledReason, ChargeState};
 use crate::jst::UnixMillis;
-use crate::money::Jpy;
+use crate::money::{AmountError, Jpy};
 use crate::payment::PaymentState;
 
 use super::{
@@ -127,6 +128,10 @@ fn captured(operation: Operation, snapshot: &PaymentSnapshot) -> Result<Plan, Re
         Operation::Capture { .. } => return Err(Refusal::AlreadyCaptured),
         Operation::Cancel => return Err(Refusal::CancelAfterCaptureUseRefund),
         Operation::ChangeAmount { to } => {
+            if to.yen() < 1 {
+                // The rules' message suggests 取消, which no longer exists after capture.
+                return Err(Refusal::InvalidAmount(AmountError::NotPositive));
+            }
             match rules::check_amount_change(snapshot.amount, to).map_err(amount_rule)? {
                 AmountChange::Unchanged => {}
                 AmountChange::Decrease { by } => push_refund(&mut plan, snapshot, by)?,
@@ -155,4 +160,44 @@ fn push_refund(plan: &mut Plan, snapshot: &PaymentSnapshot, amount: Jpy) -> Resu
         },
     );
     Ok(())
+}
+
+/// The kessai state an Amazon Charge stands for, as Get Charge reports it (reconciliation, and
+/// the "both sides" view of the console). `captured` is the Charge's `captureAmount`, `refunded`
+/// the sum of its Refunds that are not Declined. A Charge in flight (`AuthorizationInitiated`,
+/// `CaptureInitiated`) is `processing`: the reconcile sweep asks again later.
+pub fn state_from_amazon_charge(
+    state: ChargeState,
+    canceled_reason: Option<ChargeCanceledReason>,
+    captured: Jpy,
+    refunded: Jpy,
+) -> PaymentState {
+    match state {
+        ChargeState::AuthorizationInitiated | ChargeState::CaptureInitiated => {
+            PaymentState::Processing
+        }
+        ChargeState::Authorized => PaymentState::Authorized,
+        ChargeState::Captured => {
+            if refunded.yen() <= 0 {
+                PaymentState::Captured
+            } else if refunded < captured {
+                PaymentState::PartiallyRefunded
+            } else {
+                PaymentState::Refunded
+            }
+        }
+        ChargeState::Declined => PaymentState::Declined,
+        ChargeState::Canceled => match canceled_reason {
+            Some(ChargeCanceledReason::ExpiredUnused) => PaymentState::Expired,
+            // kessai closes the permission with cancelPendingCharges only for an expired
+            // authorisation; a cancel by anyone else is a 取消 all the same.
+            Some(
+                ChargeCanceledReason::MerchantCanceled
+                | ChargeCanceledReason::ChargePermissionCanceled
+                | ChargeCanceledReason::AmazonCanceled
+                | ChargeCanceledReason::BuyerCanceled,
+            )
+            | None => PaymentState::Voided,
+        },
+    }
 }

@@ -54,6 +54,7 @@ mod card;
 mod expiry;
 mod refusal;
 
+pub use amazon::state_from_amazon_charge;
 pub use expiry::{AuthorizationExpiry, CARD_AUTHORIZATION_VALID_DAYS};
 pub use refusal::Refusal;
 
@@ -132,6 +133,26 @@ impl PaymentSnapshot {
     pub fn authorization_expiry(&self) -> Option<AuthorizationExpiry> {
         self.authorized_at
             .map(|at| AuthorizationExpiry::new(self.method, at))
+    }
+
+    /// The countdown the console shows: only a 仮売上 waits for capture. `None` in every other
+    /// state (and when no authorisation time is recorded).
+    pub fn capture_deadline(&self) -> Option<AuthorizationExpiry> {
+        match self.state {
+            PaymentState::Authorized => self.authorization_expiry(),
+            PaymentState::RequiresPayment
+            | PaymentState::Processing
+            | PaymentState::Captured
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Refunded
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired
+            | PaymentState::Unknown => None,
+        }
     }
 
     /// What a step leaves of this payment, at the time `at` its answer came.
