@@ -8,7 +8,7 @@
 //! member ↔ Amazon buyer links live in the edge (D1), reached with the merchant key.
 
 use crate::storefront::{Storefront, escape, page};
-use axum::extract::{Form, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hmac::{Hmac, Mac};
@@ -340,6 +340,45 @@ pub async fn login_submit(
             with_cookie(cookie, Redirect::to("/login").into_response())
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SignInReturn {
+    #[serde(default)]
+    kessai_amazon_signin: String,
+}
+
+/// `GET /login/amazon` and `GET /mypage/amazon/link`: the edge sends the shopper back here without
+/// an assertion when the Amazon sign-in was cancelled or failed (`kessai_amazon_signin`).
+async fn signin_not_completed(
+    shop: Storefront,
+    headers: HeaderMap,
+    outcome: &str,
+    back: &'static str,
+) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    let text = match outcome {
+        "canceled" => "Amazonでのログインがキャンセルされました。",
+        _ => "Amazonでのログインを完了できませんでした。しばらくしてから再度お試しください。",
+    };
+    set_flash(&shop, &sid, false, text);
+    with_cookie(cookie, Redirect::to(back).into_response())
+}
+
+pub async fn login_amazon_not_completed(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Query(q): Query<SignInReturn>,
+) -> Response {
+    signin_not_completed(shop, headers, &q.kessai_amazon_signin, "/login").await
+}
+
+pub async fn link_amazon_not_completed(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Query(q): Query<SignInReturn>,
+) -> Response {
+    signin_not_completed(shop, headers, &q.kessai_amazon_signin, "/mypage").await
 }
 
 #[derive(serde::Deserialize)]

@@ -169,13 +169,19 @@ impl Storefront {
                 "/login",
                 get(members::login_page).post(members::login_submit),
             )
-            .route("/login/amazon", post(members::login_amazon))
+            .route(
+                "/login/amazon",
+                get(members::login_amazon_not_completed).post(members::login_amazon),
+            )
             .route(
                 "/register",
                 get(members::register_page).post(members::register_submit),
             )
             .route("/mypage", get(members::mypage))
-            .route("/mypage/amazon/link", post(members::link_amazon))
+            .route(
+                "/mypage/amazon/link",
+                get(members::link_amazon_not_completed).post(members::link_amazon),
+            )
             .route("/mypage/amazon/unlink", post(members::unlink_amazon))
             .route("/logout", post(members::logout))
             .with_state(self)

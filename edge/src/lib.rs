@@ -447,6 +447,8 @@ fn checkout_view(row: &PaymentRow, cfg: &Config) -> ApiResult<Value> {
         "amount": row.amount,
         "currency": row.currency,
         "state": row.state,
+        // How it was paid (card | amazon_pay); only meaningful once the payment is paid.
+        "method": row.method,
         "capture": row.capture_mode,
         "mode": cfg.mode.as_str(),
         "card": { "shop_id": cfg.gmo.shop_id, "token_js_url": cfg.gmo_token_js_url },

@@ -877,6 +877,31 @@ async fn sign_in_cancel_and_bad_states_are_handled() {
         canceled.location.as_deref(),
         Some(format!("{return_url}&kessai_amazon_signin=canceled").as_str())
     );
+    // The storefront tells the shopper on its login page, with its session cookie.
+    let back = manual_client()
+        .get(canceled.location.as_deref().unwrap_or_default())
+        .send()
+        .await
+        .expect("storefront");
+    assert_eq!(back.status().as_u16(), 303);
+    let cookie = back
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let login = manual_client()
+        .get(format!("{}/login", urls.storefront))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("storefront");
+    let html = login.text().await.unwrap_or_default();
+    assert!(
+        html.contains("Amazonでのログインがキャンセルされました。"),
+        "{html}"
+    );
     // Unknown or malformed states get a Japanese error page (nowhere safe to redirect to).
     for url in [
         format!(
