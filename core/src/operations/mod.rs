@@ -44,6 +44,16 @@
 //!   are asynchronous (RefundInitiated → Refunded | Declined): kessai records the refund when
 //!   Amazon accepts it, and a later Declined is found by reconciliation.
 //!
+//! # Unsure ([U]) choices, each the cautious reading
+//! - ChangeTran restarts the 60-day window (OpenAPI reference says amount changes re-authorise;
+//!   the sandbox does the same). If GMO does not, a later capture gets E01420010: refused, no money moves.
+//! - The 180-day limit counts whole days from the first authorisation (as the sandbox does);
+//!   GMO's plugins count from the last TranDate, which is never earlier.
+//! - Expiry at the exact millisecond `authorized_at + N days` counts as expired for both methods
+//!   (as `amazon::rules` does; the GMO sandbox still accepts a SALES at that millisecond).
+//! - ChangeTran from SALES is not used (its resulting status is undocumented).
+//! - Whether Amazon closes a OneTime charge permission by itself after Cancel Charge.
+//!
 //! # Always
 //! `unknown` (結果不明) and `processing` (処理中) payments are refused until reconciled or finished;
 //! finished payments (取消, 返品, 返金, 決済失敗, …) are refused; matches over [`PaymentState`] and
