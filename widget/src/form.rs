@@ -1,4 +1,4 @@
-//! The checkout form: plain `#[component]`s, signals for the fields, an `Action` for the submit;
+//! The checkout form: plain `#[component]`s, signals for the fields, a spawned task for the submit;
 //! and, when the shop offers it, the Amazon Pay button beside it.
 
 use crate::Options;
@@ -377,12 +377,6 @@ fn brand_code(b: CardBrand) -> &'static str {
     }
 }
 
-/// What the submit sends to GMO's token JS.
-#[derive(Clone)]
-struct Submit {
-    card: std::sync::Arc<CardInput>,
-}
-
 #[component]
 fn CardForm(
     state: FormState,
@@ -406,14 +400,6 @@ fn CardForm(
             now
         });
     }
-
-    let submit = Action::new_unsync(move |input: &Submit| {
-        let card = input.card.clone();
-        let checkout = checkout.clone();
-        let opts = opts.clone();
-        let host = host.clone();
-        async move { pay(state, &checkout, &opts, &host, &card, paid).await }
-    });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -442,14 +428,17 @@ fn CardForm(
         };
         state.busy.set(true);
         state.status.set(String::new());
-        submit.dispatch(Submit {
-            card: std::sync::Arc::new(CardInput {
-                cardno,
-                expire,
-                securitycode,
-                holdername,
-            }),
-        });
+        let card = CardInput {
+            cardno,
+            expire,
+            securitycode,
+            holdername,
+        };
+        let checkout = checkout.clone();
+        let opts = opts.clone();
+        let host = host.clone();
+        // `busy` (set above) keeps a second submit out until this one settles.
+        spawn_local(async move { pay(state, &checkout, &opts, &host, &card, paid).await });
     };
 
     let label = move || {
