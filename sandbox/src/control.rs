@@ -9,19 +9,26 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::state::Fault;
+use kessai_core::jst::UnixMillis;
+
+use crate::state::{Clock, Fault};
 use crate::{Shared, lock, test_cards, token};
 
-fn bad_request(msg: &str) -> Response {
+/// `400 {"error": msg}`: a control body the sandbox cannot read.
+pub(crate) fn bad_request(msg: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": msg }))).into_response()
 }
 
 fn clock_json(st: &crate::state::State) -> Value {
-    let now = st.now();
+    clock_fields(st.now(), &st.clock)
+}
+
+/// `{unix_ms, jst: "yyyyMMddHHmmss", frozen}`: what the clock controls answer.
+pub(crate) fn clock_fields(now: UnixMillis, clock: &Clock) -> Value {
     json!({
         "unix_ms": now.0,
         "jst": now.to_jst().gmo_format(),
-        "frozen": st.clock.frozen(),
+        "frozen": clock.frozen(),
     })
 }
 
@@ -46,18 +53,14 @@ pub async fn set_clock(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         return bad_request("expected {advance_minutes|advance_ms|set_unix_ms|real}");
     };
     let mut st = lock(&shared);
-    if change.real == Some(true) {
-        st.clock.reset();
-    }
-    if let Some(ms) = change.set_unix_ms {
-        st.clock.set(ms);
-    }
-    if let Some(m) = change.advance_minutes {
-        st.clock.advance_ms(m.saturating_mul(60_000));
-    }
-    if let Some(ms) = change.advance_ms {
-        st.clock.advance_ms(ms);
-    }
+    st.clock.apply_control(
+        change.real == Some(true),
+        change.set_unix_ms,
+        &[
+            change.advance_minutes.map(|m| m.saturating_mul(60_000)),
+            change.advance_ms,
+        ],
+    );
     Json(clock_json(&st)).into_response()
 }
 

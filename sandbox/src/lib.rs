@@ -76,8 +76,7 @@ pub struct SandboxHandle {
     /// `http://127.0.0.1:PORT`, no trailing slash. Use it as GMO's API base and token-JS host.
     pub base_url: String,
     pub addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: Server,
 }
 
 impl SandboxHandle {
@@ -86,6 +85,66 @@ impl SandboxHandle {
         format!("{}/ext/js/token.js", self.base_url)
     }
 
+    /// Stops accepting connections, lets in-flight requests finish and waits for the server.
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+/// A listener bound for one of the simulators, before it serves anything.
+pub(crate) struct Bound {
+    listener: tokio::net::TcpListener,
+    pub addr: SocketAddr,
+    /// `http://HOST:PORT`, no trailing slash; an unspecified address reads as `127.0.0.1`.
+    pub base_url: String,
+}
+
+/// Binds `addr` (port 0 picks a free port).
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let base_url = format!("http://{host}:{}", addr.port());
+    Ok(Bound {
+        listener,
+        addr,
+        base_url,
+    })
+}
+
+/// A simulator served in a spawned tokio task until [`Server::stop`].
+#[derive(Debug)]
+pub(crate) struct Server {
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Bound {
+    /// Serves `app` on this listener in a spawned task (graceful shutdown on [`Server::stop`]).
+    pub fn serve(self, app: Router) -> Server {
+        let (tx, rx) = oneshot::channel::<()>();
+        let listener = self.listener;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Server {
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+}
+
+impl Server {
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -128,30 +187,13 @@ fn router(shared: Shared) -> Router {
 
 /// Binds `addr` (port 0 picks a free port) and serves the sandbox in a spawned tokio task.
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<SandboxHandle> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_string()
-    } else if addr.is_ipv6() {
-        format!("[{}]", addr.ip())
-    } else {
-        addr.ip().to_string()
-    };
-    let base_url = format!("http://{host}:{}", addr.port());
+    let bound = bind(addr).await?;
+    let (base_url, addr) = (bound.base_url.clone(), bound.addr);
     let shared: Shared = Arc::new(Mutex::new(state::State::new(config, base_url.clone())));
-    let (tx, rx) = oneshot::channel::<()>();
-    let app = router(shared);
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let server = bound.serve(router(shared));
     Ok(SandboxHandle {
         base_url,
         addr,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
     })
 }

@@ -45,6 +45,38 @@ impl Clock {
     pub fn frozen(&self) -> bool {
         self.frozen_ms.is_some()
     }
+    /// A test control's change, in this order: back to real time (`real`), frozen at `set_ms`,
+    /// then moved by each of `advances_ms` in turn.
+    pub fn apply_control(&mut self, real: bool, set_ms: Option<i64>, advances_ms: &[Option<i64>]) {
+        if real {
+            self.reset();
+        }
+        if let Some(ms) = set_ms {
+            self.set(ms);
+        }
+        for ms in advances_ms.iter().flatten() {
+            self.advance_ms(*ms);
+        }
+    }
+}
+
+/// Takes one use of the first armed fault (uses left, per `uses_left`) that `armed_for`
+/// accepts; a fault whose uses run out is disarmed. Returns the fault as it was armed then.
+pub fn take_fault_use<F: Clone>(
+    faults: &mut Vec<F>,
+    uses_left: fn(&mut F) -> &mut u32,
+    armed_for: impl Fn(&F) -> bool,
+) -> Option<F> {
+    let i = faults
+        .iter_mut()
+        .position(|f| armed_for(f) && *uses_left(f) > 0)?;
+    let f = &mut faults[i];
+    *uses_left(f) -= 1;
+    let out = f.clone();
+    if *uses_left(f) == 0 {
+        faults.remove(i);
+    }
+    Some(out)
 }
 
 /// What a token stands for. Held only in memory; never logged or returned in clear.
@@ -234,22 +266,17 @@ impl State {
         self.clock.now()
     }
 
-    /// Takes one use of a fault armed for `api`, if any.
     /// Takes one use of the first fault armed for `api` (and, if the fault names one, for this
     /// OrderID, so parallel tests sharing a sandbox do not trip over each other's faults).
     pub fn take_fault(&mut self, api: &str, order_id: Option<&str>) -> Option<Fault> {
-        let i = self.faults.iter().position(|f| {
-            f.api.eq_ignore_ascii_case(api)
-                && f.times > 0
-                && (f.order_id.is_none() || f.order_id.as_deref() == order_id)
-        })?;
-        let f = &mut self.faults[i];
-        f.times -= 1;
-        let out = f.clone();
-        if f.times == 0 {
-            self.faults.remove(i);
-        }
-        Some(out)
+        take_fault_use(
+            &mut self.faults,
+            |f| &mut f.times,
+            |f| {
+                f.api.eq_ignore_ascii_case(api)
+                    && (f.order_id.is_none() || f.order_id.as_deref() == order_id)
+            },
+        )
     }
 
     pub fn record(

@@ -103,32 +103,32 @@ async fn tampered_requests_are_refused() {
     assert_signature_refused(&sb, &r, "signature").await;
 
     // Signed by another key under our key id.
-    let unsigned = kessai_core::amazon::request::build(
-        &sb.api,
-        HttpMethod::Post,
-        "checkoutSessions",
-        Some(body.to_string()),
-        Some(&idem("t")),
-        sb.now(),
+    let req = sign_v2(
+        sb.unsigned_for(
+            &sb.api,
+            HttpMethod::Post,
+            "checkoutSessions",
+            Some(body.to_string()),
+            Some(&idem("t")),
+        ),
+        other_key(),
+        32,
     );
-    let sig = pss_sign(&other_key().private_pkcs8_pem, 32, &unsigned.string_to_sign);
-    assert_signature_refused(&sb, &unsigned.signed(&sig), "foreign key").await;
+    assert_signature_refused(&sb, &req, "foreign key").await;
 
     // V2 header but a salt-20 signature.
-    let unsigned = kessai_core::amazon::request::build(
-        &sb.api,
-        HttpMethod::Post,
-        "checkoutSessions",
-        Some(body.to_string()),
-        Some(&idem("t")),
-        sb.now(),
-    );
-    let sig = pss_sign(
-        &merchant_key().private_pkcs8_pem,
+    let req = sign_v2(
+        sb.unsigned_for(
+            &sb.api,
+            HttpMethod::Post,
+            "checkoutSessions",
+            Some(body.to_string()),
+            Some(&idem("t")),
+        ),
+        merchant_key(),
         20,
-        &unsigned.string_to_sign,
     );
-    assert_signature_refused(&sb, &unsigned.signed(&sig), "salt 20 under V2").await;
+    assert_signature_refused(&sb, &req, "salt 20 under V2").await;
 
     // Nothing was created by any of them, and the message shows the string Amazon-style.
     assert!(sb.h.checkout_sessions().is_empty());
@@ -197,86 +197,51 @@ async fn clock_skew_region_host_and_required_headers() {
     // Region: signed correctly but for Europe.
     let mut eu = sb.api.clone();
     eu.region = "eu".into();
-    let unsigned = kessai_core::amazon::request::build(
-        &eu,
-        HttpMethod::Get,
-        "checkoutSessions/x",
-        None,
-        None,
-        sb.now(),
-    );
-    let sig = pss_sign(
-        &merchant_key().private_pkcs8_pem,
+    let req = sign_v2(
+        sb.unsigned_for(&eu, HttpMethod::Get, "checkoutSessions/x", None, None),
+        merchant_key(),
         32,
-        &unsigned.string_to_sign,
     );
-    let a = sb.send(&unsigned.signed(&sig)).await;
+    let a = sb.send(&req).await;
     assert_eq!((a.status, reason(&a)), (403, "InvalidRequestSignature"));
     // Region case does not matter (the Java SDK sends "JP").
     let mut upper = sb.api.clone();
     upper.region = "JP".into();
-    let unsigned = kessai_core::amazon::request::build(
-        &upper,
-        HttpMethod::Get,
-        "checkoutSessions/x",
-        None,
-        None,
-        sb.now(),
-    );
-    let sig = pss_sign(
-        &merchant_key().private_pkcs8_pem,
+    let req = sign_v2(
+        sb.unsigned_for(&upper, HttpMethod::Get, "checkoutSessions/x", None, None),
+        merchant_key(),
         32,
-        &unsigned.string_to_sign,
     );
-    assert_eq!(sb.send(&unsigned.signed(&sig)).await.status, 404);
+    assert_eq!(sb.send(&req).await.status, 404);
 
     // Host: Amazon's own host name is accepted, another one is not.
     let mut real_host = sb.api.clone();
     real_host.base_url = "https://pay-api.amazon.jp".into();
-    let unsigned = kessai_core::amazon::request::build(
-        &real_host,
-        HttpMethod::Get,
-        "checkoutSessions/x",
-        None,
-        None,
-        sb.now(),
-    );
-    let sig = pss_sign(
-        &merchant_key().private_pkcs8_pem,
+    let mut req = sign_v2(
+        sb.unsigned_for(
+            &real_host,
+            HttpMethod::Get,
+            "checkoutSessions/x",
+            None,
+            None,
+        ),
+        merchant_key(),
         32,
-        &unsigned.string_to_sign,
     );
-    let mut req = unsigned.signed(&sig);
     req.url = req.url.replace("https://pay-api.amazon.jp", &sb.h.base_url);
     assert_eq!(sb.send(&req).await.status, 404);
     let mut other = sb.api.clone();
     other.base_url = "https://pay-api.amazon.eu".into();
-    let unsigned = kessai_core::amazon::request::build(
-        &other,
-        HttpMethod::Get,
-        "checkoutSessions/x",
-        None,
-        None,
-        sb.now(),
-    );
-    let sig = pss_sign(
-        &merchant_key().private_pkcs8_pem,
+    let mut req = sign_v2(
+        sb.unsigned_for(&other, HttpMethod::Get, "checkoutSessions/x", None, None),
+        merchant_key(),
         32,
-        &unsigned.string_to_sign,
     );
-    let mut req = unsigned.signed(&sig);
     req.url = req.url.replace("https://pay-api.amazon.eu", &sb.h.base_url);
     assert_eq!(sb.send(&req).await.status, 403);
 
     // A date header that is not signed: refused even with a valid signature over the rest.
-    let unsigned = kessai_core::amazon::request::build(
-        &sb.api,
-        HttpMethod::Get,
-        "checkoutSessions/x",
-        None,
-        None,
-        sb.now(),
-    );
+    let unsigned = sb.unsigned_for(&sb.api, HttpMethod::Get, "checkoutSessions/x", None, None);
     let kept: Vec<(String, String)> = unsigned
         .headers
         .iter()
@@ -323,30 +288,21 @@ async fn environments_live_and_unified_paths() {
     let sb = Sb::start().await;
     let mut live = sb.api.clone();
     live.environment = kessai_core::amazon::request::Environment::Live;
-    let unsigned = kessai_core::amazon::request::build(
-        &live,
-        HttpMethod::Get,
-        "checkoutSessions/x",
-        None,
-        None,
-        sb.now(),
-    );
-    let sig = pss_sign(
-        &merchant_key().private_pkcs8_pem,
+    let req = sign_v2(
+        sb.unsigned_for(&live, HttpMethod::Get, "checkoutSessions/x", None, None),
+        merchant_key(),
         32,
-        &unsigned.string_to_sign,
     );
-    let a = sb.send(&unsigned.signed(&sig)).await;
+    let a = sb.send(&req).await;
     assert_eq!((a.status, reason(&a)), (403, "InvalidAuthentication"));
 
     // Unified endpoint `/v2/…` with the SANDBOX- key id: signed over the path as sent.
-    let unsigned = kessai_core::amazon::request::build(
+    let unsigned = sb.unsigned_for(
         &sb.api,
         HttpMethod::Post,
         "checkoutSessions",
         Some(create_body(&sb).to_string()),
         Some(&idem("u")),
-        sb.now(),
     );
     let path = "/v2/checkoutSessions";
     let canonical = signing::canonical_request(

@@ -733,6 +733,26 @@ fn state_error(what: &str, code: &'static str, state: &str) -> ApiError {
     )
 }
 
+fn charge_status_error(state: ChargeState) -> ApiError {
+    state_error("Charge", "InvalidChargeStatus", charge_state_name(state))
+}
+
+fn charge_permission_status_error(state: ChargePermissionState) -> ApiError {
+    state_error(
+        "Charge Permission",
+        "InvalidChargePermissionStatus",
+        cp_state_name(state),
+    )
+}
+
+/// A price the body must carry (`null` counts as absent): `missing` when it does not.
+fn required_price(body: &Value, field: &str) -> Result<i64, ApiError> {
+    let Some(amount) = body.get(field).filter(|v| !v.is_null()) else {
+        return Err(ApiError::missing(field));
+    };
+    wire::price(amount, field)
+}
+
 fn cs_state_name(s: CheckoutSessionState) -> &'static str {
     match s {
         CheckoutSessionState::Open => "Open",
@@ -1009,10 +1029,7 @@ fn complete_checkout_session(
             "The buyer has not completed checkout on Amazon Pay yet (amazonPayRedirectUrl was not visited).",
         ));
     };
-    let Some(amount_v) = body.get("chargeAmount").filter(|v| !v.is_null()) else {
-        return Err(ApiError::missing("chargeAmount"));
-    };
-    let amount = wire::price(amount_v, "chargeAmount")?;
+    let amount = required_price(body, "chargeAmount")?;
     if let Some(t) = body.get("totalOrderAmount").filter(|v| !v.is_null()) {
         wire::price(t, "totalOrderAmount")?;
     }
@@ -1137,11 +1154,7 @@ fn close_charge_permission(st: &mut State, id: &str, body: &Value) -> Result<(),
     match cp.state {
         ChargePermissionState::Chargeable | ChargePermissionState::NonChargeable => {}
         ChargePermissionState::Closed => {
-            return Err(state_error(
-                "Charge Permission",
-                "InvalidChargePermissionStatus",
-                cp_state_name(cp.state),
-            ));
+            return Err(charge_permission_status_error(cp.state));
         }
     }
     cp.state = ChargePermissionState::Closed;
@@ -1193,10 +1206,7 @@ fn create_charge(
     let Some(cp_id) = str_at(body, "chargePermissionId") else {
         return Err(ApiError::missing("chargePermissionId"));
     };
-    let Some(amount_v) = body.get("chargeAmount").filter(|v| !v.is_null()) else {
-        return Err(ApiError::missing("chargeAmount"));
-    };
-    let amount = wire::price(amount_v, "chargeAmount")?;
+    let amount = required_price(body, "chargeAmount")?;
     let capture_now = body
         .get("captureNow")
         .and_then(Value::as_bool)
@@ -1225,11 +1235,7 @@ fn create_charge(
     match cp.state {
         ChargePermissionState::Chargeable => {}
         ChargePermissionState::NonChargeable | ChargePermissionState::Closed => {
-            return Err(state_error(
-                "Charge Permission",
-                "InvalidChargePermissionStatus",
-                cp_state_name(cp.state),
-            ));
+            return Err(charge_permission_status_error(cp.state));
         }
     }
     match cp.kind {
@@ -1306,10 +1312,7 @@ fn create_charge(
 
 fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError> {
     let now = st.now();
-    let Some(amount_v) = body.get("captureAmount").filter(|v| !v.is_null()) else {
-        return Err(ApiError::missing("captureAmount"));
-    };
-    let amount = wire::price(amount_v, "captureAmount")?;
+    let amount = required_price(body, "captureAmount")?;
     let soft = wire::soft_descriptor(body, "softDescriptor")?;
     let async_after_days = st.cfg.capture_pending_after_days;
     let pending_delay = st.cfg.pending_delay_ms;
@@ -1325,11 +1328,7 @@ fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError
         | ChargeState::Captured
         | ChargeState::Canceled
         | ChargeState::Declined => {
-            return Err(state_error(
-                "Charge",
-                "InvalidChargeStatus",
-                charge_state_name(c.state),
-            ));
+            return Err(charge_status_error(c.state));
         }
     }
     if amount > c.charge_amount {
@@ -1380,11 +1379,7 @@ fn cancel_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError>
         ChargeState::CaptureInitiated
         | ChargeState::Captured
         | ChargeState::Canceled
-        | ChargeState::Declined => Err(state_error(
-            "Charge",
-            "InvalidChargeStatus",
-            charge_state_name(c.state),
-        )),
+        | ChargeState::Declined => Err(charge_status_error(c.state)),
     }
 }
 
@@ -1416,10 +1411,7 @@ fn create_refund(
     let Some(charge_id) = str_at(body, "chargeId") else {
         return Err(ApiError::missing("chargeId"));
     };
-    let Some(amount_v) = body.get("refundAmount").filter(|v| !v.is_null()) else {
-        return Err(ApiError::missing("refundAmount"));
-    };
-    let amount = wire::price(amount_v, "refundAmount")?;
+    let amount = required_price(body, "refundAmount")?;
     let soft = wire::soft_descriptor(body, "softDescriptor")?;
     let c = get_charge(st, charge_id)?.clone();
     match c.state {
@@ -1429,11 +1421,7 @@ fn create_refund(
         | ChargeState::CaptureInitiated
         | ChargeState::Canceled
         | ChargeState::Declined => {
-            return Err(state_error(
-                "Charge",
-                "InvalidChargeStatus",
-                charge_state_name(c.state),
-            ));
+            return Err(charge_status_error(c.state));
         }
     }
     let captured = c.capture_amount.unwrap_or(0);

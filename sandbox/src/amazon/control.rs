@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State as AxState};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,19 +11,14 @@ use serde_json::{Value, json};
 use super::buyers::{BUYERS, BuyerOutcome};
 use super::state::{Fault, State};
 use super::{Shared, lock, wire};
+use crate::control::{bad_request, clock_fields};
 
-fn bad_request(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": msg }))).into_response()
-}
-
+/// The GMO sandbox's clock answer plus `amazon`, the time as Amazon writes timestamps.
 fn clock_json(st: &State) -> Value {
     let now = st.now();
-    json!({
-        "unix_ms": now.0,
-        "jst": now.to_jst().gmo_format(),
-        "amazon": super::state::amazon_timestamp(now),
-        "frozen": st.clock.frozen(),
-    })
+    let mut fields = clock_fields(now, &st.clock);
+    fields["amazon"] = json!(super::state::amazon_timestamp(now));
+    fields
 }
 
 /// `GET /__sandbox/amazon/clock` → `{unix_ms, jst, amazon, frozen}`.
@@ -49,21 +43,15 @@ pub async fn set_clock(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         return bad_request("expected {set_unix_ms|advance_ms|advance_minutes|advance_days|real}");
     };
     let mut st = lock(&shared);
-    if change.real == Some(true) {
-        st.clock.reset();
-    }
-    if let Some(ms) = change.set_unix_ms {
-        st.clock.set(ms);
-    }
-    if let Some(m) = change.advance_minutes {
-        st.clock.advance_ms(m.saturating_mul(60_000));
-    }
-    if let Some(d) = change.advance_days {
-        st.clock.advance_ms(d.saturating_mul(86_400_000));
-    }
-    if let Some(ms) = change.advance_ms {
-        st.clock.advance_ms(ms);
-    }
+    st.clock.apply_control(
+        change.real == Some(true),
+        change.set_unix_ms,
+        &[
+            change.advance_minutes.map(|m| m.saturating_mul(60_000)),
+            change.advance_days.map(|d| d.saturating_mul(86_400_000)),
+            change.advance_ms,
+        ],
+    );
     Json(clock_json(&st)).into_response()
 }
 

@@ -37,7 +37,6 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::routing::{any, get, post};
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 pub use auth::{DEFAULT_MAX_CLOCK_SKEW_MS, MerchantKey, REQUIRED_SIGNED_HEADERS};
 pub use state::{
@@ -101,8 +100,7 @@ pub struct AmazonSandboxHandle {
     /// The simulated account (merchant id, store id, public key id).
     pub config: AmazonSandboxConfig,
     shared: Shared,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: crate::Server,
 }
 
 impl std::fmt::Debug for AmazonSandboxHandle {
@@ -196,13 +194,8 @@ impl AmazonSandboxHandle {
     }
 
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -258,32 +251,15 @@ pub async fn start(
     cfg: AmazonSandboxConfig,
     addr: SocketAddr,
 ) -> std::io::Result<AmazonSandboxHandle> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let host = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_string()
-    } else if addr.is_ipv6() {
-        format!("[{}]", addr.ip())
-    } else {
-        addr.ip().to_string()
-    };
-    let base_url = format!("http://{host}:{}", addr.port());
+    let bound = crate::bind(addr).await?;
+    let (base_url, addr) = (bound.base_url.clone(), bound.addr);
     let shared: Shared = Arc::new(Mutex::new(state::State::new(cfg.clone(), base_url.clone())));
-    let (tx, rx) = oneshot::channel::<()>();
-    let app = router(shared.clone());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let server = bound.serve(router(shared.clone()));
     Ok(AmazonSandboxHandle {
         base_url,
         addr,
         config: cfg,
         shared,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
     })
 }

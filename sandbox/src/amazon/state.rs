@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::AmazonSandboxConfig;
 use super::buyers::SandboxBuyer;
-use crate::state::{Clock, random_bytes, random_digits};
+use crate::state::{Clock, random_bytes, random_digits, take_fault_use};
 
 pub const HOUR_MS: i64 = 3_600_000;
 /// A checkout session is canceled (`Expired`) 24 hours after creation unless completed [C].
@@ -465,18 +465,14 @@ impl State {
 
     /// Takes one use of the first fault armed for `api` (and this object, if it names one).
     pub fn take_fault(&mut self, api: &str, object_id: Option<&str>) -> Option<Fault> {
-        let i = self.faults.iter().position(|f| {
-            f.api.eq_ignore_ascii_case(api)
-                && f.times > 0
-                && (f.object_id.is_none() || f.object_id.as_deref() == object_id)
-        })?;
-        let f = &mut self.faults[i];
-        f.times -= 1;
-        let out = f.clone();
-        if f.times == 0 {
-            self.faults.remove(i);
-        }
-        Some(out)
+        take_fault_use(
+            &mut self.faults,
+            |f| &mut f.times,
+            |f| {
+                f.api.eq_ignore_ascii_case(api)
+                    && (f.object_id.is_none() || f.object_id.as_deref() == object_id)
+            },
+        )
     }
 
     /// Total of this recurring permission's charges created in the JST calendar month of `at`.

@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use kessai_core::amazon::button::button_string_to_sign;
-use kessai_core::amazon::request::{ApiConfig, Environment, HttpMethod, SignedRequest, build};
+use kessai_core::amazon::request::{
+    ApiConfig, Environment, HttpMethod, SignedRequest, UnsignedRequest, build,
+};
 use kessai_core::amazon::signing::{self, Algorithm, AuthorizationHeader};
 use kessai_core::jst::UnixMillis;
 use kessai_sandbox::amazon::{AmazonSandboxConfig, AmazonSandboxHandle, MerchantKey, start};
@@ -45,6 +47,13 @@ pub fn idem(tag: &str) -> String {
 }
 
 /// RSASSA-PSS / SHA-256 signature with the given salt length, standard base64.
+/// Signs `unsigned` under the V2 header with `key`'s private half and PSS salt `salt` (the
+/// edge signs with 32; 20 is the legacy algorithm's).
+pub fn sign_v2(unsigned: UnsignedRequest, key: &MerchantKey, salt: usize) -> SignedRequest {
+    let sig = pss_sign(&key.private_pkcs8_pem, salt, &unsigned.string_to_sign);
+    unsigned.signed(&sig)
+}
+
 pub fn pss_sign(private_pem: &str, salt: usize, message: &str) -> String {
     let key = RsaPrivateKey::from_pkcs8_pem(private_pem).expect("pkcs8");
     let signer = SigningKey::<Sha256>::new_with_salt_len(key, salt);
@@ -107,20 +116,27 @@ impl Sb {
         body: Option<&Value>,
         idem_key: Option<&str>,
     ) -> SignedRequest {
-        let unsigned = build(
+        let unsigned = self.unsigned_for(
             &self.api,
             method,
             resource,
             body.map(|b| b.to_string()),
             idem_key,
-            self.now(),
         );
-        let sig = pss_sign(
-            &merchant_key().private_pkcs8_pem,
-            32,
-            &unsigned.string_to_sign,
-        );
-        unsigned.signed(&sig)
+        sign_v2(unsigned, merchant_key(), 32)
+    }
+
+    /// Core's canonical request for `api` (which may differ from the sandbox's own region,
+    /// host or environment), dated by the sandbox clock.
+    pub fn unsigned_for(
+        &self,
+        api: &ApiConfig,
+        method: HttpMethod,
+        resource: &str,
+        body: Option<String>,
+        idem_key: Option<&str>,
+    ) -> UnsignedRequest {
+        build(api, method, resource, body, idem_key, self.now())
     }
 
     pub async fn send(&self, req: &SignedRequest) -> Answer {
