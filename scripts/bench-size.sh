@@ -13,7 +13,7 @@ row() { # file label
 }
 TOTALS=$(mktemp)
 printf '%-28s %10s %10s %10s\n' "file" "raw" "gzip-9" "brotli-11"
-for f in kessai_widget_bg.wasm kessai_widget.js kessai.js; do
+for f in kessai_widget_bg.wasm kessai.js; do
   [ -f "$ROOT/widget/dist/$f" ] || { echo "widget/dist/$f missing: run scripts/build-widget.sh" >&2; exit 2; }
 done
 # Every file the edge serves for the widget (wasm, glue, loader, a stylesheet if any), not _headers.

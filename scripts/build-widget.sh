@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds the widget into widget/dist: wasm (release, wasm-bindgen --target web, npm wasm-opt -Oz),
-# the wasm-bindgen glue, widget/js/* (the loader kessai.js) and _headers (CORS for the static assets).
+# Builds the widget into widget/dist, which the edge serves as static assets:
+#   kessai_widget_bg.wasm  release build, wasm-bindgen --target web, npm wasm-opt -Oz
+#   kessai.js              the loader (widget/js/kessai.js) with the wasm-bindgen glue (and any
+#                          JS snippets) bundled and minified into it by esbuild: one script, and
+#                          the fewest bytes on the wire (issue #2: 60 kB brotli for the widget)
+#   _headers               CORS for the static assets
 # The stylesheet is compiled into the wasm (widget/src/widget.css) and injected once.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -8,14 +12,20 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 cargo build --release --target wasm32-unknown-unknown -p kessai-widget
 OUT="$ROOT/widget/dist"
-rm -rf "$OUT" && mkdir -p "$OUT"
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-  --out-dir "$OUT" "$ROOT/target/wasm32-unknown-unknown/release/kessai_widget.wasm"
+  --out-dir "$STAGE" "$ROOT/target/wasm32-unknown-unknown/release/kessai_widget.wasm"
+rm -rf "$OUT" && mkdir -p "$OUT"
 # npm binaryen 132; Debian's binaryen 108 breaks the module at run time (docs/toolchain.md).
 "$WASM_OPT_BIN" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$OUT/kessai_widget_bg.wasm" -o "$OUT/kessai_widget_bg.wasm"
-cp "$ROOT"/widget/js/* "$OUT/"   # the loader (and any other hand-written assets)
+  "$STAGE/kessai_widget_bg.wasm" -o "$OUT/kessai_widget_bg.wasm"
+# The loader imports ./kessai_widget.js (the glue): bundle both into dist/kessai.js. The glue's
+# own wasm URL is relative to import.meta.url, which stays right in the bundle.
+cp "$ROOT"/widget/js/* "$STAGE/"
+"$ESBUILD_BIN" --bundle --minify --format=esm --target=es2020 --log-level=warning \
+  "$STAGE/kessai.js" --outfile="$OUT/kessai.js"
 # Storefronts load these cross-origin as module scripts and a wasm fetch: they need CORS.
 printf '/*\n  Access-Control-Allow-Origin: *\n  Cache-Control: public, max-age=300\n' > "$OUT/_headers"
 ls -l "$OUT" >&2
