@@ -30,6 +30,8 @@ if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver brotli >/dev/null
 fi
+# openssl: the Amazon Pay edge test verifies the edge's RSA-PSS signatures with it (an independent verifier).
+command -v openssl >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
 command -v brotli >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null; }
 if [ ! -x "$TOOLS/node_modules/.bin/wrangler" ] || [ "$TOOLS/package-lock.json" -nt "$TOOLS/node_modules/.package-lock.json" ]; then
   log "installing JS tools (wrangler, binaryen, esbuild, node 22)"
