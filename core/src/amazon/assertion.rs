@@ -268,6 +268,21 @@ pub fn check(
     Ok(())
 }
 
+/// [`check`] for a verifier that accepts several audiences (the storefront's origins): the `aud`
+/// must be one that `is_ours` accepts (else `WrongAudience`, before any other claim is looked at),
+/// then every other claim is checked against it.
+pub fn check_for_audiences(
+    claims: &AssertionClaims,
+    now: UnixMillis,
+    is_ours: impl Fn(&str) -> bool,
+    expected_nonce: Option<&str>,
+) -> Result<(), AssertionError> {
+    if !is_ours(&claims.aud) {
+        return Err(AssertionError::WrongAudience);
+    }
+    check(claims, now, &claims.aud, expected_nonce)
+}
+
 /// `scheme://host[:port]` of an absolute http(s) URL, lowercase scheme and host: the `aud` of an
 /// assertion for a `return_url`. `None` for anything else.
 pub fn origin_of(url: &str) -> Option<String> {
@@ -459,6 +474,37 @@ mod tests {
             assert!(e.message_ja().ends_with('。'));
             assert!(e.message_en().is_ascii());
         }
+    }
+
+    #[test]
+    fn audience_sets() {
+        let c = AssertionClaims::from_buyer(&buyer(), "https://shop.example.jp", "n-1", NOW);
+        let ours = ["https://shop.example.jp", "http://127.0.0.1:8080"];
+        let is_ours = |aud: &str| ours.contains(&aud);
+        assert_eq!(check_for_audiences(&c, NOW, is_ours, Some("n-1")), Ok(()));
+        assert_eq!(
+            check_for_audiences(&c, NOW, |_| false, None),
+            Err(AssertionError::WrongAudience)
+        );
+        // A foreign audience is named before any other claim is read.
+        let mut foreign = c.clone();
+        foreign.aud = "https://evil.example".into();
+        foreign.iss = "someone".into();
+        assert_eq!(
+            check_for_audiences(&foreign, NOW, is_ours, None),
+            Err(AssertionError::WrongAudience)
+        );
+        // An accepted audience still goes through every other check.
+        let mut wrong = c.clone();
+        wrong.iss = "someone".into();
+        assert_eq!(
+            check_for_audiences(&wrong, NOW, is_ours, None),
+            Err(AssertionError::WrongIssuer)
+        );
+        assert_eq!(
+            check_for_audiences(&c, NOW, is_ours, Some("n-2")),
+            Err(AssertionError::NonceMismatch)
+        );
     }
 
     #[test]
