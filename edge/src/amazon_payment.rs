@@ -20,9 +20,9 @@
 use crate::amazon_transport::{AmazonTransport, Answer, TransportError};
 use crate::card_payment::{IN_FLIGHT_WINDOW_MS, LEASE_MS};
 use crate::config::{AmazonConfig, Config};
-use crate::http::{ApiError, ApiResult, Nav};
+use crate::http::{ApiError, ApiResult, Nav, only_fields};
 use crate::platform;
-use crate::store::{Event, PaymentRow, Store};
+use crate::store::{Claim, Event, PaymentRow, Store};
 use kessai_core::amazon::button::{self, CheckoutButtonPayload};
 use kessai_core::amazon::errors::{AmazonErrorClass, classify};
 use kessai_core::amazon::model::{Address, Charge, CheckoutSession, ErrorBody, Price};
@@ -331,27 +331,8 @@ pub async fn button(
     row: PaymentRow,
     body: &Value,
 ) -> ApiResult<Value> {
-    if body
-        .as_object()
-        .is_none_or(|m| m.keys().any(|k| k != "return_url"))
-    {
-        return Err(ApiError::bad_request(
-            "body must be {\"return_url\"}",
-            "リクエストの形式が正しくありません。",
-        ));
-    }
-    let return_url = body
-        .get("return_url")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim();
-    if !cfg.url_on_allowed_origin(return_url) {
-        return Err(ApiError::bad_request(
-            "return_url must be a page on an allowed storefront origin",
-            "戻り先のページが正しくありません。",
-        )
-        .with("param", "return_url"));
-    }
+    only_fields(body, &["return_url"])?;
+    let return_url = cfg.storefront_return_url(body)?;
     let state = row.state()?;
     if state.phase() != Phase::Open {
         return Err(ApiError::new(
@@ -390,6 +371,12 @@ pub async fn button(
         row.order_id.clone(),
         amount,
     ));
+    signed_button(amazon, payload).await
+}
+
+/// What a button needs from us: `payload_json` and its V2 `signature` (WebCrypto RSASSA-PSS
+/// with the merchant key), with the `public_key_id` and `algorithm` that verify it.
+pub(crate) async fn signed_button(amazon: &AmazonConfig, payload: String) -> ApiResult<Value> {
     let to_sign = button::button_string_to_sign(Algorithm::V2, &payload);
     let signature = crate::amazon_transport::sign_pss(&amazon.private_key_pem, &to_sign)
         .await
@@ -444,16 +431,23 @@ pub async fn review(
     if !valid_session_id(cs_id) {
         return back_to_shop(&row, cfg, ShopperOutcome::Error);
     }
-    match review_inner(store, cfg, amazon, row.clone(), cs_id).await {
+    let nav = review_inner(store, cfg, amazon, row.clone(), cs_id).await;
+    nav_or_back_to_shop(nav, &row, cfg, "review")
+}
+
+/// Where a return from Amazon leads: `nav`, or back to the shop with an error when the `step`
+/// (review, result) failed (logged with the error's code, never the shopper's data).
+fn nav_or_back_to_shop(nav: ApiResult<Nav>, row: &PaymentRow, cfg: &Config, step: &str) -> Nav {
+    match nav {
         Ok(nav) => nav,
         Err(e) => {
             worker::console_warn!(
-                "payment {}: Amazon review failed: {} ({})",
+                "payment {}: Amazon {step} failed: {} ({})",
                 row.id,
                 e.code,
                 e.message
             );
-            back_to_shop(&row, cfg, ShopperOutcome::Error)
+            back_to_shop(row, cfg, ShopperOutcome::Error)
         }
     }
 }
@@ -626,29 +620,17 @@ impl Flow<'_> {
     /// compare-and-set means the lease expired and someone else settled it: report theirs.
     async fn settle(
         &self,
-        mut next: PaymentRow,
+        next: PaymentRow,
         to: PaymentState,
         kind: &str,
         detail: Value,
     ) -> ApiResult<PaymentRow> {
-        let from = next.state()?;
-        next.lease_until = None;
         let ev = Event {
             actor: "gateway",
             kind,
             detail,
         };
-        if self
-            .store
-            .transition(&next, from, to, self.now, &ev)
-            .await?
-        {
-            next.state = to.as_str().to_string();
-            next.version += 1;
-            Ok(next)
-        } else {
-            self.store.existing_payment(&next.id).await
-        }
+        self.store.settle_leased(next, to, self.now, &ev).await
     }
 
     /// Back to `requires_payment`: nothing was charged. `class` names the shopper's message
@@ -980,11 +962,6 @@ enum Answered {
     No,
 }
 
-enum Claim {
-    Won(PaymentRow),
-    Lost(PaymentRow),
-}
-
 async fn claim(
     flow: &Flow<'_>,
     row: &PaymentRow,
@@ -1004,17 +981,9 @@ async fn claim(
         kind,
         detail: json!({ "checkout_session_id": cs_id.or(row.amazon_checkout_session_id.as_deref()) }),
     };
-    if flow
-        .store
-        .transition(&claimed, from, PaymentState::Processing, flow.now, &ev)
-        .await?
-    {
-        claimed.state = PaymentState::Processing.as_str().to_string();
-        claimed.version += 1;
-        Ok(Claim::Won(claimed))
-    } else {
-        Ok(Claim::Lost(flow.store.existing_payment(&row.id).await?))
-    }
+    flow.store
+        .claim_processing(claimed, from, flow.now, &ev)
+        .await
 }
 
 /// `GET /v1/amazon-pay/result?payment=&amazonCheckoutSessionId=`: Amazon sends the shopper here
@@ -1030,18 +999,8 @@ pub async fn result(
         Ok(r) => r,
         Err(nav) => return nav,
     };
-    match result_inner(store, cfg, amazon, row.clone(), cs_id).await {
-        Ok(nav) => nav,
-        Err(e) => {
-            worker::console_warn!(
-                "payment {}: Amazon result failed: {} ({})",
-                row.id,
-                e.code,
-                e.message
-            );
-            back_to_shop(&row, cfg, ShopperOutcome::Error)
-        }
-    }
+    let nav = result_inner(store, cfg, amazon, row.clone(), cs_id).await;
+    nav_or_back_to_shop(nav, &row, cfg, "result")
 }
 
 async fn result_inner(

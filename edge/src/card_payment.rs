@@ -12,7 +12,7 @@
 use crate::config::Config;
 use crate::gmo_transport::{GmoTransport, TransportError};
 use crate::http::{ApiError, ApiResult};
-use crate::store::{Event, PaymentRow, Store};
+use crate::store::{Claim, Event, PaymentRow, Store};
 use kessai_core::gmo::api::{self, Access, Answer, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::status::TranStatus;
@@ -100,26 +100,11 @@ impl Flow<'_> {
     /// compare-and-set means the lease expired and someone else reconciled: report theirs.
     async fn settle(
         &self,
-        mut next: PaymentRow,
+        next: PaymentRow,
         to: PaymentState,
         ev: Event<'_>,
     ) -> ApiResult<PaymentRow> {
-        let from = next.state()?;
-        next.lease_until = None;
-        if self
-            .store
-            .transition(&next, from, to, self.now, &ev)
-            .await?
-        {
-            next.state = to.as_str().to_string();
-            next.version += 1;
-            Ok(next)
-        } else {
-            self.store
-                .payment(&next.id)
-                .await?
-                .ok_or_else(|| ApiError::internal("payment vanished"))
-        }
+        self.store.settle_leased(next, to, self.now, &ev).await
     }
 
     /// Back to `requires_payment` after a failure where nothing was charged.
@@ -536,12 +521,6 @@ fn settled(row: PaymentRow) -> ApiResult<Outcome> {
     }
 }
 
-enum Claim {
-    Won(PaymentRow),
-    /// Someone else changed the payment first; this is its current row.
-    Lost(PaymentRow),
-}
-
 /// Takes over an abandoned `processing` lease or an `unknown` payment for reconciliation.
 async fn claim_for_reconcile(flow: &Flow<'_>, row: PaymentRow) -> ApiResult<Claim> {
     let from = row.state()?;
@@ -552,22 +531,9 @@ async fn claim_for_reconcile(flow: &Flow<'_>, row: PaymentRow) -> ApiResult<Clai
         kind: "reconcile_started",
         detail: json!({ "gmo_order_id": row.gmo_order_id }),
     };
-    if flow
-        .store
-        .transition(&claimed, from, PaymentState::Processing, flow.now, &ev)
-        .await?
-    {
-        claimed.state = PaymentState::Processing.as_str().to_string();
-        claimed.version += 1;
-        Ok(Claim::Won(claimed))
-    } else {
-        Ok(Claim::Lost(
-            flow.store
-                .payment(&row.id)
-                .await?
-                .ok_or_else(|| ApiError::internal("payment vanished"))?,
-        ))
-    }
+    flow.store
+        .claim_processing(claimed, from, flow.now, &ev)
+        .await
 }
 
 /// Reconciles an `unknown` payment (or an abandoned flow) on the merchant's request.

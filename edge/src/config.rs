@@ -2,6 +2,7 @@
 
 use crate::http::ApiError;
 use kessai_core::gmo::api::ShopAuth;
+use serde_json::Value;
 use worker::Env;
 
 pub use kessai_core::access::AccessMode;
@@ -152,6 +153,24 @@ impl Config {
     /// send a shopper or an assertion to).
     pub fn url_on_allowed_origin(&self, url: &str) -> bool {
         origin_of(url).is_some_and(|o| self.origin_allowed(&o))
+    }
+
+    /// The body's `return_url` (trimmed): where Amazon's buttons send the shopper back. 400
+    /// unless it is a page on one of the storefront origins.
+    pub fn storefront_return_url<'a>(&self, body: &'a Value) -> Result<&'a str, ApiError> {
+        let return_url = body
+            .get("return_url")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
+        if !self.url_on_allowed_origin(return_url) {
+            return Err(ApiError::bad_request(
+                "return_url must be a page on an allowed storefront origin",
+                "戻り先のページが正しくありません。",
+            )
+            .with("param", "return_url"));
+        }
+        Ok(return_url)
     }
 }
 

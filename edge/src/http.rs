@@ -146,6 +146,21 @@ pub enum Nav {
     },
 }
 
+/// 400 unless `body` is a JSON object whose keys are all among `fields` (which may be absent).
+pub fn only_fields(body: &Value, fields: &[&str]) -> ApiResult<()> {
+    if body
+        .as_object()
+        .is_none_or(|m| m.keys().any(|k| !fields.contains(&k.as_str())))
+    {
+        let quoted: Vec<String> = fields.iter().map(|f| format!("\"{f}\"")).collect();
+        return Err(ApiError::bad_request(
+            format!("body must be {{{}}}", quoted.join(",")),
+            "リクエストの形式が正しくありません。",
+        ));
+    }
+    Ok(())
+}
+
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -6,16 +6,16 @@
 //! `signInReturnUrl` is a single-use D1 row (10 minutes) that remembers where to post and the
 //! storefront's `nonce`.
 
-use crate::amazon_payment::call;
+use crate::amazon_payment::{call, signed_button};
 use crate::config::{AmazonConfig, Config, origin_of};
-use crate::http::{ApiError, ApiResult, FORM_POST_SCRIPT, Nav};
+use crate::http::{ApiError, ApiResult, FORM_POST_SCRIPT, Nav, only_fields};
 use crate::platform;
 use crate::store::Store;
 use kessai_core::amazon::assertion::{self, AssertionClaims, AssertionError};
 use kessai_core::amazon::button::{self, SIGNIN_SCOPES, SignInButtonPayload};
 use kessai_core::amazon::model::Buyer;
 use kessai_core::amazon::request::api;
-use kessai_core::amazon::signing::{Algorithm, base64_encode, sha256_hex};
+use kessai_core::amazon::signing::{base64_encode, sha256_hex};
 use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -166,10 +166,8 @@ async fn verify_assertion(
     if !hmac_verify(&amazon.assertion_signing_key, &input, &mac).await? {
         return Err(assertion_invalid(&AssertionError::BadSignature));
     }
-    if !cfg.origin_allowed(&claims.aud) {
-        return Err(assertion_invalid(&AssertionError::WrongAudience));
-    }
-    assertion::check(&claims, now, &claims.aud, None).map_err(|e| assertion_invalid(&e))?;
+    assertion::check_for_audiences(&claims, now, |aud| cfg.origin_allowed(aud), None)
+        .map_err(|e| assertion_invalid(&e))?;
     if !valid_buyer_id(&claims.sub) {
         return Err(assertion_invalid(&AssertionError::MissingSubject));
     }
@@ -196,27 +194,8 @@ pub async fn button(
     amazon: &AmazonConfig,
     body: &Value,
 ) -> ApiResult<Value> {
-    if body
-        .as_object()
-        .is_none_or(|m| m.keys().any(|k| k != "return_url" && k != "nonce"))
-    {
-        return Err(ApiError::bad_request(
-            "body must be {\"return_url\",\"nonce\"}",
-            "リクエストの形式が正しくありません。",
-        ));
-    }
-    let return_url = body
-        .get("return_url")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim();
-    if !cfg.url_on_allowed_origin(return_url) {
-        return Err(ApiError::bad_request(
-            "return_url must be a page on an allowed storefront origin",
-            "戻り先のページが正しくありません。",
-        )
-        .with("param", "return_url"));
-    }
+    only_fields(body, &["return_url", "nonce"])?;
+    let return_url = cfg.storefront_return_url(body)?;
     let nonce = body.get("nonce").and_then(Value::as_str).unwrap_or("");
     if !valid_nonce(nonce) {
         return Err(ApiError::bad_request(
@@ -235,19 +214,13 @@ pub async fn button(
         store_id: amazon.store_id.clone(),
         scopes: SIGNIN_SCOPES.to_vec(),
     });
-    let to_sign = button::button_string_to_sign(Algorithm::V2, &payload);
-    let signature = crate::amazon_transport::sign_pss(&amazon.private_key_pem, &to_sign)
-        .await
-        .map_err(|e| ApiError::internal(e.0))?;
-    Ok(json!({
-        "payload_json": payload,
-        "signature": signature,
-        "public_key_id": amazon.public_key_id,
-        "algorithm": Algorithm::V2.as_str(),
-        "merchant_id": amazon.merchant_id,
-        "checkout_js_url": amazon.checkout_js_url,
-        "sandbox": amazon.sandbox(),
-    }))
+    let mut answer = signed_button(amazon, payload).await?;
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("merchant_id".into(), json!(amazon.merchant_id));
+        fields.insert("checkout_js_url".into(), json!(amazon.checkout_js_url));
+        fields.insert("sandbox".into(), json!(amazon.sandbox()));
+    }
+    Ok(answer)
 }
 
 fn signin_result(return_url: &str, outcome: &str) -> Nav {

@@ -78,6 +78,14 @@ pub struct EventRow {
 }
 
 /// One appended history line.
+/// Who holds a payment after [`Store::claim_processing`].
+pub enum Claim {
+    /// We moved it into `processing` (the row as stored now).
+    Won(PaymentRow),
+    /// Someone else changed the payment first; this is its current row.
+    Lost(PaymentRow),
+}
+
 pub struct Event<'a> {
     pub actor: &'a str,
     pub kind: &'a str,
@@ -267,6 +275,55 @@ impl Store<'_> {
             .and_then(|m| m.changes)
             .unwrap_or(0);
         Ok(changed == 1)
+    }
+
+    /// Moves `claimed` (its lease already set) from `from` into `processing` by compare-and-set.
+    /// Losing means someone else changed the payment first: their current row is returned.
+    pub async fn claim_processing(
+        &self,
+        mut claimed: PaymentRow,
+        from: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+    ) -> ApiResult<Claim> {
+        if self
+            .transition(&claimed, from, PaymentState::Processing, now, ev)
+            .await?
+        {
+            claimed.state = PaymentState::Processing.as_str().to_string();
+            claimed.version += 1;
+            Ok(Claim::Won(claimed))
+        } else {
+            Ok(Claim::Lost(self.current_payment(&claimed.id).await?))
+        }
+    }
+
+    /// Leaves a leased `processing` (or `unknown`) payment for `to` and clears the lease. The
+    /// caller held the lease, so a lost compare-and-set means the lease expired and someone else
+    /// settled it: their row is returned.
+    pub async fn settle_leased(
+        &self,
+        mut next: PaymentRow,
+        to: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+    ) -> ApiResult<PaymentRow> {
+        let from = next.state()?;
+        next.lease_until = None;
+        if self.transition(&next, from, to, now, ev).await? {
+            next.state = to.as_str().to_string();
+            next.version += 1;
+            Ok(next)
+        } else {
+            self.current_payment(&next.id).await
+        }
+    }
+
+    /// A payment this flow has just read: it cannot have gone (500, not 404, if it did).
+    async fn current_payment(&self, id: &str) -> ApiResult<PaymentRow> {
+        self.payment(id)
+            .await?
+            .ok_or_else(|| ApiError::internal("payment vanished"))
     }
 
     /// Records gateway ids learnt mid-flight (AccessID/AccessPass after EntryTran) while we hold
