@@ -150,43 +150,77 @@ pub async fn payment(id: &str) -> Value {
 
 /// Posts to the widget API as the storefront page would (with its Origin).
 pub async fn widget_post(payment: &Value, body: Value) -> (u16, Value) {
-    let secret = payment["client_secret"].as_str().unwrap_or("");
-    widget_post_with(payment["id"].as_str().unwrap_or(""), secret, body).await
+    let (id, secret) = widget_ids(payment);
+    widget_post_with(id, secret, body).await
 }
 
 pub async fn widget_post_with(payment_id: &str, secret: &str, body: Value) -> (u16, Value) {
+    widget_call(
+        reqwest::Method::POST,
+        &format!("/v1/checkout/{payment_id}/card"),
+        secret,
+        Some(body),
+    )
+    .await
+}
+
+/// Calls the widget API at `path` as the storefront page does: its Origin and the payment's
+/// client secret; the answer's status and JSON (`null` when there is none).
+async fn widget_call(
+    method: reqwest::Method,
+    path: &str,
+    secret: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let urls = stack();
-    let resp = client()
-        .post(format!("{}/v1/checkout/{payment_id}/card", urls.edge))
+    let mut req = client()
+        .request(method, format!("{}{path}", urls.edge))
         .header("origin", &urls.storefront)
-        .header("x-client-secret", secret)
-        .json(&body)
-        .send()
-        .await
-        .expect("edge reachable");
+        .header("x-client-secret", secret);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.expect("edge reachable");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The payment's id and client secret as the storefront page holds them.
+fn widget_ids(payment: &Value) -> (&str, &str) {
+    (
+        payment["id"].as_str().unwrap_or(""),
+        payment["client_secret"].as_str().unwrap_or(""),
+    )
 }
 
 /// The widget's checkout config (`GET /v1/checkout/{id}`), as the storefront page would read it.
 pub async fn checkout_config(payment: &Value) -> (u16, Value) {
-    let urls = stack();
+    let (id, secret) = widget_ids(payment);
+    widget_call(
+        reqwest::Method::GET,
+        &format!("/v1/checkout/{id}"),
+        secret,
+        None,
+    )
+    .await
+}
+
+/// A browser's CORS preflight for a POST to `url` from `origin`: the status and the
+/// `access-control-allow-origin` it grants (`None` when it grants none).
+pub async fn cors_preflight(url: &str, origin: &str) -> (u16, Option<String>) {
     let resp = client()
-        .get(format!(
-            "{}/v1/checkout/{}",
-            urls.edge,
-            payment["id"].as_str().unwrap_or("")
-        ))
-        .header("origin", &urls.storefront)
-        .header(
-            "x-client-secret",
-            payment["client_secret"].as_str().unwrap_or(""),
-        )
+        .request(reqwest::Method::OPTIONS, url)
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
         .send()
         .await
-        .expect("edge reachable");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+        .expect("edge");
+    let allowed = resp
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (resp.status().as_u16(), allowed)
 }
 
 /// Gets a GMO token from the sandbox the way its token JS does.
@@ -390,24 +424,14 @@ pub fn amazon_return_url() -> String {
 
 /// `POST /v1/checkout/{id}/amazon-pay/button` as the widget does it.
 pub async fn amazon_button(payment: &Value, body: Value) -> (u16, Value) {
-    let urls = stack();
-    let resp = client()
-        .post(format!(
-            "{}/v1/checkout/{}/amazon-pay/button",
-            urls.edge,
-            payment["id"].as_str().unwrap_or("")
-        ))
-        .header("origin", &urls.storefront)
-        .header(
-            "x-client-secret",
-            payment["client_secret"].as_str().unwrap_or(""),
-        )
-        .json(&body)
-        .send()
-        .await
-        .expect("edge reachable");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    let (id, secret) = widget_ids(payment);
+    widget_call(
+        reqwest::Method::POST,
+        &format!("/v1/checkout/{id}/amazon-pay/button"),
+        secret,
+        Some(body),
+    )
+    .await
 }
 
 /// What `checkout.js` posts to the sandbox when the buyer clicks the button.
@@ -500,7 +524,6 @@ pub async fn amazon_login_and_choose(start: &Hop, buyer: &str, address: usize) -
 
 /// The Amazon sandbox's request log (`api`, `object_id` filters).
 pub async fn amazon_requests(api: Option<&str>, object_id: Option<&str>) -> Vec<Value> {
-    let urls = stack();
     let mut q: Vec<(&str, &str)> = Vec::new();
     if let Some(a) = api {
         q.push(("api", a));
@@ -508,16 +531,7 @@ pub async fn amazon_requests(api: Option<&str>, object_id: Option<&str>) -> Vec<
     if let Some(o) = object_id {
         q.push(("object_id", o));
     }
-    let v: Value = client()
-        .get(format!("{}/__sandbox/amazon/requests", urls.amazon_sandbox))
-        .query(&q)
-        .send()
-        .await
-        .expect("sandbox reachable")
-        .json()
-        .await
-        .expect("json");
-    v.as_array().cloned().unwrap_or_default()
+    amazon_control_list("requests", &q).await
 }
 
 /// Arms an Amazon sandbox fault (`{api, object_id?, drop_answer?, delay_ms?, times?}`).
@@ -534,9 +548,24 @@ pub async fn amazon_fault(spec: Value) {
 
 /// Every object of a kind the Amazon sandbox holds (`charges`, `checkout-sessions`, …).
 pub async fn amazon_objects(kind: &str) -> Vec<Value> {
+    amazon_control_list(kind, &[]).await
+}
+
+/// The one object of `kind` whose `id_field` is `id` (panics when the sandbox has none).
+pub async fn amazon_object(kind: &str, id_field: &str, id: &str) -> Value {
+    amazon_objects(kind)
+        .await
+        .into_iter()
+        .find(|o| o[id_field] == id)
+        .unwrap_or_else(|| panic!("no {kind} {id} at the Amazon sandbox"))
+}
+
+/// `GET /__sandbox/amazon/{what}?{query}`: a JSON array of the sandbox's records.
+async fn amazon_control_list(what: &str, query: &[(&str, &str)]) -> Vec<Value> {
     let urls = stack();
     let v: Value = client()
-        .get(format!("{}/__sandbox/amazon/{kind}", urls.amazon_sandbox))
+        .get(format!("{}/__sandbox/amazon/{what}", urls.amazon_sandbox))
+        .query(query)
         .send()
         .await
         .expect("sandbox reachable")

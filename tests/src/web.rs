@@ -121,3 +121,15 @@ pub async fn block_urls(c: &Client, patterns: &[&str]) {
         assert!(status.is_success(), "{cmd}: {status}");
     }
 }
+
+/// Whether the card form's pay button is disabled right now.
+pub async fn pay_button_disabled(c: &Client) -> bool {
+    let disabled = c
+        .find(Locator::Css("#kessai-pay"))
+        .await
+        .expect("pay")
+        .prop("disabled")
+        .await
+        .expect("prop");
+    disabled.as_deref() == Some("true")
+}

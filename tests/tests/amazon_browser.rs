@@ -7,8 +7,8 @@ use fantoccini::{Client, Locator};
 use kessai_core::amazon::errors;
 use kessai_sandbox::amazon::buyers::{self, SandboxBuyer};
 use kessai_tests::web::{
-    block_urls, click, eval, fill_card, open_checkout, payment_for_order, text_of, wait_for,
-    wait_for_text,
+    block_urls, click, eval, fill_card, open_checkout, pay_button_disabled, payment_for_order,
+    text_of, wait_for, wait_for_text,
 };
 use kessai_tests::*;
 use serde_json::Value;
@@ -16,21 +16,6 @@ use std::time::Duration;
 
 const CHECKOUT_BUTTON: &str = "#kessai-amazon-pay-button [data-kessai-amazon-button]";
 const SIGNIN_BUTTON: &str = "#kessai-amazon-signin-button [data-kessai-amazon-button]";
-
-async fn sandbox_list(what: &str) -> Vec<Value> {
-    let v: Value = client()
-        .get(format!(
-            "{}/__sandbox/amazon/{what}",
-            stack().amazon_sandbox
-        ))
-        .send()
-        .await
-        .expect("amazon sandbox reachable")
-        .json()
-        .await
-        .expect("json");
-    v.as_array().cloned().unwrap_or_default()
-}
 
 fn reference_of(v: &Value) -> &str {
     v["merchantMetadata"]["merchantReferenceId"]
@@ -185,7 +170,7 @@ async fn shopper_pays_with_amazon_and_the_shop_sees_an_authorization_with_the_ch
     assert_eq!(address["address_line1"], chosen.address_line1);
 
     // Amazon's side agrees: the charge is Authorized for the order's amount.
-    let charges = sandbox_list("charges").await;
+    let charges = amazon_objects("charges").await;
     let charge = charges
         .iter()
         .find(|ch| ch["chargeId"] == charge_id)
@@ -226,18 +211,7 @@ async fn declining_amazon_buyer_gets_a_japanese_message_and_nothing_is_authorize
         !url.as_str().contains("kessai_"),
         "the widget took its return parameters out of the address: {url}"
     );
-    let disabled = c
-        .find(Locator::Css("#kessai-pay"))
-        .await
-        .expect("pay")
-        .prop("disabled")
-        .await
-        .expect("prop");
-    assert_ne!(
-        disabled.as_deref(),
-        Some("true"),
-        "the card form still works"
-    );
+    assert!(!pay_button_disabled(&c).await, "the card form still works");
     let events = eval(
         &c,
         "return window.__kessaiEvents.map(e => e.type + ':' + (e.detail.code || ''))",
@@ -257,13 +231,13 @@ async fn declining_amazon_buyer_gets_a_japanese_message_and_nothing_is_authorize
     let p = payment_for_order(&order).await;
     assert_eq!(p["state"], "requires_payment", "{p}");
     // Amazon's side: the order's checkout session ended without an Authorized charge.
-    let sessions = sandbox_list("checkout-sessions").await;
+    let sessions = amazon_objects("checkout-sessions").await;
     let cs = sessions
         .iter()
         .find(|cs| reference_of(cs) == order)
         .unwrap_or_else(|| panic!("checkout session for {order}: {sessions:?}"));
     assert_eq!(cs["statusDetails"]["state"], "Canceled", "{cs}");
-    let charges = sandbox_list("charges").await;
+    let charges = amazon_objects("charges").await;
     assert!(
         charges
             .iter()

@@ -64,6 +64,15 @@ async fn review_to_result(review: &str) -> String {
     pr.location.expect("checkoutResultReturnUrl")
 }
 
+/// Where the edge sends the shopper back after an Amazon flow for `payment_id`: the storefront's
+/// return page with kessai's parameters.
+fn back_in_shop(payment_id: &str, outcome: &str) -> String {
+    format!(
+        "{}?kessai_payment={payment_id}&kessai_amazon={outcome}",
+        amazon_return_url()
+    )
+}
+
 /// The full flow up to the storefront's return page; returns that final Location.
 async fn pay_with_amazon(p: &Value, buyer: &str, address: usize) -> (String, String) {
     let (review, cs) = to_review(p, buyer, address).await;
@@ -71,10 +80,6 @@ async fn pay_with_amazon(p: &Value, buyer: &str, address: usize) -> (String, Str
     let done = nav_get(&result).await;
     assert_eq!(done.status, 303, "result: {}", done.body);
     (done.location.expect("back to the shop"), cs)
-}
-
-fn count_calls(log: &[Value], api: &str) -> usize {
-    log.iter().filter(|r| r["api"] == api).count()
 }
 
 #[tokio::test]
@@ -114,13 +119,7 @@ async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
 
     // Taro picks his Osaka address (index 1).
     let (back, cs) = pay_with_amazon(&p, buyers::TARO.key, 1).await;
-    assert_eq!(
-        back,
-        format!(
-            "{}?kessai_payment={id}&kessai_amazon=authorized",
-            amazon_return_url()
-        )
-    );
+    assert_eq!(back, back_in_shop(&id, "authorized"));
 
     let after = payment(&id).await;
     assert_eq!(after["state"], "authorized", "{after}");
@@ -163,11 +162,7 @@ async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
     );
 
     // Amazon holds exactly one authorisation, for the stored amount.
-    let charge = amazon_objects("charges")
-        .await
-        .into_iter()
-        .find(|c| c["chargeId"] == charge_id.as_str())
-        .expect("charge at Amazon");
+    let charge = amazon_object("charges", "chargeId", charge_id.as_str()).await;
     assert_eq!(charge["statusDetails"]["state"], "Authorized");
     assert_eq!(charge["chargeAmount"]["amount"], "4980");
 
@@ -178,9 +173,9 @@ async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
         let status = r["status"].as_u64().unwrap_or(0);
         assert!((200..300).contains(&status), "refused call {r}");
     }
-    assert_eq!(count_calls(&log, "GetCheckoutSession"), 1, "{log:?}");
-    assert_eq!(count_calls(&log, "UpdateCheckoutSession"), 1, "{log:?}");
-    assert_eq!(count_calls(&log, "CompleteCheckoutSession"), 1, "{log:?}");
+    assert_eq!(count_api(&log, "GetCheckoutSession"), 1, "{log:?}");
+    assert_eq!(count_api(&log, "UpdateCheckoutSession"), 1, "{log:?}");
+    assert_eq!(count_api(&log, "CompleteCheckoutSession"), 1, "{log:?}");
 
     // A reload of the result page only redirects: no second Complete.
     let result = format!(
@@ -196,7 +191,7 @@ async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
             .is_some_and(|l| l.ends_with("kessai_amazon=authorized"))
     );
     assert_eq!(
-        count_calls(
+        count_api(
             &amazon_requests(Some("CompleteCheckoutSession"), Some(&cs)).await,
             "CompleteCheckoutSession"
         ),
@@ -317,11 +312,7 @@ async fn the_charged_amount_comes_from_the_payment_not_from_the_button_or_the_se
     assert_eq!(status, 201, "{p}");
     let id = id_of(&p);
     let (review, cs) = to_review(&p, buyers::ICHIRO.key, 0).await;
-    let session = amazon_objects("checkout-sessions")
-        .await
-        .into_iter()
-        .find(|s| s["checkoutSessionId"] == cs.as_str())
-        .expect("session");
+    let session = amazon_object("checkout-sessions", "checkoutSessionId", cs.as_str()).await;
     assert_eq!(session["paymentDetails"]["chargeAmount"]["amount"], "3000");
     let (status, moved) = merchant(
         Method::POST,
@@ -348,11 +339,7 @@ async fn the_charged_amount_comes_from_the_payment_not_from_the_button_or_the_se
         .as_str()
         .expect("charge")
         .to_string();
-    let charge = amazon_objects("charges")
-        .await
-        .into_iter()
-        .find(|c| c["chargeId"] == charge_id.as_str())
-        .expect("charge");
+    let charge = amazon_object("charges", "chargeId", charge_id.as_str()).await;
     assert_eq!(charge["chargeAmount"]["amount"], "3500");
 
     // A session made for another payment cannot be attached to this one: the review refuses it
@@ -372,17 +359,10 @@ async fn the_charged_amount_comes_from_the_payment_not_from_the_button_or_the_se
     assert_eq!(r.status, 303);
     assert_eq!(
         r.location.as_deref(),
-        Some(
-            format!(
-                "{}?kessai_payment={}&kessai_amazon=error",
-                amazon_return_url(),
-                id_of(&victim)
-            )
-            .as_str()
-        )
+        Some(back_in_shop(&id_of(&victim), "error").as_str())
     );
     assert_eq!(
-        count_calls(
+        count_api(
             &amazon_requests(None, Some(&cs_other)).await,
             "UpdateCheckoutSession"
         ),
@@ -398,13 +378,7 @@ async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
     let p = create_payment(2200).await;
     let id = id_of(&p);
     let (back, cs) = pay_with_amazon(&p, buyers::HANAKO.key, 0).await;
-    assert_eq!(
-        back,
-        format!(
-            "{}?kessai_payment={id}&kessai_amazon=declined",
-            amazon_return_url()
-        )
-    );
+    assert_eq!(back, back_in_shop(&id, "declined"));
     let after = payment(&id).await;
     assert_eq!(after["state"], "requires_payment", "{after}");
     assert_eq!(after["last_error"]["code"], "amazon_declined");
@@ -420,11 +394,7 @@ async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
         "{view}"
     );
     // Amazon has no authorisation for this order, and the session is canceled as declined.
-    let session = amazon_objects("checkout-sessions")
-        .await
-        .into_iter()
-        .find(|s| s["checkoutSessionId"] == cs.as_str())
-        .expect("session");
+    let session = amazon_object("checkout-sessions", "checkoutSessionId", cs.as_str()).await;
     assert_eq!(session["statusDetails"]["state"], "Canceled");
     assert_eq!(session["statusDetails"]["reasonCode"], "Declined");
     let authorized_for_order = amazon_objects("charges")
@@ -480,13 +450,7 @@ async fn concurrent_results_complete_the_session_once() {
         assert_eq!(h.status, 303, "{h:?}");
         assert_eq!(
             h.location.as_deref(),
-            Some(
-                format!(
-                    "{}?kessai_payment={id}&kessai_amazon=authorized",
-                    amazon_return_url()
-                )
-                .as_str()
-            ),
+            Some(back_in_shop(&id, "authorized").as_str()),
             "{h:?}"
         );
     }
@@ -520,7 +484,7 @@ async fn a_lost_complete_answer_is_reconciled_without_a_second_complete() {
     assert_eq!(completes.len(), 1, "never a second Complete: {log:?}");
     assert_eq!(completes[0]["dropped"], true);
     // Reconciled by reading the session after the lost answer.
-    assert!(count_calls(&log, "GetCheckoutSession") >= 2, "{log:?}");
+    assert!(count_api(&log, "GetCheckoutSession") >= 2, "{log:?}");
     let after = payment(&id).await;
     assert_eq!(after["state"], "authorized", "{after}");
     assert!(after["amazon_pay"]["charge_id"].as_str().is_some());
@@ -946,19 +910,9 @@ async fn new_endpoints_check_origin_secret_and_return_url() {
     assert_eq!(r.status().as_u16(), 403);
     assert!(r.headers().get("access-control-allow-origin").is_none());
     // The storefront's preflight is answered for its origin only.
-    let pre = client()
-        .request(Method::OPTIONS, &button_url)
-        .header("origin", &urls.storefront)
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .expect("edge");
-    assert_eq!(pre.status().as_u16(), 204);
     assert_eq!(
-        pre.headers()
-            .get("access-control-allow-origin")
-            .and_then(|v| v.to_str().ok()),
-        Some(urls.storefront.as_str())
+        cors_preflight(&button_url, &urls.storefront).await,
+        (204, Some(urls.storefront.clone()))
     );
     // Wrong client secret: as if the payment did not exist.
     let r = client()
@@ -1261,7 +1215,7 @@ async fn an_outcome_amazon_cannot_tell_yet_stays_unknown_and_is_settled_by_the_w
         "{view}"
     );
     let log = amazon_requests(None, Some(&cs)).await;
-    assert_eq!(count_calls(&log, "CompleteCheckoutSession"), 1, "{log:?}");
+    assert_eq!(count_api(&log, "CompleteCheckoutSession"), 1, "{log:?}");
     let after = payment(&id).await;
     assert_eq!(
         after["amazon_pay"]["shipping_address"]["state_or_region"],
