@@ -4,7 +4,6 @@
 
 use crate::Options;
 use crate::js;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
@@ -116,28 +115,11 @@ pub async fn fetch(
     secret: Option<&str>,
     body: Option<String>,
 ) -> Result<Answer, JsValue> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    init.set_mode(web_sys::RequestMode::Cors);
-    let headers = web_sys::Headers::new()?;
-    if let Some(secret) = secret {
-        headers.set("x-client-secret", secret)?;
-    }
-    if let Some(b) = &body {
-        headers.set("content-type", "application/json")?;
-        init.set_body(&JsValue::from_str(b));
-    }
-    init.set_headers(&headers);
-    let request = web_sys::Request::new_with_str_and_init(url, &init)?;
-    let window = js::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
-        .await?
-        .dyn_into()?;
-    let status = response.status();
-    let body = match response.json() {
-        Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
-        Err(_) => JsValue::NULL,
-    };
+    let answer = JsFuture::from(js::interop::edge_fetch(method, url, secret, body)).await?;
+    let status = js::get_i64(&answer, "status")
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(0);
+    let body = js::get(&answer, "body").unwrap_or(JsValue::NULL);
     Ok(Answer { status, body })
 }
 

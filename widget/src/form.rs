@@ -494,10 +494,7 @@ async fn pay(
             &[("code", code), ("message", &message)],
         );
     };
-    let token = match gmo_token::load(&checkout.token_js_url).await {
-        Ok(()) => gmo_token::get_token(&checkout.shop_id, card).await,
-        Err(e) => Err(e),
-    };
+    let token = gmo_token::get_token(&checkout.token_js_url, &checkout.shop_id, card).await;
     let token = match token {
         Ok(t) => t,
         Err(TokenError::Code(code)) => {

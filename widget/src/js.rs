@@ -1,9 +1,57 @@
 //! Small, panic-free helpers over JS values and the DOM.
 
-use std::cell::RefCell;
-use std::thread::LocalKey;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+/// `js/interop.js`: calls into GMO's token JS and Amazon's checkout.js, script loading, fetch
+/// and timers, written in JS so the wasm carries no promise and closure plumbing for them.
+/// Every function returns a promise (none throws synchronously).
+pub mod interop {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/js/interop.js")]
+    extern "C" {
+        pub fn sleep(ms: i32) -> js_sys::Promise;
+        /// → `{status, body}`; rejects when no answer came.
+        #[wasm_bindgen(js_name = edgeFetch)]
+        pub fn edge_fetch(
+            method: &str,
+            url: &str,
+            secret: Option<&str>,
+            body: Option<String>,
+        ) -> js_sys::Promise;
+        /// → `true` when token.js is loaded.
+        #[wasm_bindgen(js_name = gmoLoad)]
+        pub fn gmo_load(url: &str) -> js_sys::Promise;
+        /// → `{code, token?}`: GMO's result code, or `""` when no usable answer came.
+        #[wasm_bindgen(js_name = gmoToken)]
+        pub fn gmo_token(
+            url: &str,
+            shop_id: &str,
+            cardno: &str,
+            expire: &str,
+            securitycode: &str,
+            holdername: &str,
+        ) -> js_sys::Promise;
+        /// Loads checkout.js and renders the button; rejects with the reason.
+        #[wasm_bindgen(js_name = amazonButton)]
+        #[allow(clippy::too_many_arguments)]
+        pub fn amazon_button(
+            url: &str,
+            container_id: &str,
+            sign_in: bool,
+            merchant_id: &str,
+            ledger_currency: &str,
+            sandbox: bool,
+            checkout_language: &str,
+            payload_json: &str,
+            signature: &str,
+            public_key_id: &str,
+            algorithm: &str,
+            amount: Option<String>,
+        ) -> js_sys::Promise;
+    }
+}
 
 pub fn get(v: &JsValue, key: &str) -> Option<JsValue> {
     js_sys::Reflect::get(v, &JsValue::from_str(key))
@@ -37,14 +85,9 @@ pub fn focus(id: &str) {
     }
 }
 
-/// A promise that resolves after `ms` milliseconds.
+/// Waits `ms` milliseconds.
 pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        if let Some(w) = window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    let _ = JsFuture::from(interop::sleep(ms)).await;
 }
 
 const STYLE: &str = include_str!("widget.css");
@@ -64,52 +107,9 @@ pub fn inject_style() {
     }
 }
 
-/// One third-party script's load in progress (or done), shared by every caller on the page.
-pub type ScriptSlot = LocalKey<RefCell<Option<js_sys::Promise>>>;
-
-/// Injects the `<script src=url>` once per page and waits for it; `ready` says whether the
-/// global it defines is there. After a failure the slot is emptied, so the next call tries again.
-pub async fn load_script(slot: &'static ScriptSlot, url: &str, ready: fn() -> bool) -> bool {
-    if ready() {
-        return true;
-    }
-    let promise = match slot.with(|l| l.borrow().clone()) {
-        Some(p) => p,
-        None => {
-            let Some(p) = inject_script(url) else {
-                return false;
-            };
-            slot.with(|l| *l.borrow_mut() = Some(p.clone()));
-            p
-        }
-    };
-    let loaded = JsFuture::from(promise).await.is_ok() && ready();
-    if !loaded {
-        slot.with(|l| *l.borrow_mut() = None);
-    }
-    loaded
-}
-
-/// Adds the `<script>`; the promise settles with its load or error event.
-fn inject_script(url: &str) -> Option<js_sys::Promise> {
-    let doc = window()?.document()?;
-    let script: web_sys::HtmlScriptElement = doc.create_element("script").ok()?.dyn_into().ok()?;
-    script.set_src(url);
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        script.set_onload(Some(&resolve));
-        script.set_onerror(Some(&reject));
-    });
-    doc.head()?.append_child(&script).ok()?;
-    Some(promise)
-}
-
 /// Sets `obj[key] = value` for string values.
 pub fn set_str(obj: &js_sys::Object, key: &str, value: &str) {
     let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), &JsValue::from_str(value));
-}
-
-pub fn set(obj: &js_sys::Object, key: &str, value: &JsValue) {
-    let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
 /// The page's URL (`location.href`), if there is a window.

@@ -1,0 +1,120 @@
+// The widget's calls into other scripts' APIs (GMO's token JS, Amazon's checkout.js), script
+// loading, fetch and timers: plain JS, imported by the wasm (src/js.rs), so the wasm carries no
+// promise/closure plumbing for them (issue #2: 60 kB brotli). The UI, the state and every
+// decision stay in Rust; these functions only call, wait and hand back plain values.
+// They never throw synchronously; promises settle (or, for GMO, time out) in every case.
+
+const loading = new Map(); // url → the <script> load in progress or done, shared on the page
+
+// Injects <script src=url> once per page and waits for it; `ready()` says whether the global it
+// defines is there. After a failure the next call tries again.
+function load(url, ready) {
+  if (ready()) return Promise.resolve();
+  let p = loading.get(url);
+  if (!p) {
+    p = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = url;
+      s.onload = resolve;
+      s.onerror = reject;
+      document.head.appendChild(s);
+    }).then(() => {
+      if (!ready()) throw new Error(url + ' defined nothing');
+    });
+    loading.set(url, p);
+    p.catch(() => loading.delete(url));
+  }
+  return p;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// One request to the edge → {status, body} (body: the JSON answer, or null). Rejects only when
+// no answer came (network, CORS). `window.fetch` is looked up per call.
+export async function edgeFetch(method, url, secret, body) {
+  const headers = {};
+  if (secret != null) headers['x-client-secret'] = secret;
+  if (body != null) headers['content-type'] = 'application/json';
+  const response = await fetch(url, { method, mode: 'cors', headers, body: body == null ? undefined : body });
+  let json = null;
+  try {
+    json = await response.json();
+  } catch (e) {
+    // not JSON: the caller sees the status only
+  }
+  return { status: response.status, body: json };
+}
+
+// GMO-PG token JS (トークン決済 v1).
+const multipayment = () => window.Multipayment != null;
+
+// Loads token.js → true when Multipayment is there.
+export const gmoLoad = (url) => load(url, multipayment).then(() => true, () => false);
+
+let seq = 0;
+
+// Multipayment.init(shopId) and getToken(card, callback) → {code} where code is GMO's result
+// code ("000" with `token` on success), or '' when the script is unavailable, threw, answered
+// nothing usable or did not answer within 30 s. The card goes to GMO's script only.
+export async function gmoToken(url, shopId, cardno, expire, securitycode, holdername) {
+  if (!(await gmoLoad(url))) return { code: '' };
+  const result = await new Promise((resolve) => {
+    // A uniquely named global callback (what GMO's samples do), removed afterwards; the
+    // function is named like its global, for a token JS that looks it up by name (JSONP).
+    const name = '__kessaiTokenCallback' + ++seq;
+    const done = (r) => {
+      delete window[name];
+      resolve(r);
+    };
+    const callback = { [name]: (r) => done(r) }[name];
+    try {
+      window.Multipayment.init(shopId);
+      window[name] = callback;
+      setTimeout(() => done(undefined), 30000);
+      window.Multipayment.getToken({ cardno, expire, securitycode, holdername }, callback);
+    } catch (e) {
+      done(undefined);
+    }
+  });
+  const code = result && result.resultCode;
+  if (typeof code !== 'string') return { code: '' };
+  if (code !== '000') return { code };
+  // With `tokennumber` GMO answers an array; we ask for one token.
+  let token = result.tokenObject && result.tokenObject.token;
+  if (Array.isArray(token)) token = token[0];
+  return typeof token === 'string' && token ? { code, token } : { code: '' };
+}
+
+// Amazon Pay checkout.js: `amazon.Pay.renderButton`, when defined.
+const renderButton = () => {
+  const pay = window.amazon && window.amazon.Pay;
+  return pay && typeof pay.renderButton === 'function' ? pay.renderButton : null;
+};
+
+// Loads checkout.js once per page and renders the button into #containerId. `signIn`: the
+// "Amazonでログイン" button, else the PayAndShip checkout button with the estimated amount
+// (integer yen as a string: Amazon refuses decimals and separators for JPY). The payload string
+// goes to Amazon exactly as the edge signed it. Rejects with the reason.
+export async function amazonButton(url, containerId, signIn, merchantId, ledgerCurrency, sandbox,
+  checkoutLanguage, payloadJSON, signature, publicKeyId, algorithm, amount) {
+  try {
+    await load(url, renderButton);
+  } catch (e) {
+    throw new Error('checkout.js could not be loaded');
+  }
+  // The container is part of the view mounted just before; give the DOM one turn if not yet.
+  if (!document.getElementById(containerId)) {
+    await sleep(0);
+    if (!document.getElementById(containerId)) throw new Error('button container missing');
+  }
+  const signed = { payloadJSON, signature, publicKeyId, algorithm };
+  const options = { merchantId, ledgerCurrency, sandbox, checkoutLanguage, buttonColor: 'Gold' };
+  if (signIn) {
+    Object.assign(options, { productType: 'SignIn', placement: 'Other', signInConfig: signed });
+  } else {
+    Object.assign(options, { productType: 'PayAndShip', placement: 'Checkout' });
+    if (amount != null) options.estimatedOrderAmount = { amount, currencyCode: 'JPY' };
+    options.createCheckoutSessionConfig = signed;
+  }
+  renderButton().call(null, '#' + containerId, options);
+}
