@@ -151,7 +151,6 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let checkout: RwSignal<Option<Checkout>> = RwSignal::new(None);
     let unusable = RwSignal::new(false);
     let paid: RwSignal<Option<String>> = RwSignal::new(None);
-    let amazon_config: RwSignal<Option<AmazonConfig>> = RwSignal::new(None);
 
     {
         let opts = opts.clone();
@@ -200,6 +199,15 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     Some(&js::without_kessai_params(&href)),
                 );
             }
+            // This page's one Amazon Pay button, only while the payment can be paid: the
+            // checkout view shows the button when `amazon` is still set.
+            let mut config = config;
+            if phase != Some(Phase::Open)
+                || config.amazon.is_none()
+                || !amazon::claim(amazon::Kind::Checkout)
+            {
+                config.amazon = None;
+            }
             checkout.set(Some(config.clone()));
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
             match phase {
@@ -233,11 +241,6 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     if let (Some(outcome), Ok(a)) = (&amazon_outcome, &answer) {
                         amazon_not_paid(state, &host, outcome, a);
                     }
-                    if let Some(amazon) = config.amazon.clone()
-                        && amazon::claim(amazon::Kind::Checkout)
-                    {
-                        amazon_config.set(Some(amazon));
-                    }
                     // Fetch GMO's script early so the first click does not wait for it.
                     let _ = gmo_token::load(&url).await;
                 }
@@ -268,11 +271,11 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
                 } else if let Some(c) = checkout.get() {
                     let amount = c.amount;
-                    let opts2 = opts.clone();
+                    let amazon = c.amazon.clone();
                     EitherOf4::C(view! {
                         <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/>
-                        {move || amazon_config.get().map(|config| view! {
-                            <AmazonSection lang=lang config=config amount=amount opts=opts2.clone()/>
+                        {amazon.map(|config| view! {
+                            <AmazonSection lang=lang config=config amount=amount opts=opts.clone()/>
                         })}
                     })
                 } else {
