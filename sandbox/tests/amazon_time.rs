@@ -222,38 +222,42 @@ async fn one_time_charge_permission_closes_after_180_days() {
     assert_eq!(cpj["statusDetails"]["reasons"][0]["reasonCode"], "Expired");
 }
 
+/// `POST /__sandbox/amazon/{path}` with a raw JSON body (the test controls, over HTTP): the
+/// status and the JSON answer (`null` when there is none).
+async fn post_control(sb: &Sb, path: &str, body: &str) -> (u16, Value) {
+    let resp = sb
+        .http
+        .post(sb.url(&format!("/__sandbox/amazon/{path}")))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET /__sandbox/amazon/{path}`: its JSON answer.
+async fn get_control(sb: &Sb, path: &str) -> Value {
+    sb.http
+        .get(sb.url(&format!("/__sandbox/amazon/{path}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn clock_and_listing_controls_over_http() {
     let sb = Sb::start().await;
-    let http = &sb.http;
-    let clock: Value = http
-        .post(sb.url("/__sandbox/amazon/clock"))
-        .body(r#"{"set_unix_ms":1794711600000}"#)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, clock) = post_control(&sb, "clock", r#"{"set_unix_ms":1794711600000}"#).await;
     assert_eq!(clock["amazon"], "20261115T030000Z");
     assert_eq!(clock["frozen"], true);
-    let clock: Value = http
-        .post(sb.url("/__sandbox/amazon/clock"))
-        .body(r#"{"advance_days":1}"#)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, clock) = post_control(&sb, "clock", r#"{"advance_days":1}"#).await;
     assert_eq!(clock["unix_ms"], T0 + DAY);
-    let bad = http
-        .post(sb.url("/__sandbox/amazon/clock"))
-        .body(r#"{"advance_weeks":1}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    let (bad, _) = post_control(&sb, "clock", r#"{"advance_weeks":1}"#).await;
+    assert_eq!(bad, 400);
     sb.h.set_clock_ms(T0);
     sb.paid_checkout(1_000).await;
     for (path, n) in [
@@ -262,44 +266,19 @@ async fn clock_and_listing_controls_over_http() {
         ("charges", 1),
         ("refunds", 0),
     ] {
-        let list: Value = http
-            .get(sb.url(&format!("/__sandbox/amazon/{path}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = get_control(&sb, path).await;
         assert_eq!(list.as_array().unwrap().len(), n, "{path}");
     }
-    let log: Value = http
-        .get(sb.url("/__sandbox/amazon/requests?api=CompleteCheckoutSession"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = get_control(&sb, "requests?api=CompleteCheckoutSession").await;
     assert_eq!(log.as_array().unwrap().len(), 1);
     assert_eq!(log[0]["status"], 200);
-    let fault = http
-        .post(sb.url("/__sandbox/amazon/faults"))
-        .body(r#"{"api":"CaptureCharge","delay_ms":10}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fault.status(), 200);
-    let reset: Value = http
-        .post(sb.url("/__sandbox/amazon/reset"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (fault, _) = post_control(&sb, "faults", r#"{"api":"CaptureCharge","delay_ms":10}"#).await;
+    assert_eq!(fault, 200);
+    let (_, reset) = post_control(&sb, "reset", "").await;
     assert_eq!(reset["reset"], true);
     assert!(sb.h.charges().is_empty());
-    let index = http
+    let index = sb
+        .http
         .get(sb.url("/"))
         .send()
         .await

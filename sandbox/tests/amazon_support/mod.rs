@@ -207,13 +207,12 @@ impl Sb {
         body: Option<&Value>,
         idem_key: Option<&str>,
     ) -> SignedRequest {
-        let unsigned = build(
+        let unsigned = self.unsigned_for(
             &self.api,
             method,
             resource,
             body.map(|b| b.to_string()),
             idem_key,
-            self.now(),
         );
         let canonical = signing::canonical_request(
             method.as_str(),
