@@ -21,9 +21,36 @@ pub fn digits_only(s: &str) -> String {
         .collect()
 }
 
+/// Escapes text for HTML element content and for single- or double-quoted attribute values
+/// (`& < > " '`). Shared by every page kessai's crates render (edge, sandboxes, demo).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escape_covers_markup_and_both_quotes() {
+        assert_eq!(
+            html_escape(r#"<a href="x?a=1&b='2'">山田 & 太郎</a>"#),
+            "&lt;a href=&quot;x?a=1&amp;b=&#39;2&#39;&quot;&gt;山田 &amp; 太郎&lt;/a&gt;"
+        );
+        assert_eq!(html_escape("&amp;"), "&amp;amp;");
+        assert_eq!(html_escape("ふつうの文"), "ふつうの文");
+    }
 
     #[test]
     fn full_width_digits_and_letters() {

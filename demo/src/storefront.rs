@@ -88,13 +88,7 @@ pub struct Storefront {
     http: reqwest::Client,
 }
 
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+pub(crate) use kessai_core::text::html_escape as escape;
 
 pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(

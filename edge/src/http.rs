@@ -161,21 +161,7 @@ pub fn only_fields(body: &Value, fields: &[&str]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use kessai_core::text::html_escape;
 
 /// The inline script of the form_post page; its hash is allowed by the page's CSP.
 pub const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";

@@ -18,6 +18,7 @@ use kessai_core::gmo::codec::{Params, decode_form, encode_response, get};
 use kessai_core::gmo::errors::err_code_for;
 use kessai_core::gmo::status::{self, CHANGE_LIMIT_DAYS, JobCd, TranStatus};
 use kessai_core::jst::UnixMillis;
+use kessai_core::text::html_escape;
 
 use crate::state::{
     CardData, ExecOptions, HistoryEntry, State, Tds2Pending, Trade, TradeCard, mask_last4, md5_hex,
@@ -819,14 +820,6 @@ fn start_tds2(
         result: "ACS=2".into(),
         order_id: order.to_string(),
     }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn tds2_stub_page(shared: &Shared, query: &HashMap<String, String>) -> Response {

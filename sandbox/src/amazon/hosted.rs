@@ -23,21 +23,7 @@ const SCRIPT: &str = include_str!("../assets/amazon_checkout.js");
 
 type Params = HashMap<String, String>;
 
-/// HTML-escapes text for element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use kessai_core::text::html_escape as esc;
 
 /// Percent-encodes a query value (RFC 3986 unreserved kept).
 fn enc(s: &str) -> String {
