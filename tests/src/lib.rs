@@ -522,6 +522,70 @@ pub async fn amazon_login_and_choose(start: &Hop, buyer: &str, address: usize) -
     (review, cs)
 }
 
+// Amazon Pay checkout, driven over plain HTTP (no browser)
+
+/// The widget's Amazon Pay settings from `GET /v1/checkout/{id}`.
+pub async fn amazon_config(p: &Value) -> Value {
+    let (status, cfg) = checkout_config(p).await;
+    assert_eq!(status, 200, "{cfg}");
+    assert!(cfg["amazon_pay"].is_object(), "{cfg}");
+    cfg["amazon_pay"].clone()
+}
+
+/// Button → Amazon login → address → the edge's review URL.
+pub async fn to_review(p: &Value, buyer: &str, address: usize) -> (String, String) {
+    let cfg = amazon_config(p).await;
+    let (status, b) = amazon_button(p, json!({ "return_url": amazon_return_url() })).await;
+    assert_eq!(status, 200, "{b}");
+    let start = amazon_start(
+        "PayAndShip",
+        b["payload_json"].as_str().expect("payload"),
+        b["signature"].as_str().expect("signature"),
+        &cfg,
+    )
+    .await;
+    assert_eq!(start.status, 303, "sandbox start: {}", start.body);
+    amazon_login_and_choose(&start, buyer, address).await
+}
+
+/// Review (edge) → Amazon's processing page → the edge's result URL.
+pub async fn review_to_result(review: &str) -> String {
+    let r = nav_get(review).await;
+    assert_eq!(r.status, 303, "review: {}", r.body);
+    let processing = r.location.expect("amazonPayRedirectUrl");
+    assert!(
+        processing.starts_with(&stack().amazon_sandbox),
+        "review must send the shopper to Amazon: {processing}"
+    );
+    let pr = nav_get(&processing).await;
+    assert_eq!(pr.status, 303, "processing: {}", pr.body);
+    pr.location.expect("checkoutResultReturnUrl")
+}
+
+/// Button → Amazon → review → Amazon's processing page: the edge's result URL (nothing completed
+/// yet) and the checkout session id.
+pub async fn to_result(p: &Value, buyer: &str, address: usize) -> (String, String) {
+    let (review, cs) = to_review(p, buyer, address).await;
+    (review_to_result(&review).await, cs)
+}
+
+/// Where the edge sends the shopper back after an Amazon flow for `payment_id`: the storefront's
+/// return page with kessai's parameters.
+pub fn back_in_shop(payment_id: &str, outcome: &str) -> String {
+    format!(
+        "{}?kessai_payment={payment_id}&kessai_amazon={outcome}",
+        amazon_return_url()
+    )
+}
+
+/// The full flow up to the storefront's return page; returns that final Location.
+pub async fn pay_with_amazon(p: &Value, buyer: &str, address: usize) -> (String, String) {
+    let (result, cs) = to_result(p, buyer, address).await;
+    let done = nav_get(&result).await;
+    assert_eq!(done.status, 303, "result: {}", done.body);
+    (done.location.expect("back to the shop"), cs)
+}
+
 /// The Amazon sandbox's request log (`api`, `object_id` filters).
 pub async fn amazon_requests(api: Option<&str>, object_id: Option<&str>) -> Vec<Value> {
     let mut q: Vec<(&str, &str)> = Vec::new();

@@ -26,62 +26,6 @@ fn event_kinds(p: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The widget's Amazon Pay settings from `GET /v1/checkout/{id}`.
-async fn amazon_config(p: &Value) -> Value {
-    let (status, cfg) = checkout_config(p).await;
-    assert_eq!(status, 200, "{cfg}");
-    assert!(cfg["amazon_pay"].is_object(), "{cfg}");
-    cfg["amazon_pay"].clone()
-}
-
-/// Button → Amazon login → address → the edge's review URL.
-async fn to_review(p: &Value, buyer: &str, address: usize) -> (String, String) {
-    let cfg = amazon_config(p).await;
-    let (status, b) = amazon_button(p, json!({ "return_url": amazon_return_url() })).await;
-    assert_eq!(status, 200, "{b}");
-    let start = amazon_start(
-        "PayAndShip",
-        b["payload_json"].as_str().expect("payload"),
-        b["signature"].as_str().expect("signature"),
-        &cfg,
-    )
-    .await;
-    assert_eq!(start.status, 303, "sandbox start: {}", start.body);
-    amazon_login_and_choose(&start, buyer, address).await
-}
-
-/// Review (edge) → Amazon's processing page → the edge's result URL.
-async fn review_to_result(review: &str) -> String {
-    let r = nav_get(review).await;
-    assert_eq!(r.status, 303, "review: {}", r.body);
-    let processing = r.location.expect("amazonPayRedirectUrl");
-    assert!(
-        processing.starts_with(&stack().amazon_sandbox),
-        "review must send the shopper to Amazon: {processing}"
-    );
-    let pr = nav_get(&processing).await;
-    assert_eq!(pr.status, 303, "processing: {}", pr.body);
-    pr.location.expect("checkoutResultReturnUrl")
-}
-
-/// Where the edge sends the shopper back after an Amazon flow for `payment_id`: the storefront's
-/// return page with kessai's parameters.
-fn back_in_shop(payment_id: &str, outcome: &str) -> String {
-    format!(
-        "{}?kessai_payment={payment_id}&kessai_amazon={outcome}",
-        amazon_return_url()
-    )
-}
-
-/// The full flow up to the storefront's return page; returns that final Location.
-async fn pay_with_amazon(p: &Value, buyer: &str, address: usize) -> (String, String) {
-    let (review, cs) = to_review(p, buyer, address).await;
-    let result = review_to_result(&review).await;
-    let done = nav_get(&result).await;
-    assert_eq!(done.status, 303, "result: {}", done.body);
-    (done.location.expect("back to the shop"), cs)
-}
-
 #[tokio::test]
 async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
     let p = create_payment(4980).await;
@@ -443,8 +387,7 @@ async fn a_declining_buyer_gets_a_clear_message_and_nothing_is_authorized() {
 async fn concurrent_results_complete_the_session_once() {
     let p = create_payment(6100).await;
     let id = id_of(&p);
-    let (review, cs) = to_review(&p, buyers::TARO.key, 0).await;
-    let result = review_to_result(&review).await;
+    let (result, cs) = to_result(&p, buyers::TARO.key, 0).await;
     let (a, b, c) = tokio::join!(nav_get(&result), nav_get(&result), nav_get(&result));
     for h in [&a, &b, &c] {
         assert_eq!(h.status, 303, "{h:?}");
@@ -463,8 +406,7 @@ async fn concurrent_results_complete_the_session_once() {
 async fn a_lost_complete_answer_is_reconciled_without_a_second_complete() {
     let p = create_payment(7300).await;
     let id = id_of(&p);
-    let (review, cs) = to_review(&p, buyers::ICHIRO.key, 0).await;
-    let result = review_to_result(&review).await;
+    let (result, cs) = to_result(&p, buyers::ICHIRO.key, 0).await;
     // Amazon completes the session, then the connection drops before the edge reads the answer.
     amazon_fault(json!({ "api": "CompleteCheckoutSession", "object_id": cs, "drop_answer": true }))
         .await;
@@ -1027,8 +969,7 @@ async fn keys_signatures_tokens_and_buyer_data_never_reach_the_logs() {
     let p = create_payment(3900).await;
     let (status, b) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
     assert_eq!(status, 200);
-    let (review, cs) = to_review(&p, buyers::ICHIRO.key, 0).await;
-    let result = review_to_result(&review).await;
+    let (result, cs) = to_result(&p, buyers::ICHIRO.key, 0).await;
     amazon_fault(json!({ "api": "CompleteCheckoutSession", "object_id": cs, "drop_answer": true }))
         .await;
     let done = nav_get(&result).await;
@@ -1179,8 +1120,7 @@ async fn a_session_amount_changed_behind_the_edge_is_never_authorized() {
 async fn an_outcome_amazon_cannot_tell_yet_stays_unknown_and_is_settled_by_the_widgets_poll() {
     let p = create_payment(8800).await;
     let id = id_of(&p);
-    let (review, cs) = to_review(&p, buyers::TARO.key, 2).await;
-    let result = review_to_result(&review).await;
+    let (result, cs) = to_result(&p, buyers::TARO.key, 2).await;
     // Complete's answer is lost, and the next three Get Checkout Session answers (the first call
     // and the transport's two repeats) come later than the edge waits. (A delay, not a dropped
     // connection: an HTTP client may silently resend a GET whose connection closed.)

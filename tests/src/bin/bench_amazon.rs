@@ -125,21 +125,7 @@ where
 
 async fn authorized_amazon_payment() -> Value {
     let p = create_payment(5400).await;
-    let (_, cfg) = checkout_config(&p).await;
-    let cfg = cfg["amazon_pay"].clone();
-    let (status, b) = amazon_button(&p, json!({ "return_url": amazon_return_url() })).await;
-    assert_eq!(status, 200, "{b}");
-    let start = amazon_start(
-        "PayAndShip",
-        b["payload_json"].as_str().unwrap_or(""),
-        b["signature"].as_str().unwrap_or(""),
-        &cfg,
-    )
-    .await;
-    let (review, _cs) = amazon_login_and_choose(&start, "taro", 0).await;
-    let processing = nav_get(&review).await.location.expect("processing");
-    let result = nav_get(&processing).await.location.expect("result");
-    let back = nav_get(&result).await.location.expect("back");
+    let (back, _cs) = pay_with_amazon(&p, "taro", 0).await;
     assert!(back.ends_with("kessai_amazon=authorized"), "{back}");
     payment(p["id"].as_str().unwrap_or("")).await
 }
