@@ -18,7 +18,12 @@ wasm-bindgen --target web --no-typescript --remove-name-section --remove-produce
   --out-dir "$STAGE" "$ROOT/target/wasm32-unknown-unknown/release/kessai_widget.wasm"
 rm -rf "$OUT" && mkdir -p "$OUT"
 # npm binaryen 132; Debian's binaryen 108 breaks the module at run time (docs/toolchain.md).
-"$WASM_OPT_BIN" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+# --remove-exports: wasm-streams (a dependency of leptos' server functions, which the widget
+# does not use) exports its stream adapters; nothing in the widget creates them, and without
+# the exports their code goes too. (The glue keeps the unused JS classes; they only call into
+# the wasm for objects that never exist.)
+"$WASM_OPT_BIN" --remove-exports --pass-arg='remove-exports@intounderlying*,__wbg_intounderlying*' \
+  -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$STAGE/kessai_widget_bg.wasm" -o "$OUT/kessai_widget_bg.wasm"
 # The loader imports ./kessai_widget.js (the glue): bundle both into dist/kessai.js. The glue's
