@@ -280,30 +280,46 @@ fn amazon_error_class(row: &PaymentRow) -> Option<AmazonErrorClass> {
     AmazonErrorClass::ALL.into_iter().find(|k| k.code() == code)
 }
 
+/// How an Amazon attempt that charged nothing ended, for the shopper and the payment's history.
+#[derive(Clone, Copy)]
+enum Unpaid {
+    Declined,
+    /// By the buyer, or Amazon canceled the checkout session.
+    Canceled,
+    Failed,
+}
+
+impl Unpaid {
+    fn of(class: AmazonErrorClass) -> Unpaid {
+        match class {
+            AmazonErrorClass::Declined => Unpaid::Declined,
+            AmazonErrorClass::BuyerCanceled | AmazonErrorClass::CheckoutCanceled => {
+                Unpaid::Canceled
+            }
+            AmazonErrorClass::InvalidState
+            | AmazonErrorClass::AmountRule
+            | AmazonErrorClass::Signature
+            | AmazonErrorClass::AccountStatus
+            | AmazonErrorClass::IdempotencyConflict
+            | AmazonErrorClass::Throttled
+            | AmazonErrorClass::Unavailable
+            | AmazonErrorClass::NotFound
+            | AmazonErrorClass::BadRequest
+            | AmazonErrorClass::Unsupported => Unpaid::Failed,
+        }
+    }
+}
+
 /// What the shopper is told about an Amazon attempt that has ended (or not).
 fn outcome_of(row: &PaymentRow) -> ShopperOutcome {
     match row.state().map(PaymentState::phase) {
         // Paid, but by card: this Amazon checkout did not pay it.
         Ok(Phase::Paid) if !is_amazon(row) => ShopperOutcome::Error,
         Ok(Phase::Paid) => ShopperOutcome::Authorized,
-        Ok(Phase::Open) => match amazon_error_class(row) {
-            Some(AmazonErrorClass::Declined) => ShopperOutcome::Declined,
-            Some(AmazonErrorClass::BuyerCanceled | AmazonErrorClass::CheckoutCanceled) => {
-                ShopperOutcome::Canceled
-            }
-            Some(
-                AmazonErrorClass::InvalidState
-                | AmazonErrorClass::AmountRule
-                | AmazonErrorClass::Signature
-                | AmazonErrorClass::AccountStatus
-                | AmazonErrorClass::IdempotencyConflict
-                | AmazonErrorClass::Throttled
-                | AmazonErrorClass::Unavailable
-                | AmazonErrorClass::NotFound
-                | AmazonErrorClass::BadRequest
-                | AmazonErrorClass::Unsupported,
-            )
-            | None => ShopperOutcome::Error,
+        Ok(Phase::Open) => match amazon_error_class(row).map(Unpaid::of) {
+            Some(Unpaid::Declined) => ShopperOutcome::Declined,
+            Some(Unpaid::Canceled) => ShopperOutcome::Canceled,
+            Some(Unpaid::Failed) | None => ShopperOutcome::Error,
         },
         Ok(Phase::InFlight | Phase::Unknown | Phase::Closed) | Err(_) => ShopperOutcome::Error,
     }
@@ -647,21 +663,10 @@ impl Flow<'_> {
             "checkout_session_id": row.amazon_checkout_session_id,
             "reason_code": reason,
         });
-        let kind = match class {
-            AmazonErrorClass::Declined => "amazon_declined",
-            AmazonErrorClass::BuyerCanceled | AmazonErrorClass::CheckoutCanceled => {
-                "amazon_canceled"
-            }
-            AmazonErrorClass::InvalidState
-            | AmazonErrorClass::AmountRule
-            | AmazonErrorClass::Signature
-            | AmazonErrorClass::AccountStatus
-            | AmazonErrorClass::IdempotencyConflict
-            | AmazonErrorClass::Throttled
-            | AmazonErrorClass::Unavailable
-            | AmazonErrorClass::NotFound
-            | AmazonErrorClass::BadRequest
-            | AmazonErrorClass::Unsupported => "amazon_failed",
+        let kind = match Unpaid::of(class) {
+            Unpaid::Declined => "amazon_declined",
+            Unpaid::Canceled => "amazon_canceled",
+            Unpaid::Failed => "amazon_failed",
         };
         self.settle(row, PaymentState::RequiresPayment, kind, detail)
             .await
