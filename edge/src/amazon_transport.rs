@@ -6,7 +6,7 @@
 //! Never logged: request or response bodies (they carry buyer names, e-mails and addresses), the
 //! key, signatures, `Authorization` headers, buyer tokens.
 
-use futures_util::future::{Either, select};
+use crate::platform::within_timeout;
 use kessai_core::amazon::request::{HttpMethod, SignedRequest, UnsignedRequest};
 use kessai_core::amazon::signing::{base64_decode, base64_encode};
 use std::cell::RefCell;
@@ -203,7 +203,7 @@ impl AmazonTransport<'_> {
         let controller = AbortController::default();
         let signal = controller.signal();
         let fetch = Fetch::Request(request);
-        let call = Box::pin(async {
+        let call = async {
             let mut resp = fetch
                 .send_with_signal(&signal)
                 .await
@@ -213,18 +213,8 @@ impl AmazonTransport<'_> {
                 TransportError::Lost(format!("HTTP {status}, body unreadable: {e}"))
             })?;
             Ok(Answer { status, body })
-        });
-        let timer = Box::pin(Delay::from(Duration::from_millis(self.timeout_ms)));
-        match select(call, timer).await {
-            Either::Left((result, _)) => result,
-            Either::Right(((), _)) => {
-                controller.abort();
-                Err(TransportError::Lost(format!(
-                    "no answer within {} ms",
-                    self.timeout_ms
-                )))
-            }
-        }
+        };
+        within_timeout(call, controller, self.timeout_ms, TransportError::Lost).await
     }
 
     /// Sends a signed request, repeating it only where that is safe (see [`retry_allowed`]).

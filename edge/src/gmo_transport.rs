@@ -1,7 +1,7 @@
 //! How to talk to GMO-PG: form POST in CP932, timeout, and the E92 back-off.
 //! What the answers mean is decided by the caller with `kessai_core::gmo::errors`.
 
-use futures_util::future::{Either, select};
+use crate::platform::within_timeout;
 use kessai_core::gmo::codec::{Params, decode_response, encode_form};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors};
 use std::time::Duration;
@@ -41,7 +41,7 @@ impl GmoTransport<'_> {
         let controller = AbortController::default();
         let signal = controller.signal();
         let fetch = Fetch::Request(req);
-        let call = Box::pin(async {
+        let call = async {
             let mut resp = fetch
                 .send_with_signal(&signal)
                 .await
@@ -58,18 +58,8 @@ impl GmoTransport<'_> {
                 .map_err(|e| TransportError::Unknown(e.to_string()))?;
             decode_response(&bytes)
                 .map_err(|e| TransportError::Unknown(format!("undecodable answer: {e:?}")))
-        });
-        let timer = Box::pin(Delay::from(Duration::from_millis(self.timeout_ms)));
-        match select(call, timer).await {
-            Either::Left((result, _)) => result,
-            Either::Right(((), _)) => {
-                controller.abort();
-                Err(TransportError::Unknown(format!(
-                    "no answer within {} ms",
-                    self.timeout_ms
-                )))
-            }
-        }
+        };
+        within_timeout(call, controller, self.timeout_ms, TransportError::Unknown).await
     }
 
     /// Posts `params`, retrying only E92 answers (GMO executed nothing) with back-off.

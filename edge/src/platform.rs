@@ -1,4 +1,4 @@
-//! What the Workers runtime gives us: the clock, randomness and SHA-256 (WebCrypto). RSA-PSS and
+//! What the Workers runtime gives us: the clock, randomness, SHA-256 (WebCrypto) and timers. RSA-PSS and
 //! HMAC keys live in [`crate::amazon_transport`].
 
 use kessai_core::jst::UnixMillis;
@@ -34,4 +34,26 @@ pub async fn sha256_hex(data: &[u8]) -> Option<String> {
     let buf = JsFuture::from(promise).await.ok()?;
     let bytes = js_sys::Uint8Array::new(&buf).to_vec();
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Waits for `call`, a fetch sent with `controller`'s signal, at most `timeout_ms`. Past that the
+/// fetch is aborted and the answer is `timed_out("no answer within N ms")`: whether the gateway
+/// executed the call is then unknown, which the caller's error must say.
+pub async fn within_timeout<T, E>(
+    call: impl Future<Output = Result<T, E>>,
+    controller: worker::AbortController,
+    timeout_ms: u64,
+    timed_out: impl FnOnce(String) -> E,
+) -> Result<T, E> {
+    let call = Box::pin(call);
+    let timer = Box::pin(worker::Delay::from(std::time::Duration::from_millis(
+        timeout_ms,
+    )));
+    match futures_util::future::select(call, timer).await {
+        futures_util::future::Either::Left((result, _)) => result,
+        futures_util::future::Either::Right(((), _)) => {
+            controller.abort();
+            Err(timed_out(format!("no answer within {timeout_ms} ms")))
+        }
+    }
 }
