@@ -1,4 +1,4 @@
-//! The checkout form: plain `#[component]`s, signals for the fields, a spawned task for the submit;
+//! The checkout form: plain view functions, signals for the fields, a spawned task for the submit;
 //! and, when the shop offers it, the Amazon Pay button beside it.
 
 use crate::Options;
@@ -263,20 +263,18 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     };
     view! {
         <div class="kessai" lang=move || if lang.get() == Lang::Ja { "ja" } else { "en" }>
-            <Header state=state checkout=checkout/>
+            {header(state, checkout)}
             {move || {
                 if unusable.get() {
                     EitherOf4::A(())
                 } else if let Some(st) = paid.get() {
-                    EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
+                    EitherOf4::B(paid_result(lang, st))
                 } else if let Some(c) = checkout.get() {
                     let amount = c.amount;
                     let amazon = c.amazon.clone();
                     EitherOf4::C(view! {
-                        <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/>
-                        {amazon.map(|config| view! {
-                            <AmazonSection lang=lang config=config amount=amount opts=opts.clone()/>
-                        })}
+                        {card_form(state, c, opts.clone(), host.clone(), paid)}
+                        {amazon.map(|config| amazon_section(lang, config, amount, opts.clone()))}
                     })
                 } else {
                     EitherOf4::D(view! { <p class="kessai-note">{tr(lang, Key::Loading)}</p> })
@@ -290,8 +288,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     }
 }
 
-#[component]
-fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoView {
+fn header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoView {
     let lang = state.lang;
     let brand = move || state.brand().label();
     let test_mode = move || checkout.get().is_some_and(|c| c.test_mode);
@@ -310,8 +307,7 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
     }
 }
 
-#[component]
-fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
+fn paid_result(lang: RwSignal<Lang>, state: String) -> impl IntoView {
     let key = if state == "captured" {
         Key::PaidCaptured
     } else {
@@ -320,14 +316,13 @@ fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
     view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{move || i18n::text(lang.get(), key)}</div> }
 }
 
-#[component]
-fn TextField(
+fn text_field(
     state: FormState,
     field: Field,
     label: Key,
     hint: Key,
     autocomplete: &'static str,
-    #[prop(optional)] text: bool,
+    text: bool,
 ) -> impl IntoView {
     let i = field_index(field);
     let id = field_id(field);
@@ -380,8 +375,7 @@ fn brand_code(b: CardBrand) -> &'static str {
     }
 }
 
-#[component]
-fn CardForm(
+fn card_form(
     state: FormState,
     checkout: Checkout,
     opts: Options,
@@ -453,12 +447,12 @@ fn CardForm(
     };
     view! {
         <form novalidate on:submit=on_submit>
-            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
+            {text_field(state, Field::Number, Key::Number, Key::NumberHint, "cc-number", false)}
             <div class="kessai-row">
-                <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
-                <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
+                {text_field(state, Field::Expiry, Key::Expiry, Key::ExpiryHint, "cc-exp", false)}
+                {text_field(state, Field::Cvc, Key::Cvc, Key::CvcHint, "cc-csc", false)}
             </div>
-            <TextField state=state field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
+            {text_field(state, Field::Holder, Key::Holder, Key::HolderHint, "cc-name", true)}
             <button class="kessai-pay" id="kessai-pay" type="submit" disabled=move || state.busy.get() aria-busy=move || state.busy.get().to_string()>
                 {label}
             </button>
@@ -663,8 +657,7 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
 
 /// 「または」 and the Amazon Pay button. Whatever fails here (checkout.js, the edge's signed
 /// payload) stays a message in this section; the card form above keeps working.
-#[component]
-fn AmazonSection(
+fn amazon_section(
     lang: RwSignal<Lang>,
     config: AmazonConfig,
     amount: i64,
