@@ -6,7 +6,7 @@
 //! Never logged: request or response bodies (they carry buyer names, e-mails and addresses), the
 //! key, signatures, `Authorization` headers, buyer tokens.
 
-use crate::platform::within_timeout;
+use crate::platform::{js_object, key_usages, within_timeout};
 use kessai_core::amazon::request::{HttpMethod, SignedRequest, UnsignedRequest};
 use kessai_core::amazon::signing::{base64_decode, base64_encode};
 use std::cell::RefCell;
@@ -66,25 +66,12 @@ fn subtle() -> Result<web_sys::SubtleCrypto, SignError> {
         .ok_or(SignError("crypto.subtle is not available"))
 }
 
-fn object(pairs: &[(&str, JsValue)]) -> js_sys::Object {
-    let obj = js_sys::Object::new();
-    for (k, v) in pairs {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
-    }
-    obj
-}
-
-fn usages(list: &[&str]) -> js_sys::Array {
-    list.iter().map(|u| JsValue::from_str(u)).collect()
-}
-
 async fn import_merchant_key(pem: &str) -> Result<CryptoKey, SignError> {
     let der = pkcs8_der_from_pem(pem)?;
-    let algorithm = object(&[("name", "RSA-PSS".into()), ("hash", "SHA-256".into())]);
+    let algorithm = js_object(&[("name", "RSA-PSS".into()), ("hash", "SHA-256".into())]);
     let data = js_sys::Uint8Array::from(der.as_slice());
     let promise = subtle()?
-        .import_key_with_object("pkcs8", &data, &algorithm, false, &usages(&["sign"]))
+        .import_key_with_object("pkcs8", &data, &algorithm, false, &key_usages(&["sign"]))
         .map_err(|_| SignError("importKey(pkcs8) refused the call"))?;
     let key = JsFuture::from(promise)
         .await
@@ -112,7 +99,7 @@ async fn merchant_key(pem: &str) -> Result<CryptoKey, SignError> {
 /// `AMZN-PAY-RSASSA-PSS-V2`: RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32, standard base64.
 pub async fn sign_pss(pem: &str, string_to_sign: &str) -> Result<String, SignError> {
     let key = merchant_key(pem).await?;
-    let algorithm = object(&[
+    let algorithm = js_object(&[
         ("name", "RSA-PSS".into()),
         ("saltLength", JsValue::from_f64(32.0)),
     ]);

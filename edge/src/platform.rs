@@ -17,6 +17,23 @@ pub fn crypto() -> Option<web_sys::Crypto> {
         .ok()
 }
 
+/// A plain JS object with these properties (WebCrypto algorithm parameters).
+pub fn js_object(pairs: &[(&str, wasm_bindgen::JsValue)]) -> js_sys::Object {
+    let obj = js_sys::Object::new();
+    for (k, v) in pairs {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&obj, &wasm_bindgen::JsValue::from_str(k), v);
+    }
+    obj
+}
+
+/// WebCrypto key usages (`["sign"]`, `["sign", "verify"]`).
+pub fn key_usages(list: &[&str]) -> js_sys::Array {
+    list.iter()
+        .map(|u| wasm_bindgen::JsValue::from_str(u))
+        .collect()
+}
+
 /// `n` random bytes as lower-case hex, from `crypto.getRandomValues`.
 pub fn random_hex(n: usize) -> Option<String> {
     let mut buf = vec![0u8; n];

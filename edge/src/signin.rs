@@ -19,7 +19,7 @@ use kessai_core::amazon::signing::{base64_encode, sha256_hex};
 use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
 use std::cell::RefCell;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::CryptoKey;
 
@@ -54,17 +54,14 @@ thread_local! {
     static HMAC_KEY: RefCell<Option<(u64, CryptoKey)>> = const { RefCell::new(None) };
 }
 
-fn object(pairs: &[(&str, JsValue)]) -> js_sys::Object {
-    let obj = js_sys::Object::new();
-    for (k, v) in pairs {
-        // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
-    }
-    obj
+fn hmac_algorithm() -> js_sys::Object {
+    platform::js_object(&[("name", "HMAC".into()), ("hash", "SHA-256".into())])
 }
 
-fn hmac_algorithm() -> js_sys::Object {
-    object(&[("name", "HMAC".into()), ("hash", "SHA-256".into())])
+fn subtle() -> ApiResult<web_sys::SubtleCrypto> {
+    Ok(platform::crypto()
+        .ok_or_else(|| ApiError::internal("crypto.subtle missing"))?
+        .subtle())
 }
 
 async fn hmac_key(secret: &str) -> ApiResult<CryptoKey> {
@@ -77,14 +74,9 @@ async fn hmac_key(secret: &str) -> ApiResult<CryptoKey> {
     }) {
         return Ok(key);
     }
-    let subtle = platform::crypto()
-        .ok_or_else(|| ApiError::internal("crypto.subtle missing"))?
-        .subtle();
+    let subtle = subtle()?;
     let raw = js_sys::Uint8Array::from(secret.as_bytes());
-    let usages: js_sys::Array = ["sign", "verify"]
-        .iter()
-        .map(|u| JsValue::from_str(u))
-        .collect();
+    let usages = platform::key_usages(&["sign", "verify"]);
     let promise = subtle
         .import_key_with_object("raw", &raw, &hmac_algorithm(), false, &usages)
         .map_err(|_| ApiError::internal("importKey(HMAC) refused"))?;
@@ -99,9 +91,7 @@ async fn hmac_key(secret: &str) -> ApiResult<CryptoKey> {
 
 async fn hmac_sign(secret: &str, data: &str) -> ApiResult<Vec<u8>> {
     let key = hmac_key(secret).await?;
-    let subtle = platform::crypto()
-        .ok_or_else(|| ApiError::internal("crypto.subtle missing"))?
-        .subtle();
+    let subtle = subtle()?;
     let promise = subtle
         .sign_with_object_and_js_u8_array(
             &hmac_algorithm(),
@@ -118,9 +108,7 @@ async fn hmac_sign(secret: &str, data: &str) -> ApiResult<Vec<u8>> {
 /// Constant-time MAC check (WebCrypto `verify`).
 async fn hmac_verify(secret: &str, data: &str, mac: &[u8]) -> ApiResult<bool> {
     let key = hmac_key(secret).await?;
-    let subtle = platform::crypto()
-        .ok_or_else(|| ApiError::internal("crypto.subtle missing"))?
-        .subtle();
+    let subtle = subtle()?;
     let promise = subtle
         .verify_with_object_and_js_u8_array_and_js_u8_array(
             &hmac_algorithm(),
