@@ -34,6 +34,11 @@ fn field_id(f: Field) -> &'static str {
     }
 }
 
+/// An ARIA state's value.
+fn true_false(on: bool) -> &'static str {
+    if on { "true" } else { "false" }
+}
+
 fn field_index(f: Field) -> usize {
     match f {
         Field::Number => 0,
@@ -298,9 +303,9 @@ fn header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
             <span class="kessai-brand" id="kessai-brand">{brand}</span>
             {move || test_mode().then(|| view! { <span class="kessai-test">{i18n::text(lang.get(), Key::TestMode)}</span> })}
             <span class="kessai-lang" role="group" aria-label="Language / 言語">
-                <button type="button" lang="ja" aria-pressed=move || (lang.get() == Lang::Ja).to_string()
+                <button type="button" lang="ja" aria-pressed=move || true_false(lang.get() == Lang::Ja)
                     on:click=move |_| lang.set(Lang::Ja)>"日本語"</button>
-                <button type="button" lang="en" aria-pressed=move || (lang.get() == Lang::En).to_string()
+                <button type="button" lang="en" aria-pressed=move || true_false(lang.get() == Lang::En)
                     on:click=move |_| lang.set(Lang::En)>"English"</button>
             </span>
         </div>
@@ -326,9 +331,29 @@ fn text_field(
 ) -> impl IntoView {
     let i = field_index(field);
     let id = field_id(field);
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let described = format!("{hint_id} {error_id}");
+    // The ids of the hint and the error under the field, and both for aria-describedby.
+    let (hint_id, error_id, described) = match field {
+        Field::Number => (
+            "kessai-card-number-hint",
+            "kessai-card-number-error",
+            "kessai-card-number-hint kessai-card-number-error",
+        ),
+        Field::Expiry => (
+            "kessai-card-expiry-hint",
+            "kessai-card-expiry-error",
+            "kessai-card-expiry-hint kessai-card-expiry-error",
+        ),
+        Field::Cvc => (
+            "kessai-card-cvc-hint",
+            "kessai-card-cvc-error",
+            "kessai-card-cvc-hint kessai-card-cvc-error",
+        ),
+        Field::Holder => (
+            "kessai-card-holder-hint",
+            "kessai-card-holder-error",
+            "kessai-card-holder-hint kessai-card-holder-error",
+        ),
+    };
     let lang = state.lang;
     let value = state.values[i];
     let error = move || state.shown_error(field);
@@ -345,7 +370,7 @@ fn text_field(
                 spellcheck="false"
                 autocapitalize=if text { "characters" } else { "off" }
                 aria-describedby=described
-                aria-invalid=move || error().is_some().to_string()
+                aria-invalid=move || true_false(error().is_some())
                 prop:value=move || value.get()
                 on:input=move |ev| {
                     // Leave an IME composition (全角入力) alone until it ends.
@@ -453,7 +478,7 @@ fn card_form(
                 {text_field(state, Field::Cvc, Key::Cvc, Key::CvcHint, "cc-csc", false)}
             </div>
             {text_field(state, Field::Holder, Key::Holder, Key::HolderHint, "cc-name", true)}
-            <button class="kessai-pay" id="kessai-pay" type="submit" disabled=move || state.busy.get() aria-busy=move || state.busy.get().to_string()>
+            <button class="kessai-pay" id="kessai-pay" type="submit" disabled=move || state.busy.get() aria-busy=move || true_false(state.busy.get())>
                 {label}
             </button>
         </form>
