@@ -130,20 +130,19 @@ pub fn query_param(href: &str, name: &str) -> Option<String> {
 
 /// `href` without the `kessai_*` parameters kessai itself adds on a return from Amazon.
 pub fn without_kessai_params(href: &str) -> String {
-    let (before_hash, hash) = match href.find('#') {
-        Some(i) => href.split_at(i),
-        None => (href, ""),
-    };
+    let (before_hash, hash) = href.split_at(href.find('#').unwrap_or(href.len()));
     let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("kessai_"))
-        .collect();
-    if kept.is_empty() {
-        format!("{base}{hash}")
-    } else {
-        format!("{base}?{}{hash}", kept.join("&"))
+    let mut kept = String::from(base);
+    let mut separator = '?';
+    for pair in query.split('&') {
+        if !pair.is_empty() && !pair.starts_with("kessai_") {
+            kept.push(separator);
+            kept.push_str(pair);
+            separator = '&';
+        }
     }
+    kept.push_str(hash);
+    kept
 }
 
 #[cfg(test)]
