@@ -8,6 +8,7 @@ mod card_payment;
 mod config;
 mod gmo_transport;
 mod http;
+mod operations;
 mod platform;
 mod signin;
 mod store;
@@ -228,6 +229,46 @@ async fn route(
                     .collect::<Vec<_>>()
             );
             Ok(Reply::ok(view))
+        }
+        (Method::Post, ["v1", "payments", "bulk", "capture"]) => {
+            merchant_auth(&req, cfg)?;
+            let key = req.headers().get("idempotency-key").ok().flatten();
+            let raw = req.text().await.map_err(|_| invalid_json())?;
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            // The path is part of what a key stands for: one key, one request.
+            let keyed = format!("{path}\n{raw}");
+            with_idempotency(
+                &store,
+                key.as_deref(),
+                &keyed,
+                operations::bulk_capture(&store, cfg, &raw),
+            )
+            .await
+        }
+        (
+            Method::Post,
+            [
+                "v1",
+                "payments",
+                id,
+                endpoint @ ("capture" | "amount" | "cancel" | "refund"),
+            ],
+        ) => {
+            merchant_auth(&req, cfg)?;
+            let key = req.headers().get("idempotency-key").ok().flatten();
+            let raw = req.text().await.map_err(|_| invalid_json())?;
+            let op = operations::parse_operation(endpoint, &raw)?;
+            let db = env.d1("DB")?;
+            let store = Store { db: &db };
+            let keyed = format!("{path}\n{raw}");
+            with_idempotency(
+                &store,
+                key.as_deref(),
+                &keyed,
+                operations::operate(&store, cfg, id, op),
+            )
+            .await
         }
         (Method::Post, ["v1", "payments", id, "reconcile"]) => {
             merchant_auth(&req, cfg)?;

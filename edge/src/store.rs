@@ -54,6 +54,17 @@ pub struct PaymentRow {
     /// The storefront page an Amazon flow ends on (on an allowed origin, checked when stored).
     #[serde(default)]
     pub return_url: Option<String>,
+    // Operations (migration 0003); NULL until an operation (or a flow that knows them) sets them.
+    #[serde(default)]
+    pub authorized_amount: Option<i64>,
+    #[serde(default)]
+    pub captured_amount: Option<i64>,
+    #[serde(default)]
+    pub refunded_amount: Option<i64>,
+    #[serde(default)]
+    pub first_authorized_at: Option<i64>,
+    #[serde(default)]
+    pub gmo_status: Option<String>,
 }
 
 impl PaymentRow {
@@ -232,7 +243,8 @@ impl Store<'_> {
                gmo_approve = ?9, gmo_forward = ?10, gmo_tran_date = ?11, card_mask = ?12, last_error_code = ?13, \
                last_error_info = ?14, authorized_at = ?15, updated_at = ?16, capture_mode = ?20, attempt_started_at = ?21, \
                method = ?22, amazon_checkout_session_id = ?23, amazon_charge_id = ?24, amazon_charge_permission_id = ?25, \
-               amazon_buyer_id = ?26, amazon_buyer_name = ?27, amazon_buyer_email = ?28, shipping_address = ?29, return_url = ?30 \
+               amazon_buyer_id = ?26, amazon_buyer_name = ?27, amazon_buyer_email = ?28, shipping_address = ?29, return_url = ?30, \
+               authorized_amount = ?31, captured_amount = ?32, refunded_amount = ?33, first_authorized_at = ?34, gmo_status = ?35 \
              WHERE id = ?17 AND version = ?18 AND state = ?19",
             &[
                 s(to.as_str()),
@@ -265,6 +277,11 @@ impl Store<'_> {
                 opt(&row.amazon_buyer_email),
                 opt(&row.shipping_address),
                 opt(&row.return_url),
+                row.authorized_amount.map(n).unwrap_or(JsValue::NULL),
+                row.captured_amount.map(n).unwrap_or(JsValue::NULL),
+                row.refunded_amount.map(n).unwrap_or(JsValue::NULL),
+                row.first_authorized_at.map(n).unwrap_or(JsValue::NULL),
+                opt(&row.gmo_status),
             ],
         )?;
         let event = self.event_stmt(&row.id, now, Some(from), Some(to), ev)?;

@@ -204,7 +204,9 @@ fn execute(
                 let fault = if late {
                     None
                 } else {
-                    st.take_fault(name, get(&params, "OrderID"))
+                    // AlterTran/ChangeTran name no OrderID: their AccessID says which order.
+                    let order_id = log_order_id(&st, &params);
+                    st.take_fault(name, Some(order_id.as_str()).filter(|o| !o.is_empty()))
                 };
                 delay = fault.as_ref().map(|f| f.delay_ms).unwrap_or(0);
                 let reply = match fault.and_then(|f| f.err_info) {

@@ -638,3 +638,39 @@ async fn amazon_control_list(what: &str, query: &[(&str, &str)]) -> Vec<Value> {
         .expect("json");
     v.as_array().cloned().unwrap_or_default()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Payment operations (issue #4)
+
+/// The GMO sandbox's stored transaction for an OrderID (`status`, `amount`, …).
+pub async fn gmo_trade(gmo_order_id: &str) -> Value {
+    let urls = stack();
+    client()
+        .get(format!("{}/__sandbox/trades/{gmo_order_id}", urls.sandbox))
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// A card payment authorised (仮売上) through the widget API with an approved test card.
+pub async fn authorized_card_payment(amount: i64) -> Value {
+    let p = create_payment(amount).await;
+    let token = token_for(kessai_sandbox::test_cards::APPROVED).await;
+    let (status, body) = widget_post(&p, json!({ "token": token })).await;
+    assert_eq!(status, 200, "authorize: {body}");
+    assert_eq!(body["state"], "authorized", "{body}");
+    p
+}
+
+/// `POST /v1/payments/{id}/{endpoint}` (capture, amount, cancel, refund) with the secret key.
+pub async fn operate(id: &str, endpoint: &str, body: Option<Value>) -> (u16, Value) {
+    merchant(
+        reqwest::Method::POST,
+        &format!("/v1/payments/{id}/{endpoint}"),
+        body,
+    )
+    .await
+}
