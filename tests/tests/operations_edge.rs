@@ -493,3 +493,45 @@ async fn bulk_capture_reports_every_payment() {
     .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn an_e90_capture_is_reconciled_and_left_authorized() {
+    let p = authorized_card_payment(2400).await;
+    let id = id_of(&p);
+    // GMO answers E90 (outcome unknown) without executing: SearchTrade shows the AUTH still.
+    sandbox_fault_spec(json!({ "api": "AlterTran", "order_id": gmo_order(&p), "err_info": "E90000001", "times": 1 }))
+        .await;
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "gateway_refused");
+    assert_eq!(body["error"]["state"], "authorized");
+    let reqs = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(count_api(&reqs, "AlterTran"), 1, "never repeated blindly");
+    assert_eq!(count_api(&reqs, "SearchTrade"), 1, "{reqs:?}");
+    assert_eq!(gmo_trade(&gmo_order(&p)).await["status"], "AUTH");
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "authorized");
+    assert!(event_kinds(&after).contains(&"operation_failed".to_string()));
+    // The next capture goes through.
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(
+        (status, body["state"].clone()),
+        (200, json!("captured")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_amazon_capture_answer_is_settled_with_get_charge() {
+    let (p, charge_id) = amazon_authorized(3900).await;
+    amazon_fault(json!({ "api": "CaptureCharge", "object_id": charge_id, "drop_answer": true }))
+        .await;
+    let (status, body) = operate(&id_of(&p), "capture", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "captured");
+    let log = amazon_requests(None, Some(&charge_id)).await;
+    let captures: Vec<&Value> = log.iter().filter(|r| r["api"] == "CaptureCharge").collect();
+    assert_eq!(captures.len(), 1, "never a second capture: {log:?}");
+    assert_eq!(captures[0]["dropped"], true);
+    assert!(count_api(&log, "GetCharge") >= 1, "{log:?}");
+}
