@@ -1,4 +1,4 @@
-//! The checkout form: plain view functions, signals for the fields, a spawned task for the submit;
+//! The checkout form: plain `#[component]`s, signals for the fields, an `Action` for the submit;
 //! and, when the shop offers it, the Amazon Pay button beside it.
 
 use crate::Options;
@@ -20,6 +20,7 @@ use kessai_core::text::{digits_only, to_half_width};
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
 
@@ -268,18 +269,20 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     };
     view! {
         <div class="kessai" lang=move || if lang.get() == Lang::Ja { "ja" } else { "en" }>
-            {header(state, checkout)}
+            <Header state=state checkout=checkout/>
             {move || {
                 if unusable.get() {
                     EitherOf4::A(())
                 } else if let Some(st) = paid.get() {
-                    EitherOf4::B(paid_result(lang, st))
+                    EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
                 } else if let Some(c) = checkout.get() {
                     let amount = c.amount;
                     let amazon = c.amazon.clone();
                     EitherOf4::C(view! {
-                        {card_form(state, c, opts.clone(), host.clone(), paid)}
-                        {amazon.map(|config| amazon_section(lang, config, amount, opts.clone()))}
+                        <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/>
+                        {amazon.map(|config| view! {
+                            <AmazonSection lang=lang config=config amount=amount opts=opts.clone()/>
+                        })}
                     })
                 } else {
                     EitherOf4::D(view! { <p class="kessai-note">{tr(lang, Key::Loading)}</p> })
@@ -293,7 +296,8 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     }
 }
 
-fn header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoView {
+#[component]
+fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoView {
     let lang = state.lang;
     let brand = move || state.brand().label();
     let test_mode = move || checkout.get().is_some_and(|c| c.test_mode);
@@ -312,7 +316,8 @@ fn header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
     }
 }
 
-fn paid_result(lang: RwSignal<Lang>, state: String) -> impl IntoView {
+#[component]
+fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
     let key = if state == "captured" {
         Key::PaidCaptured
     } else {
@@ -321,12 +326,15 @@ fn paid_result(lang: RwSignal<Lang>, state: String) -> impl IntoView {
     view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{move || i18n::text(lang.get(), key)}</div> }
 }
 
-fn text_field(
+#[component]
+fn TextField(
     state: FormState,
     field: Field,
     label: Key,
     hint: Key,
     autocomplete: &'static str,
+    /// A name, not digits: the text keyboard and upper-case letters.
+    #[prop(optional)]
     text: bool,
 ) -> impl IntoView {
     let i = field_index(field);
@@ -400,7 +408,8 @@ fn brand_code(b: CardBrand) -> &'static str {
     }
 }
 
-fn card_form(
+#[component]
+fn CardForm(
     state: FormState,
     checkout: Checkout,
     opts: Options,
@@ -423,10 +432,23 @@ fn card_form(
         });
     }
 
+    // The submit: token → edge → result. `new_unsync`: its future holds the host element and
+    // JS promises, which are not `Send`; the widget runs on the page's one thread.
+    // The card goes in behind an `Arc` so the action can keep its input without copying it.
+    let submit = Action::new_unsync(move |card: &Arc<CardInput>| {
+        let card = Arc::clone(card);
+        let checkout = checkout.clone();
+        let opts = opts.clone();
+        let host = host.clone();
+        async move { pay(state, &checkout, &opts, &host, &card, paid).await }
+    });
+
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // A double click (or Enter twice) never starts a second payment.
-        if state.busy.get_untracked() {
+        // A double click (or Enter twice) never starts a second payment: not while the action
+        // runs, nor while `busy` holds (set below before dispatching, and kept after the action
+        // when the outcome is still being confirmed).
+        if state.busy.get_untracked() || submit.pending().get_untracked() {
             return;
         }
         state.submitted.set(true);
@@ -456,11 +478,7 @@ fn card_form(
             securitycode,
             holdername,
         };
-        let checkout = checkout.clone();
-        let opts = opts.clone();
-        let host = host.clone();
-        // `busy` (set above) keeps a second submit out until this one settles.
-        spawn_local(async move { pay(state, &checkout, &opts, &host, &card, paid).await });
+        submit.dispatch(Arc::new(card));
     };
 
     let label = move || {
@@ -472,12 +490,12 @@ fn card_form(
     };
     view! {
         <form novalidate on:submit=on_submit>
-            {text_field(state, Field::Number, Key::Number, Key::NumberHint, "cc-number", false)}
+            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
             <div class="kessai-row">
-                {text_field(state, Field::Expiry, Key::Expiry, Key::ExpiryHint, "cc-exp", false)}
-                {text_field(state, Field::Cvc, Key::Cvc, Key::CvcHint, "cc-csc", false)}
+                <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
+                <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
             </div>
-            {text_field(state, Field::Holder, Key::Holder, Key::HolderHint, "cc-name", true)}
+            <TextField state=state field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
             <button class="kessai-pay" id="kessai-pay" type="submit" disabled=move || state.busy.get() aria-busy=move || true_false(state.busy.get())>
                 {label}
             </button>
@@ -682,7 +700,8 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
 
 /// 「または」 and the Amazon Pay button. Whatever fails here (checkout.js, the edge's signed
 /// payload) stays a message in this section; the card form above keeps working.
-fn amazon_section(
+#[component]
+fn AmazonSection(
     lang: RwSignal<Lang>,
     config: AmazonConfig,
     amount: i64,
