@@ -363,6 +363,9 @@ fn amazon_enabled(cfg: &Config) -> ApiResult<&config::AmazonConfig> {
 /// Settles an open outcome with the gateway that holds it.
 async fn reconcile_any(store: &Store<'_>, cfg: &Config, row: PaymentRow) -> ApiResult<PaymentRow> {
     let now = platform::now().0;
+    if operations::unknown_after_operation(&row) {
+        return operations::reconcile_operation(store, cfg, row).await;
+    }
     match (amazon_payment::is_amazon(&row), cfg.amazon.as_ref()) {
         (true, Some(amazon)) => amazon_payment::reconcile_now(store, amazon, row, now).await,
         // Amazon Pay switched off since: nothing can be asked; the payment stays as it is.

@@ -855,3 +855,161 @@ pub async fn bulk_capture(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResu
         json!({ "data": results, "succeeded": ok_count, "failed": failed }),
     ))
 }
+
+/// Whether an `unknown` payment was left by an operation (after its authorisation) rather than
+/// by a checkout flow: only operations record `authorized_amount`.
+pub fn unknown_after_operation(row: &PaymentRow) -> bool {
+    row.authorized_amount.is_some() && row.state().is_ok_and(|s| s == PaymentState::Unknown)
+}
+
+/// Settles an operation's `unknown` with the gateway's own view (SearchTrade / Get Charge) and
+/// records both sides in the event. While the gateway cannot tell, the payment stays `unknown`.
+pub async fn reconcile_operation(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+) -> ApiResult<PaymentRow> {
+    let now = platform::now().0;
+    let mut claimed = row.clone();
+    claimed.lease_until = Some(now + LEASE_MS);
+    let ev = Event {
+        actor: "system",
+        kind: "reconcile_started",
+        detail: json!({ "after": "operation" }),
+    };
+    let mut claimed = match store
+        .claim_processing(claimed, PaymentState::Unknown, now, &ev)
+        .await?
+    {
+        Claim::Won(r) => r,
+        Claim::Lost(current) => return Ok(current),
+    };
+    let kessai_side = json!({
+        "state": row.state, "amount": row.amount, "authorized_amount": row.authorized_amount,
+        "captured": row.captured_amount, "refunded": row.refunded_amount, "gmo_status": row.gmo_status,
+    });
+    let runner = Runner { cfg };
+    let adopted: Option<(PaymentState, Value)> = match method_of(&row) {
+        PaymentMethod::Card => {
+            let params = gmo_api::search_trade(&cfg.gmo, &row.gmo_order_id);
+            match runner.gmo().post(gmo_api::SEARCH_TRADE, &params).await {
+                Ok(a) => match gmo_api::read(&a, gmo_api::read_trade) {
+                    Ok(Answer::Ok(t)) => {
+                        let to = kessai_core::payment::state_from_gmo(t.status);
+                        claimed.gmo_status = Some(t.status.as_str().to_string());
+                        claimed.authorized_amount = Some(t.amount);
+                        if t.amount > 0 {
+                            claimed.amount = t.amount;
+                        }
+                        claimed.captured_amount =
+                            Some(if is_captured_state(to) { t.amount } else { 0 });
+                        if JstDateTime::parse_gmo(&t.process_date).is_some() {
+                            claimed.gmo_tran_date = Some(t.process_date.clone());
+                        }
+                        let gateway = json!({ "gmo_status": t.status.as_str(), "amount": t.amount, "tran_id": t.tran_id });
+                        match to {
+                            // An operation never leads back to before the authorisation.
+                            PaymentState::RequiresPayment => None,
+                            PaymentState::Processing
+                            | PaymentState::Authorized
+                            | PaymentState::Captured
+                            | PaymentState::Voided
+                            | PaymentState::Returned
+                            | PaymentState::ReturnedNextMonth
+                            | PaymentState::Refunded
+                            | PaymentState::PartiallyRefunded
+                            | PaymentState::Declined
+                            | PaymentState::Unpaid
+                            | PaymentState::Expired
+                            | PaymentState::Unknown => Some((to, gateway)),
+                        }
+                    }
+                    Ok(Answer::Err(_)) | Err(_) => None,
+                },
+                Err(_) => None,
+            }
+        }
+        PaymentMethod::AmazonPay => match cfg.amazon.as_ref() {
+            None => None,
+            Some(amazon) => {
+                let charge_id = row.amazon_charge_id.clone().unwrap_or_default();
+                let charge = match amazon_payment::call(
+                    amazon,
+                    api::get_charge(&charge_id),
+                    None,
+                    None,
+                    "GetCharge",
+                )
+                .await
+                {
+                    Ok(a) if a.status == 200 => serde_json::from_str::<Charge>(&a.body).ok(),
+                    Ok(_) | Err(_) => None,
+                };
+                charge.and_then(|c| {
+                    let yen = |p: &Option<Price>| {
+                        p.as_ref()
+                            .and_then(|p| p.to_jpy().ok())
+                            .unwrap_or(Jpy::from_stored(0))
+                    };
+                    let captured = yen(&c.capture_amount);
+                    // [U] Amazon shows a refund in refundedAmount only once it is Refunded: a
+                    // refund still RefundInitiated is not seen here. Repeating that refund with
+                    // the same amount from this record reuses its idempotency key.
+                    let refunded = yen(&c.refunded_amount).max(Jpy::from_stored(
+                        row.refunded_amount.unwrap_or(0),
+                    ));
+                    let state = c.state()?;
+                    let to = kessai_core::operations::state_from_amazon_charge(
+                        state,
+                        c.reason_code()
+                            .and_then(kessai_core::amazon::status::ChargeCanceledReason::parse),
+                        captured,
+                        refunded,
+                    );
+                    if is_captured_state(to) {
+                        claimed.captured_amount = Some(captured.yen());
+                        claimed.refunded_amount = Some(refunded.yen());
+                        let left = captured.yen() - refunded.yen();
+                        if left > 0 {
+                            claimed.amount = left;
+                        }
+                    }
+                    let gateway = json!({ "charge_state": state.as_str(), "captured": captured.yen(), "refunded": refunded.yen() });
+                    // A charge still in flight stays unknown (asked again later).
+                    (to != PaymentState::Processing).then_some((to, gateway))
+                })
+            }
+        },
+    };
+    match adopted {
+        Some((to, gateway)) => {
+            let ev = Event {
+                actor: "system",
+                kind: "reconciled",
+                detail: json!({ "kessai": kessai_side, "gateway": gateway }),
+            };
+            store.settle_leased(claimed, to, now, &ev).await
+        }
+        // Nothing to adopt: the record before the reconcile stands (the claim's version).
+        None => {
+            let ev = Event {
+                actor: "system",
+                kind: "outcome_unknown",
+                detail: json!({ "kessai": kessai_side, "reason": "the gateway could not tell" }),
+            };
+            store
+                .settle_leased(
+                    PaymentRow {
+                        state: claimed.state,
+                        version: claimed.version,
+                        lease_until: claimed.lease_until,
+                        ..row
+                    },
+                    PaymentState::Unknown,
+                    now,
+                    &ev,
+                )
+                .await
+        }
+    }
+}

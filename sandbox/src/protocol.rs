@@ -140,10 +140,13 @@ pub async fn handle(
         .to_string();
     // A fault may hold the call back before it executes (still running at "GMO").
     let late = {
-        let order_id = decode_form(&body)
-            .ok()
-            .and_then(|p| get(&p, "OrderID").map(str::to_string));
+        let params = decode_form(&body).ok();
         let mut st = lock(&shared);
+        // AlterTran/ChangeTran name no OrderID: their AccessID says which order.
+        let order_id = params
+            .as_ref()
+            .map(|p| log_order_id(&st, p))
+            .filter(|o| !o.is_empty());
         let is_late = st.faults.iter().any(|f| {
             f.api == name
                 && f.execute_late

@@ -535,3 +535,48 @@ async fn a_lost_amazon_capture_answer_is_settled_with_get_charge() {
     assert_eq!(captures[0]["dropped"], true);
     assert!(count_api(&log, "GetCharge") >= 1, "{log:?}");
 }
+
+#[tokio::test]
+async fn a_capture_still_running_at_gmo_stays_unknown_until_reconciled() {
+    let p = authorized_card_payment(2600).await;
+    let id = id_of(&p);
+    // The SALES is still running at GMO when the edge gives up: SearchTrade shows AUTH, which
+    // proves nothing yet.
+    sandbox_fault_spec(json!({
+        "api": "AlterTran", "order_id": gmo_order(&p), "delay_ms": TEST_GMO_TIMEOUT_MS + 1_000,
+        "times": 1, "execute_late": true
+    }))
+    .await;
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["state"], "unknown");
+    assert_eq!(body["error"]["code"], "outcome_unknown");
+    // Nothing else may run on it meanwhile.
+    let (status, body) = operate(&id, "cancel", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("outcome_unknown"))
+    );
+    // Once GMO has finished, the reconcile adopts its SALES and shows both sides.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert_eq!(gmo_trade(&gmo_order(&p)).await["status"], "SALES");
+    let (status, body) =
+        merchant(Method::POST, &format!("/v1/payments/{id}/reconcile"), None).await;
+    assert_eq!(
+        (status, body["state"].clone()),
+        (200, json!("captured")),
+        "{body}"
+    );
+    let after = payment(&id).await;
+    let rec = after["events"]
+        .as_array()
+        .and_then(|a| a.iter().rev().find(|e| e["kind"] == "reconciled"))
+        .expect("reconciled event")
+        .clone();
+    assert_eq!(rec["detail"]["kessai"]["state"], "unknown");
+    assert_eq!(rec["detail"]["gateway"]["gmo_status"], "SALES");
+    assert_eq!(
+        count_api(&gateway_requests(&gmo_order(&p)).await, "AlterTran"),
+        1
+    );
+}
