@@ -363,7 +363,7 @@ fn amazon_enabled(cfg: &Config) -> ApiResult<&config::AmazonConfig> {
 /// Settles an open outcome with the gateway that holds it.
 async fn reconcile_any(store: &Store<'_>, cfg: &Config, row: PaymentRow) -> ApiResult<PaymentRow> {
     let now = platform::now().0;
-    if operations::unknown_after_operation(&row) {
+    if operations::unknown_after_operation(&row, now) {
         return operations::reconcile_operation(store, cfg, row).await;
     }
     match (amazon_payment::is_amazon(&row), cfg.amazon.as_ref()) {

@@ -856,10 +856,16 @@ pub async fn bulk_capture(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResu
     ))
 }
 
-/// Whether an `unknown` payment was left by an operation (after its authorisation) rather than
-/// by a checkout flow: only operations record `authorized_amount`.
-pub fn unknown_after_operation(row: &PaymentRow) -> bool {
-    row.authorized_amount.is_some() && row.state().is_ok_and(|s| s == PaymentState::Unknown)
+/// Whether an `unknown` payment (or an operation abandoned in `processing` past its lease) was
+/// left by an operation after the authorisation rather than by a checkout flow: only operations
+/// record `authorized_amount`.
+pub fn unknown_after_operation(row: &PaymentRow, now: i64) -> bool {
+    row.authorized_amount.is_some()
+        && match row.state() {
+            Ok(PaymentState::Unknown) => true,
+            Ok(PaymentState::Processing) => row.lease_until.is_none_or(|t| t <= now),
+            Ok(_) | Err(_) => false,
+        }
 }
 
 /// Settles an operation's `unknown` with the gateway's own view (SearchTrade / Get Charge) and
@@ -877,10 +883,8 @@ pub async fn reconcile_operation(
         kind: "reconcile_started",
         detail: json!({ "after": "operation" }),
     };
-    let mut claimed = match store
-        .claim_processing(claimed, PaymentState::Unknown, now, &ev)
-        .await?
-    {
+    let from = row.state()?;
+    let mut claimed = match store.claim_processing(claimed, from, now, &ev).await? {
         Claim::Won(r) => r,
         Claim::Lost(current) => return Ok(current),
     };
