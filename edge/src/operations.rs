@@ -552,10 +552,12 @@ impl Runner<'_> {
                     },
                     // Accepted (RefundInitiated / Refunded): a later Declined is found by
                     // reconciliation.
-                    Some(_) | None => StepResult::Done {
-                        detail,
-                        tran_date: None,
-                    },
+                    Some(RefundState::RefundInitiated | RefundState::Refunded) | None => {
+                        StepResult::Done {
+                            detail,
+                            tran_date: None,
+                        }
+                    }
                 }
             }
             GatewayCall::AmazonCancelCharge
@@ -605,13 +607,16 @@ impl Runner<'_> {
         let state = charge.as_ref().and_then(Charge::state);
         let detail =
             json!({ "call": call, "reason": why, "charge_state": state.map(ChargeState::as_str) });
-        let done = match (step.call, state) {
-            (GatewayCall::AmazonCaptureCharge { .. }, Some(ChargeState::Captured)) => true,
-            (GatewayCall::AmazonCancelCharge, Some(ChargeState::Canceled)) => true,
-            (GatewayCall::AmazonCloseChargePermission { .. }, Some(ChargeState::Canceled)) => true,
+        let done = match step.call {
+            GatewayCall::AmazonCaptureCharge { .. } => state == Some(ChargeState::Captured),
+            GatewayCall::AmazonCancelCharge | GatewayCall::AmazonCloseChargePermission { .. } => {
+                state == Some(ChargeState::Canceled)
+            }
             // [U] Amazon's Charge shows a refund only once it is Refunded (asynchronous): a lost
             // Create Refund answer stays unknown until a refund is seen.
-            _ => false,
+            GatewayCall::AmazonCreateRefund { .. }
+            | GatewayCall::GmoAlterTran { .. }
+            | GatewayCall::GmoChangeTran { .. } => false,
         };
         if done {
             StepResult::Done {
