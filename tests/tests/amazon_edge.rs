@@ -225,7 +225,12 @@ async fn button_signature_verifies_with_openssl_and_a_tampered_payload_is_refuse
     // The same check fails for any other message (the verifier is not a rubber stamp).
     std::fs::write(
         dir.join("other"),
-        format!("AMZN-PAY-RSASSA-PSS-V2\n{}", &hash.replace('a', "b")),
+        // The payload hash with its first hex digit changed: always a different message.
+        format!(
+            "AMZN-PAY-RSASSA-PSS-V2\n{}{}",
+            if hash.starts_with('0') { '1' } else { '0' },
+            hash.get(1..).unwrap_or_default()
+        ),
     )
     .expect("other");
     assert!(!verify("other").status.success());
