@@ -674,3 +674,28 @@ pub async fn operate(id: &str, endpoint: &str, body: Option<Value>) -> (u16, Val
     )
     .await
 }
+
+/// A payment's id, from a merchant-API payment JSON.
+pub fn id_of(p: &Value) -> String {
+    p["id"].as_str().expect("payment id").to_string()
+}
+
+/// The GMO OrderID of a payment's current attempt.
+pub fn gmo_order(p: &Value) -> String {
+    p["gateway"]["gmo_order_id"]
+        .as_str()
+        .expect("gmo order id")
+        .to_string()
+}
+
+/// The kinds of a payment's history events, in order.
+pub fn event_kinds(p: &Value) -> Vec<String> {
+    p["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -11,21 +11,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-fn id_of(p: &Value) -> String {
-    p["id"].as_str().expect("payment id").to_string()
-}
-
-fn event_kinds(p: &Value) -> Vec<String> {
-    p["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
     let p = create_payment(4980).await;

@@ -6,29 +6,11 @@ use kessai_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn gmo_order(p: &Value) -> String {
-    p["gateway"]["gmo_order_id"]
-        .as_str()
-        .expect("gmo order id")
-        .to_string()
-}
-
 fn secret(p: &Value) -> String {
     p["client_secret"]
         .as_str()
         .expect("client secret")
         .to_string()
-}
-
-fn event_kinds(p: &Value) -> Vec<String> {
-    p["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -12,28 +12,6 @@ use kessai_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn id_of(p: &Value) -> String {
-    p["id"].as_str().expect("payment id").to_string()
-}
-
-fn gmo_order(p: &Value) -> String {
-    p["gateway"]["gmo_order_id"]
-        .as_str()
-        .expect("gmo order id")
-        .to_string()
-}
-
-fn event_kinds(p: &Value) -> Vec<String> {
-    p["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn alter_jobs(reqs: &[Value]) -> Vec<(String, String)> {
     reqs.iter()
         .filter(|r| r["api"] == "AlterTran")
