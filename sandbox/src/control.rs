@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use kessai_core::jst::UnixMillis;
 
-use crate::state::{Clock, Fault};
+use crate::state::{Clock, ClockChange, Fault};
 use crate::{Shared, lock, test_cards, token};
 
 /// `400 {"error": msg}`: a control body the sandbox cannot read.
@@ -37,30 +37,13 @@ pub async fn get_clock(AxState(shared): AxState<Shared>) -> Json<Value> {
     Json(clock_json(&lock(&shared)))
 }
 
-#[derive(Deserialize)]
-pub struct ClockChange {
-    advance_minutes: Option<i64>,
-    advance_ms: Option<i64>,
-    set_unix_ms: Option<i64>,
-    /// `true`: back to real time.
-    real: Option<bool>,
-}
-
-/// `POST /__sandbox/clock` with `{"advance_minutes":N}`, `{"advance_ms":N}`,
-/// `{"set_unix_ms":N}` (freezes the clock there) or `{"real":true}`. Answers like GET.
+/// `POST /__sandbox/clock`: a [`ClockChange`]. Answers like GET.
 pub async fn set_clock(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(change) = serde_json::from_slice::<ClockChange>(&body) else {
-        return bad_request("expected {advance_minutes|advance_ms|set_unix_ms|real}");
+        return bad_request("expected {set_unix_ms|advance_ms|advance_minutes|advance_days|real}");
     };
     let mut st = lock(&shared);
-    st.clock.apply_control(
-        change.real == Some(true),
-        change.set_unix_ms,
-        &[
-            change.advance_minutes.map(|m| m.saturating_mul(60_000)),
-            change.advance_ms,
-        ],
-    );
+    st.clock.apply_control(&change);
     Json(clock_json(&st)).into_response()
 }
 

@@ -45,19 +45,38 @@ impl Clock {
     pub fn frozen(&self) -> bool {
         self.frozen_ms.is_some()
     }
-    /// A test control's change, in this order: back to real time (`real`), frozen at `set_ms`,
-    /// then moved by each of `advances_ms` in turn.
-    pub fn apply_control(&mut self, real: bool, set_ms: Option<i64>, advances_ms: &[Option<i64>]) {
-        if real {
+    /// A test control's change, in this order: back to real time (`real`), frozen at
+    /// `set_unix_ms`, then moved by each advance in turn.
+    pub fn apply_control(&mut self, change: &ClockChange) {
+        if change.real == Some(true) {
             self.reset();
         }
-        if let Some(ms) = set_ms {
+        if let Some(ms) = change.set_unix_ms {
             self.set(ms);
         }
-        for ms in advances_ms.iter().flatten() {
+        let advances = [
+            change.advance_minutes.map(|m| m.saturating_mul(60_000)),
+            change.advance_days.map(|d| d.saturating_mul(86_400_000)),
+            change.advance_ms,
+        ];
+        for ms in advances.iter().flatten() {
             self.advance_ms(*ms);
         }
     }
+}
+
+/// The body of both sandboxes' `POST …/clock` control: `{"set_unix_ms":N}` (freezes there),
+/// `{"advance_ms":N}`, `{"advance_minutes":N}`, `{"advance_days":N}` or `{"real":true}`.
+/// Unknown fields are refused, so a mistyped control fails instead of doing nothing.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockChange {
+    pub advance_minutes: Option<i64>,
+    pub advance_days: Option<i64>,
+    pub advance_ms: Option<i64>,
+    pub set_unix_ms: Option<i64>,
+    /// `true`: back to real time.
+    pub real: Option<bool>,
 }
 
 /// Takes one use of the first armed fault (uses left, per `uses_left`) that `armed_for`

@@ -12,6 +12,7 @@ use super::buyers::{BUYERS, BuyerOutcome};
 use super::state::{Fault, State};
 use super::{Shared, lock, wire};
 use crate::control::{bad_request, clock_fields};
+use crate::state::ClockChange;
 
 /// The GMO sandbox's clock answer plus `amazon`, the time as Amazon writes timestamps.
 fn clock_json(st: &State) -> Value {
@@ -26,32 +27,13 @@ pub async fn get_clock(AxState(shared): AxState<Shared>) -> Json<Value> {
     Json(clock_json(&lock(&shared)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClockChange {
-    advance_minutes: Option<i64>,
-    advance_days: Option<i64>,
-    advance_ms: Option<i64>,
-    set_unix_ms: Option<i64>,
-    real: Option<bool>,
-}
-
-/// `POST /__sandbox/amazon/clock` with `{"set_unix_ms":N}` (freezes there), `{"advance_ms":N}`,
-/// `{"advance_minutes":N}`, `{"advance_days":N}` or `{"real":true}`. Answers like GET.
+/// `POST /__sandbox/amazon/clock`: a [`ClockChange`]. Answers like GET.
 pub async fn set_clock(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(change) = serde_json::from_slice::<ClockChange>(&body) else {
         return bad_request("expected {set_unix_ms|advance_ms|advance_minutes|advance_days|real}");
     };
     let mut st = lock(&shared);
-    st.clock.apply_control(
-        change.real == Some(true),
-        change.set_unix_ms,
-        &[
-            change.advance_minutes.map(|m| m.saturating_mul(60_000)),
-            change.advance_days.map(|d| d.saturating_mul(86_400_000)),
-            change.advance_ms,
-        ],
-    );
+    st.clock.apply_control(&change);
     Json(clock_json(&st)).into_response()
 }
 
