@@ -136,9 +136,9 @@ impl Stack {
 
         let sandbox_port = port_or_free(opts.sandbox_port).map_err(err("port"))?;
         let amazon_sandbox_port = port_or_free(opts.amazon_sandbox_port).map_err(err("port"))?;
-        let edge_port = port_or_free(opts.edge_port).map_err(err("port"))?;
+        let mut edge_port = port_or_free(opts.edge_port).map_err(err("port"))?;
         let storefront_port = port_or_free(opts.storefront_port).map_err(err("port"))?;
-        let inspector_port = free_port().map_err(err("port"))?;
+        let mut inspector_port = free_port().map_err(err("port"))?;
 
         let sandbox_cfg = kessai_sandbox::SandboxConfig::default();
         let shop_id = sandbox_cfg.shop_id.clone();
@@ -160,7 +160,7 @@ impl Stack {
         .map_err(err("amazon sandbox"))?;
         let amazon_sandbox_url = amazon_sandbox.base_url.clone();
         let amazon = amazon_sandbox.config.clone();
-        let edge_url = format!("http://127.0.0.1:{edge_port}");
+        let mut edge_url = format!("http://127.0.0.1:{edge_port}");
         let storefront_url = format!("http://127.0.0.1:{storefront_port}");
 
         // Secrets and per-run overrides for the edge, as wrangler's .env file.
@@ -171,7 +171,7 @@ impl Stack {
              ALLOWED_ORIGINS={storefront_url},http://localhost:{storefront_port}\nGMO_TIMEOUT_MS={}\n\
              AMAZON_PAY_MERCHANT_ID={}\nAMAZON_PAY_STORE_ID={}\nAMAZON_PAY_PUBLIC_KEY_ID={}\n\
              AMAZON_PAY_REGION=jp\nAMAZON_PAY_API_BASE={amazon_sandbox_url}\n\
-             AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\nEDGE_PUBLIC_URL={edge_url}\n\
+             AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\n\
              AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n",
             opts.gmo_timeout_ms,
             amazon.merchant_id,
@@ -186,7 +186,8 @@ impl Stack {
                 .trim()
                 .replace('\n', "\\n"),
         );
-        std::fs::write(&env_file, env_text).map_err(err("env file"))?;
+        std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
+            .map_err(err("env file"))?;
         let persist = state_dir.join("wrangler-state");
 
         let status = wrangler_command(&state_dir)
@@ -211,39 +212,62 @@ impl Stack {
             )));
         }
 
-        let log = std::fs::File::create(state_dir.join("wrangler-dev.log")).map_err(err("log"))?;
-        let log2 = log.try_clone().map_err(err("log"))?;
-        let mut cmd = wrangler_command(&state_dir);
-        cmd.args([
-            "dev",
-            "--local",
-            "--ip",
-            "127.0.0.1",
-            "--show-interactive-dev-session=false",
-        ])
-        .args([
-            "--port",
-            &edge_port.to_string(),
-            "--inspector-port",
-            &inspector_port.to_string(),
-        ])
-        .arg("--persist-to")
-        .arg(&persist)
-        .arg("--env-file")
-        .arg(&env_file)
-        .stdout(log)
-        .stderr(log2)
-        .kill_on_drop(true);
-        // If this process dies, wrangler gets SIGTERM and takes workerd down with it.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let wrangler = cmd.spawn().map_err(err("wrangler dev"))?;
+        // Free ports are picked, then released, then bound by wrangler: another process may take
+        // one in between ("Address already in use"). Then the edge starts again on fresh ports.
+        let mut attempt = 1;
+        let wrangler = loop {
+            let log =
+                std::fs::File::create(state_dir.join("wrangler-dev.log")).map_err(err("log"))?;
+            let log2 = log.try_clone().map_err(err("log"))?;
+            let mut cmd = wrangler_command(&state_dir);
+            cmd.args([
+                "dev",
+                "--local",
+                "--ip",
+                "127.0.0.1",
+                "--show-interactive-dev-session=false",
+            ])
+            .args([
+                "--port",
+                &edge_port.to_string(),
+                "--inspector-port",
+                &inspector_port.to_string(),
+            ])
+            .arg("--persist-to")
+            .arg(&persist)
+            .arg("--env-file")
+            .arg(&env_file)
+            .stdout(log)
+            .stderr(log2)
+            .kill_on_drop(true);
+            // If this process dies, wrangler gets SIGTERM and takes workerd down with it.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            let wrangler = cmd.spawn().map_err(err("wrangler dev"))?;
+            let mut probe = Stack::waiting_for(wrangler, &state_dir, &edge_url);
+            match probe.wait_for_edge(Duration::from_secs(60)).await {
+                Ok(()) => break probe.wrangler.take(),
+                Err(e) if attempt < 3 && port_clash(&state_dir) => {
+                    eprintln!("wrangler dev: {e}; starting again on other ports");
+                    probe.stop().await;
+                    attempt += 1;
+                    if opts.edge_port == 0 {
+                        edge_port = free_port().map_err(err("port"))?;
+                    }
+                    inspector_port = free_port().map_err(err("port"))?;
+                    edge_url = format!("http://127.0.0.1:{edge_port}");
+                    std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
+                        .map_err(err("env file"))?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
 
-        let mut stack = Stack {
+        let stack = Stack {
             sandbox,
             sandbox_url,
             amazon_sandbox,
@@ -253,9 +277,8 @@ impl Stack {
             edge_url,
             storefront_url,
             state_dir,
-            wrangler: Some(wrangler),
+            wrangler,
         };
-        stack.wait_for_edge(Duration::from_secs(60)).await?;
         // The storefront opens only once the edge answers, so its first checkout works.
         let storefront =
             crate::storefront::Storefront::with_options(crate::storefront::StorefrontOptions {
@@ -280,6 +303,28 @@ impl Stack {
         Ok(stack)
     }
 
+    /// Stops wrangler (and workerd with it).
+    pub async fn stop(&mut self) {
+        stop_wrangler(self.wrangler.take()).await;
+    }
+
+    fn waiting_for(wrangler: Child, state_dir: &Path, edge_url: &str) -> WaitingEdge {
+        WaitingEdge {
+            wrangler: Some(wrangler),
+            state_dir: state_dir.to_path_buf(),
+            edge_url: edge_url.to_string(),
+        }
+    }
+}
+
+/// A `wrangler dev` child while the edge starts: waits for `/health`, or is stopped.
+struct WaitingEdge {
+    wrangler: Option<Child>,
+    state_dir: PathBuf,
+    edge_url: String,
+}
+
+impl WaitingEdge {
     async fn wait_for_edge(&mut self, limit: Duration) -> Result<(), StackError> {
         let client = reqwest::Client::new();
         let started = Instant::now();
@@ -303,20 +348,29 @@ impl Stack {
         Err(StackError(format!("edge did not answer within {limit:?}")))
     }
 
-    /// Stops wrangler (and workerd with it).
-    pub async fn stop(&mut self) {
-        if let Some(mut child) = self.wrangler.take() {
-            if let Some(pid) = child.id() {
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGTERM);
-                }
+    async fn stop(&mut self) {
+        stop_wrangler(self.wrangler.take()).await;
+    }
+}
+
+/// Whether wrangler gave up because a port it was given was taken meanwhile.
+fn port_clash(state_dir: &Path) -> bool {
+    std::fs::read_to_string(state_dir.join("wrangler-dev.log"))
+        .is_ok_and(|log| log.contains("Address already in use"))
+}
+
+async fn stop_wrangler(child: Option<Child>) {
+    if let Some(mut child) = child {
+        if let Some(pid) = child.id() {
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
             }
-            if tokio::time::timeout(Duration::from_secs(5), child.wait())
-                .await
-                .is_err()
-            {
-                let _ = child.kill().await;
-            }
+        }
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
         }
     }
 }
