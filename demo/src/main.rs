@@ -22,6 +22,8 @@ async fn main() {
         gmo_timeout_ms: 20_000,
         amazon_timeout_ms: 20_000,
         state_dir: Some(kessai_demo::stack::repo_root().join(".wrangler/demo")),
+        // The demo runs at the real time; only tests freeze the edge clock.
+        test_clock: false,
     };
     let mut stack = match Stack::start(opts).await {
         Ok(s) => s,

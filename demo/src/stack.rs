@@ -26,6 +26,10 @@ pub struct StackOptions {
     pub amazon_timeout_ms: u64,
     /// Where wrangler keeps D1 and logs; a fresh temporary directory when `None`.
     pub state_dir: Option<PathBuf>,
+    /// `TEST_CLOCK=on`: tests may freeze the edge's clock (`PUT /v1/test/clock`, see
+    /// `edge/src/test_clock.rs`). On by default (a test-mode stack); benchmarks turn it off, since
+    /// it costs every request one D1 read.
+    pub test_clock: bool,
 }
 
 impl Default for StackOptions {
@@ -38,6 +42,7 @@ impl Default for StackOptions {
             gmo_timeout_ms: 20_000,
             amazon_timeout_ms: 20_000,
             state_dir: None,
+            test_clock: true,
         }
     }
 }
@@ -172,7 +177,8 @@ impl Stack {
              AMAZON_PAY_MERCHANT_ID={}\nAMAZON_PAY_STORE_ID={}\nAMAZON_PAY_PUBLIC_KEY_ID={}\n\
              AMAZON_PAY_REGION=jp\nAMAZON_PAY_API_BASE={amazon_sandbox_url}\n\
              AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\n\
-             AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n",
+             AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n\
+             TEST_CLOCK={}\n",
             opts.gmo_timeout_ms,
             amazon.merchant_id,
             amazon.store_id,
@@ -185,6 +191,7 @@ impl Stack {
                 .private_pkcs8_pem
                 .trim()
                 .replace('\n', "\\n"),
+            if opts.test_clock { "on" } else { "off" },
         );
         std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
             .map_err(err("env file"))?;
@@ -226,6 +233,8 @@ impl Stack {
                 "--ip",
                 "127.0.0.1",
                 "--show-interactive-dev-session=false",
+                // `/__scheduled` runs the Cron Trigger on demand (tests of the sweep).
+                "--test-scheduled",
             ])
             .args([
                 "--port",

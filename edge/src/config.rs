@@ -17,6 +17,8 @@ pub struct Config {
     pub merchant_secret_key: String,
     /// Amazon Pay; `None` (no button, endpoints answer 404) when `AMAZON_PAY_MERCHANT_ID` is empty.
     pub amazon: Option<AmazonConfig>,
+    /// `TEST_CLOCK=on` (test mode only): tests may freeze the edge's clock ([`crate::test_clock`]).
+    pub test_clock: bool,
 }
 
 /// Amazon Pay settings. The private key and the assertion key never leave this struct except
@@ -141,6 +143,16 @@ impl Config {
                 .collect(),
             merchant_secret_key: required(env, "MERCHANT_SECRET_KEY")?,
             amazon: AmazonConfig::from_env(env, mode)?,
+            test_clock: match (mode, value(env, "TEST_CLOCK").as_deref()) {
+                (_, None | Some("off")) => false,
+                (AccessMode::Test, Some("on")) => true,
+                (AccessMode::Live, Some(_)) => {
+                    return Err(ApiError::internal("live mode refuses TEST_CLOCK"));
+                }
+                (AccessMode::Test, Some(_)) => {
+                    return Err(ApiError::internal("TEST_CLOCK must be on or off"));
+                }
+            },
         };
         Ok(cfg)
     }

@@ -12,6 +12,8 @@ mod operations;
 mod platform;
 mod signin;
 mod store;
+mod sweep;
+mod test_clock;
 
 use card_payment::Outcome;
 use config::Config;
@@ -71,6 +73,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 
     // Amazon sends the shopper's browser here (top-level navigations): redirects or a page.
     if method == Method::Get && amazon_payment::is_navigation(&path) {
+        if let Err(e) = test_clock::load(&env, &cfg).await {
+            return error_response(&e);
+        }
         let nav = navigate(&req, &env, &cfg, &path).await;
         if let Nav::ErrorPage { status, reason, .. } = &nav {
             worker::console_warn!("GET {path} -> {status} ({reason})");
@@ -81,7 +86,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return nav_response(&nav, &script_hash);
     }
 
-    let result = route(req, &env, &cfg, method.clone(), &path).await;
+    let result = match test_clock::load(&env, &cfg).await {
+        Ok(()) => route(req, &env, &cfg, method.clone(), &path).await,
+        Err(e) => Err(e),
+    };
     let resp = match &result {
         Ok(reply) if reply.status == 204 => Response::empty()?.with_status(204),
         Ok(reply) => json_response(reply.status, &reply.body)?,
@@ -95,6 +103,37 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(resp)
 }
 
+/// The Cron Trigger (`[triggers]` in wrangler.toml): settles payments left with an open outcome.
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let cfg = match Config::from_env(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!("sweep: configuration: {}", e.message);
+            return;
+        }
+    };
+    if let Err(e) = test_clock::load(&env, &cfg).await {
+        worker::console_error!("sweep: clock: {}", e.code);
+        return;
+    }
+    let db = match env.d1("DB") {
+        Ok(db) => db,
+        Err(_) => {
+            worker::console_error!("sweep: D1 binding missing");
+            return;
+        }
+    };
+    let report = sweep::run(&Store { db: &db }, &cfg).await;
+    worker::console_log!(
+        "sweep: examined {} settled {} still_open {} failed {}",
+        report.examined,
+        report.settled,
+        report.still_open,
+        report.failed
+    );
+}
+
 async fn route(
     mut req: Request,
     env: &Env,
@@ -105,6 +144,16 @@ async fn route(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => Ok(Reply::ok(json!({ "ok": true }))),
+        (method @ (Method::Put | Method::Delete), ["v1", "test", "clock"]) => {
+            merchant_auth(&req, cfg)?;
+            let body = match method {
+                Method::Put => Some(req.text().await.map_err(|_| invalid_json())?),
+                _ => None,
+            };
+            let db = env.d1("DB")?;
+            let view = test_clock::control(&Store { db: &db }, cfg, body.as_deref()).await?;
+            Ok(Reply::ok(view))
+        }
         (Method::Get, ["v1", "checkout", payment_id]) => {
             let db = env.d1("DB")?;
             let store = Store { db: &db };
@@ -361,7 +410,11 @@ fn amazon_enabled(cfg: &Config) -> ApiResult<&config::AmazonConfig> {
 }
 
 /// Settles an open outcome with the gateway that holds it.
-async fn reconcile_any(store: &Store<'_>, cfg: &Config, row: PaymentRow) -> ApiResult<PaymentRow> {
+pub(crate) async fn reconcile_any(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+) -> ApiResult<PaymentRow> {
     let now = platform::now().0;
     if operations::unknown_after_operation(&row, now) {
         return operations::reconcile_operation(store, cfg, row).await;

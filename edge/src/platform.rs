@@ -5,8 +5,27 @@ use kessai_core::jst::UnixMillis;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+thread_local! {
+    /// The instant the test clock froze this isolate at ([`crate::test_clock`]); `None` in
+    /// production and whenever the test clock is off.
+    static FROZEN_MS: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// The time every rule of the edge runs at: the real time, or the test clock's frozen instant.
 pub fn now() -> UnixMillis {
-    UnixMillis(js_sys::Date::now() as i64)
+    match FROZEN_MS.with(std::cell::Cell::get) {
+        Some(ms) => UnixMillis(ms),
+        None => UnixMillis(js_sys::Date::now() as i64),
+    }
+}
+
+/// Set by [`crate::test_clock::load`] at the start of each request and cron run.
+pub fn set_frozen(ms: Option<i64>) {
+    FROZEN_MS.with(|c| c.set(ms));
+}
+
+pub fn is_frozen() -> bool {
+    FROZEN_MS.with(std::cell::Cell::get).is_some()
 }
 
 pub fn crypto() -> Option<web_sys::Crypto> {

@@ -215,6 +215,22 @@ impl Store<'_> {
             .map_err(d1)
     }
 
+    /// Payments whose outcome is open and nobody is working on: `unknown`, or `processing` with
+    /// a lease that has run out. Oldest first (the Cron sweep, [`crate::sweep`]).
+    pub async fn open_outcomes(&self, now: i64, limit: i64) -> ApiResult<Vec<PaymentRow>> {
+        self.stmt(
+            "SELECT * FROM payments WHERE state = 'unknown' \
+             OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?1)) \
+             ORDER BY updated_at LIMIT ?2",
+            &[n(now), n(limit)],
+        )?
+        .all()
+        .await
+        .map_err(d1)?
+        .results::<PaymentRow>()
+        .map_err(d1)
+    }
+
     pub async fn events(&self, payment_id: &str) -> ApiResult<Vec<EventRow>> {
         self.stmt(
             "SELECT id, at, actor, kind, from_state, to_state, detail FROM payment_events WHERE payment_id = ?1 ORDER BY id",

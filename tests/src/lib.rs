@@ -3,6 +3,7 @@
 //! chromedriver for browser tests.
 
 pub mod web;
+pub mod workerd_cpu;
 
 use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
 use serde_json::{Value, json};
@@ -36,8 +37,19 @@ pub const TEST_AMAZON_TIMEOUT_MS: u64 = 4_000;
 static STACK: OnceLock<Urls> = OnceLock::new();
 
 /// Starts the stack once per test binary, on its own runtime thread that lives until the process
-/// exits (wrangler is tied to it and gets SIGTERM then).
+/// exits (wrangler is tied to it and gets SIGTERM then). Its edge has the test clock
+/// ([`set_clock`]).
 pub fn stack() -> Urls {
+    stack_with(true)
+}
+
+/// The stack for benchmarks: as [`stack`], but without the test clock, whose D1 read per request
+/// would be measured too. Call it before anything else starts the stack.
+pub fn bench_stack() -> Urls {
+    stack_with(false)
+}
+
+fn stack_with(test_clock: bool) -> Urls {
     STACK
         .get_or_init(|| {
             let (tx, rx) = std::sync::mpsc::channel();
@@ -57,6 +69,7 @@ pub fn stack() -> Urls {
                     let opts = StackOptions {
                         gmo_timeout_ms: TEST_GMO_TIMEOUT_MS,
                         amazon_timeout_ms: TEST_AMAZON_TIMEOUT_MS,
+                        test_clock,
                         ..StackOptions::default()
                     };
                     match Stack::start(opts).await {
@@ -698,4 +711,63 @@ pub fn event_kinds(p: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time (the edge's test clock and the sandboxes' clocks) and the Cron Trigger
+
+/// Freezes the edge, the GMO sandbox and the Amazon Pay sandbox at `unix_ms`, so JST rules
+/// (same day / same month / 30 and 60 days) are decided on both sides at the same instant.
+pub async fn set_clock(unix_ms: i64) {
+    let urls = stack();
+    let (status, body) = merchant(
+        reqwest::Method::PUT,
+        "/v1/test/clock",
+        Some(json!({ "now_ms": unix_ms })),
+    )
+    .await;
+    assert_eq!(status, 200, "edge clock: {body}");
+    assert_eq!(body["unix_ms"], unix_ms, "edge clock: {body}");
+    for control in [
+        format!("{}/__sandbox/clock", urls.sandbox),
+        format!("{}/__sandbox/amazon/clock", urls.amazon_sandbox),
+    ] {
+        let resp = client()
+            .post(&control)
+            .json(&json!({ "set_unix_ms": unix_ms }))
+            .send()
+            .await
+            .expect("sandbox reachable");
+        assert!(resp.status().is_success(), "{control}");
+    }
+}
+
+/// Back to the real time on the edge and both sandboxes.
+pub async fn real_clock() {
+    let urls = stack();
+    let (status, body) = merchant(reqwest::Method::DELETE, "/v1/test/clock", None).await;
+    assert_eq!(status, 200, "edge clock: {body}");
+    for control in [
+        format!("{}/__sandbox/clock", urls.sandbox),
+        format!("{}/__sandbox/amazon/clock", urls.amazon_sandbox),
+    ] {
+        let resp = client()
+            .post(&control)
+            .json(&json!({ "real": true }))
+            .send()
+            .await
+            .expect("sandbox reachable");
+        assert!(resp.status().is_success(), "{control}");
+    }
+}
+
+/// Runs the edge's Cron Trigger once, as Cloudflare would (`wrangler dev --test-scheduled`).
+pub async fn run_cron() {
+    let urls = stack();
+    let resp = client()
+        .get(format!("{}/__scheduled?cron=*/5+*+*+*+*", urls.edge))
+        .send()
+        .await
+        .expect("edge reachable");
+    assert!(resp.status().is_success(), "cron: {}", resp.status());
 }

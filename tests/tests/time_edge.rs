@@ -1,0 +1,204 @@
+//! The edge's injected clock end to end (workerd + D1 + both sandboxes frozen at the same
+//! instant): the card cancel classification at JST day and month boundaries, authorisation
+//! expiry, and the Cron Trigger that settles payments left 結果不明.
+//!
+//! One clock serves the whole stack, so the tests of this binary take turns ([`CLOCK`]).
+
+use kessai_core::jst::{JstDateTime, UnixMillis};
+use kessai_tests::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+static CLOCK: Mutex<()> = Mutex::const_new(());
+
+/// Unix ms of a JST wall-clock time written `yyyyMMddHHmmss`.
+fn jst(s: &str) -> i64 {
+    JstDateTime::parse_gmo(s).expect("JST time").to_unix().0
+}
+
+/// A card payment authorised (and captured when `capture`) at `at` (JST).
+async fn card_payment_at(at: &str, amount: i64, capture: bool) -> (String, String) {
+    set_clock(jst(at)).await;
+    let p = authorized_card_payment(amount).await;
+    let id = id_of(&p);
+    if capture {
+        let (status, body) = operate(&id, "capture", None).await;
+        assert_eq!(
+            (status, body["state"].clone()),
+            (200, json!("captured")),
+            "{body}"
+        );
+    }
+    (id, gmo_order(&p))
+}
+
+/// Cancels at `at` (JST); returns the class the edge chose and the state it left.
+async fn cancel_at(id: &str, at: &str) -> (String, Value) {
+    set_clock(jst(at)).await;
+    let (status, body) = operate(id, "cancel", None).await;
+    assert_eq!(status, 200, "cancel at {at}: {body}");
+    let job = body["operation"]["cancel_job"]
+        .as_str()
+        .expect("cancel class")
+        .to_string();
+    (job, body["state"].clone())
+}
+
+#[tokio::test]
+async fn card_cancel_follows_the_jst_day_and_month_of_the_last_transaction() {
+    let _turn = CLOCK.lock().await;
+    // (captured at, cancelled at, capture?, expected class, expected state)
+    let cases = [
+        // Same JST day, first and last second: 取消.
+        ("20261110000000", "20261110235959", true, "VOID", "voided"),
+        // 23:59:59 → 00:00:00 the next day, same month: 返品.
+        (
+            "20261110235959",
+            "20261111000000",
+            true,
+            "RETURN",
+            "returned",
+        ),
+        // Month end → the 1st: 月跨返品.
+        (
+            "20261130235959",
+            "20261201000000",
+            true,
+            "RETURNX",
+            "returned_next_month",
+        ),
+        // February of a leap year, across into March.
+        (
+            "20280229120000",
+            "20280301000000",
+            true,
+            "RETURNX",
+            "returned_next_month",
+        ),
+        // Authorised only, a month later: RETURN (the GMO rule: RETURNX only for sales).
+        (
+            "20261130235959",
+            "20261201000000",
+            false,
+            "RETURN",
+            "returned",
+        ),
+    ];
+    for (paid_at, cancel, capture, want_job, want_state) in cases {
+        let (id, gmo) = card_payment_at(paid_at, 2_000, capture).await;
+        let (job, state) = cancel_at(&id, cancel).await;
+        assert_eq!(
+            (job.as_str(), state.as_str().unwrap_or("")),
+            (want_job, want_state),
+            "paid {paid_at} (capture {capture}), cancelled {cancel}"
+        );
+        // GMO, classifying by its own JST clock at the same instant, agrees.
+        assert_eq!(
+            gmo_trade(&gmo).await["status"],
+            want_job,
+            "{paid_at} → {cancel}"
+        );
+    }
+    real_clock().await;
+}
+
+#[tokio::test]
+async fn an_authorization_past_60_days_cannot_be_captured_and_says_why() {
+    let _turn = CLOCK.lock().await;
+    let authorized_at = "20261001100000";
+    let (id, gmo) = card_payment_at(authorized_at, 4_400, false).await;
+
+    // 59 days and 23 hours later the view counts down; the capture would still be possible.
+    let almost = UnixMillis(jst(authorized_at))
+        .plus_days(59)
+        .plus_minutes(23 * 60);
+    set_clock(almost.0).await;
+    let view = payment(&id).await;
+    assert_eq!(view["state"], "authorized", "{view}");
+
+    // Past 60 days: refused before any gateway call, with the reason in Japanese.
+    set_clock(UnixMillis(jst(authorized_at)).plus_days(61).0).await;
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("authorization_expired")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("60")),
+        "{body}"
+    );
+    assert_eq!(count_api(&gateway_requests(&gmo).await, "AlterTran"), 0);
+    real_clock().await;
+}
+
+#[tokio::test]
+async fn the_cron_sweep_settles_an_authorization_nobody_came_back_for() {
+    let _turn = CLOCK.lock().await;
+    real_clock().await;
+    let p = create_payment(3_100).await;
+    let id = id_of(&p);
+    let token = token_for(kessai_sandbox::test_cards::APPROVED).await;
+    // GMO is still executing ExecTran when the edge gives up: 結果不明, and the shopper leaves.
+    sandbox_fault_spec(json!({
+        "api": "ExecTran", "order_id": gmo_order(&p), "delay_ms": TEST_GMO_TIMEOUT_MS + 1_000,
+        "times": 1, "execute_late": true
+    }))
+    .await;
+    let (status, body) = widget_post(&p, json!({ "token": token })).await;
+    assert_eq!(
+        (status, body["state"].clone()),
+        (202, json!("unknown")),
+        "{body}"
+    );
+
+    // Nobody polls; GMO finishes; the Cron Trigger settles it with SearchTrade.
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    assert_eq!(payment(&id).await["state"], "unknown");
+    run_cron().await;
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    let reqs = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(
+        count_api(&reqs, "ExecTran"),
+        1,
+        "never a second authorisation"
+    );
+    assert!(
+        count_api(&reqs, "SearchTrade") >= 2,
+        "asked, not guessed: {reqs:?}"
+    );
+
+    // A second run finds nothing open for it and changes nothing.
+    let events_before = event_kinds(&after).len();
+    run_cron().await;
+    let again = payment(&id).await;
+    assert_eq!(again["state"], "authorized");
+    assert_eq!(event_kinds(&again).len(), events_before);
+}
+
+#[tokio::test]
+async fn the_test_clock_needs_the_merchant_key() {
+    let urls = stack();
+    let resp = client()
+        .put(format!("{}/v1/test/clock", urls.edge))
+        .json(&json!({ "now_ms": 1_800_000_000_000_i64 }))
+        .send()
+        .await
+        .expect("edge reachable");
+    assert_eq!(resp.status().as_u16(), 401);
+    let (status, body) = merchant(
+        Method::PUT,
+        "/v1/test/clock",
+        Some(json!({ "now_ms": "soon" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!("invalid_request")),
+        "{body}"
+    );
+}
