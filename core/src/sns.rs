@@ -336,7 +336,7 @@ pub fn iso_timestamp(t: crate::jst::UnixMillis) -> String {
 // Amazon Pay's message (NotificationVersion V2)
 
 /// `ObjectType`: which object changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IpnObjectType {
     ChargePermission,
     Charge,

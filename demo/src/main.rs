@@ -30,12 +30,15 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // The demo shows what a real shop sees: Amazon's own changes arrive as IPNs.
+    stack.enable_amazon_ipn();
     println!();
     println!("  kessai demo is running (テストモード / sandbox)");
     println!("  storefront (デモショップ): {}/", stack.storefront_url);
     println!("  edge API:                 {}", stack.edge_url);
     println!("  GMO-PG sandbox:           {}", stack.sandbox_url);
     println!("  Amazon Pay sandbox:       {}", stack.amazon_sandbox_url);
+    println!("  Amazon Pay IPN endpoint:  {}", stack.amazon_ipn_url());
     println!("  logs: {}", stack.state_dir.display());
     println!("  Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;

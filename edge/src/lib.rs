@@ -8,6 +8,7 @@ mod card_payment;
 mod config;
 mod gmo_transport;
 mod http;
+mod ipn;
 mod operations;
 mod platform;
 mod signin;
@@ -79,6 +80,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         }
         let script_hash = signin::form_post_script_hash();
         return nav_response(&nav, &script_hash);
+    }
+
+    // Gateway notifications (server to server; their own verification and answers).
+    if method == Method::Post && path == ipn::AMAZON_IPN_PATH {
+        let resp = ipn::amazon_ipn(req, &env, &cfg).await?;
+        worker::console_log!("POST {path} -> {}", resp.status_code());
+        return Ok(resp);
     }
 
     let result = route(req, &env, &cfg, method.clone(), &path).await;

@@ -699,3 +699,20 @@ pub fn event_kinds(p: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Notifications (issue #5)
+
+/// An Amazon Pay payment authorised (仮売上) through the hosted pages; returns it and its
+/// charge id.
+pub async fn authorized_amazon_payment(amount: i64) -> (Value, String) {
+    let p = create_payment(amount).await;
+    pay_with_amazon(&p, kessai_sandbox::amazon::buyers::TARO.key, 0).await;
+    let after = payment(&id_of(&p)).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    let charge_id = after["amazon_pay"]["charge_id"]
+        .as_str()
+        .expect("charge id")
+        .to_string();
+    (p, charge_id)
+}
