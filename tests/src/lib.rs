@@ -2,6 +2,7 @@
 //! storefront) per test binary, helpers to call the merchant API and the sandbox, and a
 //! chromedriver for browser tests.
 
+pub mod bench;
 pub mod web;
 
 use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
