@@ -108,3 +108,22 @@ where
         wall_ms_per_req: wall / n as f64,
     }
 }
+
+/// The run size from the first argument (or `default`), the started stack, and its workerd
+/// processes; exits with 2 when none is found.
+pub fn start(default: usize) -> (usize, crate::Urls, Vec<i32>) {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default);
+    let urls = crate::stack();
+    let pids = workerd_pids(&urls.state_dir);
+    if pids.is_empty() {
+        eprintln!(
+            "no workerd process found under wrangler for {}",
+            urls.state_dir.display()
+        );
+        std::process::exit(2);
+    }
+    (n, urls, pids)
+}

@@ -626,7 +626,7 @@ pub async fn amazon_object(kind: &str, id_field: &str, id: &str) -> Value {
 }
 
 /// `GET /__sandbox/amazon/{what}?{query}`: a JSON array of the sandbox's records.
-async fn amazon_control_list(what: &str, query: &[(&str, &str)]) -> Vec<Value> {
+pub async fn amazon_control_list(what: &str, query: &[(&str, &str)]) -> Vec<Value> {
     let urls = stack();
     let v: Value = client()
         .get(format!("{}/__sandbox/amazon/{what}", urls.amazon_sandbox))

@@ -153,19 +153,7 @@ async fn deliveries_for_cp(cp: &str) -> Vec<Value> {
 }
 
 async fn all_deliveries() -> Vec<Value> {
-    let urls = stack();
-    let all: Value = client()
-        .get(format!(
-            "{}/__sandbox/amazon/ipn/deliveries",
-            urls.amazon_sandbox
-        ))
-        .send()
-        .await
-        .expect("sandbox reachable")
-        .json()
-        .await
-        .expect("json");
-    all.as_array().cloned().unwrap_or_default()
+    amazon_control_list("ipn/deliveries", &[]).await
 }
 
 async fn deliveries_for(object_id: &str) -> Vec<Value> {

@@ -13,7 +13,7 @@
 //! Requests are sent one at a time. The key is imported once per isolate, during the warm-up.
 //! Usage: `bench_amazon [N]` (default 300).
 
-use kessai_tests::bench::{measure, workerd_pids};
+use kessai_tests::bench::{self, measure};
 use kessai_tests::*;
 use serde_json::{Value, json};
 
@@ -26,19 +26,7 @@ async fn authorized_amazon_payment() -> Value {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(300);
-    let urls = stack();
-    let pids = workerd_pids(&urls.state_dir);
-    if pids.is_empty() {
-        eprintln!(
-            "no workerd process found under wrangler for {}",
-            urls.state_dir.display()
-        );
-        std::process::exit(2);
-    }
+    let (n, urls, pids) = bench::start(300);
     let http = client();
     let edge = urls.edge.clone();
 

@@ -9,7 +9,7 @@
 //! sends the same envelopes again (duplicates: verification + one D1 read each).
 //! Usage: `bench_ipn [N]` (default 200).
 
-use kessai_tests::bench::{measure, workerd_pids};
+use kessai_tests::bench::{self, measure};
 use kessai_tests::*;
 use serde_json::{Value, json};
 
@@ -44,16 +44,7 @@ async fn sign(n: usize, run: &str) -> Vec<String> {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(200);
-    let urls = stack();
-    let pids = workerd_pids(&urls.state_dir);
-    if pids.is_empty() {
-        eprintln!("no workerd process found for {}", urls.state_dir.display());
-        std::process::exit(2);
-    }
+    let (n, urls, pids) = bench::start(200);
     let http = client();
     let edge = urls.edge.clone();
     let ipn = format!("{edge}/api/amazonpay2/ipn.php");
