@@ -108,13 +108,14 @@ impl IpnConfig {
     }
 }
 
-/// Why a delivery is refused. The reason is logged; the body never is.
-struct Refusal {
-    status: u16,
-    reason: String,
+/// Why a delivery is refused (or cannot be processed now). The reason is logged; the body
+/// never is.
+pub struct Refusal {
+    pub status: u16,
+    pub reason: String,
 }
 
-fn refuse(status: u16, reason: impl Into<String>) -> Refusal {
+pub fn refuse(status: u16, reason: impl Into<String>) -> Refusal {
     Refusal {
         status,
         reason: reason.into(),
@@ -321,39 +322,49 @@ async fn verify_envelope(env: &Envelope, cfg: &IpnConfig, now: UnixMillis) -> Re
 // Recording and applying
 
 #[derive(Debug, Deserialize)]
-struct NotificationRow {
-    id: i64,
-    status: String,
+pub struct NotificationRow {
+    pub id: i64,
+    pub status: String,
 }
 
 fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
 
-fn d1(e: worker::Error) -> Refusal {
+pub fn d1(e: worker::Error) -> Refusal {
     refuse(503, format!("D1: {e}"))
 }
 
+/// What a new notification row says (ids and states only).
+pub struct NewNotification<'a> {
+    pub source: &'a str,
+    pub dedupe_key: &'a str,
+    pub message_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub object_type: Option<&'a str>,
+    pub object_id: Option<&'a str>,
+    pub charge_permission_id: Option<&'a str>,
+}
+
 /// Records the notification once; returns its row (new or from an earlier delivery).
-async fn record(
+pub async fn record(
     db: &worker::D1Database,
-    key: &str,
-    env: &Envelope,
-    msg: Option<&IpnMessage>,
+    n: &NewNotification<'_>,
     now: i64,
 ) -> Result<NotificationRow, Refusal> {
     let opt = |v: Option<&str>| v.map(s).unwrap_or(JsValue::NULL);
     db.prepare(
         "INSERT OR IGNORE INTO notifications (source, dedupe_key, message_id, kind, object_type, object_id, \
-           charge_permission_id, status, received_at) VALUES ('amazon_ipn', ?1, ?2, ?3, ?4, ?5, ?6, 'received', ?7)",
+           charge_permission_id, status, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8)",
     )
     .bind(&[
-        s(key),
-        s(&env.message_id),
-        s(env.kind.as_str()),
-        opt(msg.map(|m| m.object_type.as_str())),
-        opt(msg.map(|m| m.object_id.as_str())),
-        opt(msg.map(|m| m.charge_permission_id.as_str())),
+        s(n.source),
+        s(n.dedupe_key),
+        opt(n.message_id),
+        s(n.kind),
+        opt(n.object_type),
+        opt(n.object_id),
+        opt(n.charge_permission_id),
         JsValue::from_f64(now as f64),
     ])
     .map_err(d1)?
@@ -361,7 +372,7 @@ async fn record(
     .await
     .map_err(d1)?;
     db.prepare("SELECT id, status FROM notifications WHERE dedupe_key = ?1")
-        .bind(&[s(key)])
+        .bind(&[s(n.dedupe_key)])
         .map_err(d1)?
         .first::<NotificationRow>(None)
         .await
@@ -369,7 +380,7 @@ async fn record(
         .ok_or_else(|| refuse(503, "notification row vanished"))
 }
 
-async fn finish(
+pub async fn finish(
     db: &worker::D1Database,
     row: &NotificationRow,
     status: &str,
@@ -396,7 +407,7 @@ async fn finish(
 }
 
 /// One history line that changes no state (a notification that moved nothing).
-async fn note_event(
+pub async fn note_event(
     db: &worker::D1Database,
     payment_id: &str,
     now: i64,
@@ -431,7 +442,7 @@ async fn payment_by_charge_permission(
         .map_err(d1)
 }
 
-fn api_refusal(e: ApiError) -> Refusal {
+pub fn api_refusal(e: ApiError) -> Refusal {
     refuse(503, format!("{}: {}", e.code, e.message))
 }
 
@@ -628,7 +639,20 @@ async fn handle(
         MessageType::Notification => {}
         MessageType::SubscriptionConfirmation | MessageType::UnsubscribeConfirmation => {
             let key = format!("sns:{}", envelope.message_id);
-            let row = record(&db, &key, &envelope, None, now.0).await?;
+            let row = record(
+                &db,
+                &NewNotification {
+                    source: "amazon_ipn",
+                    dedupe_key: &key,
+                    message_id: Some(&envelope.message_id),
+                    kind: envelope.kind.as_str(),
+                    object_type: None,
+                    object_id: None,
+                    charge_permission_id: None,
+                },
+                now.0,
+            )
+            .await?;
             let confirm_url = envelope.subscribe_url.as_deref().unwrap_or("");
             let allowed = envelope.kind == MessageType::SubscriptionConfirmation
                 && sns::check_live_subscribe_url(confirm_url).is_ok();
@@ -648,7 +672,20 @@ async fn handle(
         return Err(refuse(403, "MerchantID is not this merchant"));
     }
     let key = format!("amazon:{}", msg.notification_id);
-    let row = record(&db, &key, &envelope, Some(&msg), now.0).await?;
+    let row = record(
+        &db,
+        &NewNotification {
+            source: "amazon_ipn",
+            dedupe_key: &key,
+            message_id: Some(&envelope.message_id),
+            kind: envelope.kind.as_str(),
+            object_type: Some(msg.object_type.as_str()),
+            object_id: Some(&msg.object_id),
+            charge_permission_id: Some(&msg.charge_permission_id),
+        },
+        now.0,
+    )
+    .await?;
     if row.status != "received" {
         return Ok((200, json!({ "received": true, "duplicate": true })));
     }

@@ -6,6 +6,7 @@ mod amazon_payment;
 mod amazon_transport;
 mod card_payment;
 mod config;
+mod gmo_notification;
 mod gmo_transport;
 mod http;
 mod ipn;
@@ -83,8 +84,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     }
 
     // Gateway notifications (server to server; their own verification and answers).
-    if method == Method::Post && path == ipn::AMAZON_IPN_PATH {
-        let resp = ipn::amazon_ipn(req, &env, &cfg).await?;
+    if method == Method::Post
+        && (path == ipn::AMAZON_IPN_PATH || path == gmo_notification::GMO_NOTIFY_PATH)
+    {
+        let resp = if path == ipn::AMAZON_IPN_PATH {
+            ipn::amazon_ipn(req, &env, &cfg).await?
+        } else {
+            gmo_notification::gmo_notify(req, &env, &cfg).await?
+        };
         worker::console_log!("POST {path} -> {}", resp.status_code());
         return Ok(resp);
     }

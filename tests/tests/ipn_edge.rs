@@ -408,3 +408,126 @@ async fn edge_down_during_delivery_then_retry_delivers_once() {
     );
     assert_eq!(ds[0]["delivered"], true);
 }
+
+// ---------------------------------------------------------------------------------------------
+// GMO 結果通知 (`POST /v1/notify/gmo`). The GMO sandbox does not send notifications yet: the
+// tests post the form GMO would (CP932, masked passwords).
+
+/// POSTs a result notification form; the edge's answer body.
+async fn gmo_notify(fields: &[(&str, &str)]) -> String {
+    let body = kessai_core::gmo::codec::encode_form(fields).expect("CP932 form");
+    let resp = client()
+        .post(format!("{}/v1/notify/gmo", stack().edge))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("edge reachable");
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.text().await.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn gmo_notification_after_an_alter_tran_behind_the_edge_reconciles_once() {
+    let p = authorized_card_payment(2750).await;
+    let id = id_of(&p);
+    let order = gmo_order(&p);
+    let trade = gmo_trade(&order).await;
+    let access_id = trade["access_id"].as_str().expect("access id").to_string();
+    let access_pass = trade["access_pass"]
+        .as_str()
+        .expect("access pass")
+        .to_string();
+    let shop = kessai_sandbox::SandboxConfig::default();
+    // 売上確定 in GMO's console (behind the edge).
+    let alter = kessai_core::gmo::codec::encode_form(&[
+        ("ShopID", shop.shop_id.as_str()),
+        ("ShopPass", shop.shop_pass.as_str()),
+        ("AccessID", access_id.as_str()),
+        ("AccessPass", access_pass.as_str()),
+        ("JobCd", "SALES"),
+        ("Amount", "2750"),
+    ])
+    .expect("form");
+    let answer = client()
+        .post(format!("{}/payment/AlterTran.idPass", stack().sandbox))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(alter)
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!answer.contains("ErrCode"), "{answer}");
+    assert_eq!(gmo_trade(&order).await["status"], "SALES");
+    assert_eq!(payment(&id).await["state"], "authorized");
+
+    let tran_id = trade["tran_id"].as_str().unwrap_or("").to_string();
+    let form = |shop_id: &'static str, access: String, status: &'static str| {
+        vec![
+            ("ShopID", shop_id.to_string()),
+            ("ShopPass", "**********".to_string()),
+            ("AccessID", access),
+            ("AccessPass", "*".repeat(32)),
+            ("OrderID", order.clone()),
+            ("Status", status.to_string()),
+            ("JobCd", "SALES".to_string()),
+            ("Amount", "2750".to_string()),
+            ("TranID", tran_id.clone()),
+            ("TranDate", "20261130120000".to_string()),
+            ("ErrCode", String::new()),
+            ("ErrInfo", String::new()),
+            ("PayType", "0".to_string()),
+        ]
+    };
+    let send = |f: Vec<(&'static str, String)>| async move {
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        gmo_notify(&pairs).await
+    };
+
+    // Another shop, another AccessID: acknowledged (GMO would resend forever), nothing changes.
+    assert_eq!(
+        send(form("tshop99999999", access_id.clone(), "SALES")).await,
+        "0"
+    );
+    assert_eq!(
+        send(form("tshop00000001", "0".repeat(32), "SALES")).await,
+        "0"
+    );
+    assert_eq!(payment(&id).await["state"], "authorized");
+    // GMO's connectivity test.
+    assert_eq!(
+        gmo_notify(&[
+            ("ShopID", "tshop00000001"),
+            ("ErrCode", "E00"),
+            ("ErrInfo", "E00000000")
+        ])
+        .await,
+        "0"
+    );
+
+    // The real one. The posted Status is not trusted: even "VOID" is reconciled with
+    // SearchTrade, which says SALES.
+    assert_eq!(
+        send(form("tshop00000001", access_id.clone(), "VOID")).await,
+        "0"
+    );
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "captured", "{after}");
+    assert_eq!(count(&after, "gmo_notification_applied"), 1);
+    // Sent again, and once more with the status GMO really posted: nothing changes twice.
+    assert_eq!(
+        send(form("tshop00000001", access_id.clone(), "VOID")).await,
+        "0"
+    );
+    assert_eq!(
+        send(form("tshop00000001", access_id.clone(), "SALES")).await,
+        "0"
+    );
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "captured");
+    assert_eq!(count(&after, "gmo_notification_applied"), 1);
+    assert!(count(&after, "gmo_notification_unchanged") >= 1, "{after}");
+    assert_eq!(count_api(&gateway_requests(&order).await, "AlterTran"), 1);
+}

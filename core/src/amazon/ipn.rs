@@ -2,7 +2,8 @@
 //! re-reads the charge from Amazon, maps it with
 //! [`crate::operations::state_from_amazon_charge`], and adopts the result only when it moves
 //! the payment forward. A late, duplicate or reordered notification then changes nothing:
-//! 実売上 never goes back to 仮売上, a refund never comes undone.
+//! 実売上 never goes back to 仮売上, a refund never comes undone. GMO 結果通知 use the same rule
+//! (with SearchTrade instead of Get Charge).
 
 use crate::payment::PaymentState;
 
