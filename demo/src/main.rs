@@ -32,6 +32,7 @@ async fn main() {
     };
     // The demo shows what a real shop sees: Amazon's own changes arrive as IPNs.
     stack.enable_amazon_ipn();
+    stack.enable_gmo_notifications();
     println!();
     println!("  kessai demo is running (テストモード / sandbox)");
     println!("  storefront (デモショップ): {}/", stack.storefront_url);

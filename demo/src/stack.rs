@@ -318,6 +318,12 @@ impl Stack {
         self.amazon_sandbox.set_ipn_url(Some(self.amazon_ipn_url()));
     }
 
+    /// Lets the GMO sandbox post 結果通知 to this edge's `/v1/notify/gmo` from now on.
+    pub fn enable_gmo_notifications(&self) {
+        self.sandbox
+            .set_notify_url(Some(format!("{}/v1/notify/gmo", self.edge_url)));
+    }
+
     /// Stops wrangler (and workerd with it).
     pub async fn stop(&mut self) {
         stop_wrangler(self.wrangler.take()).await;

@@ -410,8 +410,37 @@ async fn edge_down_during_delivery_then_retry_delivers_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GMO 結果通知 (`POST /v1/notify/gmo`). The GMO sandbox does not send notifications yet: the
-// tests post the form GMO would (CP932, masked passwords).
+// GMO 結果通知 (`POST /v1/notify/gmo`): hand-made forms (as GMO posts them: CP932, masked
+// passwords), and the GMO sandbox's own deliveries.
+
+/// `AlterTran` straight at the GMO sandbox (what the shop's GMO console does): the edge makes
+/// no call and hears of it only by notification.
+async fn alter_behind_the_edge(trade: &Value, job: &str, amount: i64) {
+    let shop = kessai_sandbox::SandboxConfig::default();
+    let alter = kessai_core::gmo::codec::encode_form(&[
+        ("ShopID", shop.shop_id.as_str()),
+        ("ShopPass", shop.shop_pass.as_str()),
+        ("AccessID", trade["access_id"].as_str().expect("access id")),
+        (
+            "AccessPass",
+            trade["access_pass"].as_str().expect("access pass"),
+        ),
+        ("JobCd", job),
+        ("Amount", &amount.to_string()),
+    ])
+    .expect("form");
+    let answer = client()
+        .post(format!("{}/payment/AlterTran.idPass", stack().sandbox))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(alter)
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!answer.contains("ErrCode"), "{answer}");
+}
 
 /// POSTs a result notification form; the edge's answer body.
 async fn gmo_notify(fields: &[(&str, &str)]) -> String {
@@ -434,32 +463,7 @@ async fn gmo_notification_after_an_alter_tran_behind_the_edge_reconciles_once() 
     let order = gmo_order(&p);
     let trade = gmo_trade(&order).await;
     let access_id = trade["access_id"].as_str().expect("access id").to_string();
-    let access_pass = trade["access_pass"]
-        .as_str()
-        .expect("access pass")
-        .to_string();
-    let shop = kessai_sandbox::SandboxConfig::default();
-    // 売上確定 in GMO's console (behind the edge).
-    let alter = kessai_core::gmo::codec::encode_form(&[
-        ("ShopID", shop.shop_id.as_str()),
-        ("ShopPass", shop.shop_pass.as_str()),
-        ("AccessID", access_id.as_str()),
-        ("AccessPass", access_pass.as_str()),
-        ("JobCd", "SALES"),
-        ("Amount", "2750"),
-    ])
-    .expect("form");
-    let answer = client()
-        .post(format!("{}/payment/AlterTran.idPass", stack().sandbox))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(alter)
-        .send()
-        .await
-        .expect("sandbox reachable")
-        .text()
-        .await
-        .unwrap_or_default();
-    assert!(!answer.contains("ErrCode"), "{answer}");
+    alter_behind_the_edge(&trade, "SALES", 2750).await;
     assert_eq!(gmo_trade(&order).await["status"], "SALES");
     assert_eq!(payment(&id).await["state"], "authorized");
 
@@ -529,5 +533,48 @@ async fn gmo_notification_after_an_alter_tran_behind_the_edge_reconciles_once() 
     assert_eq!(after["state"], "captured");
     assert_eq!(count(&after, "gmo_notification_applied"), 1);
     assert!(count(&after, "gmo_notification_unchanged") >= 1, "{after}");
+    assert_eq!(count_api(&gateway_requests(&order).await, "AlterTran"), 1);
+}
+
+#[tokio::test]
+async fn the_gmo_sandbox_notifies_a_console_sale_and_the_edge_applies_it_once() {
+    let resp = client()
+        .post(format!("{}/__sandbox/notify/url", stack().sandbox))
+        .json(&json!({ "url": format!("{}/v1/notify/gmo", stack().edge) }))
+        .send()
+        .await
+        .expect("sandbox reachable");
+    assert_eq!(resp.status().as_u16(), 200);
+    let p = authorized_card_payment(1980).await;
+    let id = id_of(&p);
+    let order = gmo_order(&p);
+    alter_behind_the_edge(&gmo_trade(&order).await, "SALES", 1980).await;
+    let after = wait_for(&id, "captured by 結果通知", |p| {
+        p["state"] == "captured"
+    })
+    .await;
+    assert_eq!(count(&after, "gmo_notification_applied"), 1, "{after}");
+    let deliveries: Value = client()
+        .get(format!("{}/__sandbox/notify/deliveries", stack().sandbox))
+        .send()
+        .await
+        .expect("sandbox reachable")
+        .json()
+        .await
+        .expect("json");
+    let sale = deliveries
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|d| d["order_id"] == order.as_str() && d["status"] == "SALES")
+        })
+        .cloned()
+        .expect("a SALES notification");
+    assert_eq!(sale["delivered"], true, "{sale}");
+    assert_eq!(
+        sale["answers"].as_array().and_then(|a| a.last()).cloned(),
+        Some(json!("0"))
+    );
+    // Only the sale the console made: the edge sent no AlterTran of its own.
     assert_eq!(count_api(&gateway_requests(&order).await, "AlterTran"), 1);
 }

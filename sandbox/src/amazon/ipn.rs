@@ -172,7 +172,8 @@ pub struct Delivery {
 
 pub const MAX_ATTEMPTS: usize = 40;
 
-fn backoff(attempts: usize) -> Duration {
+/// Wait before the next attempt after `attempts` failed ones (0.25 s doubling to 2 s).
+pub fn backoff(attempts: usize) -> Duration {
     Duration::from_millis((250u64 << attempts.min(3)).min(2000))
 }
 
@@ -380,10 +381,7 @@ async fn deliver_due(ipn: &IpnShared, client: &reqwest::Client) {
         let Some((i, url, body)) = due else { return };
         let status = post_envelope(client, &url, "Notification", body).await;
         let mut q = lock_ipn(ipn);
-        let at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let at = unix_ms_now();
         if let Some(d) = q.deliveries.get_mut(i) {
             d.attempts.push(Attempt {
                 at_unix_ms: at,
@@ -394,6 +392,14 @@ async fn deliver_due(ipn: &IpnShared, client: &reqwest::Client) {
             d.next_at = Instant::now() + backoff(d.attempts.len());
         }
     }
+}
+
+/// Wall-clock Unix ms (delivery attempts are stamped with real time).
+pub fn unix_ms_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The background sender: looks for changes and delivers, every 100 ms.
