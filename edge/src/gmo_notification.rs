@@ -12,15 +12,14 @@
 
 use crate::config::Config;
 use crate::gmo_transport::GmoTransport;
-use crate::ipn::{self, NewNotification, Refusal, api_refusal, d1, refuse};
+use crate::ipn::{self, NewNotification, Observed, Refusal, d1, refuse};
 use crate::platform;
-use crate::store::{Event, PaymentRow, Store};
-use kessai_core::amazon::ipn::moves_forward;
+use crate::store::{PaymentRow, Store};
 use kessai_core::gmo::api::{self as gmo_api, Answer};
 use kessai_core::gmo::codec::decode_form;
 use kessai_core::gmo::notification::{RECEIVED, ResultNotification, SEND_AGAIN, read_notification};
 use kessai_core::payment::{PaymentState, state_from_gmo};
-use serde_json::{Value, json};
+use serde_json::json;
 use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
@@ -38,11 +37,8 @@ async fn payment_by_gmo_order(
         .map_err(d1)
 }
 
-/// SearchTrade → the kessai state GMO implies, and what the row should say about amounts.
-async fn trade_now(
-    cfg: &Config,
-    row: &PaymentRow,
-) -> Result<(PaymentState, PaymentRow, Value), Refusal> {
+/// GMO's side of a payment now (SearchTrade): the state it implies and the row to store.
+async fn observe_gmo(cfg: &Config, row: PaymentRow) -> Result<Observed, Refusal> {
     let transport = GmoTransport {
         base: &cfg.gmo_api_base,
         timeout_ms: cfg.gmo_timeout_ms,
@@ -58,68 +54,14 @@ async fn trade_now(
             return Err(refuse(503, "SearchTrade refused or unreadable"));
         }
     };
-    let observed = state_from_gmo(trade.status);
-    let mut next = row.clone();
+    let state = state_from_gmo(trade.status);
+    let mut next = row;
     next.gmo_status = Some(trade.status.as_str().to_string());
-    if matches!(observed, PaymentState::Captured) {
+    if matches!(state, PaymentState::Captured) {
         next.captured_amount = Some(trade.amount);
     }
     let seen = json!({ "gmo_status": trade.status.as_str(), "amount": trade.amount, "tran_id": trade.tran_id });
-    Ok((observed, next, seen))
-}
-
-/// Applies what GMO holds now, forward only. `Ok(true)`: moved.
-async fn apply(
-    store: &Store<'_>,
-    cfg: &Config,
-    mut row: PaymentRow,
-    detail: &Value,
-) -> Result<(bool, PaymentRow, Value), Refusal> {
-    for _ in 0..3 {
-        let now = platform::now().0;
-        let state = row.state().map_err(api_refusal)?;
-        match state {
-            PaymentState::Processing if row.lease_until.is_some_and(|t| t > now) => {
-                return Err(refuse(503, "payment busy (processing under a live lease)"));
-            }
-            PaymentState::Processing | PaymentState::Unknown => {
-                let settled = crate::reconcile_any(store, cfg, row.clone())
-                    .await
-                    .map_err(api_refusal)?;
-                let moved = settled.state != row.state;
-                return Ok((moved, settled, json!({ "reconciled": true })));
-            }
-            PaymentState::RequiresPayment
-            | PaymentState::Authorized
-            | PaymentState::Captured
-            | PaymentState::Voided
-            | PaymentState::Returned
-            | PaymentState::ReturnedNextMonth
-            | PaymentState::Refunded
-            | PaymentState::PartiallyRefunded
-            | PaymentState::Declined
-            | PaymentState::Unpaid
-            | PaymentState::Expired => {}
-        }
-        let (observed, next, seen) = trade_now(cfg, &row).await?;
-        if !moves_forward(state, observed) {
-            return Ok((false, row, seen));
-        }
-        let ev = Event {
-            actor: "gateway",
-            kind: "gmo_notification_applied",
-            detail: json!({ "notification": detail, "gmo": seen }),
-        };
-        if store
-            .transition(&next, state, observed, now, &ev)
-            .await
-            .map_err(api_refusal)?
-        {
-            return Ok((true, next, seen));
-        }
-        row = store.existing_payment(&row.id).await.map_err(api_refusal)?;
-    }
-    Err(refuse(503, "payment kept changing; retry later"))
+    Ok(Observed { state, next, seen })
 }
 
 /// What to answer (`0` or `1`) and a log line without passwords or card data.
@@ -169,27 +111,23 @@ async fn handle(
     }
     let store = Store { db: &db };
     let detail = json!({ "status": n.status, "job_cd": n.job_cd, "tran_id": n.tran_id, "tran_date": n.tran_date });
-    let payment_id = row.id.clone();
-    let (moved, after, seen) = apply(&store, cfg, row, &detail).await?;
-    let now = platform::now().0;
-    if !moved {
-        ipn::note_event(
-            &db,
-            &payment_id,
-            now,
-            "gmo_notification_unchanged",
-            &json!({ "notification": detail, "state": after.state, "gmo": seen }),
-        )
-        .await?;
-    }
-    let status = if moved { "applied" } else { "unchanged" };
-    ipn::finish(
+    let outcome = ipn::apply_forward(
+        &store,
+        cfg,
+        row,
+        "gmo_notification_applied",
+        "gmo",
+        &detail,
+        |r| observe_gmo(cfg, r),
+    )
+    .await?;
+    let status = ipn::conclude(
         &db,
         &rec,
-        status,
-        Some(&payment_id),
-        &json!({ "state": after.state, "gmo": seen }),
-        now,
+        &outcome,
+        "gmo_notification_unchanged",
+        "gmo",
+        &detail,
     )
     .await?;
     worker::console_log!("GMO notification #{} -> {status}", rec.id);

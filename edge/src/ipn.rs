@@ -34,7 +34,7 @@ use kessai_core::der;
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::payment::PaymentState;
-use kessai_core::sns::{self, Envelope, IpnMessage, MessageType};
+use kessai_core::sns::{self, Envelope, MessageType};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -488,64 +488,74 @@ async fn charge_now(
     Ok((observed, seen, captured, refunded))
 }
 
-/// What processing a notification led to.
-enum Applied {
-    /// The payment moved forward (one event written by the compare-and-set).
-    Moved {
-        payment_id: String,
-        from: PaymentState,
-        to: PaymentState,
-        seen: Value,
-    },
-    /// Nothing to change (already there, stale, or a state a notification never moves).
-    Unchanged {
-        payment_id: String,
-        state: PaymentState,
-        seen: Value,
-    },
-    /// No payment holds this charge permission.
-    Unmatched,
+/// What re-reading the gateway said about a payment: the state it implies, the row as it is
+/// to be stored if that state is adopted, and what was seen (for the history).
+pub struct Observed {
+    pub state: PaymentState,
+    pub next: PaymentRow,
+    pub seen: Value,
 }
 
-/// Re-reads the payment's charge and adopts a forward change. Retries a lost compare-and-set
-/// against the fresh row (someone else moved it meanwhile).
-async fn apply(
+/// What processing a notification did to its payment.
+pub enum Outcome {
+    /// Moved forward (one event, written by the compare-and-set).
+    Moved {
+        from: PaymentState,
+        to: PaymentState,
+        row: PaymentRow,
+        seen: Value,
+    },
+    /// Nothing to change: already there, stale, or a state a notification never moves.
+    Unchanged {
+        state: PaymentState,
+        row: PaymentRow,
+        seen: Value,
+    },
+}
+
+/// The part every gateway notification shares: a payment under a live lease is left to its
+/// flow (503: the gateway delivers again), `processing`/`unknown` go to reconciliation, any other
+/// state adopts what `read` observes if [`moves_forward`] allows it, by compare-and-set with one
+/// `event_kind` event (`{"notification": detail, gateway_key: seen}`). A lost compare-and-set is
+/// retried against the fresh row.
+pub async fn apply_forward<F, Fut>(
     store: &Store<'_>,
     cfg: &Config,
-    amazon: &AmazonConfig,
-    msg: &IpnMessage,
+    mut row: PaymentRow,
+    event_kind: &str,
+    gateway_key: &str,
     detail: &Value,
-) -> Result<Applied, Refusal> {
-    let Some(mut row) = payment_by_charge_permission(store.db, &msg.charge_permission_id).await?
-    else {
-        return Ok(Applied::Unmatched);
-    };
+    read: F,
+) -> Result<Outcome, Refusal>
+where
+    F: Fn(PaymentRow) -> Fut,
+    Fut: std::future::Future<Output = Result<Observed, Refusal>>,
+{
     for _ in 0..3 {
         let now = platform::now().0;
         let state = row.state().map_err(api_refusal)?;
         match state {
             PaymentState::Processing if row.lease_until.is_some_and(|t| t > now) => {
-                // The flow holding the lease reads the outcome itself; SNS delivers again later.
+                // The flow holding the lease reads the outcome itself.
                 return Err(refuse(503, "payment busy (processing under a live lease)"));
             }
             PaymentState::Processing | PaymentState::Unknown => {
-                let before = state;
                 let settled = crate::reconcile_any(store, cfg, row.clone())
                     .await
                     .map_err(api_refusal)?;
                 let after = settled.state().map_err(api_refusal)?;
                 let seen = json!({ "reconciled": true });
-                return Ok(if after == before {
-                    Applied::Unchanged {
-                        payment_id: settled.id,
-                        state: after,
+                return Ok(if after == state {
+                    Outcome::Unchanged {
+                        state,
+                        row: settled,
                         seen,
                     }
                 } else {
-                    Applied::Moved {
-                        payment_id: settled.id,
-                        from: before,
+                    Outcome::Moved {
+                        from: state,
                         to: after,
+                        row: settled,
                         seen,
                     }
                 });
@@ -562,53 +572,111 @@ async fn apply(
             | PaymentState::Unpaid
             | PaymentState::Expired => {}
         }
-        let Some(charge_id) = row.amazon_charge_id.clone() else {
-            return Ok(Applied::Unchanged {
-                payment_id: row.id,
+        let observed = read(row.clone()).await?;
+        if !moves_forward(state, observed.state) {
+            return Ok(Outcome::Unchanged {
                 state,
-                seen: json!({}),
-            });
-        };
-        let (observed, seen, captured, refunded) = charge_now(amazon, &charge_id).await?;
-        if !moves_forward(state, observed) {
-            return Ok(Applied::Unchanged {
-                payment_id: row.id,
-                state,
-                seen,
+                row,
+                seen: observed.seen,
             });
         }
-        let mut next = row.clone();
-        if matches!(
-            observed,
-            PaymentState::Captured | PaymentState::PartiallyRefunded | PaymentState::Refunded
-        ) {
-            next.captured_amount = Some(captured.yen());
-            next.refunded_amount = Some(refunded.yen());
-            let left = captured.yen() - refunded.yen();
-            if left > 0 {
-                next.amount = left;
-            }
-        }
+        let mut event_detail = serde_json::Map::new();
+        event_detail.insert("notification".into(), detail.clone());
+        event_detail.insert(gateway_key.into(), observed.seen.clone());
         let ev = Event {
             actor: "gateway",
-            kind: "amazon_ipn_applied",
-            detail: json!({ "notification": detail, "amazon": seen }),
+            kind: event_kind,
+            detail: Value::Object(event_detail),
         };
         if store
-            .transition(&next, state, observed, now, &ev)
+            .transition(&observed.next, state, observed.state, now, &ev)
             .await
             .map_err(api_refusal)?
         {
-            return Ok(Applied::Moved {
-                payment_id: row.id,
+            return Ok(Outcome::Moved {
                 from: state,
-                to: observed,
-                seen,
+                to: observed.state,
+                row: observed.next,
+                seen: observed.seen,
             });
         }
         row = store.existing_payment(&row.id).await.map_err(api_refusal)?;
     }
     Err(refuse(503, "payment kept changing; retry later"))
+}
+
+/// Amazon's side of a payment now: its charge re-read (Get Charge), amounts taken over when
+/// the charge is captured.
+async fn observe_amazon(amazon: &AmazonConfig, row: PaymentRow) -> Result<Observed, Refusal> {
+    let state = row.state().map_err(api_refusal)?;
+    let Some(charge_id) = row.amazon_charge_id.clone() else {
+        return Ok(Observed {
+            state,
+            next: row,
+            seen: json!({}),
+        });
+    };
+    let (observed, seen, captured, refunded) = charge_now(amazon, &charge_id).await?;
+    let mut next = row;
+    if matches!(
+        observed,
+        PaymentState::Captured | PaymentState::PartiallyRefunded | PaymentState::Refunded
+    ) {
+        next.captured_amount = Some(captured.yen());
+        next.refunded_amount = Some(refunded.yen());
+        let left = captured.yen() - refunded.yen();
+        if left > 0 {
+            next.amount = left;
+        }
+    }
+    Ok(Observed {
+        state: observed,
+        next,
+        seen,
+    })
+}
+
+/// Records what a processed notification did: an `…_unchanged` event when nothing moved (the
+/// applied event is written by the compare-and-set), and the notification row's outcome.
+/// Returns the row status (`applied` | `unchanged`).
+pub async fn conclude(
+    db: &worker::D1Database,
+    notification: &NotificationRow,
+    outcome: &Outcome,
+    unchanged_kind: &str,
+    gateway_key: &str,
+    detail: &Value,
+) -> Result<&'static str, Refusal> {
+    let now = platform::now().0;
+    let (status, row, summary) = match outcome {
+        Outcome::Moved {
+            from,
+            to,
+            row,
+            seen,
+        } => (
+            "applied",
+            row,
+            json!({ "from": from.as_str(), "to": to.as_str(), gateway_key: seen }),
+        ),
+        Outcome::Unchanged { state, row, seen } => {
+            note_event(
+                db,
+                &row.id,
+                now,
+                unchanged_kind,
+                &json!({ "notification": detail, "state": state.as_str(), gateway_key: seen }),
+            )
+            .await?;
+            (
+                "unchanged",
+                row,
+                json!({ "state": state.as_str(), gateway_key: seen }),
+            )
+        }
+    };
+    finish(db, notification, status, Some(&row.id), &summary, now).await?;
+    Ok(status)
 }
 
 async fn handle(
@@ -697,41 +765,30 @@ async fn handle(
         "object_id": msg.object_id,
         "notification_type": msg.notification_type,
     });
-    let applied = apply(&store, cfg, amazon, &msg, &detail).await?;
-    let now = platform::now().0;
-    let (status, payment, outcome) = match &applied {
-        Applied::Moved {
-            payment_id,
-            from,
-            to,
-            seen,
-        } => (
-            "applied",
-            Some(payment_id.as_str()),
-            json!({ "from": from.as_str(), "to": to.as_str(), "amazon": seen }),
-        ),
-        Applied::Unchanged {
-            payment_id,
-            state,
-            seen,
-        } => {
-            note_event(
-                &db,
-                payment_id,
-                now,
-                "amazon_ipn_unchanged",
-                &json!({ "notification": detail, "state": state.as_str(), "amazon": seen }),
-            )
-            .await?;
-            (
-                "unchanged",
-                Some(payment_id.as_str()),
-                json!({ "state": state.as_str(), "amazon": seen }),
-            )
-        }
-        Applied::Unmatched => ("unmatched", None, json!({})),
+    let Some(payment) = payment_by_charge_permission(&db, &msg.charge_permission_id).await? else {
+        finish(&db, &row, "unmatched", None, &json!({}), platform::now().0).await?;
+        worker::console_log!("Amazon IPN #{} -> unmatched", row.id);
+        return Ok((200, json!({ "received": true, "status": "unmatched" })));
     };
-    finish(&db, &row, status, payment, &outcome, now).await?;
+    let outcome = apply_forward(
+        &store,
+        cfg,
+        payment,
+        "amazon_ipn_applied",
+        "amazon",
+        &detail,
+        |r| observe_amazon(amazon, r),
+    )
+    .await?;
+    let status = conclude(
+        &db,
+        &row,
+        &outcome,
+        "amazon_ipn_unchanged",
+        "amazon",
+        &detail,
+    )
+    .await?;
     worker::console_log!(
         "Amazon IPN #{} {} -> {status}",
         row.id,
