@@ -9,5 +9,6 @@
 pub mod api;
 pub mod codec;
 pub mod errors;
+pub mod notification;
 pub mod status;
 pub mod token;

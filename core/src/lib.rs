@@ -7,9 +7,11 @@
 pub mod access;
 pub mod amazon;
 pub mod card;
+pub mod der;
 pub mod gmo;
 pub mod jst;
 pub mod money;
 pub mod operations;
 pub mod payment;
+pub mod sns;
 pub mod text;

@@ -32,12 +32,16 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // The demo shows what a real shop sees: Amazon's own changes arrive as IPNs.
+    stack.enable_amazon_ipn();
+    stack.enable_gmo_notifications();
     println!();
     println!("  kessai demo is running (テストモード / sandbox)");
     println!("  storefront (デモショップ): {}/", stack.storefront_url);
     println!("  edge API:                 {}", stack.edge_url);
     println!("  GMO-PG sandbox:           {}", stack.sandbox_url);
     println!("  Amazon Pay sandbox:       {}", stack.amazon_sandbox_url);
+    println!("  Amazon Pay IPN endpoint:  {}", stack.amazon_ipn_url());
     println!("  logs: {}", stack.state_dir.display());
     println!("  Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;

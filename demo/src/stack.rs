@@ -178,6 +178,7 @@ impl Stack {
              AMAZON_PAY_REGION=jp\nAMAZON_PAY_API_BASE={amazon_sandbox_url}\n\
              AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\n\
              AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n\
+             AMAZON_PAY_IPN_TOPIC_ARN={}\nAMAZON_PAY_IPN_SANDBOX_CERT_BASE={}\nAMAZON_PAY_IPN_SANDBOX_CA={}\n\
              TEST_CLOCK={}\n",
             opts.gmo_timeout_ms,
             amazon.merchant_id,
@@ -191,6 +192,9 @@ impl Stack {
                 .private_pkcs8_pem
                 .trim()
                 .replace('\n', "\\n"),
+            amazon_sandbox.sns_topic_arn(),
+            amazon_sandbox.sns_cert_base(),
+            amazon_sandbox.sns_ca_spki_base64(),
             if opts.test_clock { "on" } else { "off" },
         );
         std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
@@ -310,6 +314,23 @@ impl Stack {
         });
 
         Ok(stack)
+    }
+
+    /// The edge's Amazon Pay IPN endpoint (what a shop registers in Seller Central).
+    pub fn amazon_ipn_url(&self) -> String {
+        format!("{}/api/amazonpay2/ipn.php", self.edge_url)
+    }
+
+    /// Lets the Amazon Pay sandbox deliver IPNs to this edge from now on (off by default so
+    /// tests that count events see only their own).
+    pub fn enable_amazon_ipn(&self) {
+        self.amazon_sandbox.set_ipn_url(Some(self.amazon_ipn_url()));
+    }
+
+    /// Lets the GMO sandbox post 結果通知 to this edge's `/v1/notify/gmo` from now on.
+    pub fn enable_gmo_notifications(&self) {
+        self.sandbox
+            .set_notify_url(Some(format!("{}/v1/notify/gmo", self.edge_url)));
     }
 
     /// Stops wrangler (and workerd with it).

@@ -38,6 +38,8 @@ pub struct AmazonConfig {
     pub private_key_pem: String,
     pub assertion_signing_key: String,
     pub timeout_ms: u64,
+    /// IPN endpoint settings; `None` (404) without `AMAZON_PAY_IPN_TOPIC_ARN`.
+    pub ipn: Option<crate::ipn::IpnConfig>,
 }
 
 impl std::fmt::Debug for AmazonConfig {
@@ -90,6 +92,12 @@ impl AmazonConfig {
             timeout_ms: value(env, "AMAZON_PAY_TIMEOUT_MS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(20_000),
+            ipn: crate::ipn::IpnConfig::from_values(
+                mode,
+                value(env, "AMAZON_PAY_IPN_TOPIC_ARN"),
+                value(env, "AMAZON_PAY_IPN_SANDBOX_CERT_BASE"),
+                value(env, "AMAZON_PAY_IPN_SANDBOX_CA"),
+            )?,
         }))
     }
 

@@ -6,8 +6,10 @@ mod amazon_payment;
 mod amazon_transport;
 mod card_payment;
 mod config;
+mod gmo_notification;
 mod gmo_transport;
 mod http;
+mod ipn;
 mod operations;
 mod platform;
 mod signin;
@@ -84,6 +86,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         }
         let script_hash = signin::form_post_script_hash();
         return nav_response(&nav, &script_hash);
+    }
+
+    // Gateway notifications (server to server; their own verification and answers).
+    if method == Method::Post
+        && (path == ipn::AMAZON_IPN_PATH || path == gmo_notification::GMO_NOTIFY_PATH)
+    {
+        if let Err(e) = test_clock::load(&env, &cfg).await {
+            return error_response(&e);
+        }
+        let resp = if path == ipn::AMAZON_IPN_PATH {
+            ipn::amazon_ipn(req, &env, &cfg).await?
+        } else {
+            gmo_notification::gmo_notify(req, &env, &cfg).await?
+        };
+        worker::console_log!("POST {path} -> {}", resp.status_code());
+        return Ok(resp);
     }
 
     let result = match test_clock::load(&env, &cfg).await {

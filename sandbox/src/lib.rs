@@ -30,6 +30,7 @@
 
 pub mod amazon;
 mod control;
+mod notify;
 mod protocol;
 mod state;
 pub mod test_cards;
@@ -71,15 +72,31 @@ impl Default for SandboxConfig {
 
 /// A running sandbox. The server runs on the tokio runtime that called [`start`] until
 /// [`SandboxHandle::stop`] is called or that runtime ends; dropping the handle does not stop it.
-#[derive(Debug)]
 pub struct SandboxHandle {
     /// `http://127.0.0.1:PORT`, no trailing slash. Use it as GMO's API base and token-JS host.
     pub base_url: String,
     pub addr: SocketAddr,
     server: Server,
+    shared: Shared,
+    notify: notify::NotifyShared,
+    notify_sender: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("base_url", &self.base_url)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SandboxHandle {
+    /// Where 結果通知 go (the edge's `/v1/notify/gmo`); `None` stops them.
+    pub fn set_notify_url(&self, url: Option<String>) {
+        notify::set_url(&self.shared, &self.notify, url);
+    }
+
     /// URL of the token JS stand-in (`<base>/ext/js/token.js`).
     pub fn token_js_url(&self) -> String {
         format!("{}/ext/js/token.js", self.base_url)
@@ -87,6 +104,7 @@ impl SandboxHandle {
 
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.
     pub async fn stop(self) {
+        self.notify_sender.abort();
         self.server.stop().await;
     }
 }
@@ -190,10 +208,16 @@ pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<S
     let bound = bind(addr).await?;
     let (base_url, addr) = (bound.base_url.clone(), bound.addr);
     let shared: Shared = Arc::new(Mutex::new(state::State::new(config, base_url.clone())));
-    let server = bound.serve(router(shared));
+    let notify: notify::NotifyShared = Arc::default();
+    let notify_sender = notify::spawn_sender(shared.clone(), notify.clone());
+    let server =
+        bound.serve(router(shared.clone()).merge(notify::routes(shared.clone(), notify.clone())));
     Ok(SandboxHandle {
         base_url,
         addr,
         server,
+        shared,
+        notify,
+        notify_sender,
     })
 }

@@ -2,8 +2,8 @@
 //! storefront) per test binary, helpers to call the merchant API and the sandbox, and a
 //! chromedriver for browser tests.
 
+pub mod bench;
 pub mod web;
-pub mod workerd_cpu;
 
 use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
 use serde_json::{Value, json};
@@ -638,7 +638,7 @@ pub async fn amazon_object(kind: &str, id_field: &str, id: &str) -> Value {
 }
 
 /// `GET /__sandbox/amazon/{what}?{query}`: a JSON array of the sandbox's records.
-async fn amazon_control_list(what: &str, query: &[(&str, &str)]) -> Vec<Value> {
+pub async fn amazon_control_list(what: &str, query: &[(&str, &str)]) -> Vec<Value> {
     let urls = stack();
     let v: Value = client()
         .get(format!("{}/__sandbox/amazon/{what}", urls.amazon_sandbox))
@@ -770,4 +770,21 @@ pub async fn run_cron() {
         .await
         .expect("edge reachable");
     assert!(resp.status().is_success(), "cron: {}", resp.status());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications (issue #5)
+
+/// An Amazon Pay payment authorised (仮売上) through the hosted pages; returns it and its
+/// charge id.
+pub async fn authorized_amazon_payment(amount: i64) -> (Value, String) {
+    let p = create_payment(amount).await;
+    pay_with_amazon(&p, kessai_sandbox::amazon::buyers::TARO.key, 0).await;
+    let after = payment(&id_of(&p)).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    let charge_id = after["amazon_pay"]["charge_id"]
+        .as_str()
+        .expect("charge id")
+        .to_string();
+    (p, charge_id)
 }

@@ -7,7 +7,6 @@
 //! the same JST rule, accepted it). 月跨返品, expiry and the 180-day limit need the edge's clock
 //! and are covered by core's planner tests with the injected clock.
 
-use kessai_sandbox::amazon::buyers;
 use kessai_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -299,15 +298,7 @@ async fn idempotency_key_replays_an_operation() {
 }
 
 async fn amazon_authorized(amount: i64) -> (Value, String) {
-    let p = create_payment(amount).await;
-    pay_with_amazon(&p, buyers::TARO.key, 0).await;
-    let after = payment(&id_of(&p)).await;
-    assert_eq!(after["state"], "authorized", "{after}");
-    let charge_id = after["amazon_pay"]["charge_id"]
-        .as_str()
-        .expect("charge id")
-        .to_string();
-    (p, charge_id)
+    authorized_amazon_payment(amount).await
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 pub mod assertion;
 pub mod button;
 pub mod errors;
+pub mod ipn;
 pub mod model;
 pub mod request;
 pub mod rules;

@@ -1310,7 +1310,7 @@ fn create_charge(
     Ok(charge_id)
 }
 
-fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError> {
+pub(crate) fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError> {
     let now = st.now();
     let amount = required_price(body, "captureAmount")?;
     let soft = wire::soft_descriptor(body, "softDescriptor")?;
@@ -1357,7 +1357,7 @@ fn capture_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError
     Ok(())
 }
 
-fn cancel_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError> {
+pub(crate) fn cancel_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError> {
     let now = st.now();
     let reason = str_at(body, "cancellationReason").map(str::to_string);
     if let Some(r) = &reason {
@@ -1387,7 +1387,7 @@ fn cancel_charge(st: &mut State, id: &str, body: &Value) -> Result<(), ApiError>
 /// (RefundInitiated) and later settles as Declined with this reason.
 const REFUND_SIMULATIONS: [&str; 2] = ["AmazonRejected", "ProcessingFailure"];
 
-fn create_refund(
+pub(crate) fn create_refund(
     st: &mut State,
     body: &Value,
     simulation: Option<&str>,

@@ -28,6 +28,7 @@ mod auth;
 pub mod buyers;
 mod control;
 mod hosted;
+pub mod ipn;
 mod state;
 mod wire;
 
@@ -101,6 +102,8 @@ pub struct AmazonSandboxHandle {
     pub config: AmazonSandboxConfig,
     shared: Shared,
     server: crate::Server,
+    ipn: ipn::IpnShared,
+    ipn_sender: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for AmazonSandboxHandle {
@@ -193,8 +196,44 @@ impl AmazonSandboxHandle {
         });
     }
 
+    /// Where the sandbox sends IPNs (the edge's `/api/amazonpay2/ipn.php`); `None` stops making
+    /// them. Changes before the first URL are not notified.
+    pub fn set_ipn_url(&self, url: Option<String>) {
+        ipn::set_url(&self.shared, &self.ipn, url);
+    }
+
+    /// The URL prefix the SNS signing certificates are served under (`…/__sns/`).
+    pub fn sns_cert_base(&self) -> String {
+        ipn::lock_ipn(&self.ipn).cert_base.clone()
+    }
+
+    /// The signing certificate's URL (the envelopes' `SigningCertURL`).
+    pub fn sns_cert_url(&self) -> String {
+        ipn::lock_ipn(&self.ipn).cert_url()
+    }
+
+    /// The sandbox CA's public key (SubjectPublicKeyInfo DER, standard base64).
+    pub fn sns_ca_spki_base64(&self) -> String {
+        kessai_core::amazon::signing::base64_encode(&ipn::lock_ipn(&self.ipn).identity.ca_spki_der)
+    }
+
+    /// The SNS topic the notifications come from.
+    pub fn sns_topic_arn(&self) -> String {
+        ipn::lock_ipn(&self.ipn).topic_arn.clone()
+    }
+
+    /// Every IPN made so far with its delivery attempts (`ipn::Delivery` JSON), oldest first.
+    pub fn ipn_deliveries(&self) -> Vec<Value> {
+        ipn::lock_ipn(&self.ipn)
+            .deliveries
+            .iter()
+            .filter_map(|d| serde_json::to_value(d).ok())
+            .collect()
+    }
+
     /// Stops accepting connections, lets in-flight requests finish and waits for the server.
     pub async fn stop(self) {
+        self.ipn_sender.abort();
         self.server.stop().await;
     }
 }
@@ -254,12 +293,22 @@ pub async fn start(
     let bound = crate::bind(addr).await?;
     let (base_url, addr) = (bound.base_url.clone(), bound.addr);
     let shared: Shared = Arc::new(Mutex::new(state::State::new(cfg.clone(), base_url.clone())));
-    let server = bound.serve(router(shared.clone()));
+    let now = lock(&shared).now();
+    let ipn: ipn::IpnShared = Arc::new(Mutex::new(ipn::IpnState::new(
+        &base_url,
+        &cfg.merchant_id,
+        now,
+    )));
+    let ipn_sender = ipn::spawn_sender(shared.clone(), ipn.clone());
+    let server =
+        bound.serve(router(shared.clone()).merge(ipn::routes(shared.clone(), ipn.clone())));
     Ok(AmazonSandboxHandle {
         base_url,
         addr,
         config: cfg,
         shared,
         server,
+        ipn,
+        ipn_sender,
     })
 }

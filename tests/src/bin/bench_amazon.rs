@@ -13,33 +13,9 @@
 //! Requests are sent one at a time. The key is imported once per isolate, during the warm-up.
 //! Usage: `bench_amazon [N]` (default 300).
 
-use kessai_tests::workerd_cpu::{cpu_ms, workerd_pids};
+use kessai_tests::bench::{self, measure};
 use kessai_tests::*;
 use serde_json::{Value, json};
-use std::time::Instant;
-
-struct Sample {
-    cpu_ms_per_req: f64,
-    wall_ms_per_req: f64,
-}
-
-async fn measure<F, Fut>(pids: &[i32], n: usize, mut one: F) -> Sample
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let cpu0 = cpu_ms(pids);
-    let t0 = Instant::now();
-    for _ in 0..n {
-        one().await;
-    }
-    let wall = t0.elapsed().as_secs_f64() * 1000.0;
-    let cpu = cpu_ms(pids) - cpu0;
-    Sample {
-        cpu_ms_per_req: cpu / n as f64,
-        wall_ms_per_req: wall / n as f64,
-    }
-}
 
 async fn authorized_amazon_payment() -> Value {
     let p = create_payment(5400).await;
@@ -50,19 +26,7 @@ async fn authorized_amazon_payment() -> Value {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(300);
-    let urls = bench_stack();
-    let pids = workerd_pids(&urls.state_dir);
-    if pids.is_empty() {
-        eprintln!(
-            "no workerd process found under wrangler for {}",
-            urls.state_dir.display()
-        );
-        std::process::exit(2);
-    }
+    let (n, urls, pids) = bench::start(300);
     let http = client();
     let edge = urls.edge.clone();
 

@@ -6,7 +6,7 @@
 //! Run through `scripts/bench-bulk-capture.sh [N=1000]`.
 
 use futures_util::StreamExt;
-use kessai_tests::workerd_cpu::{cpu_ms, workerd_pids};
+use kessai_tests::bench::{cpu_ms, workerd_pids};
 use kessai_tests::*;
 use serde_json::{Value, json};
 use std::time::Instant;

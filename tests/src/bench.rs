@@ -1,8 +1,10 @@
-//! CPU time of the workerd processes behind a test stack's `wrangler dev`, for the benchmarks
-//! (worker CPU per request: utime + stime from `/proc/<pid>/stat`, read before and after).
+//! Worker CPU measurement for the benchmark commands (`scripts/bench-*.sh`): the utime + stime
+//! of the workerd processes under this stack's `wrangler dev`, read from `/proc`.
+
+use std::time::Instant;
 
 /// Every process id under `root` (children, grandchildren, …).
-fn descendants(root: i32) -> Vec<i32> {
+pub fn descendants(root: i32) -> Vec<i32> {
     let mut parents: Vec<(i32, i32)> = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
@@ -27,13 +29,13 @@ fn descendants(root: i32) -> Vec<i32> {
 }
 
 /// Fields of `/proc/<pid>/stat` after the `(comm)` field: state, ppid, …
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
+pub fn stat_fields(pid: i32) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &text[text.rfind(')')? + 2..];
     Some(after.split_whitespace().map(str::to_string).collect())
 }
 
-fn comm(pid: i32) -> String {
+pub fn comm(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .unwrap_or_default()
         .trim()
@@ -82,4 +84,46 @@ pub fn cpu_ms(pids: &[i32]) -> f64 {
         })
         .sum();
     ticks as f64 * 1000.0 / tick
+}
+
+pub struct Sample {
+    pub cpu_ms_per_req: f64,
+    pub wall_ms_per_req: f64,
+}
+
+pub async fn measure<F, Fut>(pids: &[i32], n: usize, mut one: F) -> Sample
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let cpu0 = cpu_ms(pids);
+    let t0 = Instant::now();
+    for _ in 0..n {
+        one().await;
+    }
+    let wall = t0.elapsed().as_secs_f64() * 1000.0;
+    let cpu = cpu_ms(pids) - cpu0;
+    Sample {
+        cpu_ms_per_req: cpu / n as f64,
+        wall_ms_per_req: wall / n as f64,
+    }
+}
+
+/// The run size from the first argument (or `default`), the started stack, and its workerd
+/// processes; exits with 2 when none is found.
+pub fn start(default: usize) -> (usize, crate::Urls, Vec<i32>) {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default);
+    let urls = crate::bench_stack();
+    let pids = workerd_pids(&urls.state_dir);
+    if pids.is_empty() {
+        eprintln!(
+            "no workerd process found under wrangler for {}",
+            urls.state_dir.display()
+        );
+        std::process::exit(2);
+    }
+    (n, urls, pids)
 }

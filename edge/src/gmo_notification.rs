@@ -1,0 +1,160 @@
+//! `POST /v1/notify/gmo`: GMO 結果通知 (result notifications, CP932 form).
+//!
+//! The posted status is never trusted: the shop id and the transaction (OrderID + AccessID) must
+//! be ours, then SearchTrade says what GMO holds and a forward change is adopted by
+//! compare-and-set with one event (the rule the Amazon IPNs use). The answer is the body `0`
+//! (received) for every notification kessai has dealt with, including ones it cannot match
+//! (another shop, an unknown order, a wrong AccessID: logged, recorded when the order is known,
+//! and acknowledged so GMO does not send them forever) and GMO's connectivity test
+//! (`E00000000`). It is `1` (send again) only when processing could not finish (SearchTrade or
+//! D1 unreachable, the payment busy under a live lease): the notification row stays `received`
+//! and the next delivery processes it.
+
+use crate::config::Config;
+use crate::gmo_transport::GmoTransport;
+use crate::ipn::{self, NewNotification, Observed, Refusal, d1, refuse};
+use crate::platform;
+use crate::store::{PaymentRow, Store};
+use kessai_core::gmo::api::{self as gmo_api, Answer};
+use kessai_core::gmo::codec::decode_form;
+use kessai_core::gmo::notification::{RECEIVED, ResultNotification, SEND_AGAIN, read_notification};
+use kessai_core::payment::{PaymentState, state_from_gmo};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+use worker::{Request, Response};
+
+pub const GMO_NOTIFY_PATH: &str = "/v1/notify/gmo";
+
+async fn payment_by_gmo_order(
+    db: &worker::D1Database,
+    gmo_order_id: &str,
+) -> Result<Option<PaymentRow>, Refusal> {
+    db.prepare("SELECT * FROM payments WHERE gmo_order_id = ?1 LIMIT 1")
+        .bind(&[JsValue::from_str(gmo_order_id)])
+        .map_err(d1)?
+        .first::<PaymentRow>(None)
+        .await
+        .map_err(d1)
+}
+
+/// GMO's side of a payment now (SearchTrade): the state it implies and the row to store.
+async fn observe_gmo(cfg: &Config, row: PaymentRow) -> Result<Observed, Refusal> {
+    let transport = GmoTransport {
+        base: &cfg.gmo_api_base,
+        timeout_ms: cfg.gmo_timeout_ms,
+    };
+    let params = gmo_api::search_trade(&cfg.gmo, &row.gmo_order_id);
+    let answer = transport
+        .post(gmo_api::SEARCH_TRADE, &params)
+        .await
+        .map_err(|e| refuse(503, format!("SearchTrade: {e:?}")))?;
+    let trade = match gmo_api::read(&answer, gmo_api::read_trade) {
+        Ok(Answer::Ok(t)) => t,
+        Ok(Answer::Err(_)) | Err(_) => {
+            return Err(refuse(503, "SearchTrade refused or unreadable"));
+        }
+    };
+    let state = state_from_gmo(trade.status);
+    let mut next = row;
+    next.gmo_status = Some(trade.status.as_str().to_string());
+    if matches!(state, PaymentState::Captured) {
+        next.captured_amount = Some(trade.amount);
+    }
+    let seen = json!({ "gmo_status": trade.status.as_str(), "amount": trade.amount, "tran_id": trade.tran_id });
+    Ok(Observed { state, next, seen })
+}
+
+/// What to answer (`0` or `1`) and a log line without passwords or card data.
+async fn handle(
+    req: &mut Request,
+    env: &worker::Env,
+    cfg: &Config,
+) -> Result<&'static str, Refusal> {
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| refuse(400, "body unreadable"))?;
+    let params = decode_form(&body).map_err(|_| refuse(400, "not a CP932 form"))?;
+    let n: ResultNotification =
+        read_notification(&params).map_err(|e| refuse(400, format!("{} is missing", e.0)))?;
+    if n.is_ping() {
+        worker::console_log!("GMO notification: connectivity test");
+        return Ok(RECEIVED);
+    }
+    if n.shop_id != cfg.gmo.shop_id {
+        return Err(refuse(403, "ShopID is not this shop"));
+    }
+    let db = env.d1("DB").map_err(d1)?;
+    let Some(row) = payment_by_gmo_order(&db, &n.order_id).await? else {
+        return Err(refuse(404, "no payment with this OrderID"));
+    };
+    if row.gmo_access_id.as_deref() != Some(n.access_id.as_str()) {
+        return Err(refuse(403, "AccessID does not match the order"));
+    }
+    let key = n.dedupe_key();
+    let rec = ipn::record(
+        &db,
+        &NewNotification {
+            source: "gmo_result",
+            dedupe_key: &key,
+            message_id: None,
+            kind: &n.status,
+            object_type: Some("TRADE"),
+            object_id: Some(&n.order_id),
+            charge_permission_id: None,
+        },
+        platform::now().0,
+    )
+    .await?;
+    if rec.status != "received" {
+        return Ok(RECEIVED);
+    }
+    let store = Store { db: &db };
+    let detail = json!({ "status": n.status, "job_cd": n.job_cd, "tran_id": n.tran_id, "tran_date": n.tran_date });
+    let outcome = ipn::apply_forward(
+        &store,
+        cfg,
+        row,
+        "gmo_notification_applied",
+        "gmo",
+        &detail,
+        |r| observe_gmo(cfg, r),
+    )
+    .await?;
+    let status = ipn::conclude(
+        &db,
+        &rec,
+        &outcome,
+        "gmo_notification_unchanged",
+        "gmo",
+        &detail,
+    )
+    .await?;
+    worker::console_log!("GMO notification #{} -> {status}", rec.id);
+    Ok(RECEIVED)
+}
+
+/// `POST /v1/notify/gmo`. Always 200 with `0` or `1` as GMO expects.
+pub async fn gmo_notify(
+    mut req: Request,
+    env: &worker::Env,
+    cfg: &Config,
+) -> worker::Result<Response> {
+    let answer = match handle(&mut req, env, cfg).await {
+        Ok(a) => a,
+        Err(r) if r.status >= 500 => {
+            worker::console_warn!(
+                "GMO notification not processed yet ({}): {}",
+                r.status,
+                r.reason
+            );
+            SEND_AGAIN
+        }
+        Err(r) => {
+            // Not ours or malformed: acknowledged so GMO does not resend it forever.
+            worker::console_warn!("GMO notification ignored ({}): {}", r.status, r.reason);
+            RECEIVED
+        }
+    };
+    Response::ok(answer)
+}
