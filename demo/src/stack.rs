@@ -55,6 +55,9 @@ pub struct Stack {
     pub assertion_signing_key: String,
     pub edge_url: String,
     pub storefront_url: String,
+    /// The console operators made for this run (names and random passwords; the edge has only
+    /// their PBKDF2 hashes): `operator` and `manager`.
+    pub operators: Vec<crate::operator::OperatorLogin>,
     pub state_dir: PathBuf,
     wrangler: Option<Child>,
 }
@@ -163,6 +166,15 @@ impl Stack {
         let mut edge_url = format!("http://127.0.0.1:{edge_port}");
         let storefront_url = format!("http://127.0.0.1:{storefront_port}");
 
+        let operators: Vec<crate::operator::OperatorLogin> = crate::operator::OPERATOR_NAMES
+            .iter()
+            .map(|name| crate::operator::generate(name))
+            .collect();
+        let operators_var = operators
+            .iter()
+            .map(|o| o.operators_var.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         // Secrets and per-run overrides for the edge, as wrangler's .env file.
         let env_file = state_dir.join("edge.env");
         let env_text = format!(
@@ -172,7 +184,8 @@ impl Stack {
              AMAZON_PAY_MERCHANT_ID={}\nAMAZON_PAY_STORE_ID={}\nAMAZON_PAY_PUBLIC_KEY_ID={}\n\
              AMAZON_PAY_REGION=jp\nAMAZON_PAY_API_BASE={amazon_sandbox_url}\n\
              AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\n\
-             AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n",
+             AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n\
+             CONSOLE_OPERATORS={}\n",
             opts.gmo_timeout_ms,
             amazon.merchant_id,
             amazon.store_id,
@@ -185,6 +198,7 @@ impl Stack {
                 .private_pkcs8_pem
                 .trim()
                 .replace('\n', "\\n"),
+            operators_var,
         );
         std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
             .map_err(err("env file"))?;
@@ -276,6 +290,7 @@ impl Stack {
             assertion_signing_key: ASSERTION_SIGNING_KEY.to_string(),
             edge_url,
             storefront_url,
+            operators,
             state_dir,
             wrangler,
         };

@@ -17,6 +17,8 @@ pub struct Config {
     pub merchant_secret_key: String,
     /// Amazon Pay; `None` (no button, endpoints answer 404) when `AMAZON_PAY_MERCHANT_ID` is empty.
     pub amazon: Option<AmazonConfig>,
+    /// `CONSOLE_OPERATORS` (operator credentials, a secret), parsed by the console on login.
+    pub console_operators: Option<String>,
 }
 
 /// Amazon Pay settings. The private key and the assertion key never leave this struct except
@@ -141,6 +143,7 @@ impl Config {
                 .collect(),
             merchant_secret_key: required(env, "MERCHANT_SECRET_KEY")?,
             amazon: AmazonConfig::from_env(env, mode)?,
+            console_operators: value(env, "CONSOLE_OPERATORS"),
         };
         Ok(cfg)
     }
