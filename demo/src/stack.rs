@@ -170,11 +170,14 @@ impl Stack {
             .iter()
             .map(|name| crate::operator::generate(name))
             .collect();
+        // `$` escaped in the env file: wrangler's dotenv-expand would read `$100000…` as a
+        // variable (even inside quotes).
         let operators_var = operators
             .iter()
             .map(|o| o.operators_var.as_str())
             .collect::<Vec<_>>()
-            .join(",");
+            .join(",")
+            .replace('$', "\\$");
         // Secrets and per-run overrides for the edge, as wrangler's .env file.
         let env_file = state_dir.join("edge.env");
         let env_text = format!(
