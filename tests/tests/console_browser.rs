@@ -33,7 +33,11 @@ async fn login(c: &Client) {
     c.goto(&format!("{}/console/", stack().edge))
         .await
         .expect("console page");
-    wait_for(c, "#login-name").await.send_keys(&name).await.expect("name");
+    wait_for(c, "#login-name")
+        .await
+        .send_keys(&name)
+        .await
+        .expect("name");
     wait_for(c, "#login-password")
         .await
         .send_keys(&password)
@@ -93,7 +97,10 @@ async fn open_payment(c: &Client, id: &str) {
 /// Confirms the dialog (checking what it says) and waits for the outcome.
 async fn confirm(c: &Client, says: &str) -> String {
     let message = wait_for_text(c, "#confirm-message", says).await;
-    assert!(message.contains(says), "dialog says {message:?}, expected {says:?}");
+    assert!(
+        message.contains(says),
+        "dialog says {message:?}, expected {says:?}"
+    );
     click(c, "#confirm-yes").await;
     wait_for_text(c, "#op-notice", "完了しました").await
 }
@@ -122,7 +129,11 @@ async fn sandbox_state(p: &Value) -> String {
             .await
             .iter()
             .filter(|r| r["chargeId"] == charge_id)
-            .filter_map(|r| r["refundAmount"]["amount"].as_str().and_then(|a| a.parse::<i64>().ok()))
+            .filter_map(|r| {
+                r["refundAmount"]["amount"]
+                    .as_str()
+                    .and_then(|a| a.parse::<i64>().ok())
+            })
             .sum();
         let refunded = refunded.max(refunds);
         match charge["statusDetails"]["state"].as_str().unwrap_or("") {
@@ -173,7 +184,11 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
     for id in &bulk {
         click(&c, &format!("tr[data-payment-id='{id}'] input.select")).await;
     }
-    assert!(wait_for_text(&c, "#bulk-capture", "3件").await.contains("3件"));
+    assert!(
+        wait_for_text(&c, "#bulk-capture", "3件")
+            .await
+            .contains("3件")
+    );
     click(&c, "#bulk-capture").await;
     let ask = wait_for_text(&c, "#confirm-message", "3件").await;
     assert!(ask.contains("3件の売上を確定"), "{ask}");
@@ -181,10 +196,19 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
     let summary = wait_for_text(&c, "#bulk-summary", "（完了）").await;
     assert!(summary.contains("3 / 3 件処理済み"), "{summary}");
     assert!(summary.contains("成功 3件・失敗 0件"), "{summary}");
-    let progress = eval(&c, "const p = document.querySelector('#bulk-progress progress'); return [p.value, p.max]").await;
+    let progress = eval(
+        &c,
+        "const p = document.querySelector('#bulk-progress progress'); return [p.value, p.max]",
+    )
+    .await;
     assert_eq!(progress, json!([3, 3]));
     for id in &bulk {
-        let result = wait_for_text(&c, &format!("tr[data-payment-id='{id}'] td.result"), "売上確定しました").await;
+        let result = wait_for_text(
+            &c,
+            &format!("tr[data-payment-id='{id}'] td.result"),
+            "売上確定しました",
+        )
+        .await;
         assert!(result.contains("実売上"), "{id}: {result}");
     }
 
@@ -193,12 +217,24 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
     set_input(&c, "#amount-input", "4200").await;
     click(&c, "#op-amount").await;
     confirm(&c, "¥4,200").await;
-    assert!(wait_for_text(&c, "#detail-amount", "¥4,200").await.contains("¥4,200"));
+    assert!(
+        wait_for_text(&c, "#detail-amount", "¥4,200")
+            .await
+            .contains("¥4,200")
+    );
 
     // Card cancel: the page says which class the edge will use before confirming.
     open_payment(&c, &cancel).await;
-    let kind = wait_for(&c, "#cancel-kind").await.text().await.expect("kind");
-    let class = if kind.contains("「取消」") { "取消" } else { "返品" };
+    let kind = wait_for(&c, "#cancel-kind")
+        .await
+        .text()
+        .await
+        .expect("kind");
+    let class = if kind.contains("「取消」") {
+        "取消"
+    } else {
+        "返品"
+    };
     assert!(kind.contains(class), "{kind}");
     click(&c, "#op-cancel").await;
     confirm(&c, &format!("「{class}」として取り消します")).await;
@@ -229,29 +265,60 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
     let mut checked = 0;
     for (id, shown) in &rows {
         let p = payment(id).await;
-        assert_eq!(shown, &sandbox_state(&p).await, "{id} in the list vs the GMO sandbox");
+        assert_eq!(
+            shown,
+            &sandbox_state(&p).await,
+            "{id} in the list vs the GMO sandbox"
+        );
         checked += 1;
     }
     assert_eq!(checked, 5);
     for id in [&amazon_cancel, &amazon_refund] {
         search(&c, id).await;
-        let rows = list_states(&c, 1).await;
+        // The previous search's row stays until the new answer comes: wait for this one.
+        let mut rows = list_states(&c, 1).await;
+        for _ in 0..50 {
+            if &rows[0].0 == id {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            rows = list_states(&c, 1).await;
+        }
+        assert_eq!(&rows[0].0, id);
         let p = payment(id).await;
-        assert_eq!(rows[0].1, sandbox_state(&p).await, "{id} in the list vs the Amazon sandbox");
+        assert_eq!(
+            rows[0].1,
+            sandbox_state(&p).await,
+            "{id} in the list vs the Amazon sandbox"
+        );
     }
     let states: Vec<String> = {
         let mut all = Vec::new();
-        for id in bulk.iter().chain([&change, &cancel, &amazon_cancel, &amazon_refund]) {
-            all.push(payment(id).await["state"].as_str().unwrap_or("").to_string());
+        for id in bulk
+            .iter()
+            .chain([&change, &cancel, &amazon_cancel, &amazon_refund])
+        {
+            all.push(
+                payment(id).await["state"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
         }
         all
     };
     assert_eq!(&states[..3], &["captured", "captured", "captured"]);
     assert_eq!(states[3], "authorized");
-    assert!(states[4] == "voided" || states[4] == "returned", "{states:?}");
+    assert!(
+        states[4] == "voided" || states[4] == "returned",
+        "{states:?}"
+    );
     assert_eq!(states[5], "voided");
     assert_eq!(states[6], "partially_refunded");
-    assert_eq!(gmo_trade(&gmo_order(&payment(&change).await)).await["amount"], 4200);
+    assert_eq!(
+        gmo_trade(&gmo_order(&payment(&change).await)).await["amount"],
+        4200
+    );
 
     // Logout: back to ログイン, and the API is closed to this browser.
     click(&c, "#logout").await;
@@ -262,6 +329,9 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
     )
     .await;
     assert_eq!(status, json!(401));
-    let _ = c.find(Locator::Css("#login-submit")).await.expect("login form");
+    let _ = c
+        .find(Locator::Css("#login-submit"))
+        .await
+        .expect("login form");
     let _ = c.close().await;
 }
