@@ -11,7 +11,7 @@ use crate::gmo_transport::GmoTransport;
 use crate::http::{ApiError, ApiResult, error_response, json_response, only_fields};
 use crate::operations;
 use crate::platform;
-use crate::store::{Event, PaymentRow, Store};
+use crate::store::{Event, PaymentRow, Store, d1, n, s};
 use crate::{Reply, amazon_payment, payment_view};
 use kessai_core::amazon::model::{Charge, Price};
 use kessai_core::amazon::request::api;
@@ -94,17 +94,6 @@ pub async fn authenticate(
         ));
     }
     Ok(Caller::Operator(operator))
-}
-
-fn d1(e: worker::Error) -> ApiError {
-    ApiError::internal(&format!("D1: {e}"))
-}
-
-fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
-}
-fn n(v: i64) -> JsValue {
-    JsValue::from_f64(v as f64)
 }
 
 async fn token_hash(token: &str) -> ApiResult<String> {

@@ -106,14 +106,14 @@ pub struct Event<'a> {
     pub detail: Value,
 }
 
-fn d1(e: worker::Error) -> ApiError {
+pub(crate) fn d1(e: worker::Error) -> ApiError {
     ApiError::internal(&format!("D1: {e}"))
 }
 
-fn s(v: &str) -> JsValue {
+pub(crate) fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
-fn n(v: i64) -> JsValue {
+pub(crate) fn n(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 fn opt(v: &Option<String>) -> JsValue {

@@ -744,12 +744,7 @@ pub async fn console_login(name: &str, password: &str) -> (u16, Option<String>, 
         .await
         .expect("edge reachable");
     let status = resp.status().as_u16();
-    let set_cookie = resp
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let set_cookie = set_cookie_of(&resp);
     let cookie = set_cookie
         .split(';')
         .next()
@@ -761,6 +756,15 @@ pub async fn console_login(name: &str, password: &str) -> (u16, Option<String>, 
         set_cookie,
         resp.json().await.unwrap_or(Value::Null),
     )
+}
+
+/// The `Set-Cookie` header of an answer ("" without one).
+fn set_cookie_of(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// A logged-in operator session cookie (`kessai_console=…`).
@@ -793,11 +797,6 @@ pub async fn console_call(
     }
     let resp = req.send().await.expect("edge reachable");
     let status = resp.status().as_u16();
-    let set_cookie = resp
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let set_cookie = set_cookie_of(&resp);
     (status, set_cookie, resp.json().await.unwrap_or(Value::Null))
 }
