@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Size benchmark: prints raw / gzip -9 / brotli -q 11 bytes of every file the widget ships and of
-# the edge worker, and checks the widget budget (60 kB brotli in total). Build first
+# the edge worker and the operator console, and checks the widget budget (60 kB brotli in total). Build first
 # (scripts/build.sh). Exits 1 when the widget is over budget.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +19,8 @@ done
 # Every file the edge serves for the widget (wasm, glue, loader, a stylesheet if any), not _headers.
 for p in "$ROOT"/widget/dist/*; do
   f=$(basename "$p")
+  # widget/dist/console/ is the operator console (not shipped to storefronts): listed below.
+  [ -f "$p" ] || continue
   [ "$f" = _headers ] || row "$p" "widget/$f"
 done
 read -r raw gz br < <(awk '{r+=$1; g+=$2; b+=$3} END {print r, g, b}' "$TOTALS")
@@ -27,6 +29,16 @@ printf '%-28s %10s %10s %10s\n' "widget total" "$raw" "$gz" "$br"
 for f in index.js index_bg.wasm; do
   [ -f "$ROOT/edge/build/$f" ] && row "$ROOT/edge/build/$f" "edge/$f"
 done
+# The operator console (scripts/build-console.sh): no budget, listed for the record.
+if [ -d "$ROOT/widget/dist/console" ]; then
+  : > "$TOTALS"
+  for p in "$ROOT"/widget/dist/console/*; do
+    row "$p" "console/$(basename "$p")"
+  done
+  read -r craw cgz cbr < <(awk '{r+=$1; g+=$2; b+=$3} END {print r, g, b}' "$TOTALS")
+  printf '%-28s %10s %10s %10s
+' "console total" "$craw" "$cgz" "$cbr"
+fi
 rm -f "$TOTALS"
 if [ "$br" -le "$BUDGET" ]; then
   echo "widget total brotli: $br bytes (budget $BUDGET): PASS"

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod amazon;
 pub mod card;
+pub mod console;
 pub mod der;
 pub mod gmo;
 pub mod jst;

@@ -3,5 +3,6 @@
 //! storefront together. The end-to-end tests start the same stack.
 
 pub mod members;
+pub mod operator;
 pub mod stack;
 pub mod storefront;

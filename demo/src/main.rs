@@ -39,6 +39,13 @@ async fn main() {
     println!("  kessai demo is running (テストモード / sandbox)");
     println!("  storefront (デモショップ): {}/", stack.storefront_url);
     println!("  edge API:                 {}", stack.edge_url);
+    println!("  管理画面 (console):        {}/console/", stack.edge_url);
+    for op in &stack.operators {
+        println!(
+            "    login: {} / {}  (generated for this run)",
+            op.name, op.password
+        );
+    }
     println!("  GMO-PG sandbox:           {}", stack.sandbox_url);
     println!("  Amazon Pay sandbox:       {}", stack.amazon_sandbox_url);
     println!("  Amazon Pay IPN endpoint:  {}", stack.amazon_ipn_url());

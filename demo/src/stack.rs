@@ -60,6 +60,9 @@ pub struct Stack {
     pub assertion_signing_key: String,
     pub edge_url: String,
     pub storefront_url: String,
+    /// The console operators made for this run (names and random passwords; the edge has only
+    /// their PBKDF2 hashes): `operator` and `manager`.
+    pub operators: Vec<crate::operator::OperatorLogin>,
     pub state_dir: PathBuf,
     wrangler: Option<Child>,
 }
@@ -168,6 +171,18 @@ impl Stack {
         let mut edge_url = format!("http://127.0.0.1:{edge_port}");
         let storefront_url = format!("http://127.0.0.1:{storefront_port}");
 
+        let operators: Vec<crate::operator::OperatorLogin> = crate::operator::OPERATOR_NAMES
+            .iter()
+            .map(|name| crate::operator::generate(name))
+            .collect();
+        // `$` escaped in the env file: wrangler's dotenv-expand would read `$100000…` as a
+        // variable (even inside quotes).
+        let operators_var = operators
+            .iter()
+            .map(|o| o.operators_var.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+            .replace('$', "\\$");
         // Secrets and per-run overrides for the edge, as wrangler's .env file.
         let env_file = state_dir.join("edge.env");
         let env_text = format!(
@@ -179,7 +194,7 @@ impl Stack {
              AMAZON_PAY_CHECKOUT_JS_URL={}\nAMAZON_PAY_TIMEOUT_MS={}\n\
              AMAZON_PAY_PRIVATE_KEY={}\nASSERTION_SIGNING_KEY={ASSERTION_SIGNING_KEY}\n\
              AMAZON_PAY_IPN_TOPIC_ARN={}\nAMAZON_PAY_IPN_SANDBOX_CERT_BASE={}\nAMAZON_PAY_IPN_SANDBOX_CA={}\n\
-             TEST_CLOCK={}\n",
+             TEST_CLOCK={}\nCONSOLE_OPERATORS={}\n",
             opts.gmo_timeout_ms,
             amazon.merchant_id,
             amazon.store_id,
@@ -196,6 +211,7 @@ impl Stack {
             amazon_sandbox.sns_cert_base(),
             amazon_sandbox.sns_ca_spki_base64(),
             if opts.test_clock { "on" } else { "off" },
+            operators_var,
         );
         std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
             .map_err(err("env file"))?;
@@ -289,6 +305,7 @@ impl Stack {
             assertion_signing_key: ASSERTION_SIGNING_KEY.to_string(),
             edge_url,
             storefront_url,
+            operators,
             state_dir,
             wrangler,
         };

@@ -234,6 +234,7 @@ async fn home() -> Html<String> {
 <form method="post" action="/checkout" id="cart">
 <table><thead><tr><th>商品</th><th class="num">価格(税込)</th><th class="num"></th></tr></thead><tbody>{rows}</tbody></table>
 <p class="note">5,000円以上で送料無料(それ以外は送料550円)。</p>
+<p><label>お名前 <input name="customer_name" id="customer-name" maxlength="100" value="山田 太郎"></label></p>
 <p><button class="primary" type="submit" id="to-checkout">ご注文手続きへ</button></p></form></div>
 <p class="note"><a href="/orders">受注一覧(デモ)</a></p>"#
         ),
@@ -276,7 +277,14 @@ async fn create_checkout(
     let subtotal: i64 = lines.iter().map(|(_, price, q)| price * q).sum();
     let amount = subtotal + shipping_for(subtotal);
     let order_id = new_order_id();
-    let body = json!({ "order_id": order_id, "amount": amount, "capture": "manual" });
+    // The form's other fields are quantities keyed by product id; the name is shown in the
+    // operator console's list (お客様名).
+    let customer_name = form
+        .qty
+        .get("customer_name")
+        .map(|n| n.trim().chars().take(100).collect::<String>())
+        .filter(|n| !n.is_empty());
+    let body = json!({ "order_id": order_id, "amount": amount, "capture": "manual", "customer_name": customer_name });
     match shop
         .merchant(
             reqwest::Method::POST,

@@ -19,6 +19,8 @@ pub struct Config {
     pub amazon: Option<AmazonConfig>,
     /// `TEST_CLOCK=on` (test mode only): tests may freeze the edge's clock ([`crate::test_clock`]).
     pub test_clock: bool,
+    /// `CONSOLE_OPERATORS` (operator credentials, a secret), parsed by the console on login.
+    pub console_operators: Option<String>,
 }
 
 /// Amazon Pay settings. The private key and the assertion key never leave this struct except
@@ -161,6 +163,7 @@ impl Config {
                     return Err(ApiError::internal("TEST_CLOCK must be on or off"));
                 }
             },
+            console_operators: value(env, "CONSOLE_OPERATORS"),
         };
         Ok(cfg)
     }

@@ -6,6 +6,7 @@ mod amazon_payment;
 mod amazon_transport;
 mod card_payment;
 mod config;
+mod console;
 mod gmo_notification;
 mod gmo_transport;
 mod http;
@@ -104,6 +105,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return Ok(resp);
     }
 
+    // The operator console's own API (login, logout, me): answers may set the session cookie.
+    if path.starts_with("/console/api/") {
+        if let Err(e) = test_clock::load(&env, &cfg).await {
+            return error_response(&e);
+        }
+        return console::api(req, &env, &cfg, method, &path).await;
+    }
+
     let result = match test_clock::load(&env, &cfg).await {
         Ok(()) => route(req, &env, &cfg, method.clone(), &path).await,
         Err(e) => Err(e),
@@ -160,6 +169,7 @@ async fn route(
     path: &str,
 ) -> ApiResult<Reply> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let verb = method.clone();
     match (method, segments.as_slice()) {
         (Method::Get, ["health"]) => Ok(Reply::ok(json!({ "ok": true }))),
         (method @ (Method::Put | Method::Delete), ["v1", "test", "clock"]) => {
@@ -252,7 +262,7 @@ async fn route(
             }
         }
         (Method::Post, ["v1", "payments"]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             let key = req.headers().get("idempotency-key").ok().flatten();
             let raw = req.text().await.map_err(|_| invalid_json())?;
             let db = env.d1("DB")?;
@@ -260,31 +270,17 @@ async fn route(
             with_idempotency(&store, key.as_deref(), &raw, create_payment(&store, &raw)).await
         }
         (Method::Get, ["v1", "payments"]) => {
-            merchant_auth(&req, cfg)?;
-            let url = req.url()?;
-            let state = url
-                .query_pairs()
-                .find(|(k, _)| k == "state")
-                .map(|(_, v)| v.to_string());
-            if let Some(st) = &state
-                && PaymentState::parse(st).is_none()
-            {
-                return Err(ApiError::bad_request(
-                    format!("unknown state {st}"),
-                    "状態の指定が正しくありません。",
-                ));
-            }
+            caller_of(&req, env, cfg, &verb).await?;
             let db = env.d1("DB")?;
-            let rows = Store { db: &db }.list(state.as_deref(), 100).await?;
-            let list: Vec<Value> = rows.iter().map(payment_view).collect::<ApiResult<_>>()?;
-            Ok(Reply::ok(json!({ "data": list })))
+            console::list(&req, &Store { db: &db }).await
         }
         (Method::Get, ["v1", "payments", id]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             let db = env.d1("DB")?;
             let store = Store { db: &db };
             let row = store.existing_payment(id).await?;
             let mut view = payment_view(&row)?;
+            view["previews"] = console::previews(&row, platform::now().0)?;
             let events = store.events(id).await?;
             view["events"] = json!(
                 events
@@ -298,7 +294,7 @@ async fn route(
             Ok(Reply::ok(view))
         }
         (Method::Post, ["v1", "payments", "bulk", "capture"]) => {
-            merchant_auth(&req, cfg)?;
+            let caller = caller_of(&req, env, cfg, &verb).await?;
             let key = req.headers().get("idempotency-key").ok().flatten();
             let raw = req.text().await.map_err(|_| invalid_json())?;
             let db = env.d1("DB")?;
@@ -309,7 +305,7 @@ async fn route(
                 &store,
                 key.as_deref(),
                 &keyed,
-                operations::bulk_capture(&store, cfg, &raw),
+                operations::bulk_capture(&store, cfg, &raw, &caller.actor()),
             )
             .await
         }
@@ -322,7 +318,7 @@ async fn route(
                 endpoint @ ("capture" | "amount" | "cancel" | "refund"),
             ],
         ) => {
-            merchant_auth(&req, cfg)?;
+            let caller = caller_of(&req, env, cfg, &verb).await?;
             let key = req.headers().get("idempotency-key").ok().flatten();
             let raw = req.text().await.map_err(|_| invalid_json())?;
             let op = operations::parse_operation(endpoint, &raw)?;
@@ -333,17 +329,29 @@ async fn route(
                 &store,
                 key.as_deref(),
                 &keyed,
-                operations::operate(&store, cfg, id, op),
+                operations::operate(&store, cfg, id, op, &caller.actor()),
             )
             .await
         }
         (Method::Post, ["v1", "payments", id, "reconcile"]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             let db = env.d1("DB")?;
             let store = Store { db: &db };
             let row = store.existing_payment(id).await?;
             let row = reconcile_any(&store, cfg, row).await?;
-            Ok(Reply::ok(payment_view(&row)?))
+            // Both sides, as they stand after the reconcile, for the operator to compare.
+            let mut view = payment_view(&row)?;
+            view["sides"] = json!({
+                "kessai": console::kessai_side(&row),
+                "gateway": console::gateway_side(cfg, &row).await,
+            });
+            Ok(Reply::ok(view))
+        }
+        (Method::Post, ["v1", "payments", id, "force"]) => {
+            let caller = caller_of(&req, env, cfg, &verb).await?;
+            let raw = req.text().await.map_err(|_| invalid_json())?;
+            let db = env.d1("DB")?;
+            console::force(&Store { db: &db }, cfg, id, &raw, &caller).await
         }
         (Method::Post, ["v1", "checkout", payment_id, "amazon-pay", "button"]) => {
             let amazon = amazon_enabled(cfg)?;
@@ -366,7 +374,7 @@ async fn route(
             Ok(Reply::ok(signed))
         }
         (Method::Get, ["v1", "amazon-pay", "links"]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             amazon_enabled(cfg)?;
             let url = req.url()?;
             let buyer_id = url
@@ -380,7 +388,7 @@ async fn route(
             ))
         }
         (Method::Get, ["v1", "amazon-pay", "links", member_id]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             amazon_enabled(cfg)?;
             let db = env.d1("DB")?;
             Ok(Reply::ok(
@@ -388,7 +396,7 @@ async fn route(
             ))
         }
         (Method::Put, ["v1", "amazon-pay", "links", member_id]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             let amazon = amazon_enabled(cfg)?;
             let body: Value = req.json().await.map_err(|_| invalid_json())?;
             let db = env.d1("DB")?;
@@ -397,7 +405,7 @@ async fn route(
             ))
         }
         (Method::Delete, ["v1", "amazon-pay", "links", member_id]) => {
-            merchant_auth(&req, cfg)?;
+            caller_of(&req, env, cfg, &verb).await?;
             amazon_enabled(cfg)?;
             let db = env.d1("DB")?;
             signin::delete_link(&Store { db: &db }, member_id).await?;
@@ -510,6 +518,17 @@ fn invalid_json() -> ApiError {
     ApiError::bad_request("body must be JSON", "リクエストの形式が正しくありません。")
 }
 
+/// Who is calling the merchant API: the merchant key or an operator session (see [`console`]).
+async fn caller_of(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+    method: &Method,
+) -> ApiResult<console::Caller> {
+    let db = env.d1("DB")?;
+    console::authenticate(req, &Store { db: &db }, cfg, method).await
+}
+
 fn merchant_auth(req: &Request, cfg: &Config) -> ApiResult<()> {
     let header = req
         .headers()
@@ -581,6 +600,8 @@ fn payment_result(row: &PaymentRow) -> ApiResult<Value> {
 
 fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
     let state = row.state()?;
+    let now = platform::now().0;
+    let shown = console::display_state(row, now)?;
     Ok(json!({
         "id": row.id,
         "order_id": row.order_id,
@@ -604,6 +625,11 @@ fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
         "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
         "created_at": row.created_at,
         "authorized_at": row.authorized_at,
+        "customer_name": console::customer_name(row),
+        // The console's view: 期限切れ for a 仮売上 past its deadline, and the countdown.
+        "display_state": shown.as_str(),
+        "display_state_label_ja": shown.label_ja(),
+        "authorization_expiry": console::expiry_view(row, now),
     }))
 }
 
@@ -699,6 +725,23 @@ async fn create_payment(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
             .with("param", "capture")
         })?,
     };
+    let customer_name = match body.get("customer_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name))
+            if !name.trim().is_empty()
+                && name.trim().chars().count() <= 100
+                && !name.chars().any(char::is_control) =>
+        {
+            Some(name.trim())
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "customer_name must be 1-100 characters",
+                "お客様名は1〜100文字で指定してください。",
+            )
+            .with("param", "customer_name"));
+        }
+    };
     let now = platform::now().0;
 
     if let Some(existing) = store.payment_by_order(order_id).await? {
@@ -721,6 +764,7 @@ async fn create_payment(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         capture,
         gmo_order_id: &gmo_order_id,
         now,
+        customer_name,
     };
     let ev = Event {
         actor: "merchant",

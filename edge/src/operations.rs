@@ -5,7 +5,7 @@
 //! 1. One operation per payment at a time: the run starts only by winning the compare-and-set
 //!    into `processing` with a lease (the card flow's [`Store::claim_processing`]), so two
 //!    concurrent captures make exactly one gateway capture; the loser is told why.
-//! 2. Every step is recorded as an event (actor `merchant`, the record's from/to, the gateway's
+//! 2. Every step is recorded as an event (actor `merchant` or `operator:<name>`, the record's from/to, the gateway's
 //!    answer codes; never AccessPass, keys or buyer data).
 //! 3. A step the gateway definitively refuses leaves the step's `on_failure` record.
 //! 4. A step without a usable answer (timeout, 5xx, E90/E91/42C, Amazon's `Unavailable`) is never
@@ -120,7 +120,7 @@ fn refusal_error(r: &Refusal) -> ApiError {
     ApiError::new(status, r.code(), r.message_en(), r.message_ja())
 }
 
-fn method_of(row: &PaymentRow) -> PaymentMethod {
+pub(crate) fn method_of(row: &PaymentRow) -> PaymentMethod {
     if amazon_payment::is_amazon(row) {
         PaymentMethod::AmazonPay
     } else {
@@ -128,7 +128,7 @@ fn method_of(row: &PaymentRow) -> PaymentMethod {
     }
 }
 
-fn is_captured_state(state: PaymentState) -> bool {
+pub(crate) fn is_captured_state(state: PaymentState) -> bool {
     match state {
         PaymentState::Captured | PaymentState::PartiallyRefunded | PaymentState::Refunded => true,
         PaymentState::RequiresPayment
@@ -629,7 +629,7 @@ impl Runner<'_> {
     }
 }
 
-fn plan_summary(plan: &Plan) -> Value {
+pub(crate) fn plan_summary(plan: &Plan) -> Value {
     json!({
         "kind": plan.operation.kind().as_str(),
         "label_ja": plan.operation.kind().label_ja(),
@@ -656,8 +656,14 @@ fn changed_meanwhile() -> ApiError {
 
 /// Runs `op` on payment `id`: 200 with the payment when every step succeeded, 202 when the
 /// outcome is unknown (the payment is `unknown`, reconcile before anything else), an error with
-/// the reason otherwise.
-pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -> ApiResult<Reply> {
+/// the reason otherwise. `actor` is who asked (`merchant`, `operator:<name>`): every event says so.
+pub async fn operate(
+    store: &Store<'_>,
+    cfg: &Config,
+    id: &str,
+    op: Operation,
+    actor: &str,
+) -> ApiResult<Reply> {
     let now = platform::now().0;
     let row = store.existing_payment(id).await?;
     let state = row.state()?;
@@ -670,7 +676,7 @@ pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -
         let mut next = row.clone();
         apply_record(&mut next, &plan.outcome, now, None);
         let ev = Event {
-            actor: "merchant",
+            actor,
             kind,
             detail: json!({ "operation": kind, "from_amount": row.amount, "to_amount": plan.outcome.amount.yen(), "gateway_calls": 0 }),
         };
@@ -691,7 +697,7 @@ pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -
     // Make the derived record explicit before the first step (later steps build on it).
     apply_record(&mut claimed, &plan.start, now, None);
     let ev = Event {
-        actor: "merchant",
+        actor,
         kind: "operation_started",
         detail: json!({ "operation": kind, "from": state.as_str(), "steps": plan_summary(&plan)["steps"] }),
     };
@@ -719,7 +725,7 @@ pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -
                 d["from"] = json!(before.state.as_str());
                 d["to"] = json!(step.on_success.state.as_str());
                 let ev = Event {
-                    actor: "merchant",
+                    actor,
                     kind: "operation_step",
                     detail: d,
                 };
@@ -750,7 +756,7 @@ pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -
                 d["from"] = json!(before.state.as_str());
                 d["to"] = json!(to.as_str());
                 let ev = Event {
-                    actor: "merchant",
+                    actor,
                     kind: "operation_failed",
                     detail: d,
                 };
@@ -802,7 +808,7 @@ pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -
 
     let to = plan.outcome.state;
     let ev = Event {
-        actor: "merchant",
+        actor,
         kind,
         detail: json!({ "operation": kind, "from": state.as_str(), "to": to.as_str(), "amount": plan.outcome.amount.yen(), "cancel_job": plan.cancel_job.map(|j| j.as_str()) }),
     };
@@ -811,7 +817,12 @@ pub async fn operate(store: &Store<'_>, cfg: &Config, id: &str, op: Operation) -
 }
 
 /// `POST /v1/payments/bulk/capture`: captures each payment in turn and reports every one.
-pub async fn bulk_capture(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResult<Reply> {
+pub async fn bulk_capture(
+    store: &Store<'_>,
+    cfg: &Config,
+    raw: &str,
+    actor: &str,
+) -> ApiResult<Reply> {
     let body: Value = serde_json::from_str(raw).map_err(|_| crate::invalid_json())?;
     only_fields(&body, &["payment_ids"])?;
     let bad = || {
@@ -835,7 +846,7 @@ pub async fn bulk_capture(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResu
     let mut results = Vec::with_capacity(ids.len());
     let (mut ok_count, mut failed) = (0, 0);
     for id in &ids {
-        let outcome = operate(store, cfg, id, Operation::Capture { amount: None }).await;
+        let outcome = operate(store, cfg, id, Operation::Capture { amount: None }, actor).await;
         let entry = match outcome {
             Ok(reply) if reply.status == 200 => {
                 ok_count += 1;
@@ -893,10 +904,7 @@ pub async fn reconcile_operation(
         Claim::Won(r) => r,
         Claim::Lost(current) => return Ok(current),
     };
-    let kessai_side = json!({
-        "state": row.state, "amount": row.amount, "authorized_amount": row.authorized_amount,
-        "captured": row.captured_amount, "refunded": row.refunded_amount, "gmo_status": row.gmo_status,
-    });
+    let kessai_side = crate::console::kessai_side(&row);
     let runner = Runner { cfg };
     let adopted: Option<(PaymentState, Value)> = match method_of(&row) {
         PaymentMethod::Card => {

@@ -65,6 +65,9 @@ pub struct PaymentRow {
     pub first_authorized_at: Option<i64>,
     #[serde(default)]
     pub gmo_status: Option<String>,
+    /// The customer's name as the storefront sent it (migration 0004).
+    #[serde(default)]
+    pub customer_name: Option<String>,
 }
 
 impl PaymentRow {
@@ -103,14 +106,14 @@ pub struct Event<'a> {
     pub detail: Value,
 }
 
-fn d1(e: worker::Error) -> ApiError {
+pub(crate) fn d1(e: worker::Error) -> ApiError {
     ApiError::internal(&format!("D1: {e}"))
 }
 
-fn s(v: &str) -> JsValue {
+pub(crate) fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
 }
-fn n(v: i64) -> JsValue {
+pub(crate) fn n(v: i64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 fn opt(v: &Option<String>) -> JsValue {
@@ -129,6 +132,7 @@ pub struct NewPayment<'a> {
     pub capture: CaptureMode,
     pub gmo_order_id: &'a str,
     pub now: i64,
+    pub customer_name: Option<&'a str>,
 }
 
 impl Store<'_> {
@@ -162,9 +166,10 @@ impl Store<'_> {
     /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
     pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
         let insert = self.stmt(
-            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7) ON CONFLICT(order_id) DO NOTHING",
-            &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now)],
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8) ON CONFLICT(order_id) DO NOTHING",
+            &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now),
+              p.customer_name.map(JsValue::from_str).unwrap_or(JsValue::NULL)],
         )?;
         let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
         let res = self.db.batch(vec![insert, event]).await.map_err(d1)?;
@@ -194,24 +199,6 @@ impl Store<'_> {
         self.stmt("SELECT * FROM payments WHERE order_id = ?1", &[s(order_id)])?
             .first::<PaymentRow>(None)
             .await
-            .map_err(d1)
-    }
-
-    pub async fn list(&self, state: Option<&str>, limit: i64) -> ApiResult<Vec<PaymentRow>> {
-        let st = match state {
-            Some(st) => self.stmt(
-                "SELECT * FROM payments WHERE state = ?1 ORDER BY created_at DESC LIMIT ?2",
-                &[s(st), n(limit)],
-            )?,
-            None => self.stmt(
-                "SELECT * FROM payments ORDER BY created_at DESC LIMIT ?1",
-                &[n(limit)],
-            )?,
-        };
-        st.all()
-            .await
-            .map_err(d1)?
-            .results::<PaymentRow>()
             .map_err(d1)
     }
 

@@ -27,6 +27,8 @@ pub struct Urls {
     pub storefront: String,
     /// wrangler's state and logs (`wrangler-dev.log`: everything the worker logged).
     pub state_dir: std::path::PathBuf,
+    /// Console operators of this run: (name, password); the edge holds only their hashes.
+    pub operators: Vec<(String, String)>,
 }
 
 /// GMO timeout the test edge uses; the sandbox's delay fault exceeds it to simulate a lost answer.
@@ -89,6 +91,11 @@ fn stack_with(test_clock: bool) -> Urls {
                                 edge: stack.edge_url.clone(),
                                 storefront: stack.storefront_url.clone(),
                                 state_dir: stack.state_dir.clone(),
+                                operators: stack
+                                    .operators
+                                    .iter()
+                                    .map(|o| (o.name.clone(), o.password.clone()))
+                                    .collect(),
                             };
                             let _ = tx.send(Ok(urls));
                             // Keep the stack (and its servers) alive for the whole test binary.
@@ -678,6 +685,20 @@ pub async fn authorized_card_payment(amount: i64) -> Value {
     p
 }
 
+/// An Amazon Pay payment authorised (仮売上) through the hosted flow (buyer TARO); with its
+/// charge id.
+pub async fn authorized_amazon_payment(amount: i64) -> (Value, String) {
+    let p = create_payment(amount).await;
+    pay_with_amazon(&p, kessai_sandbox::amazon::buyers::TARO.key, 0).await;
+    let after = payment(&id_of(&p)).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    let charge_id = after["amazon_pay"]["charge_id"]
+        .as_str()
+        .expect("charge id")
+        .to_string();
+    (p, charge_id)
+}
+
 /// `POST /v1/payments/{id}/{endpoint}` (capture, amount, cancel, refund) with the secret key.
 pub async fn operate(id: &str, endpoint: &str, body: Option<Value>) -> (u16, Value) {
     merchant(
@@ -773,18 +794,81 @@ pub async fn run_cron() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Notifications (issue #5)
+// Operator console (issue #4)
 
-/// An Amazon Pay payment authorised (仮売上) through the hosted pages; returns it and its
-/// charge id.
-pub async fn authorized_amazon_payment(amount: i64) -> (Value, String) {
-    let p = create_payment(amount).await;
-    pay_with_amazon(&p, kessai_sandbox::amazon::buyers::TARO.key, 0).await;
-    let after = payment(&id_of(&p)).await;
-    assert_eq!(after["state"], "authorized", "{after}");
-    let charge_id = after["amazon_pay"]["charge_id"]
-        .as_str()
-        .expect("charge id")
-        .to_string();
-    (p, charge_id)
+/// The first console operator of this run (`operator`) and its password.
+pub fn operator_login() -> (String, String) {
+    stack()
+        .operators
+        .first()
+        .cloned()
+        .expect("the stack made an operator")
+}
+
+/// `POST /console/api/login`: status, the session cookie (`name=value`) if one was set, the
+/// whole `Set-Cookie` header, and the body.
+pub async fn console_login(name: &str, password: &str) -> (u16, Option<String>, String, Value) {
+    let urls = stack();
+    let resp = client()
+        .post(format!("{}/console/api/login", urls.edge))
+        .json(&json!({ "name": name, "password": password }))
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    let set_cookie = set_cookie_of(&resp);
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .filter(|c| c.starts_with("kessai_console=") && c.len() > "kessai_console=".len())
+        .map(str::to_string);
+    (
+        status,
+        cookie,
+        set_cookie,
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// The `Set-Cookie` header of an answer ("" without one).
+fn set_cookie_of(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A logged-in operator session cookie (`kessai_console=…`).
+pub async fn operator_session() -> String {
+    let (name, password) = operator_login();
+    let (status, cookie, _, body) = console_login(&name, &password).await;
+    assert_eq!(status, 200, "login: {body}");
+    cookie.expect("session cookie")
+}
+
+/// Calls the edge as the console does: with the session `cookie` (if any) and, when `csrf`,
+/// the `X-Kessai-Console: 1` header. Returns status, `Set-Cookie` and the JSON body.
+pub async fn console_call(
+    method: reqwest::Method,
+    path: &str,
+    cookie: Option<&str>,
+    csrf: bool,
+    body: Option<Value>,
+) -> (u16, String, Value) {
+    let urls = stack();
+    let mut req = client().request(method, format!("{}{}", urls.edge, path));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    if csrf {
+        req = req.header("x-kessai-console", "1");
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("edge reachable");
+    let status = resp.status().as_u16();
+    let set_cookie = set_cookie_of(&resp);
+    (status, set_cookie, resp.json().await.unwrap_or(Value::Null))
 }

@@ -297,13 +297,9 @@ async fn idempotency_key_replays_an_operation() {
     );
 }
 
-async fn amazon_authorized(amount: i64) -> (Value, String) {
-    authorized_amazon_payment(amount).await
-}
-
 #[tokio::test]
 async fn amazon_capture_captures_the_charge() {
-    let (p, charge_id) = amazon_authorized(4980).await;
+    let (p, charge_id) = authorized_amazon_payment(4980).await;
     let id = id_of(&p);
     let (status, body) = operate(&id, "capture", None).await;
     assert_eq!(status, 200, "{body}");
@@ -317,7 +313,7 @@ async fn amazon_capture_captures_the_charge() {
 
 #[tokio::test]
 async fn amazon_increase_is_refused_with_the_japanese_message() {
-    let (p, charge_id) = amazon_authorized(3000).await;
+    let (p, charge_id) = authorized_amazon_payment(3000).await;
     let (status, body) = operate(&id_of(&p), "amount", Some(json!({ "amount": 3500 }))).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "amount_increase_not_allowed");
@@ -346,7 +342,7 @@ async fn amazon_increase_is_refused_with_the_japanese_message() {
 
 #[tokio::test]
 async fn amazon_cancel_before_capture_cancels_the_charge() {
-    let (p, charge_id) = amazon_authorized(2100).await;
+    let (p, charge_id) = authorized_amazon_payment(2100).await;
     let (status, body) = operate(&id_of(&p), "cancel", None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "voided");
@@ -365,7 +361,7 @@ async fn amazon_cancel_before_capture_cancels_the_charge() {
 
 #[tokio::test]
 async fn amazon_refunds_partial_then_full_after_capture() {
-    let (p, charge_id2) = amazon_authorized(5000).await;
+    let (p, charge_id2) = authorized_amazon_payment(5000).await;
     let id = id_of(&p);
     // Before capture a refund is refused, after capture a cancel.
     let (status, body) = operate(&id, "refund", Some(json!({ "amount": 1000 }))).await;
@@ -492,7 +488,7 @@ async fn an_e90_capture_is_reconciled_and_left_authorized() {
 
 #[tokio::test]
 async fn a_lost_amazon_capture_answer_is_settled_with_get_charge() {
-    let (p, charge_id) = amazon_authorized(3900).await;
+    let (p, charge_id) = authorized_amazon_payment(3900).await;
     amazon_fault(json!({ "api": "CaptureCharge", "object_id": charge_id, "drop_answer": true }))
         .await;
     let (status, body) = operate(&id_of(&p), "capture", None).await;
