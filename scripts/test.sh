@@ -9,7 +9,7 @@ cd "$ROOT"
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
-cargo clippy -q -p kessai-edge -p kessai-widget --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -q -p kessai-edge -p kessai-widget -p kessai-console --target wasm32-unknown-unknown -- -D warnings
 echo "== build widget and edge"
 bash scripts/build.sh
 echo "== tests"
