@@ -1,17 +1,28 @@
 //! Headless Chromium on the operator console served by the edge (workerd + D1) against both
 //! sandboxes: the operator logs in, bulk-captures three card payments, changes an amount,
-//! cancels (取消) a card payment and an Amazon Pay payment, captures and refunds an Amazon Pay
-//! payment, and the states in 受注一覧 match what the GMO and Amazon sandboxes hold.
+//! cancels one card payment of each kind (取消 the same JST day, 返品 the next day, 月跨返品 the
+//! next month), cancels an Amazon Pay payment, captures and refunds another, and the states in
+//! 受注一覧 match what the GMO and Amazon sandboxes hold. Then a 仮売上 nears its 60-day expiry
+//! (期限間近) and passes it (期限切れ: capture refused, saying why).
 //!
-//! 返品 / 月跨返品 need the JST day / month to pass: they wait for the edge test clock (see the
-//! report in the branch; the classification itself is covered by core's JST boundary tests and
-//! the preview test in console_edge.rs).
+//! Days pass on the stack's test clock (edge and both sandboxes frozen together, `set_clock`);
+//! the operator's 8-hour session ends with each jump, so the console asks for a login again.
 
 use fantoccini::{Client, Locator};
+use kessai_core::jst::JstDateTime;
 use kessai_tests::web::{click, eval, wait_for, wait_for_text};
 use kessai_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+/// Unix ms of a JST wall-clock time written `yyyyMMddHHmmss`.
+fn jst(s: &str) -> i64 {
+    JstDateTime::parse_gmo(s).expect("JST time").to_unix().0
+}
+
+/// When the test starts (JST): payments are authorised and captured then.
+const DAY_ONE: &str = "20270128100000";
+const DAY_MS: i64 = 86_400_000;
 
 /// A card payment for `customer` authorised through the widget API.
 async fn card_for(customer: &str, amount: i64) -> String {
@@ -157,8 +168,32 @@ async fn sandbox_state(p: &Value) -> String {
     }
 }
 
+/// Cancels a captured card payment from its page: the page names `class` and warns that the
+/// charge stays on the shopper's statement before the confirmation.
+async fn cancel_captured_card(c: &Client, id: &str, class: &str) {
+    open_payment(c, id).await;
+    let kind = wait_for_text(c, "#cancel-kind", class).await;
+    assert!(kind.contains(&format!("「{class}」")), "{id}: {kind}");
+    let warning = wait_for(c, "#cancel-warning")
+        .await
+        .text()
+        .await
+        .expect("warning");
+    assert!(warning.contains("明細"), "{warning}");
+    click(c, "#op-cancel").await;
+    confirm(c, &format!("「{class}」として取り消します")).await;
+}
+
+/// Moves the stack's clock to `at` (JST) and logs in again: the session has ended meanwhile.
+async fn days_pass(c: &Client, at: i64) {
+    set_clock(at).await;
+    login(c).await;
+}
+
 #[tokio::test]
 async fn operator_runs_the_after_order_operations_in_the_console() {
+    let day_one = jst(DAY_ONE);
+    set_clock(day_one).await;
     let marker = order_id("コンソール");
     let customer = format!("操作 {marker}");
     let bulk: Vec<String> = {
@@ -223,21 +258,19 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
             .contains("¥4,200")
     );
 
-    // Card cancel: the page says which class the edge will use before confirming.
+    // A 仮売上 cancelled on its own day: 取消, nothing on the statement, no warning.
     open_payment(&c, &cancel).await;
-    let kind = wait_for(&c, "#cancel-kind")
-        .await
-        .text()
-        .await
-        .expect("kind");
-    let class = if kind.contains("「取消」") {
-        "取消"
-    } else {
-        "返品"
-    };
-    assert!(kind.contains(class), "{kind}");
+    let kind = wait_for_text(&c, "#cancel-kind", "取消").await;
+    assert!(kind.contains("「取消」"), "{kind}");
+    assert!(
+        c.find(Locator::Css("#cancel-warning")).await.is_err(),
+        "no statement warning for a 仮売上"
+    );
     click(&c, "#op-cancel").await;
-    confirm(&c, &format!("「{class}」として取り消します")).await;
+    confirm(&c, "「取消」として取り消します").await;
+
+    // Captured card payments, one of each kind as the JST days pass: the same day 取消, ...
+    cancel_captured_card(&c, &bulk[0], "取消").await;
 
     // Amazon Pay cancel before capture.
     open_payment(&c, &amazon_cancel).await;
@@ -258,6 +291,13 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
     confirm(&c, "¥1,500を返金").await;
     let history = wait_for_text(&c, "#events", "担当者 operator").await;
     assert!(history.contains("返金"), "{history}");
+
+    // ... the next JST day (same month) 返品, ...
+    days_pass(&c, jst("20270129000100")).await;
+    cancel_captured_card(&c, &bulk[1], "返品").await;
+    // ... and in the next month 月跨返品.
+    days_pass(&c, jst("20270201093000")).await;
+    cancel_captured_card(&c, &bulk[2], "月跨返品").await;
 
     // 受注一覧 matches the sandboxes, row by row.
     search(&c, &marker).await;
@@ -292,33 +332,66 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
             "{id} in the list vs the Amazon sandbox"
         );
     }
-    let states: Vec<String> = {
-        let mut all = Vec::new();
-        for id in bulk
-            .iter()
-            .chain([&change, &cancel, &amazon_cancel, &amazon_refund])
-        {
-            all.push(
-                payment(id).await["state"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            );
-        }
-        all
-    };
-    assert_eq!(&states[..3], &["captured", "captured", "captured"]);
-    assert_eq!(states[3], "authorized");
-    assert!(
-        states[4] == "voided" || states[4] == "returned",
-        "{states:?}"
+    let mut states = Vec::new();
+    for id in bulk
+        .iter()
+        .chain([&change, &cancel, &amazon_cancel, &amazon_refund])
+    {
+        states.push(
+            payment(id).await["state"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        states,
+        [
+            "voided",
+            "returned",
+            "returned_next_month",
+            "authorized",
+            "voided",
+            "voided",
+            "partially_refunded"
+        ]
     );
-    assert_eq!(states[5], "voided");
-    assert_eq!(states[6], "partially_refunded");
     assert_eq!(
         gmo_trade(&gmo_order(&payment(&change).await)).await["amount"],
         4200
     );
+
+    // Day 55 of the 60-day card authorisation: 期限間近, found by the 期限間近のみ filter.
+    days_pass(&c, day_one + 55 * DAY_MS).await;
+    search(&c, &marker).await;
+    click(&c, "#filter-near").await;
+    click(&c, "#search").await;
+    let rows = list_states(&c, 1).await;
+    assert_eq!(rows, [(change.clone(), "authorized".to_string())]);
+    let countdown = wait_for_text(
+        &c,
+        &format!("tr[data-payment-id='{change}'] td.near"),
+        "残り",
+    )
+    .await;
+    assert!(countdown.contains("残り5日"), "{countdown}");
+
+    // Day 61: 期限切れ; the page refuses the capture and says why.
+    days_pass(&c, day_one + 61 * DAY_MS).await;
+    open_payment(&c, &change).await;
+    let state = eval(
+        &c,
+        "return document.querySelector('#detail-state').dataset.state",
+    )
+    .await;
+    assert_eq!(state, json!("expired"));
+    assert!(c.find(Locator::Css("#op-capture")).await.is_err());
+    let refused = wait_for(&c, "#capture-refused")
+        .await
+        .text()
+        .await
+        .expect("why");
+    assert!(refused.contains("期限"), "{refused}");
 
     // Logout: back to ログイン, and the API is closed to this browser.
     click(&c, "#logout").await;
@@ -334,4 +407,5 @@ async fn operator_runs_the_after_order_operations_in_the_console() {
         .await
         .expect("login form");
     let _ = c.close().await;
+    real_clock().await;
 }
