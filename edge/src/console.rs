@@ -16,13 +16,14 @@ use crate::{Reply, amazon_payment, payment_view};
 use kessai_core::amazon::model::{Charge, Price};
 use kessai_core::amazon::request::api;
 use kessai_core::console::{
-    ExpiryBadge, LoginFailures, OperatorCredential, SESSION_COOKIE, SESSION_TTL_MS, cleared_cookie,
-    cookie_value, expiry_badge, parse_operators, session_cookie, valid_operator_name,
+    ExpiryBadge, LoginFailures, NEAR_EXPIRY_DAYS, OperatorCredential, SESSION_COOKIE,
+    SESSION_TTL_MS, cleared_cookie, cookie_value, expiry_badge, parse_operators, session_cookie,
+    valid_operator_name,
 };
 use kessai_core::gmo::api::{self as gmo_api, Answer};
 use kessai_core::gmo::status::JobCd;
 use kessai_core::jst::UnixMillis;
-use kessai_core::operations::{Operation, PaymentMethod, plan};
+use kessai_core::operations::{AuthorizationExpiry, Operation, PaymentMethod, plan};
 use kessai_core::payment::PaymentState;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -547,8 +548,22 @@ pub async fn list(req: &Request, store: &Store<'_>) -> ApiResult<Reply> {
         (?4 IS NULL OR id = ?5 OR order_id LIKE ?4 ESCAPE '\\' OR customer_name LIKE ?4 ESCAPE '\\' \
          OR amazon_buyer_name LIKE ?4 ESCAPE '\\' OR gmo_order_id LIKE ?4 ESCAPE '\\' OR gmo_access_id = ?5 \
          OR gmo_tran_id = ?5 OR amazon_charge_id LIKE ?4 ESCAPE '\\' OR amazon_charge_permission_id LIKE ?4 ESCAPE '\\' \
-         OR amazon_checkout_session_id LIKE ?4 ESCAPE '\\') \
-        ORDER BY created_at DESC LIMIT ?6";
+         OR amazon_checkout_session_id LIKE ?4 ESCAPE '\\') AND \
+        (?7 IS NULL OR state <> 'authorized' OR (method = 'card' AND authorized_at <= ?7) \
+         OR (method = 'amazon_pay' AND authorized_at <= ?8)) \
+        ORDER BY CASE WHEN ?7 IS NULL THEN 0 ELSE authorized_at END, created_at DESC LIMIT ?6";
+    // 期限間近 / 期限切れ: only 仮売上 old enough can be either (bounded per method in SQL), and
+    // the most urgent come first; a shop's thousands of fresh 仮売上 never hide them.
+    let attention = (f.near_expiry || f.state == Some(PaymentState::Expired)).then(|| {
+        let threshold = if f.near_expiry { NEAR_EXPIRY_DAYS } else { -1 };
+        let bound = |m| {
+            JsValue::from_f64(
+                AuthorizationExpiry::latest_needing_attention(m, UnixMillis(now), threshold).0
+                    as f64,
+            )
+        };
+        (bound(PaymentMethod::Card), bound(PaymentMethod::AmazonPay))
+    });
     let opt = |v: Option<&str>| v.map(JsValue::from_str).unwrap_or(JsValue::NULL);
     // Reading more than asked when the clock decides, so the limit still holds after filtering.
     let read_limit = if f.near_expiry || f.state == Some(PaymentState::Expired) {
@@ -566,6 +581,8 @@ pub async fn list(req: &Request, store: &Store<'_>) -> ApiResult<Reply> {
             opt(like.as_deref()),
             opt(f.q.as_deref()),
             n(read_limit),
+            attention.clone().map_or(JsValue::NULL, |a| a.0),
+            attention.map_or(JsValue::NULL, |a| a.1),
         ])
         .map_err(d1)?
         .all()

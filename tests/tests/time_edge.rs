@@ -202,3 +202,88 @@ async fn the_test_clock_needs_the_merchant_key() {
         "{body}"
     );
 }
+
+/// `GET /v1/payments?…` as the console lists: the ids shown.
+async fn listed(query: &str) -> Vec<String> {
+    let (status, body) = merchant(Method::GET, &format!("/v1/payments?{query}"), None).await;
+    assert_eq!(status, 200, "{query}: {body}");
+    body["data"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| r["id"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn near_expiry_and_expired_are_found_among_many_and_amazon_expires_after_30_days() {
+    let _turn = CLOCK.lock().await;
+    let day_one = UnixMillis(jst("20270301100000"));
+    set_clock(day_one.0).await;
+    let card = id_of(&authorized_card_payment(5_000).await);
+    let (amazon, charge_id) = authorized_amazon_payment(3_000).await;
+    let amazon = id_of(&amazon);
+
+    // Day 20 of Amazon Pay's 30: counting down, not 期限間近 yet.
+    set_clock(day_one.plus_days(20).0).await;
+    let view = payment(&amazon).await;
+    assert_eq!(view["authorization_expiry"]["days_left"], 10, "{view}");
+    assert_eq!(view["authorization_expiry"]["near_expiry"], false, "{view}");
+    assert!(
+        listed(&format!("near_expiry=1&q={amazon}"))
+            .await
+            .is_empty()
+    );
+
+    // Day 24: 6 JST days left, 期限間近.
+    set_clock(day_one.plus_days(24).0).await;
+    let view = payment(&amazon).await;
+    assert_eq!(view["authorization_expiry"]["days_left"], 6, "{view}");
+    assert_eq!(
+        listed(&format!("near_expiry=1&q={amazon}")).await,
+        [amazon.clone()]
+    );
+
+    // Day 31: 期限切れ; the capture is refused before any call to Amazon, saying why.
+    set_clock(day_one.plus_days(31).0).await;
+    let view = payment(&amazon).await;
+    assert_eq!(view["display_state"], "expired", "{view}");
+    assert_eq!(
+        listed(&format!("state=expired&q={amazon}")).await,
+        [amazon.clone()]
+    );
+    let (status, body) = operate(&amazon, "capture", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("authorization_expired")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("30")),
+        "{body}"
+    );
+    assert!(
+        amazon_requests(Some("CaptureCharge"), Some(&charge_id))
+            .await
+            .is_empty()
+    );
+
+    // Day 53 of the card's 60: 期限間近, and found first even when a page holds only newer
+    // 仮売上 (six of them authorised today).
+    set_clock(day_one.plus_days(53).0).await;
+    for _ in 0..6 {
+        authorized_card_payment(1_000).await;
+    }
+    assert_eq!(listed("near_expiry=1&limit=1").await, [card.clone()]);
+    let near = listed("near_expiry=1&limit=50").await;
+    assert!(near.contains(&card), "{near:?}");
+    assert!(
+        !near.contains(&amazon),
+        "an expired one is not 期限間近: {near:?}"
+    );
+    real_clock().await;
+}

@@ -52,6 +52,19 @@ impl AuthorizationExpiry {
     pub fn near_expiry(&self, now: UnixMillis, threshold_days: i64) -> bool {
         !self.is_expired(now) && self.days_left(now) <= threshold_days
     }
+
+    /// The latest `authorized_at` whose authorisation is near expiry (`threshold_days`) or
+    /// expired at `now`: anything authorised later needs no attention yet. A bound for database
+    /// queries, so "期限間近" finds the oldest 仮売上 of a large shop, not only its newest rows.
+    /// Expiring on JST day `today + threshold_days` at the latest means expiring before
+    /// `now + threshold_days + 1` days, i.e. authorised before `now - (valid - threshold - 1)` days.
+    pub fn latest_needing_attention(
+        method: PaymentMethod,
+        now: UnixMillis,
+        threshold_days: i64,
+    ) -> UnixMillis {
+        now.plus_days(threshold_days + 1 - method.authorization_valid_days())
+    }
 }
 
 /// Days since 1970-01-01 of the JST calendar date of `t`.
@@ -66,4 +79,53 @@ fn jst_day_number(t: UnixMillis) -> i64 {
     .to_unix();
     // JST midnight is 15:00 UTC of the day before: shift back to a whole UTC day count.
     (midnight.0 + 9 * 3_600_000).div_euclid(DAY_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn method(card: bool) -> PaymentMethod {
+        if card {
+            PaymentMethod::Card
+        } else {
+            PaymentMethod::AmazonPay
+        }
+    }
+
+    proptest! {
+        /// Every authorisation that is near expiry or expired lies at or before the bound, so
+        /// a query bounded by it misses none.
+        #[test]
+        fn the_attention_bound_misses_nothing(
+            card: bool,
+            now in 1_600_000_000_000_i64..1_900_000_000_000,
+            age_ms in 0_i64..(90 * DAY_MS),
+            threshold in 0_i64..15,
+        ) {
+            let m = method(card);
+            let e = AuthorizationExpiry::new(m, UnixMillis(now - age_ms));
+            let bound = AuthorizationExpiry::latest_needing_attention(m, UnixMillis(now), threshold);
+            if e.near_expiry(UnixMillis(now), threshold) || e.is_expired(UnixMillis(now)) {
+                prop_assert!(e.authorized_at <= bound, "{e:?} now {now} bound {bound:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_attention_bound_is_tight_within_a_day() {
+        // Card (60 days), 7-day threshold: the bound is 52 days back; 53 days back is near
+        // (expires in 7 days), 51 days back is not (9 days left).
+        let now = JstDateTime::parse_gmo("20270315120000").map(|d| d.to_unix());
+        let Some(now) = now else {
+            panic!("valid JST time");
+        };
+        let bound = AuthorizationExpiry::latest_needing_attention(PaymentMethod::Card, now, 7);
+        assert_eq!(bound, now.plus_days(-52));
+        let just_near = AuthorizationExpiry::new(PaymentMethod::Card, now.plus_days(-53));
+        assert!(just_near.near_expiry(now, 7));
+        let not_yet = AuthorizationExpiry::new(PaymentMethod::Card, now.plus_days(-51));
+        assert!(!not_yet.near_expiry(now, 7));
+    }
 }
