@@ -12,20 +12,20 @@
 
 use crate::config::Config;
 use crate::gmo_transport::GmoTransport;
-use crate::ipn::{self, NewNotification, Observed, Refusal, d1, refuse};
+use crate::ipn::{self, NewNotification, NotificationRow, Observed, Refusal, d1, refuse};
 use crate::platform;
 use crate::store::{PaymentRow, Store};
 use kessai_core::gmo::api::{self as gmo_api, Answer};
 use kessai_core::gmo::codec::decode_form;
 use kessai_core::gmo::notification::{RECEIVED, ResultNotification, SEND_AGAIN, read_notification};
 use kessai_core::payment::{PaymentState, state_from_gmo};
-use serde_json::json;
+use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
 pub const GMO_NOTIFY_PATH: &str = "/v1/notify/gmo";
 
-async fn payment_by_gmo_order(
+pub(crate) async fn payment_by_gmo_order(
     db: &worker::D1Database,
     gmo_order_id: &str,
 ) -> Result<Option<PaymentRow>, Refusal> {
@@ -109,29 +109,42 @@ async fn handle(
     if rec.status != "received" {
         return Ok(RECEIVED);
     }
-    let store = Store { db: &db };
     let detail = json!({ "status": n.status, "job_cd": n.job_cd, "tran_id": n.tran_id, "tran_date": n.tran_date });
+    let status = process(&db, cfg, &rec, row, &detail).await?;
+    worker::console_log!("GMO notification #{} -> {status}", rec.id);
+    Ok(RECEIVED)
+}
+
+/// Applies a recorded (`received`) GMO notification to its payment: SearchTrade, then a
+/// forward change by compare-and-set. Runs on delivery and, for a row a failed delivery left
+/// `received`, in the Cron sweep (`crate::sweep`). Returns the row's new status.
+pub async fn process(
+    db: &worker::D1Database,
+    cfg: &Config,
+    rec: &NotificationRow,
+    payment: PaymentRow,
+    detail: &Value,
+) -> Result<&'static str, Refusal> {
+    let store = Store { db };
     let outcome = ipn::apply_forward(
         &store,
         cfg,
-        row,
+        payment,
         "gmo_notification_applied",
         "gmo",
-        &detail,
+        detail,
         |r| observe_gmo(cfg, r),
     )
     .await?;
-    let status = ipn::conclude(
-        &db,
-        &rec,
+    ipn::conclude(
+        db,
+        rec,
         &outcome,
         "gmo_notification_unchanged",
         "gmo",
-        &detail,
+        detail,
     )
-    .await?;
-    worker::console_log!("GMO notification #{} -> {status}", rec.id);
-    Ok(RECEIVED)
+    .await
 }
 
 /// `POST /v1/notify/gmo`. Always 200 with `0` or `1` as GMO expects.

@@ -757,7 +757,6 @@ async fn handle(
     if row.status != "received" {
         return Ok((200, json!({ "received": true, "duplicate": true })));
     }
-    let store = Store { db: &db };
     let detail = json!({
         "message_id": envelope.message_id,
         "notification_id": msg.notification_id,
@@ -765,36 +764,43 @@ async fn handle(
         "object_id": msg.object_id,
         "notification_type": msg.notification_type,
     });
-    let Some(payment) = payment_by_charge_permission(&db, &msg.charge_permission_id).await? else {
-        finish(&db, &row, "unmatched", None, &json!({}), platform::now().0).await?;
-        worker::console_log!("Amazon IPN #{} -> unmatched", row.id);
-        return Ok((200, json!({ "received": true, "status": "unmatched" })));
-    };
-    let outcome = apply_forward(
-        &store,
-        cfg,
-        payment,
-        "amazon_ipn_applied",
-        "amazon",
-        &detail,
-        |r| observe_amazon(amazon, r),
-    )
-    .await?;
-    let status = conclude(
-        &db,
-        &row,
-        &outcome,
-        "amazon_ipn_unchanged",
-        "amazon",
-        &detail,
-    )
-    .await?;
+    let status = process_amazon(&db, cfg, amazon, &row, &msg.charge_permission_id, &detail).await?;
     worker::console_log!(
         "Amazon IPN #{} {} -> {status}",
         row.id,
         msg.object_type.as_str()
     );
     Ok((200, json!({ "received": true, "status": status })))
+}
+
+/// Applies a recorded (`received`) Amazon IPN: finds the payment by its charge permission,
+/// re-reads Amazon and moves the payment forward. Runs on delivery and, for a row a failed
+/// delivery left `received`, in the Cron sweep (`crate::sweep`). Returns the row's new status
+/// (`unmatched` | `applied` | `unchanged`).
+pub async fn process_amazon(
+    db: &worker::D1Database,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    row: &NotificationRow,
+    charge_permission_id: &str,
+    detail: &Value,
+) -> Result<&'static str, Refusal> {
+    let Some(payment) = payment_by_charge_permission(db, charge_permission_id).await? else {
+        finish(db, row, "unmatched", None, &json!({}), platform::now().0).await?;
+        return Ok("unmatched");
+    };
+    let store = Store { db };
+    let outcome = apply_forward(
+        &store,
+        cfg,
+        payment,
+        "amazon_ipn_applied",
+        "amazon",
+        detail,
+        |r| observe_amazon(amazon, r),
+    )
+    .await?;
+    conclude(db, row, &outcome, "amazon_ipn_unchanged", "amazon", detail).await
 }
 
 /// `POST /api/amazonpay2/ipn.php`.

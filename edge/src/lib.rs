@@ -153,11 +153,13 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     };
     let report = sweep::run(&Store { db: &db }, &cfg).await;
     worker::console_log!(
-        "sweep: examined {} settled {} still_open {} failed {}",
+        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}",
         report.examined,
         report.settled,
         report.still_open,
-        report.failed
+        report.failed,
+        report.notifications_processed,
+        report.notifications_failed
     );
 }
 

@@ -7,16 +7,29 @@
 //! would (`crate::reconcile_any`): ask first (SearchTrade / Get Checkout Session / Get Charge),
 //! never repeat a charge. A payment the gateway still cannot tell about stays `unknown` for the
 //! next run. Failures are logged per payment (ids and codes only) and never stop the run.
+//!
+//! The same run finishes gateway notifications a failed delivery left `received` (Amazon IPN
+//! or GMO 結果通知 whose processing could not complete and whose redeliveries ran out): after
+//! [`NOTIFICATION_GRACE_MS`], so the gateways' own retries go first, each is processed as on
+//! delivery (re-read at the gateway, forward only, once).
 
 use crate::config::Config;
+use crate::ipn::{self, NotificationRow};
 use crate::store::Store;
-use crate::{platform, reconcile_any};
+use crate::{gmo_notification, platform, reconcile_any};
 use kessai_core::payment::PaymentState;
+use serde::Deserialize;
+use serde_json::json;
+use wasm_bindgen::JsValue;
 
 /// Payments one run settles at most. Each costs one or two gateway calls plus a few D1 queries;
 /// 25 keeps a run well inside the Workers subrequest and CPU limits. Older ones go first, and
 /// what is left waits for the next run (every 5 minutes).
 pub const SWEEP_BATCH: i64 = 25;
+
+/// Notifications left `received` are taken up only this long after they arrived: until then
+/// the gateway's own redelivery (SNS, GMO) is expected to bring them again.
+pub const NOTIFICATION_GRACE_MS: i64 = 10 * 60_000;
 
 /// What one run did (its log line).
 #[derive(Default)]
@@ -25,17 +38,38 @@ pub struct SweepReport {
     pub settled: usize,
     pub still_open: usize,
     pub failed: usize,
+    pub notifications_processed: usize,
+    pub notifications_failed: usize,
+}
+
+/// A notification row left `received` (ids only).
+#[derive(Deserialize)]
+struct PendingNotification {
+    id: i64,
+    status: String,
+    source: String,
+    dedupe_key: String,
+    kind: String,
+    object_type: Option<String>,
+    object_id: Option<String>,
+    charge_permission_id: Option<String>,
 }
 
 pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
-    let now = platform::now().0;
     let mut report = SweepReport::default();
+    settle_payments(store, cfg, &mut report).await;
+    finish_notifications(store, cfg, &mut report).await;
+    report
+}
+
+async fn settle_payments(store: &Store<'_>, cfg: &Config, report: &mut SweepReport) {
+    let now = platform::now().0;
     let rows = match store.open_outcomes(now, SWEEP_BATCH).await {
         Ok(rows) => rows,
         Err(e) => {
             worker::console_error!("sweep: listing open outcomes failed: {}", e.code);
             report.failed = 1;
-            return report;
+            return;
         }
     };
     for row in rows {
@@ -56,5 +90,110 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
             }
         }
     }
-    report
+}
+
+async fn finish_notifications(store: &Store<'_>, cfg: &Config, report: &mut SweepReport) {
+    let cutoff = platform::now().0 - NOTIFICATION_GRACE_MS;
+    let pending = match store
+        .db
+        .prepare(
+            "SELECT id, status, source, dedupe_key, kind, object_type, object_id, charge_permission_id \
+             FROM notifications WHERE status = 'received' AND received_at <= ?1 \
+             ORDER BY received_at LIMIT ?2",
+        )
+        .bind(&[
+            JsValue::from_f64(cutoff as f64),
+            JsValue::from_f64(SWEEP_BATCH as f64),
+        ]) {
+        Ok(stmt) => match stmt
+            .all()
+            .await
+            .and_then(|r| r.results::<PendingNotification>())
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                worker::console_error!("sweep: listing notifications failed: {e}");
+                report.notifications_failed += 1;
+                return;
+            }
+        },
+        Err(e) => {
+            worker::console_error!("sweep: listing notifications failed: {e}");
+            report.notifications_failed += 1;
+            return;
+        }
+    };
+    for n in pending {
+        match finish_notification(store, cfg, &n).await {
+            Ok(status) => {
+                report.notifications_processed += 1;
+                worker::console_log!("sweep: notification #{} -> {status}", n.id);
+            }
+            Err(r) => {
+                report.notifications_failed += 1;
+                worker::console_warn!(
+                    "sweep: notification #{} not processed ({}): {}",
+                    n.id,
+                    r.status,
+                    r.reason
+                );
+            }
+        }
+    }
+}
+
+/// Processes one left-over notification as its delivery would have.
+async fn finish_notification(
+    store: &Store<'_>,
+    cfg: &Config,
+    n: &PendingNotification,
+) -> Result<&'static str, ipn::Refusal> {
+    let row = NotificationRow {
+        id: n.id,
+        status: n.status.clone(),
+    };
+    let detail = json!({
+        "notification_row": n.id,
+        "dedupe_key": n.dedupe_key,
+        "kind": n.kind,
+        "object_type": n.object_type,
+        "object_id": n.object_id,
+        "swept": true,
+    });
+    match n.source.as_str() {
+        "amazon_ipn" => {
+            let (Some(amazon), Some(cp)) = (cfg.amazon.as_ref(), n.charge_permission_id.as_deref())
+            else {
+                return Err(ipn::refuse(
+                    409,
+                    "Amazon Pay is off or the row has no charge permission",
+                ));
+            };
+            ipn::process_amazon(store.db, cfg, amazon, &row, cp, &detail).await
+        }
+        "gmo_result" => {
+            let order = n.object_id.as_deref().unwrap_or("");
+            match gmo_notification::payment_by_gmo_order(store.db, order).await? {
+                Some(payment) => {
+                    gmo_notification::process(store.db, cfg, &row, payment, &detail).await
+                }
+                None => {
+                    ipn::finish(
+                        store.db,
+                        &row,
+                        "unmatched",
+                        None,
+                        &json!({}),
+                        platform::now().0,
+                    )
+                    .await?;
+                    Ok("unmatched")
+                }
+            }
+        }
+        other => Err(ipn::refuse(
+            409,
+            format!("unknown notification source {other}"),
+        )),
+    }
 }

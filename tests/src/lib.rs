@@ -872,3 +872,63 @@ pub async fn console_call(
     let set_cookie = set_cookie_of(&resp);
     (status, set_cookie, resp.json().await.unwrap_or(Value::Null))
 }
+
+// ---------------------------------------------------------------------------------------------
+// Amazon Pay IPNs made by hand (signed by the sandbox's `/__sandbox/amazon/ipn/sign` control)
+
+/// The Amazon sandbox's merchant id (`kessai_sandbox::amazon`'s default).
+pub const AMAZON_SANDBOX_MERCHANT_ID: &str = "A3KESSAISANDBOX";
+
+/// POSTs a JSON control to the Amazon sandbox; status and JSON answer.
+pub async fn amazon_sandbox_post(path: &str, body: Value) -> (u16, Value) {
+    let urls = stack();
+    let resp = client()
+        .post(format!("{}{path}", urls.amazon_sandbox))
+        .json(&body)
+        .send()
+        .await
+        .expect("sandbox reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// An Amazon Pay V2 IPN message.
+pub fn ipn_message(
+    object_type: &str,
+    object_id: &str,
+    cp_id: &str,
+    notification_id: &str,
+) -> String {
+    json!({
+        "MerchantID": AMAZON_SANDBOX_MERCHANT_ID,
+        "ObjectType": object_type,
+        "ObjectId": object_id,
+        "ChargePermissionId": cp_id,
+        "NotificationType": "STATE_CHANGE",
+        "NotificationId": notification_id,
+        "NotificationVersion": "V2",
+    })
+    .to_string()
+}
+
+/// A Notification envelope signed by the sandbox (`spec`: message, signature_version,
+/// identity, topic_arn, subject).
+pub async fn signed_ipn(spec: Value) -> Value {
+    let (status, env) = amazon_sandbox_post("/__sandbox/amazon/ipn/sign", spec).await;
+    assert_eq!(status, 200, "{env}");
+    env
+}
+
+/// POSTs an envelope as SNS does; status and JSON answer.
+pub async fn post_amazon_ipn(envelope: &Value) -> (u16, Value) {
+    let resp = client()
+        .post(format!("{}/api/amazonpay2/ipn.php", stack().edge))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header("x-amz-sns-message-type", "Notification")
+        .body(envelope.to_string())
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}

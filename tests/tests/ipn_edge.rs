@@ -12,20 +12,6 @@ use kessai_tests::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const MERCHANT_ID: &str = "A3KESSAISANDBOX";
-
-async fn sandbox_post(path: &str, body: Value) -> (u16, Value) {
-    let urls = stack();
-    let resp = client()
-        .post(format!("{}{path}", urls.amazon_sandbox))
-        .json(&body)
-        .send()
-        .await
-        .expect("sandbox reachable");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 fn ipn_url() -> String {
     format!("{}/api/amazonpay2/ipn.php", stack().edge)
 }
@@ -33,7 +19,7 @@ fn ipn_url() -> String {
 /// Points the sandbox's IPN delivery at the edge.
 async fn point_delivery_at_edge() {
     let (status, body) =
-        sandbox_post("/__sandbox/amazon/ipn/url", json!({ "url": ipn_url() })).await;
+        amazon_sandbox_post("/__sandbox/amazon/ipn/url", json!({ "url": ipn_url() })).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -59,49 +45,13 @@ fn events_of_notification(p: &Value, notification_id: &str) -> usize {
 
 /// `POST /__sandbox/amazon/console/charges/{id}/{action}` (Seller Central).
 async fn console(charge_id: &str, action: &str, body: Value) -> Value {
-    let (status, answer) = sandbox_post(
+    let (status, answer) = amazon_sandbox_post(
         &format!("/__sandbox/amazon/console/charges/{charge_id}/{action}"),
         body,
     )
     .await;
     assert_eq!(status, 200, "console {action}: {answer}");
     answer
-}
-
-/// An Amazon Pay V2 IPN message.
-fn message(object_type: &str, object_id: &str, cp_id: &str, notification_id: &str) -> String {
-    json!({
-        "MerchantID": MERCHANT_ID,
-        "ObjectType": object_type,
-        "ObjectId": object_id,
-        "ChargePermissionId": cp_id,
-        "NotificationType": "STATE_CHANGE",
-        "NotificationId": notification_id,
-        "NotificationVersion": "V2",
-    })
-    .to_string()
-}
-
-/// A Notification envelope signed by the sandbox (`spec`: message, signature_version,
-/// identity, topic_arn, subject).
-async fn signed(spec: Value) -> Value {
-    let (status, env) = sandbox_post("/__sandbox/amazon/ipn/sign", spec).await;
-    assert_eq!(status, 200, "{env}");
-    env
-}
-
-/// POSTs an envelope as SNS does; status and JSON answer.
-async fn post_ipn(envelope: &Value) -> (u16, Value) {
-    let resp = client()
-        .post(ipn_url())
-        .header("content-type", "text/plain; charset=UTF-8")
-        .header("x-amz-sns-message-type", "Notification")
-        .body(envelope.to_string())
-        .send()
-        .await
-        .expect("edge reachable");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 fn count(p: &Value, kind: &str) -> usize {
@@ -171,8 +121,8 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
     let id = id_of(&p);
     let cp = cp_of(&payment(&id).await);
     let nid = format!("forgery-{charge_id}");
-    let msg = message("CHARGE", &charge_id, &cp, &nid);
-    let good = signed(json!({ "message": msg })).await;
+    let msg = ipn_message("CHARGE", &charge_id, &cp, &nid);
+    let good = signed_ipn(json!({ "message": msg })).await;
 
     let mut cases: Vec<(&str, Value)> = Vec::new();
     let mut forged = good.clone();
@@ -198,14 +148,17 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
     cases.push(("certificate URL not .pem", under_base_not_pem));
     cases.push((
         "wrong topic",
-        signed(json!({ "message": msg, "topic_arn": "arn:aws:sns:us-west-2:000000000000:SomeoneElse" }))
+        signed_ipn(json!({ "message": msg, "topic_arn": "arn:aws:sns:us-west-2:000000000000:SomeoneElse" }))
             .await,
     ));
     cases.push((
         "wrong merchant",
-        signed(json!({ "message": msg.replace(MERCHANT_ID, "A1OTHERMERCHANT") })).await,
+        signed_ipn(
+            json!({ "message": msg.replace(AMAZON_SANDBOX_MERCHANT_ID, "A1OTHERMERCHANT") }),
+        )
+        .await,
     ));
-    let (s, _) = sandbox_post(
+    let (s, _) = amazon_sandbox_post(
         "/__sandbox/amazon/ipn/identities",
         json!({ "name": "rogue.pem", "kind": "rogue" }),
     )
@@ -213,9 +166,9 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
     assert_eq!(s, 200);
     cases.push((
         "certificate from another CA",
-        signed(json!({ "message": msg, "identity": "rogue.pem" })).await,
+        signed_ipn(json!({ "message": msg, "identity": "rogue.pem" })).await,
     ));
-    let (s, _) = sandbox_post(
+    let (s, _) = amazon_sandbox_post(
         "/__sandbox/amazon/ipn/identities",
         json!({ "name": "expired.pem", "kind": "expired" }),
     )
@@ -223,7 +176,7 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
     assert_eq!(s, 200);
     cases.push((
         "expired certificate",
-        signed(json!({ "message": msg, "identity": "expired.pem" })).await,
+        signed_ipn(json!({ "message": msg, "identity": "expired.pem" })).await,
     ));
     let mut v1_claimed = good.clone();
     v1_claimed["SignatureVersion"] = json!("1");
@@ -231,7 +184,7 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
     cases.push(("not an envelope", json!({ "hello": "world" })));
 
     for (what, env) in &cases {
-        let (status, body) = post_ipn(env).await;
+        let (status, body) = post_amazon_ipn(env).await;
         assert!((400..500).contains(&status), "{what}: {status} {body}");
         assert_eq!(body["error"]["code"], "rejected", "{what}: {body}");
     }
@@ -241,15 +194,15 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
 
     // The genuine one (the NotificationId the rejected ones carried) is accepted and recorded
     // once; Amazon changed nothing, so neither does it.
-    let (status, body) = post_ipn(&good).await;
+    let (status, body) = post_amazon_ipn(&good).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "unchanged", "{body}");
     assert_eq!(events_of_notification(&payment(&id).await, &nid), 1);
     // Replayed (same envelope, or re-signed with the same NotificationId): nothing twice.
-    let (status, body) = post_ipn(&good).await;
+    let (status, body) = post_amazon_ipn(&good).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["duplicate"], true, "{body}");
-    let (status, body) = post_ipn(&signed(json!({ "message": msg })).await).await;
+    let (status, body) = post_amazon_ipn(&signed_ipn(json!({ "message": msg })).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["duplicate"], true, "{body}");
     let after = payment(&id).await;
@@ -270,14 +223,14 @@ async fn signature_version_1_sha1_verifies() {
     let id = id_of(&p);
     let cp = cp_of(&payment(&id).await);
     // Nothing changed at Amazon: a valid notification records and changes nothing.
-    let env = signed(json!({
-        "message": message("CHARGE", &charge_id, &cp, &format!("v1-{charge_id}")),
+    let env = signed_ipn(json!({
+        "message": ipn_message("CHARGE", &charge_id, &cp, &format!("v1-{charge_id}")),
         "signature_version": "1",
         "subject": "Amazon Pay IPN",
     }))
     .await;
     assert_eq!(env["SignatureVersion"], "1");
-    let (status, body) = post_ipn(&env).await;
+    let (status, body) = post_amazon_ipn(&env).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "unchanged", "{body}");
     let after = payment(&id).await;
@@ -326,11 +279,11 @@ async fn console_capture_then_refund_move_the_payment_forward_exactly_once() {
         ("CHARGE", charge_id.as_str()),
         ("CHARGE_PERMISSION", cp.as_str()),
     ] {
-        let env = signed(
-            json!({ "message": message(kind, object, &cp, &format!("late-{kind}-{charge_id}")) }),
+        let env = signed_ipn(
+            json!({ "message": ipn_message(kind, object, &cp, &format!("late-{kind}-{charge_id}")) }),
         )
         .await;
-        let (status, body) = post_ipn(&env).await;
+        let (status, body) = post_amazon_ipn(&env).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status"], "unchanged", "{body}");
     }
@@ -365,7 +318,7 @@ async fn edge_down_during_delivery_then_retry_delivers_once() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
     };
-    sandbox_post(
+    amazon_sandbox_post(
         "/__sandbox/amazon/ipn/url",
         json!({ "url": format!("http://127.0.0.1:{dead}/api/amazonpay2/ipn.php") }),
     )

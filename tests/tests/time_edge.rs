@@ -287,3 +287,83 @@ async fn near_expiry_and_expired_are_found_among_many_and_amazon_expires_after_3
     );
     real_clock().await;
 }
+
+#[tokio::test]
+async fn the_cron_sweep_finishes_an_ipn_that_could_not_be_processed_on_delivery() {
+    let _turn = CLOCK.lock().await;
+    let arrived = UnixMillis(jst("20270410143000"));
+    set_clock(arrived.0).await;
+    let (p, charge_id) = authorized_amazon_payment(2_800).await;
+    let id = id_of(&p);
+    let cp = payment(&id).await["amazon_pay"]["charge_permission_id"]
+        .as_str()
+        .expect("charge permission id")
+        .to_string();
+    // Captured in Seller Central, behind the edge (this stack's sandbox delivers no IPNs by
+    // itself); the IPN about it arrives while Amazon cannot be read: 503, the row stays
+    // `received` for SNS to deliver again.
+    let (status, body) = amazon_sandbox_post(
+        &format!("/__sandbox/amazon/console/charges/{charge_id}/capture"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Three answers later than the edge waits: its Get Charge and both retries time out. (Not
+    // `drop_answer`: a connection closed without an answer is sometimes retried once more
+    // inside workerd's fetch, so the number of calls would not be fixed.)
+    amazon_fault(json!({
+        "api": "GetCharge", "object_id": charge_id,
+        "delay_ms": TEST_AMAZON_TIMEOUT_MS + 500, "times": 3
+    }))
+    .await;
+    let notification_id = format!("swept-{charge_id}");
+    let envelope =
+        signed_ipn(json!({ "message": ipn_message("CHARGE", &charge_id, &cp, &notification_id) }))
+            .await;
+    let (status, body) = post_amazon_ipn(&envelope).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(payment(&id).await["state"], "authorized");
+
+    // Within the grace period the sweep leaves it to SNS's redelivery.
+    set_clock(arrived.plus_minutes(5).0).await;
+    run_cron().await;
+    assert_eq!(payment(&id).await["state"], "authorized");
+
+    // Redeliveries never came: after 10 minutes the sweep processes it as on delivery.
+    set_clock(arrived.plus_minutes(11).0).await;
+    run_cron().await;
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "captured", "{after}");
+    let applied: Vec<&Value> = after["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["kind"] == "amazon_ipn_applied")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(applied.len(), 1, "{after}");
+    assert_eq!(applied[0]["detail"]["notification"]["swept"], true);
+    assert_eq!(
+        applied[0]["detail"]["notification"]["dedupe_key"],
+        format!("amazon:{notification_id}")
+    );
+    assert!(
+        amazon_requests(Some("CaptureCharge"), Some(&charge_id))
+            .await
+            .is_empty(),
+        "Amazon's own capture adopted, none sent"
+    );
+
+    // A late redelivery and another run change nothing.
+    let (status, body) = post_amazon_ipn(&envelope).await;
+    assert_eq!(
+        (status, body["duplicate"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+    run_cron().await;
+    let last = payment(&id).await;
+    assert_eq!(event_kinds(&last), event_kinds(&after));
+    real_clock().await;
+}
