@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the widget into widget/dist, which the edge serves as static assets:
-#   kessai_widget_bg.wasm  release build, wasm-bindgen --target web, npm wasm-opt -Os
+#   kessai_widget_bg.wasm  release build (pinned nightly, std rebuilt with immediate-abort panics),
+#                          wasm-bindgen --target web, npm wasm-opt -Os
 #   kessai.js              the loader (widget/js/kessai.js) with the wasm-bindgen glue (and any
 #                          JS snippets) bundled and minified into it by esbuild: one script, and
 #                          the fewest bytes on the wire (issue #2: 60 kB brotli for the widget)
@@ -10,14 +11,29 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+# The pinned nightly $WIDGET_TOOLCHAIN (scripts/setup.sh) rebuilds std for the widget
+# (docs/toolchain.md, docs/architecture.md "Widget size"):
+#   panic = "immediate-abort"  a panic is a bare wasm `unreachable` trap: no panic messages, no
+#                              formatting machinery, no panic hook. The trap is silent (nothing in
+#                              the console, the widget stops answering); the widget code already
+#                              avoids panicking (inputs are checked, JS errors are Results).
+#   optimize_for_size          std's size-over-speed algorithms (sorting, formatting, …).
+#   -Zlocation-detail=none     no file/line/column strings for #[track_caller] locations.
+# std is built at the release profile's opt-level "z". Its own target dir: the stable builds
+# (clippy, edge, console) keep theirs.
 # widget/build/wasm-ld.sh: rust-lld without wasm-streams' stream-adapter exports (see there).
+WIDGET_TARGET="$ROOT/target/widget"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$ROOT/widget/build/wasm-ld.sh" \
-  cargo build --release --target wasm32-unknown-unknown -p kessai-widget
+  cargo +"$WIDGET_TOOLCHAIN" build --release --target wasm32-unknown-unknown -p kessai-widget \
+  --target-dir "$WIDGET_TARGET" \
+  -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
+  -Zpanic-immediate-abort --config 'profile.release.panic="immediate-abort"' \
+  --config 'target.wasm32-unknown-unknown.rustflags=["-Zlocation-detail=none"]'
 OUT="$ROOT/widget/dist"
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-  --out-dir "$STAGE" "$ROOT/target/wasm32-unknown-unknown/release/kessai_widget.wasm"
+  --out-dir "$STAGE" "$WIDGET_TARGET/wasm32-unknown-unknown/release/kessai_widget.wasm"
 rm -rf "$OUT" && mkdir -p "$OUT"
 # npm binaryen 132; Debian's binaryen 108 breaks the module at run time (docs/toolchain.md).
 # -Os, not -Oz: 165 B smaller after brotli (though 3.9 kB larger raw), measured 2026-11-30.

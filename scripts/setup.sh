@@ -16,6 +16,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+# The widget alone is built with a pinned nightly: std rebuilt with panic=immediate-abort (-Zbuild-std
+# needs rust-src), docs/toolchain.md. Everything else stays on stable.
+export WIDGET_TOOLCHAIN=nightly-2026-04-01
+widget_components=$(rustup component list --installed --toolchain "$WIDGET_TOOLCHAIN" 2>/dev/null || true)
+if ! { grep -qx rust-src <<<"$widget_components" &&
+  grep -qx rust-std-wasm32-unknown-unknown <<<"$widget_components"; }; then
+  log "installing rust $WIDGET_TOOLCHAIN with rust-src and wasm32 (the widget's toolchain, about 1 min)"
+  rustup toolchain install "$WIDGET_TOOLCHAIN" --profile minimal -c rust-src -t wasm32-unknown-unknown
+fi
 if ! has wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 min)"
   # Not --locked: its lock pins a webpki-roots version the registry no longer serves.
