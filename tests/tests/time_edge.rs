@@ -243,7 +243,7 @@ async fn near_expiry_and_expired_are_found_among_many_and_amazon_expires_after_3
     assert_eq!(view["authorization_expiry"]["days_left"], 6, "{view}");
     assert_eq!(
         listed(&format!("near_expiry=1&q={amazon}")).await,
-        [amazon.clone()]
+        [amazon.as_str()]
     );
 
     // Day 31: 期限切れ; the capture is refused before any call to Amazon, saying why.
@@ -252,7 +252,7 @@ async fn near_expiry_and_expired_are_found_among_many_and_amazon_expires_after_3
     assert_eq!(view["display_state"], "expired", "{view}");
     assert_eq!(
         listed(&format!("state=expired&q={amazon}")).await,
-        [amazon.clone()]
+        [amazon.as_str()]
     );
     let (status, body) = operate(&amazon, "capture", None).await;
     assert_eq!(
@@ -278,7 +278,7 @@ async fn near_expiry_and_expired_are_found_among_many_and_amazon_expires_after_3
     for _ in 0..6 {
         authorized_card_payment(1_000).await;
     }
-    assert_eq!(listed("near_expiry=1&limit=1").await, [card.clone()]);
+    assert_eq!(listed("near_expiry=1&limit=1").await, [card.as_str()]);
     let near = listed("near_expiry=1&limit=50").await;
     assert!(near.contains(&card), "{near:?}");
     assert!(
