@@ -231,6 +231,45 @@ pub fn expiry_badge(
     })
 }
 
+/// The state the console shows (受注一覧, 決済詳細) for a stored `state`:
+/// - 期限切れ for a 仮売上 past its deadline (`badge`), before anyone asked the gateway;
+/// - カード未決済 for a card payment still waiting for payment after a card attempt reached GMO
+///   (`card_attempted`: its EntryTran exists; the shopper was declined or left): the order
+///   needs the shop's attention, unlike a fresh 未決済 the shopper has not tried to pay yet.
+///
+/// Only a view: the stored state stays (`requires_payment` can still be paid).
+pub fn shown_state(
+    state: PaymentState,
+    method: PaymentMethod,
+    card_attempted: bool,
+    badge: Option<&ExpiryBadge>,
+) -> PaymentState {
+    if badge.is_some_and(|b| b.expired) {
+        return PaymentState::Expired;
+    }
+    match (state, method) {
+        (PaymentState::RequiresPayment, PaymentMethod::Card) if card_attempted => {
+            PaymentState::Unpaid
+        }
+        (
+            PaymentState::RequiresPayment
+            | PaymentState::Processing
+            | PaymentState::Authorized
+            | PaymentState::Captured
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Refunded
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired
+            | PaymentState::Unknown,
+            PaymentMethod::Card | PaymentMethod::AmazonPay,
+        ) => state,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +392,48 @@ mod tests {
                 auth
             ),
             None
+        );
+    }
+
+    #[test]
+    fn shown_state_marks_card_unpaid_and_expired_only() {
+        use PaymentState as S;
+        assert_eq!(
+            shown_state(S::RequiresPayment, PaymentMethod::Card, true, None),
+            S::Unpaid
+        );
+        assert_eq!(
+            shown_state(S::RequiresPayment, PaymentMethod::Card, false, None),
+            S::RequiresPayment
+        );
+        assert_eq!(
+            shown_state(S::RequiresPayment, PaymentMethod::AmazonPay, true, None),
+            S::RequiresPayment
+        );
+        let at = UnixMillis(1_800_000_000_000);
+        let expired = expiry_badge(
+            PaymentMethod::Card,
+            S::Authorized,
+            Some(at),
+            at.plus_days(61),
+        );
+        let live = expiry_badge(
+            PaymentMethod::Card,
+            S::Authorized,
+            Some(at),
+            at.plus_days(59),
+        );
+        assert_eq!(
+            shown_state(S::Authorized, PaymentMethod::Card, true, expired.as_ref()),
+            S::Expired
+        );
+        assert_eq!(
+            shown_state(S::Authorized, PaymentMethod::Card, true, live.as_ref()),
+            S::Authorized
+        );
+        assert_eq!(
+            shown_state(S::Captured, PaymentMethod::AmazonPay, false, None),
+            S::Captured
         );
     }
 }

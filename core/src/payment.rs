@@ -25,7 +25,8 @@ pub enum PaymentState {
     PartiallyRefunded,
     /// 決済失敗 (final: the merchant gave up on the payment)
     Declined,
-    /// カード未決済 (a subscription charge that failed)
+    /// カード未決済: shown, not stored (`console::shown_state`): a card payment whose attempt reached
+    /// GMO and did not complete (declined, or the shopper left); it can still be paid.
     Unpaid,
     /// 期限切れ
     Expired,

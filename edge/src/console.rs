@@ -18,7 +18,7 @@ use kessai_core::amazon::request::api;
 use kessai_core::console::{
     ExpiryBadge, LoginFailures, NEAR_EXPIRY_DAYS, OperatorCredential, SESSION_COOKIE,
     SESSION_TTL_MS, cleared_cookie, cookie_value, expiry_badge, parse_operators, session_cookie,
-    valid_operator_name,
+    shown_state, valid_operator_name,
 };
 use kessai_core::gmo::api::{self as gmo_api, Answer};
 use kessai_core::gmo::status::JobCd;
@@ -431,15 +431,16 @@ pub fn expiry_view(row: &PaymentRow, now: i64) -> Value {
     }
 }
 
-/// The state the console shows: a 仮売上 past its deadline is 期限切れ even before anyone asked
-/// the gateway (capturing it is refused with `authorization_expired`).
+/// The state the console shows ([`kessai_core::console::shown_state`]): 期限切れ for a 仮売上
+/// past its deadline (capturing it is refused with `authorization_expired`), カード未決済 for a
+/// card payment whose attempt reached GMO but was not completed.
 pub fn display_state(row: &PaymentRow, now: i64) -> ApiResult<PaymentState> {
-    let state = row.state()?;
-    Ok(if badge(row, now).is_some_and(|b| b.expired) {
-        PaymentState::Expired
-    } else {
-        state
-    })
+    Ok(shown_state(
+        row.state()?,
+        operations::method_of(row),
+        row.gmo_access_id.is_some(),
+        badge(row, now).as_ref(),
+    ))
 }
 
 /// The list's filters (`GET /v1/payments`).
@@ -533,6 +534,12 @@ pub async fn list(req: &Request, store: &Store<'_>) -> ApiResult<Reply> {
             PaymentState::Expired.as_str(),
             PaymentState::Authorized.as_str(),
         ],
+        // カード未決済 is shown for card payments still waiting for payment (and stored only when
+        // an operator forced it).
+        (Some(PaymentState::Unpaid), false) => vec![
+            PaymentState::RequiresPayment.as_str(),
+            PaymentState::Unpaid.as_str(),
+        ],
         (Some(st), false) => vec![st.as_str()],
         (None, false) => vec![],
     };
@@ -595,7 +602,7 @@ pub async fn list(req: &Request, store: &Store<'_>) -> ApiResult<Reply> {
         let shown = display_state(row, now)?;
         let keep = match (f.state, f.near_expiry) {
             (_, true) => badge(row, now).is_some_and(|b| b.near_expiry),
-            (Some(PaymentState::Expired), false) => shown == PaymentState::Expired,
+            (Some(st @ (PaymentState::Expired | PaymentState::Unpaid)), false) => shown == st,
             (Some(st), false) => shown == st || row.state == st.as_str(),
             (None, false) => true,
         };

@@ -282,6 +282,70 @@ async fn list_filters_search_customer_names_and_shows_the_countdown() {
 }
 
 #[tokio::test]
+async fn a_declined_card_order_shows_card_unpaid_and_a_fresh_one_unpaid() {
+    let marker = order_id("未決済");
+    let create = || async {
+        let (status, p) = merchant(
+            Method::POST,
+            "/v1/payments",
+            Some(json!({ "order_id": order_id("U"), "amount": 2500, "customer_name": marker })),
+        )
+        .await;
+        assert_eq!(status, 201, "{p}");
+        p
+    };
+    let fresh = create().await;
+    let declined = create().await;
+    let token = token_for(kessai_sandbox::test_cards::INSUFFICIENT_FUNDS).await;
+    let (status, body) = widget_post(&declined, json!({ "token": token })).await;
+    assert_eq!(status, 402, "{body}");
+
+    let shown = |rows: &[Value], id: &str| {
+        rows.iter().find(|r| r["id"] == id).map(|r| {
+            (
+                r["state"].clone(),
+                r["display_state"].clone(),
+                r["display_state_label_ja"].clone(),
+            )
+        })
+    };
+    let rows = list(&format!("q={marker}")).await;
+    assert_eq!(
+        shown(&rows, &id_of(&declined)),
+        Some((
+            json!("requires_payment"),
+            json!("unpaid"),
+            json!("カード未決済")
+        )),
+        "stored state unchanged (the shopper may still pay), shown as カード未決済"
+    );
+    assert_eq!(
+        shown(&rows, &id_of(&fresh)),
+        Some((
+            json!("requires_payment"),
+            json!("requires_payment"),
+            json!("未決済")
+        ))
+    );
+    assert_eq!(
+        ids(&list(&format!("q={marker}&state=unpaid")).await),
+        vec![id_of(&declined)]
+    );
+    assert_eq!(
+        list(&format!("q={marker}&state=requires_payment"))
+            .await
+            .len(),
+        2
+    );
+
+    // Paying with another card afterwards leaves カード未決済 behind.
+    let token = token_for(kessai_sandbox::test_cards::APPROVED).await;
+    let (status, body) = widget_post(&declined, json!({ "token": token })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(list(&format!("q={marker}&state=unpaid")).await.is_empty());
+}
+
+#[tokio::test]
 async fn amazon_rows_show_the_buyer_and_a_30_day_countdown() {
     let (p, _) = authorized_amazon_payment(3200).await;
     let id = id_of(&p);

@@ -45,6 +45,22 @@ async fn cancel_at(id: &str, at: &str) -> (String, Value) {
     (job, body["state"].clone())
 }
 
+/// A capture is refused as 期限切れ (409 `authorization_expired`), naming the `days` window.
+async fn capture_is_refused_as_expired(id: &str, days: u32) {
+    let (status, body) = operate(id, "capture", None).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (409, json!("authorization_expired")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains(&days.to_string())),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn card_cancel_follows_the_jst_day_and_month_of_the_last_transaction() {
     let _turn = CLOCK.lock().await;
@@ -119,18 +135,7 @@ async fn an_authorization_past_60_days_cannot_be_captured_and_says_why() {
 
     // Past 60 days: refused before any gateway call, with the reason in Japanese.
     set_clock(UnixMillis(jst(authorized_at)).plus_days(61).0).await;
-    let (status, body) = operate(&id, "capture", None).await;
-    assert_eq!(
-        (status, body["error"]["code"].clone()),
-        (409, json!("authorization_expired")),
-        "{body}"
-    );
-    assert!(
-        body["error"]["message_ja"]
-            .as_str()
-            .is_some_and(|m| m.contains("60")),
-        "{body}"
-    );
+    capture_is_refused_as_expired(&id, 60).await;
     assert_eq!(count_api(&gateway_requests(&gmo).await, "AlterTran"), 0);
     real_clock().await;
 }
@@ -254,18 +259,7 @@ async fn near_expiry_and_expired_are_found_among_many_and_amazon_expires_after_3
         listed(&format!("state=expired&q={amazon}")).await,
         [amazon.as_str()]
     );
-    let (status, body) = operate(&amazon, "capture", None).await;
-    assert_eq!(
-        (status, body["error"]["code"].clone()),
-        (409, json!("authorization_expired")),
-        "{body}"
-    );
-    assert!(
-        body["error"]["message_ja"]
-            .as_str()
-            .is_some_and(|m| m.contains("30")),
-        "{body}"
-    );
+    capture_is_refused_as_expired(&amazon, 30).await;
     assert!(
         amazon_requests(Some("CaptureCharge"), Some(&charge_id))
             .await
