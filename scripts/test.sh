@@ -16,7 +16,7 @@ echo "== tests"
 # cargo runs the test binaries one after another; two threads inside each keep the 2-core machine
 # from starving the browser tests.
 set +e
-cargo test --workspace -- --test-threads=2 2>&1 | tee "$ROOT/target/test-output.txt"
+cargo test --workspace --no-fail-fast -- --test-threads=2 2>&1 | tee "$ROOT/target/test-output.txt"
 status=${PIPESTATUS[0]}
 set -e
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
