@@ -70,8 +70,10 @@ struct FormState {
     values: [RwSignal<String>; 4],
     touched: [RwSignal<bool>; 4],
     submitted: RwSignal<bool>,
-    /// A message from GMO or the edge about one field; cleared when the shopper edits it.
-    server: [RwSignal<Option<String>>; 4],
+    /// A message from GMO or the edge about one field (empty: none); cleared when the shopper
+    /// edits it. Every text signal of the widget is a `String`: each signal type costs its own
+    /// copy of the reactive code in the wasm.
+    server: [RwSignal<String>; 4],
     status: RwSignal<String>,
     /// The status is news (確認中), not a problem.
     status_info: RwSignal<bool>,
@@ -85,7 +87,7 @@ impl FormState {
             values: std::array::from_fn(|_| RwSignal::new(String::new())),
             touched: std::array::from_fn(|_| RwSignal::new(false)),
             submitted: RwSignal::new(false),
-            server: std::array::from_fn(|_| RwSignal::new(None)),
+            server: std::array::from_fn(|_| RwSignal::new(String::new())),
             status: RwSignal::new(String::new()),
             status_info: RwSignal::new(false),
             busy: RwSignal::new(false),
@@ -113,7 +115,8 @@ impl FormState {
     /// The message to show under a field now, if any.
     fn shown_error(&self, f: Field) -> Option<String> {
         let i = field_index(f);
-        if let Some(msg) = self.server[i].get() {
+        let msg = self.server[i].get();
+        if !msg.is_empty() {
             return Some(msg);
         }
         let p = self.problem(f)?;
@@ -143,7 +146,7 @@ impl FormState {
         };
         let i = field_index(f);
         self.values[i].set(v);
-        self.server[i].set(None);
+        self.server[i].set(String::new());
         self.status.set(String::new());
     }
 
@@ -158,7 +161,8 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let state = FormState::new(opts.lang);
     let checkout: RwSignal<Option<Checkout>> = RwSignal::new(None);
     let unusable = RwSignal::new(false);
-    let paid: RwSignal<Option<String>> = RwSignal::new(None);
+    // The paid payment's state; empty while it is not paid.
+    let paid: RwSignal<String> = RwSignal::new(String::new());
 
     {
         let opts = opts.clone();
@@ -231,7 +235,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                             (amazon_outcome.as_deref() == Some("authorized"))
                                 .then(|| "amazon_pay".to_string())
                         });
-                    paid.set(Some(config.state.clone()));
+                    paid.set(config.state.clone());
                     let mut detail = vec![
                         ("paymentId", opts.payment_id.as_str()),
                         ("state", config.state.as_str()),
@@ -275,7 +279,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             {move || {
                 if unusable.get() {
                     EitherOf4::A(())
-                } else if let Some(st) = paid.get() {
+                } else if let Some(st) = Some(paid.get()).filter(|st| !st.is_empty()) {
                     EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
                 } else if let Some(c) = checkout.get() {
                     let amount = c.amount;
@@ -423,7 +427,7 @@ fn CardForm(
     checkout: Checkout,
     opts: Options,
     host: HtmlElement,
-    paid: RwSignal<Option<String>>,
+    paid: RwSignal<String>,
 ) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
@@ -462,7 +466,7 @@ fn CardForm(
         }
         state.submitted.set(true);
         let first_bad = ORDER.iter().copied().find(|f| {
-            state.problem(*f).is_some() || state.server[field_index(*f)].get_untracked().is_some()
+            state.problem(*f).is_some() || !state.server[field_index(*f)].get_untracked().is_empty()
         });
         if let Some(f) = first_bad {
             state.say(i18n::text(lang.get_untracked(), Key::Fix), false);
@@ -531,7 +535,7 @@ async fn pay(
     opts: &Options,
     host: &HtmlElement,
     card: &CardInput,
-    paid: RwSignal<Option<String>>,
+    paid: RwSignal<String>,
 ) {
     let lang = state.lang.get_untracked();
     let fail = |code: &str, message: String| {
@@ -550,7 +554,7 @@ async fn pay(
             match token_failure(&code) {
                 TokenFailure::Field(f, p) => {
                     let msg = p.message(f, lang).to_string();
-                    state.server[field_index(f)].set(Some(msg.clone()));
+                    state.server[field_index(f)].set(msg.clone());
                     js::focus(field_id(f));
                     fail("card_input", msg);
                 }
@@ -587,7 +591,7 @@ async fn pay(
                 .error_message(lang == Lang::Ja)
                 .unwrap_or_else(|| i18n::text(lang, Key::Network).to_string());
             if let Some(f) = answer.error_field().as_deref().and_then(field_of) {
-                state.server[field_index(f)].set(Some(message.clone()));
+                state.server[field_index(f)].set(message.clone());
                 js::focus(field_id(f));
             }
             let code = answer.error_code();
@@ -596,16 +600,12 @@ async fn pay(
     }
 }
 
-fn succeed(
-    state: FormState,
-    opts: &Options,
-    host: &HtmlElement,
-    paid: RwSignal<Option<String>>,
-    st: &str,
-) {
+fn succeed(state: FormState, opts: &Options, host: &HtmlElement, paid: RwSignal<String>, st: &str) {
     state.busy.set(false);
     state.status.set(String::new());
-    paid.set(Some(st.to_string()));
+    // The edge names the state of every payment it answers for; should a success come without
+    // one, the result still shows (as an authorisation) rather than leaving the form waiting.
+    paid.set(if st.is_empty() { "authorized" } else { st }.to_string());
     events::emit(
         host,
         "kessai:success",
@@ -639,7 +639,7 @@ async fn settle_by_polling(
     state: FormState,
     opts: &Options,
     host: &HtmlElement,
-    paid: RwSignal<Option<String>>,
+    paid: RwSignal<String>,
 ) {
     let lang = state.lang.get_untracked();
     let confirming = i18n::text(lang, Key::Confirming);
@@ -716,7 +716,8 @@ fn AmazonSection(
     amount: i64,
     opts: Options,
 ) -> impl IntoView {
-    let problem: RwSignal<Option<String>> = RwSignal::new(None);
+    // Empty while there is no problem (hidden by the stylesheet).
+    let problem: RwSignal<String> = RwSignal::new(String::new());
     spawn_local(async move {
         let ja = lang.get_untracked() == Lang::Ja;
         // Amazon sends the shopper back to this page (the edge adds kessai_* on the way back).
@@ -735,9 +736,9 @@ fn AmazonSection(
         if let Err(why) = result {
             web_sys::console::warn_2(&"kessai: Amazon Pay button not shown:".into(), &why);
             let edge_words = answer.ok().and_then(|a| a.error_message(ja));
-            problem.set(Some(edge_words.unwrap_or_else(|| {
+            problem.set(edge_words.unwrap_or_else(|| {
                 i18n::text(lang.get_untracked(), Key::AmazonUnavailable).to_string()
-            })));
+            }));
         }
     });
     view! {
@@ -745,7 +746,7 @@ fn AmazonSection(
         <div class="kessai-amazon">
             <div id=amazon::Kind::Checkout.container_id()></div>
             <p class="kessai-note">{tr(lang, Key::AmazonNote)}</p>
-            <div class="kessai-error" id="kessai-amazon-error" role="alert">{move || problem.get().unwrap_or_default()}</div>
+            <div class="kessai-error" id="kessai-amazon-error" role="alert">{move || problem.get()}</div>
         </div>
     }
 }
