@@ -100,16 +100,33 @@ impl FormState {
 
     /// The local problem of a field (tracked).
     fn problem(&self, f: Field) -> Option<FieldProblem> {
+        self.check(f).err()
+    }
+
+    /// A field checked (tracked): its value as GMO wants it, or its problem. The one place
+    /// that checks, for the messages and for the submit alike (one copy in the wasm).
+    fn check(&self, f: Field) -> Result<String, FieldProblem> {
         let v = self.values[field_index(f)].get();
         match f {
-            Field::Number => check_number(&v).err(),
+            Field::Number => check_number(&v),
             Field::Expiry => {
                 let (y, m) = this_month();
-                check_expiry(&v, y, m).err()
+                check_expiry(&v, y, m)
             }
-            Field::Cvc => check_cvc(&v, self.brand()).err(),
-            Field::Holder => check_holder(&v).err(),
+            Field::Cvc => check_cvc(&v, self.brand()),
+            Field::Holder => check_holder(&v),
         }
+    }
+
+    /// The card for GMO's token JS, when all four fields check out.
+    fn card(&self) -> Option<CardInput> {
+        let [cardno, expire, securitycode, holdername] = ORDER.map(|f| self.check(f).ok());
+        Some(CardInput {
+            cardno: cardno?,
+            expire: expire?,
+            securitycode: securitycode?,
+            holdername: holdername?,
+        })
     }
 
     /// The message to show under a field now, if any.
@@ -458,10 +475,11 @@ fn CardForm(
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // A double click (or Enter twice) never starts a second payment: not while the action
-        // runs, nor while `busy` holds (set below before dispatching, and kept after the action
-        // when the outcome is still being confirmed).
-        if state.busy.get_untracked() || submit.pending().get_untracked() {
+        // A double click (or Enter twice) never starts a second payment: `busy` is set below
+        // before dispatching and holds while the action runs (every path of `pay` clears it
+        // only as its last step, or keeps it when the outcome is still being confirmed). Not
+        // `submit.pending()`: that memo would add its own reactive code to the wasm.
+        if state.busy.get_untracked() {
             return;
         }
         state.submitted.set(true);
@@ -473,24 +491,11 @@ fn CardForm(
             js::focus(field_id(f));
             return;
         }
-        let v = |f: Field| state.values[field_index(f)].get_untracked();
-        let (y, m) = this_month();
-        let (Ok(cardno), Ok(expire), Ok(securitycode), Ok(holdername)) = (
-            check_number(&v(Field::Number)),
-            check_expiry(&v(Field::Expiry), y, m),
-            check_cvc(&v(Field::Cvc), state.brand()),
-            check_holder(&v(Field::Holder)),
-        ) else {
+        let Some(card) = state.card() else {
             return;
         };
         state.busy.set(true);
         state.status.set(String::new());
-        let card = CardInput {
-            cardno,
-            expire,
-            securitycode,
-            holdername,
-        };
         submit.dispatch(Arc::new(card));
     };
 
