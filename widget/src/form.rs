@@ -20,7 +20,6 @@ use kessai_core::text::{digits_only, to_half_width};
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
 
@@ -464,13 +463,19 @@ fn CardForm(
 
     // The submit: token → edge → result. `new_unsync`: its future holds the host element and
     // JS promises, which are not `Send`; the widget runs on the page's one thread.
-    // The card goes in behind an `Arc` so the action can keep its input without copying it.
-    let submit = Action::new_unsync(move |card: &Arc<CardInput>| {
-        let card = Arc::clone(card);
+    // No input: the action reads the card when it starts, right after the handler below has
+    // checked every field (no input event comes in between). An input of its own (the card)
+    // would add one more signal type to the wasm.
+    let submit = Action::new_unsync(move |_: &()| {
         let checkout = checkout.clone();
         let opts = opts.clone();
         let host = host.clone();
-        async move { pay(state, &checkout, &opts, &host, &card, paid).await }
+        async move {
+            match state.card() {
+                Some(card) => pay(state, &checkout, &opts, &host, &card, paid).await,
+                None => state.busy.set(false),
+            }
+        }
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -491,12 +496,9 @@ fn CardForm(
             js::focus(field_id(f));
             return;
         }
-        let Some(card) = state.card() else {
-            return;
-        };
         state.busy.set(true);
         state.status.set(String::new());
-        submit.dispatch(Arc::new(card));
+        submit.dispatch(());
     };
 
     let label = move || {
