@@ -702,7 +702,7 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
     };
     let message = message.unwrap_or_else(|| i18n::text(lang, fallback).to_string());
     let code = if code.is_empty() {
-        format!("amazon_{outcome}")
+        ["amazon_", outcome].concat()
     } else {
         code
     };

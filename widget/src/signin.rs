@@ -46,7 +46,7 @@ pub fn view_signin(opts: SignInOptions) -> impl IntoView {
     let problem: RwSignal<String> = RwSignal::new(String::new());
     let lang = opts.lang;
     spawn_local(async move {
-        let url = format!("{}/v1/amazon-pay/signin-button", opts.edge_url);
+        let url = [&opts.edge_url, "/v1/amazon-pay/signin-button"].concat();
         let body = edge::json_body(&[("return_url", &opts.return_url), ("nonce", &opts.nonce)]);
         // No client secret: the edge checks this page's Origin against the shop's origins.
         let answer = edge::fetch("POST", &url, None, Some(body)).await;
