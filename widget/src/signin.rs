@@ -73,7 +73,7 @@ pub fn view_signin(opts: SignInOptions) -> impl IntoView {
         <div class="kessai kessai-signin" lang=if lang == Lang::Ja { "ja" } else { "en" }>
             <div id=amazon::Kind::SignIn.container_id()></div>
             <div class="kessai-status" id="kessai-signin-status" role="status" aria-live="polite">
-                {move || problem.get()}
+                {crate::form::live_text(move || problem.get())}
             </div>
         </div>
     }
