@@ -160,8 +160,11 @@ impl FormState {
         self.status.set(text.to_string());
     }
 
-    /// What the shopper typed into `f`, normalised and formatted as they go.
-    fn edit(&self, f: Field, raw: &str) {
+    /// What the shopper typed into `f`, normalised and formatted as they go. Tells the host
+    /// page (`kessai:change`) when this changes whether the form is complete or the brand:
+    /// edits are the only change to the values, so no effect is needed to watch them.
+    fn edit(&self, f: Field, raw: &str, host: &HtmlElement) {
+        let before = self.completeness();
         let v = match f {
             Field::Number => format_card_number(raw),
             Field::Expiry => format_expiry(raw),
@@ -178,6 +181,15 @@ impl FormState {
         self.values[i].set(v);
         self.server[i].set(String::new());
         self.status.set(String::new());
+        let now = self.completeness();
+        if now != before {
+            emit_change(host, now);
+        }
+    }
+
+    /// Whether all four fields check out, and the brand: `kessai:change`'s detail.
+    fn completeness(&self) -> (bool, CardBrand) {
+        (self.all_valid(), self.brand())
     }
 
     fn all_valid(&self) -> bool {
@@ -369,6 +381,8 @@ fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
 #[component]
 fn TextField(
     state: FormState,
+    /// Where `kessai:change` goes.
+    host: HtmlElement,
     field: Field,
     label: Key,
     hint: Key,
@@ -404,6 +418,7 @@ fn TextField(
     };
     let lang = state.lang;
     let value = state.values[i];
+    let on_end_host = host.clone();
     let error = move || state.shown_error(field);
     // Empty when there is none: every changing text in the widget renders as a `String`, so the
     // wasm carries one kind of text effect (the stylesheet hides an empty `.kessai-error`).
@@ -427,16 +442,21 @@ fn TextField(
                     // Leave an IME composition (全角入力) alone until it ends.
                     let composing = ev.dyn_ref::<web_sys::InputEvent>().is_some_and(|e| e.is_composing());
                     if !composing {
-                        state.edit(field, &event_target_value(&ev));
+                        state.edit(field, &event_target_value(&ev), &host);
                     }
                 }
-                on:compositionend=move |ev| state.edit(field, &event_target_value(&ev))
+                on:compositionend=move |ev| state.edit(field, &event_target_value(&ev), &on_end_host)
                 on:blur=move |_| state.touched[i].set(true)
             />
             <div class="kessai-hint" id=hint_id>{tr(lang, hint)}</div>
             <div class="kessai-error" id=error_id>{error_text}</div>
         </div>
     }
+}
+
+/// `kessai:change`, with the brand's code.
+fn emit_change(host: &HtmlElement, (complete, brand): (bool, CardBrand)) {
+    events::emit_change(host, complete, brand_code(brand));
 }
 
 fn brand_code(b: CardBrand) -> &'static str {
@@ -462,18 +482,11 @@ fn CardForm(
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
 
-    // Tell the host page whether the form is complete and the brand (never what was typed),
-    // each time one of the two changes.
-    {
-        let host = host.clone();
-        Effect::new(move |prev: Option<(bool, CardBrand)>| {
-            let now = (state.all_valid(), state.brand());
-            if prev != Some(now) {
-                events::emit_change(&host, now.0, brand_code(now.1));
-            }
-            now
-        });
-    }
+    // Tell the host page whether the form is complete and the brand (never what was typed):
+    // once now, then from `FormState::edit` each time one of the two changes. Untracked: this
+    // runs inside the view's own effect, which must not follow the fields.
+    emit_change(&host, untrack(|| state.completeness()));
+    let field_host = host.clone();
 
     // The submit: token → edge → result. `new_unsync`: its future holds the host element and
     // JS promises, which are not `Send`; the widget runs on the page's one thread.
@@ -524,12 +537,12 @@ fn CardForm(
     });
     view! {
         <form novalidate on:submit=on_submit>
-            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
+            <TextField state=state host=field_host.clone() field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
             <div class="kessai-row">
-                <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
-                <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
+                <TextField state=state host=field_host.clone() field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
+                <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
             </div>
-            <TextField state=state field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
+            <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
             <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
                 {label}
             </button>
