@@ -66,8 +66,36 @@ fn live_attr(f: impl FnMut() -> &'static str + Send + 'static) -> AttrText {
 }
 
 /// A text that follows the language switch.
-fn tr(lang: RwSignal<Lang>, key: Key) -> Text {
+fn tr(lang: LangSignal, key: Key) -> Text {
     live_text(move || i18n::text(lang.get(), key).to_string())
+}
+
+/// The shopper's language, which the language buttons switch. A `bool` signal underneath
+/// (Japanese or not), not a `Lang` one: every signal type brings its own copy of the reactive
+/// code into the wasm, and the widget has `bool` signals anyway.
+#[derive(Clone, Copy)]
+struct LangSignal(RwSignal<bool>);
+
+impl LangSignal {
+    fn new(lang: Lang) -> Self {
+        LangSignal(RwSignal::new(lang == Lang::Ja))
+    }
+
+    fn of(ja: bool) -> Lang {
+        if ja { Lang::Ja } else { Lang::En }
+    }
+
+    fn get(self) -> Lang {
+        Self::of(self.0.get())
+    }
+
+    fn get_untracked(self) -> Lang {
+        Self::of(self.0.get_untracked())
+    }
+
+    fn set(self, lang: Lang) {
+        self.0.set(lang == Lang::Ja);
+    }
 }
 
 /// The current JST year and month, for the expiry check.
@@ -79,7 +107,7 @@ fn this_month() -> (i32, u8) {
 /// Everything the form's parts share.
 #[derive(Clone, Copy)]
 struct FormState {
-    lang: RwSignal<Lang>,
+    lang: LangSignal,
     values: [RwSignal<String>; 4],
     touched: [RwSignal<bool>; 4],
     submitted: RwSignal<bool>,
@@ -96,7 +124,7 @@ struct FormState {
 impl FormState {
     fn new(lang: Lang) -> Self {
         FormState {
-            lang: RwSignal::new(lang),
+            lang: LangSignal::new(lang),
             values: std::array::from_fn(|_| RwSignal::new(String::new())),
             touched: std::array::from_fn(|_| RwSignal::new(false)),
             submitted: RwSignal::new(false),
@@ -369,7 +397,7 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
 }
 
 #[component]
-fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
+fn PaidResult(lang: LangSignal, state: String) -> impl IntoView {
     let key = if state == "captured" {
         Key::PaidCaptured
     } else {
@@ -745,7 +773,7 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
 /// payload) stays a message in this section; the card form above keeps working.
 #[component]
 fn AmazonSection(
-    lang: RwSignal<Lang>,
+    lang: LangSignal,
     config: AmazonConfig,
     amount: i64,
     opts: Options,
