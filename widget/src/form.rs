@@ -229,7 +229,11 @@ impl FormState {
 /// (`#kessai-status`) stays in place whatever is shown above it.
 pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let state = FormState::new(opts.lang);
-    let checkout: RwSignal<Option<Checkout>> = RwSignal::new(None);
+    // The checkout once loaded: a stored value and a `bool` signal that says it is there, not
+    // a signal of `Option<Checkout>` (one more signal type's reactive code in the wasm).
+    let checkout: StoredValue<Option<Checkout>> = StoredValue::new(None);
+    let loaded = RwSignal::new(false);
+    let test_mode = RwSignal::new(false);
     let unusable = RwSignal::new(false);
     // The paid payment's state; empty while it is not paid.
     let paid: RwSignal<String> = RwSignal::new(String::new());
@@ -290,7 +294,9 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             {
                 config.amazon = None;
             }
-            checkout.set(Some(config.clone()));
+            checkout.set_value(Some(config.clone()));
+            test_mode.set(config.test_mode);
+            loaded.set(true);
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
             match phase {
                 Some(Phase::Paid) => {
@@ -345,13 +351,15 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     });
     view! {
         <div class="kessai" lang=live_attr(move || if lang.get() == Lang::Ja { "ja" } else { "en" })>
-            <Header state=state checkout=checkout/>
+            <Header state=state test_mode=test_mode/>
             {move || {
                 if unusable.get() {
                     EitherOf4::A(())
                 } else if let Some(st) = Some(paid.get()).filter(|st| !st.is_empty()) {
                     EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
-                } else if let Some(c) = checkout.get() {
+                } else if loaded.get()
+                    && let Some(c) = checkout.get_value()
+                {
                     let amount = c.amount;
                     let amazon = c.amazon.clone();
                     EitherOf4::C(view! {
@@ -373,10 +381,9 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
 }
 
 #[component]
-fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoView {
+fn Header(state: FormState, test_mode: RwSignal<bool>) -> impl IntoView {
     let lang = state.lang;
     let brand = live_text(move || state.brand().label().to_string());
-    let test_mode = move || checkout.get().is_some_and(|c| c.test_mode);
     view! {
         <div class="kessai-head">
             <span class="kessai-title">{tr(lang, Key::Title)}</span>
@@ -384,7 +391,7 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
             // Always there, empty (and hidden by the stylesheet) outside test mode: a text
             // closure like every other text here rather than one more optional element.
             <span class="kessai-test">
-                {live_text(move || if test_mode() { i18n::text(lang.get(), Key::TestMode) } else { "" }.to_string())}
+                {live_text(move || if test_mode.get() { i18n::text(lang.get(), Key::TestMode) } else { "" }.to_string())}
             </span>
             <span class="kessai-lang" role="group" aria-label="Language / 言語">
                 <button type="button" lang="ja" aria-pressed=live_attr(move || true_false(lang.get() == Lang::Ja))
