@@ -43,14 +43,16 @@ pub fn claim(kind: Kind) -> bool {
     };
     let taken = slot.with(|t| t.replace(true));
     if taken {
+        // Whole sentences, not `format!`: no formatting code for a console line.
         web_sys::console::warn_1(
-            &format!(
-                "kessai: only one Amazon Pay {} button works per page; this element shows none",
-                match kind {
-                    Kind::Checkout => "checkout",
-                    Kind::SignIn => "sign-in",
+            &match kind {
+                Kind::Checkout => {
+                    "kessai: only one Amazon Pay checkout button works per page; this element shows none"
                 }
-            )
+                Kind::SignIn => {
+                    "kessai: only one Amazon Pay sign-in button works per page; this element shows none"
+                }
+            }
             .into(),
         );
     }

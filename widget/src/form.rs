@@ -20,7 +20,6 @@ use kessai_core::text::{digits_only, to_half_width};
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
 
@@ -49,12 +48,54 @@ fn field_index(f: Field) -> usize {
     }
 }
 
-/// A text that follows the language switch. One function, so every use shares one closure type
-/// (and one copy of the reactive code behind it in the wasm). A `String`, like every changing
-/// text of the widget: one kind of text effect in the wasm, not one for `&str` and one for
-/// `String` (measured: 312 B of brotli).
-fn tr(lang: RwSignal<Lang>, key: Key) -> impl IntoView + use<> {
-    move || i18n::text(lang.get(), key).to_string()
+/// Every changing text of the widget, as one type. The view code behind a binding (its render
+/// effect, build and rebuild) is generic over the closure: boxed, it is in the wasm once, not
+/// once per closure. A `String`, like every changing text: one kind of text effect, not one for
+/// `&str` and one for `String` (measured: 312 B of brotli).
+pub(crate) type Text = Box<dyn FnMut() -> String + Send>;
+
+pub(crate) fn live_text(f: impl FnMut() -> String + Send + 'static) -> Text {
+    Box::new(f)
+}
+
+/// The same for the attribute values that change (`lang`, `aria-*`, `data-tone`).
+type AttrText = Box<dyn FnMut() -> &'static str + Send>;
+
+fn live_attr(f: impl FnMut() -> &'static str + Send + 'static) -> AttrText {
+    Box::new(f)
+}
+
+/// A text that follows the language switch.
+fn tr(lang: LangSignal, key: Key) -> Text {
+    live_text(move || i18n::text(lang.get(), key).to_string())
+}
+
+/// The shopper's language, which the language buttons switch. A `bool` signal underneath
+/// (Japanese or not), not a `Lang` one: every signal type brings its own copy of the reactive
+/// code into the wasm, and the widget has `bool` signals anyway.
+#[derive(Clone, Copy)]
+struct LangSignal(RwSignal<bool>);
+
+impl LangSignal {
+    fn new(lang: Lang) -> Self {
+        LangSignal(RwSignal::new(lang == Lang::Ja))
+    }
+
+    fn of(ja: bool) -> Lang {
+        if ja { Lang::Ja } else { Lang::En }
+    }
+
+    fn get(self) -> Lang {
+        Self::of(self.0.get())
+    }
+
+    fn get_untracked(self) -> Lang {
+        Self::of(self.0.get_untracked())
+    }
+
+    fn set(self, lang: Lang) {
+        self.0.set(lang == Lang::Ja);
+    }
 }
 
 /// The current JST year and month, for the expiry check.
@@ -66,12 +107,14 @@ fn this_month() -> (i32, u8) {
 /// Everything the form's parts share.
 #[derive(Clone, Copy)]
 struct FormState {
-    lang: RwSignal<Lang>,
+    lang: LangSignal,
     values: [RwSignal<String>; 4],
     touched: [RwSignal<bool>; 4],
     submitted: RwSignal<bool>,
-    /// A message from GMO or the edge about one field; cleared when the shopper edits it.
-    server: [RwSignal<Option<String>>; 4],
+    /// A message from GMO or the edge about one field (empty: none); cleared when the shopper
+    /// edits it. Every text signal of the widget is a `String`: each signal type costs its own
+    /// copy of the reactive code in the wasm.
+    server: [RwSignal<String>; 4],
     status: RwSignal<String>,
     /// The status is news (確認中), not a problem.
     status_info: RwSignal<bool>,
@@ -81,11 +124,11 @@ struct FormState {
 impl FormState {
     fn new(lang: Lang) -> Self {
         FormState {
-            lang: RwSignal::new(lang),
+            lang: LangSignal::new(lang),
             values: std::array::from_fn(|_| RwSignal::new(String::new())),
             touched: std::array::from_fn(|_| RwSignal::new(false)),
             submitted: RwSignal::new(false),
-            server: std::array::from_fn(|_| RwSignal::new(None)),
+            server: std::array::from_fn(|_| RwSignal::new(String::new())),
             status: RwSignal::new(String::new()),
             status_info: RwSignal::new(false),
             busy: RwSignal::new(false),
@@ -98,22 +141,40 @@ impl FormState {
 
     /// The local problem of a field (tracked).
     fn problem(&self, f: Field) -> Option<FieldProblem> {
+        self.check(f).err()
+    }
+
+    /// A field checked (tracked): its value as GMO wants it, or its problem. The one place
+    /// that checks, for the messages and for the submit alike (one copy in the wasm).
+    fn check(&self, f: Field) -> Result<String, FieldProblem> {
         let v = self.values[field_index(f)].get();
         match f {
-            Field::Number => check_number(&v).err(),
+            Field::Number => check_number(&v),
             Field::Expiry => {
                 let (y, m) = this_month();
-                check_expiry(&v, y, m).err()
+                check_expiry(&v, y, m)
             }
-            Field::Cvc => check_cvc(&v, self.brand()).err(),
-            Field::Holder => check_holder(&v).err(),
+            Field::Cvc => check_cvc(&v, self.brand()),
+            Field::Holder => check_holder(&v),
         }
+    }
+
+    /// The card for GMO's token JS, when all four fields check out.
+    fn card(&self) -> Option<CardInput> {
+        let [cardno, expire, securitycode, holdername] = ORDER.map(|f| self.check(f).ok());
+        Some(CardInput {
+            cardno: cardno?,
+            expire: expire?,
+            securitycode: securitycode?,
+            holdername: holdername?,
+        })
     }
 
     /// The message to show under a field now, if any.
     fn shown_error(&self, f: Field) -> Option<String> {
         let i = field_index(f);
-        if let Some(msg) = self.server[i].get() {
+        let msg = self.server[i].get();
+        if !msg.is_empty() {
             return Some(msg);
         }
         let p = self.problem(f)?;
@@ -127,8 +188,11 @@ impl FormState {
         self.status.set(text.to_string());
     }
 
-    /// What the shopper typed into `f`, normalised and formatted as they go.
-    fn edit(&self, f: Field, raw: &str) {
+    /// What the shopper typed into `f`, normalised and formatted as they go. Tells the host
+    /// page (`kessai:change`) when this changes whether the form is complete or the brand:
+    /// edits are the only change to the values, so no effect is needed to watch them.
+    fn edit(&self, f: Field, raw: &str, host: &HtmlElement) {
+        let before = self.completeness();
         let v = match f {
             Field::Number => format_card_number(raw),
             Field::Expiry => format_expiry(raw),
@@ -143,8 +207,17 @@ impl FormState {
         };
         let i = field_index(f);
         self.values[i].set(v);
-        self.server[i].set(None);
+        self.server[i].set(String::new());
         self.status.set(String::new());
+        let now = self.completeness();
+        if now != before {
+            emit_change(host, now);
+        }
+    }
+
+    /// Whether all four fields check out, and the brand: `kessai:change`'s detail.
+    fn completeness(&self) -> (bool, CardBrand) {
+        (self.all_valid(), self.brand())
     }
 
     fn all_valid(&self) -> bool {
@@ -156,9 +229,14 @@ impl FormState {
 /// (`#kessai-status`) stays in place whatever is shown above it.
 pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let state = FormState::new(opts.lang);
-    let checkout: RwSignal<Option<Checkout>> = RwSignal::new(None);
+    // The checkout once loaded: a stored value and a `bool` signal that says it is there, not
+    // a signal of `Option<Checkout>` (one more signal type's reactive code in the wasm).
+    let checkout: StoredValue<Option<Checkout>> = StoredValue::new(None);
+    let loaded = RwSignal::new(false);
+    let test_mode = RwSignal::new(false);
     let unusable = RwSignal::new(false);
-    let paid: RwSignal<Option<String>> = RwSignal::new(None);
+    // The paid payment's state; empty while it is not paid.
+    let paid: RwSignal<String> = RwSignal::new(String::new());
 
     {
         let opts = opts.clone();
@@ -216,7 +294,9 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             {
                 config.amazon = None;
             }
-            checkout.set(Some(config.clone()));
+            checkout.set_value(Some(config.clone()));
+            test_mode.set(config.test_mode);
+            loaded.set(true);
             events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
             match phase {
                 Some(Phase::Paid) => {
@@ -231,7 +311,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                             (amazon_outcome.as_deref() == Some("authorized"))
                                 .then(|| "amazon_pay".to_string())
                         });
-                    paid.set(Some(config.state.clone()));
+                    paid.set(config.state.clone());
                     let mut detail = vec![
                         ("paymentId", opts.payment_id.as_str()),
                         ("state", config.state.as_str()),
@@ -262,22 +342,24 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     }
 
     let lang = state.lang;
-    let status_tone = move || {
+    let status_tone = live_attr(move || {
         if state.status_info.get() {
             "info"
         } else {
             "error"
         }
-    };
+    });
     view! {
-        <div class="kessai" lang=move || if lang.get() == Lang::Ja { "ja" } else { "en" }>
-            <Header state=state checkout=checkout/>
+        <div class="kessai" lang=live_attr(move || if lang.get() == Lang::Ja { "ja" } else { "en" })>
+            <Header state=state test_mode=test_mode/>
             {move || {
                 if unusable.get() {
                     EitherOf4::A(())
-                } else if let Some(st) = paid.get() {
+                } else if let Some(st) = Some(paid.get()).filter(|st| !st.is_empty()) {
                     EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
-                } else if let Some(c) = checkout.get() {
+                } else if loaded.get()
+                    && let Some(c) = checkout.get_value()
+                {
                     let amount = c.amount;
                     let amazon = c.amazon.clone();
                     EitherOf4::C(view! {
@@ -291,7 +373,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                 }
             }}
             <div class="kessai-status" id="kessai-status" role="status" aria-live="polite" data-tone=status_tone>
-                {move || state.status.get()}
+                {live_text(move || state.status.get())}
             </div>
             <p class="kessai-note">{tr(lang, Key::Secure)}</p>
         </div>
@@ -299,10 +381,9 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
 }
 
 #[component]
-fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoView {
+fn Header(state: FormState, test_mode: RwSignal<bool>) -> impl IntoView {
     let lang = state.lang;
-    let brand = move || state.brand().label().to_string();
-    let test_mode = move || checkout.get().is_some_and(|c| c.test_mode);
+    let brand = live_text(move || state.brand().label().to_string());
     view! {
         <div class="kessai-head">
             <span class="kessai-title">{tr(lang, Key::Title)}</span>
@@ -310,12 +391,12 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
             // Always there, empty (and hidden by the stylesheet) outside test mode: a text
             // closure like every other text here rather than one more optional element.
             <span class="kessai-test">
-                {move || if test_mode() { i18n::text(lang.get(), Key::TestMode) } else { "" }.to_string()}
+                {live_text(move || if test_mode.get() { i18n::text(lang.get(), Key::TestMode) } else { "" }.to_string())}
             </span>
             <span class="kessai-lang" role="group" aria-label="Language / 言語">
-                <button type="button" lang="ja" aria-pressed=move || true_false(lang.get() == Lang::Ja)
+                <button type="button" lang="ja" aria-pressed=live_attr(move || true_false(lang.get() == Lang::Ja))
                     on:click=move |_| lang.set(Lang::Ja)>"日本語"</button>
-                <button type="button" lang="en" aria-pressed=move || true_false(lang.get() == Lang::En)
+                <button type="button" lang="en" aria-pressed=live_attr(move || true_false(lang.get() == Lang::En))
                     on:click=move |_| lang.set(Lang::En)>"English"</button>
             </span>
         </div>
@@ -323,18 +404,20 @@ fn Header(state: FormState, checkout: RwSignal<Option<Checkout>>) -> impl IntoVi
 }
 
 #[component]
-fn PaidResult(lang: RwSignal<Lang>, state: String) -> impl IntoView {
+fn PaidResult(lang: LangSignal, state: String) -> impl IntoView {
     let key = if state == "captured" {
         Key::PaidCaptured
     } else {
         Key::PaidAuthorized
     };
-    view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{move || i18n::text(lang.get(), key).to_string()}</div> }
+    view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{tr(lang, key)}</div> }
 }
 
 #[component]
 fn TextField(
     state: FormState,
+    /// Where `kessai:change` goes.
+    host: HtmlElement,
     field: Field,
     label: Key,
     hint: Key,
@@ -370,10 +453,11 @@ fn TextField(
     };
     let lang = state.lang;
     let value = state.values[i];
+    let on_end_host = host.clone();
     let error = move || state.shown_error(field);
     // Empty when there is none: every changing text in the widget renders as a `String`, so the
     // wasm carries one kind of text effect (the stylesheet hides an empty `.kessai-error`).
-    let error_text = move || error().unwrap_or_default();
+    let error_text = live_text(move || error().unwrap_or_default());
     view! {
         <div class="kessai-field">
             <label for=id>{tr(lang, label)}</label>
@@ -387,22 +471,27 @@ fn TextField(
                 spellcheck="false"
                 autocapitalize=if text { "characters" } else { "off" }
                 aria-describedby=described
-                aria-invalid=move || true_false(error().is_some())
+                aria-invalid=live_attr(move || true_false(error().is_some()))
                 prop:value=move || value.get()
                 on:input=move |ev| {
                     // Leave an IME composition (全角入力) alone until it ends.
                     let composing = ev.dyn_ref::<web_sys::InputEvent>().is_some_and(|e| e.is_composing());
                     if !composing {
-                        state.edit(field, &event_target_value(&ev));
+                        state.edit(field, &event_target_value(&ev), &host);
                     }
                 }
-                on:compositionend=move |ev| state.edit(field, &event_target_value(&ev))
+                on:compositionend=move |ev| state.edit(field, &event_target_value(&ev), &on_end_host)
                 on:blur=move |_| state.touched[i].set(true)
             />
             <div class="kessai-hint" id=hint_id>{tr(lang, hint)}</div>
             <div class="kessai-error" id=error_id>{error_text}</div>
         </div>
     }
+}
+
+/// `kessai:change`, with the brand's code.
+fn emit_change(host: &HtmlElement, (complete, brand): (bool, CardBrand)) {
+    events::emit_change(host, complete, brand_code(brand));
 }
 
 fn brand_code(b: CardBrand) -> &'static str {
@@ -423,89 +512,73 @@ fn CardForm(
     checkout: Checkout,
     opts: Options,
     host: HtmlElement,
-    paid: RwSignal<Option<String>>,
+    paid: RwSignal<String>,
 ) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
 
-    // Tell the host page whether the form is complete and the brand (never what was typed),
-    // each time one of the two changes.
-    {
-        let host = host.clone();
-        Effect::new(move |prev: Option<(bool, CardBrand)>| {
-            let now = (state.all_valid(), state.brand());
-            if prev != Some(now) {
-                events::emit_change(&host, now.0, brand_code(now.1));
-            }
-            now
-        });
-    }
+    // Tell the host page whether the form is complete and the brand (never what was typed):
+    // once now, then from `FormState::edit` each time one of the two changes. Untracked: this
+    // runs inside the view's own effect, which must not follow the fields.
+    emit_change(&host, untrack(|| state.completeness()));
+    let field_host = host.clone();
 
     // The submit: token → edge → result. `new_unsync`: its future holds the host element and
     // JS promises, which are not `Send`; the widget runs on the page's one thread.
-    // The card goes in behind an `Arc` so the action can keep its input without copying it.
-    let submit = Action::new_unsync(move |card: &Arc<CardInput>| {
-        let card = Arc::clone(card);
+    // No input: the action reads the card when it starts, right after the handler below has
+    // checked every field (no input event comes in between). An input of its own (the card)
+    // would add one more signal type to the wasm.
+    let submit = Action::new_unsync(move |_: &()| {
         let checkout = checkout.clone();
         let opts = opts.clone();
         let host = host.clone();
-        async move { pay(state, &checkout, &opts, &host, &card, paid).await }
+        async move {
+            match state.card() {
+                Some(card) => pay(state, &checkout, &opts, &host, &card, paid).await,
+                None => state.busy.set(false),
+            }
+        }
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        // A double click (or Enter twice) never starts a second payment: not while the action
-        // runs, nor while `busy` holds (set below before dispatching, and kept after the action
-        // when the outcome is still being confirmed).
-        if state.busy.get_untracked() || submit.pending().get_untracked() {
+        // A double click (or Enter twice) never starts a second payment: `busy` is set below
+        // before dispatching and holds while the action runs (every path of `pay` clears it
+        // only as its last step, or keeps it when the outcome is still being confirmed). Not
+        // `submit.pending()`: that memo would add its own reactive code to the wasm.
+        if state.busy.get_untracked() {
             return;
         }
         state.submitted.set(true);
         let first_bad = ORDER.iter().copied().find(|f| {
-            state.problem(*f).is_some() || state.server[field_index(*f)].get_untracked().is_some()
+            state.problem(*f).is_some() || !state.server[field_index(*f)].get_untracked().is_empty()
         });
         if let Some(f) = first_bad {
             state.say(i18n::text(lang.get_untracked(), Key::Fix), false);
             js::focus(field_id(f));
             return;
         }
-        let v = |f: Field| state.values[field_index(f)].get_untracked();
-        let (y, m) = this_month();
-        let (Ok(cardno), Ok(expire), Ok(securitycode), Ok(holdername)) = (
-            check_number(&v(Field::Number)),
-            check_expiry(&v(Field::Expiry), y, m),
-            check_cvc(&v(Field::Cvc), state.brand()),
-            check_holder(&v(Field::Holder)),
-        ) else {
-            return;
-        };
         state.busy.set(true);
         state.status.set(String::new());
-        let card = CardInput {
-            cardno,
-            expire,
-            securitycode,
-            holdername,
-        };
-        submit.dispatch(Arc::new(card));
+        submit.dispatch(());
     };
 
-    let label = move || {
+    let label = live_text(move || {
         if state.busy.get() {
             i18n::text(lang.get(), Key::Paying).to_string()
         } else {
             i18n::pay_label(lang.get(), &amount)
         }
-    };
+    });
     view! {
         <form novalidate on:submit=on_submit>
-            <TextField state=state field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
+            <TextField state=state host=field_host.clone() field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
             <div class="kessai-row">
-                <TextField state=state field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
-                <TextField state=state field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
+                <TextField state=state host=field_host.clone() field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
+                <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
             </div>
-            <TextField state=state field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
-            <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=move || true_false(state.busy.get())>
+            <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
+            <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
                 {label}
             </button>
         </form>
@@ -531,7 +604,7 @@ async fn pay(
     opts: &Options,
     host: &HtmlElement,
     card: &CardInput,
-    paid: RwSignal<Option<String>>,
+    paid: RwSignal<String>,
 ) {
     let lang = state.lang.get_untracked();
     let fail = |code: &str, message: String| {
@@ -550,7 +623,7 @@ async fn pay(
             match token_failure(&code) {
                 TokenFailure::Field(f, p) => {
                     let msg = p.message(f, lang).to_string();
-                    state.server[field_index(f)].set(Some(msg.clone()));
+                    state.server[field_index(f)].set(msg.clone());
                     js::focus(field_id(f));
                     fail("card_input", msg);
                 }
@@ -587,7 +660,7 @@ async fn pay(
                 .error_message(lang == Lang::Ja)
                 .unwrap_or_else(|| i18n::text(lang, Key::Network).to_string());
             if let Some(f) = answer.error_field().as_deref().and_then(field_of) {
-                state.server[field_index(f)].set(Some(message.clone()));
+                state.server[field_index(f)].set(message.clone());
                 js::focus(field_id(f));
             }
             let code = answer.error_code();
@@ -596,16 +669,12 @@ async fn pay(
     }
 }
 
-fn succeed(
-    state: FormState,
-    opts: &Options,
-    host: &HtmlElement,
-    paid: RwSignal<Option<String>>,
-    st: &str,
-) {
+fn succeed(state: FormState, opts: &Options, host: &HtmlElement, paid: RwSignal<String>, st: &str) {
     state.busy.set(false);
     state.status.set(String::new());
-    paid.set(Some(st.to_string()));
+    // The edge names the state of every payment it answers for; should a success come without
+    // one, the result still shows (as an authorisation) rather than leaving the form waiting.
+    paid.set(if st.is_empty() { "authorized" } else { st }.to_string());
     events::emit(
         host,
         "kessai:success",
@@ -639,7 +708,7 @@ async fn settle_by_polling(
     state: FormState,
     opts: &Options,
     host: &HtmlElement,
-    paid: RwSignal<Option<String>>,
+    paid: RwSignal<String>,
 ) {
     let lang = state.lang.get_untracked();
     let confirming = i18n::text(lang, Key::Confirming);
@@ -695,7 +764,7 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
     };
     let message = message.unwrap_or_else(|| i18n::text(lang, fallback).to_string());
     let code = if code.is_empty() {
-        format!("amazon_{outcome}")
+        ["amazon_", outcome].concat()
     } else {
         code
     };
@@ -711,12 +780,13 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
 /// payload) stays a message in this section; the card form above keeps working.
 #[component]
 fn AmazonSection(
-    lang: RwSignal<Lang>,
+    lang: LangSignal,
     config: AmazonConfig,
     amount: i64,
     opts: Options,
 ) -> impl IntoView {
-    let problem: RwSignal<Option<String>> = RwSignal::new(None);
+    // Empty while there is no problem (hidden by the stylesheet).
+    let problem: RwSignal<String> = RwSignal::new(String::new());
     spawn_local(async move {
         let ja = lang.get_untracked() == Lang::Ja;
         // Amazon sends the shopper back to this page (the edge adds kessai_* on the way back).
@@ -735,9 +805,9 @@ fn AmazonSection(
         if let Err(why) = result {
             web_sys::console::warn_2(&"kessai: Amazon Pay button not shown:".into(), &why);
             let edge_words = answer.ok().and_then(|a| a.error_message(ja));
-            problem.set(Some(edge_words.unwrap_or_else(|| {
+            problem.set(edge_words.unwrap_or_else(|| {
                 i18n::text(lang.get_untracked(), Key::AmazonUnavailable).to_string()
-            })));
+            }));
         }
     });
     view! {
@@ -745,7 +815,7 @@ fn AmazonSection(
         <div class="kessai-amazon">
             <div id=amazon::Kind::Checkout.container_id()></div>
             <p class="kessai-note">{tr(lang, Key::AmazonNote)}</p>
-            <div class="kessai-error" id="kessai-amazon-error" role="alert">{move || problem.get().unwrap_or_default()}</div>
+            <div class="kessai-error" id="kessai-amazon-error" role="alert">{live_text(move || problem.get())}</div>
         </div>
     }
 }

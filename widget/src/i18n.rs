@@ -143,7 +143,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
 /// The pay button's label: 「¥3,300 を支払う」 / "Pay ¥3,300".
 pub fn pay_label(lang: Lang, amount: &str) -> String {
     match lang {
-        Lang::Ja => format!("{amount} {}", text(lang, Key::Pay)),
-        Lang::En => format!("{} {amount}", text(lang, Key::Pay)),
+        Lang::Ja => [amount, " ", text(lang, Key::Pay)].concat(),
+        Lang::En => [text(lang, Key::Pay), " ", amount].concat(),
     }
 }

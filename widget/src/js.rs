@@ -101,7 +101,8 @@ pub fn inject_style() {
         return;
     }
     if let (Ok(style), Some(head)) = (doc.create_element("style"), doc.head()) {
-        style.set_id("kessai-style");
+        // `setAttribute`, which the view code imports anyway: one JS import fewer than `id`.
+        let _ = style.set_attribute("id", "kessai-style");
         style.set_text_content(Some(STYLE));
         let _ = head.append_child(&style);
     }

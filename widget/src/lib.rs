@@ -62,13 +62,13 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
             leptos::mount::mount_to(host, move || form::view_checkout(opts, target)).forget();
         }
         Err(why) => {
-            host.set_inner_text(i18n::text(Lang::Ja, i18n::Key::Misconfigured));
+            host.set_text_content(Some(i18n::text(Lang::Ja, i18n::Key::Misconfigured)));
             events::emit(
                 &host,
                 "kessai:error",
                 &[("code", "misconfigured"), ("message", why)],
             );
-            web_sys::console::error_1(&format!("kessai: {why}").into());
+            web_sys::console::error_2(&"kessai:".into(), &why.into());
         }
     }
 }
@@ -87,13 +87,13 @@ pub fn mount_amazon_signin(host: web_sys::HtmlElement, options: JsValue) {
             }
         }
         Err(why) => {
-            host.set_inner_text(i18n::text(Lang::Ja, i18n::Key::SignInUnavailable));
+            host.set_text_content(Some(i18n::text(Lang::Ja, i18n::Key::SignInUnavailable)));
             events::emit(
                 &host,
                 "kessai:error",
                 &[("code", "misconfigured"), ("message", why)],
             );
-            web_sys::console::error_1(&format!("kessai: {why}").into());
+            web_sys::console::error_2(&"kessai:".into(), &why.into());
         }
     }
 }

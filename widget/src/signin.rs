@@ -42,10 +42,11 @@ impl SignInOptions {
 
 /// The button's container and one line for a problem.
 pub fn view_signin(opts: SignInOptions) -> impl IntoView {
-    let problem: RwSignal<Option<String>> = RwSignal::new(None);
+    // Empty while there is no problem: the widget's text signals are all `String`s.
+    let problem: RwSignal<String> = RwSignal::new(String::new());
     let lang = opts.lang;
     spawn_local(async move {
-        let url = format!("{}/v1/amazon-pay/signin-button", opts.edge_url);
+        let url = [&opts.edge_url, "/v1/amazon-pay/signin-button"].concat();
         let body = edge::json_body(&[("return_url", &opts.return_url), ("nonce", &opts.nonce)]);
         // No client secret: the edge checks this page's Origin against the shop's origins.
         let answer = edge::fetch("POST", &url, None, Some(body)).await;
@@ -64,16 +65,15 @@ pub fn view_signin(opts: SignInOptions) -> impl IntoView {
         if let Err(why) = result {
             web_sys::console::warn_2(&"kessai: Amazon sign-in button not shown:".into(), &why);
             let edge_words = answer.ok().and_then(|a| a.error_message(lang == Lang::Ja));
-            problem.set(Some(
-                edge_words.unwrap_or_else(|| i18n::text(lang, Key::SignInUnavailable).into()),
-            ));
+            problem
+                .set(edge_words.unwrap_or_else(|| i18n::text(lang, Key::SignInUnavailable).into()));
         }
     });
     view! {
         <div class="kessai kessai-signin" lang=if lang == Lang::Ja { "ja" } else { "en" }>
             <div id=amazon::Kind::SignIn.container_id()></div>
             <div class="kessai-status" id="kessai-signin-status" role="status" aria-live="polite">
-                {move || problem.get().unwrap_or_default()}
+                {crate::form::live_text(move || problem.get())}
             </div>
         </div>
     }
