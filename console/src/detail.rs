@@ -5,23 +5,16 @@
 use crate::Session;
 use crate::api;
 use crate::fmt;
+use kessai_core::payment::PaymentState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
-/// States 「エラーを無視して変更する」 may set (value, label).
-const FORCE_STATES: [(&str, &str); 10] = [
-    ("authorized", "仮売上"),
-    ("captured", "実売上"),
-    ("voided", "取消"),
-    ("returned", "返品"),
-    ("returned_next_month", "月跨返品"),
-    ("refunded", "返金"),
-    ("partially_refunded", "一部返金"),
-    ("unpaid", "カード未決済"),
-    ("expired", "期限切れ"),
-    ("declined", "決済失敗"),
-];
+/// States 「エラーを無視して変更する」 may set: the edge's rule (`PaymentState::forceable`),
+/// labelled as everywhere else.
+fn force_states() -> impl Iterator<Item = PaymentState> {
+    PaymentState::ALL.into_iter().filter(|s| s.forceable())
+}
 
 /// An operation waiting for the operator's confirmation.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,7 +102,7 @@ pub fn PaymentDetail(id: String, session: Session) -> impl IntoView {
     let busy = RwSignal::new(false);
     let amount_input = RwSignal::new(String::new());
     let refund_input = RwSignal::new(String::new());
-    let force_state = RwSignal::new(FORCE_STATES[0].0.to_string());
+    let force_state = RwSignal::new(PaymentState::Authorized.as_str().to_string());
     let force_reason = RwSignal::new(String::new());
     let id = StoredValue::new(id);
 
@@ -277,7 +270,7 @@ pub fn PaymentDetail(id: String, session: Session) -> impl IntoView {
                         <p class="note">"GMOやAmazonの管理画面で直接変更した場合に使います。理由は履歴に残ります。"</p>
                         <label>"変更後の状態 "
                             <select id="force-state" on:change=move |ev| force_state.set(event_target_value(&ev))>
-                                {FORCE_STATES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                                {force_states().map(|s| view! { <option value=s.as_str()>{s.label_ja()}</option> }).collect_view()}
                             </select>
                         </label>
                         <label>"理由（必須） "

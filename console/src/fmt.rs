@@ -2,6 +2,7 @@
 
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
+use kessai_core::operations::PaymentMethod;
 use kessai_core::payment::PaymentState;
 use serde_json::Value;
 
@@ -31,11 +32,10 @@ pub fn state_label(state: &str) -> String {
         .unwrap_or_else(|| state.to_string())
 }
 
-pub fn method_label(method: &str) -> &'static str {
-    match method {
-        "amazon_pay" => "Amazon Pay",
-        _ => "クレジットカード",
-    }
+pub fn method_label(method: &str) -> String {
+    PaymentMethod::parse(method)
+        .map(|m| m.label_ja().to_string())
+        .unwrap_or_else(|| method.to_string())
 }
 
 /// The 有効期限 cell: the countdown of a 仮売上 (`authorization_expiry` of the payment view).

@@ -4,26 +4,28 @@
 use crate::Session;
 use crate::api;
 use crate::fmt;
+use kessai_core::operations::PaymentMethod;
+use kessai_core::payment::PaymentState;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
-/// The 状態 filter (value, label). `expired` also finds 仮売上 past their deadline (the edge
-/// decides by its clock).
-const STATE_FILTERS: [(&str, &str); 13] = [
-    ("", "すべて"),
-    ("authorized", "仮売上"),
-    ("captured", "実売上"),
-    ("voided", "取消"),
-    ("returned", "返品"),
-    ("returned_next_month", "月跨返品"),
-    ("refunded", "返金"),
-    ("partially_refunded", "一部返金"),
-    ("unpaid", "カード未決済"),
-    ("expired", "期限切れ"),
-    ("unknown", "結果不明"),
-    ("requires_payment", "未決済"),
-    ("declined", "決済失敗"),
+/// The 状態 filter, after 「すべて」, most used first. `expired` also finds 仮売上 past their
+/// deadline and `unpaid` card payments still waiting after a failed attempt (the edge decides).
+/// Not `processing`: a payment is there for seconds.
+const STATE_FILTERS: [PaymentState; 12] = [
+    PaymentState::Authorized,
+    PaymentState::Captured,
+    PaymentState::Voided,
+    PaymentState::Returned,
+    PaymentState::ReturnedNextMonth,
+    PaymentState::Refunded,
+    PaymentState::PartiallyRefunded,
+    PaymentState::Unpaid,
+    PaymentState::Expired,
+    PaymentState::Unknown,
+    PaymentState::RequiresPayment,
+    PaymentState::Declined,
 ];
 
 /// Payments per bulk request: small enough for the progress bar to move, large enough not to
@@ -180,17 +182,18 @@ pub fn OrderList(session: Session) -> impl IntoView {
         }>
             <label>"状態 "
                 <select id="filter-state" on:change=move |ev| state_filter.set(event_target_value(&ev))>
+                    <option value="">"すべて"</option>
                     {STATE_FILTERS
-                        .iter()
-                        .map(|(v, l)| view! { <option value=*v>{*l}</option> })
+                        .map(|s| view! { <option value=s.as_str()>{s.label_ja()}</option> })
                         .collect_view()}
                 </select>
             </label>
             <label>"支払方法 "
                 <select id="filter-method" on:change=move |ev| method_filter.set(event_target_value(&ev))>
                     <option value="">"すべて"</option>
-                    <option value="card">"クレジットカード"</option>
-                    <option value="amazon_pay">"Amazon Pay"</option>
+                    {[PaymentMethod::Card, PaymentMethod::AmazonPay]
+                        .map(|m| view! { <option value=m.as_str()>{m.label_ja()}</option> })
+                        .collect_view()}
                 </select>
             </label>
             <label>"検索 "

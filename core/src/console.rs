@@ -204,25 +204,7 @@ pub fn expiry_badge(
     authorized_at: Option<UnixMillis>,
     now: UnixMillis,
 ) -> Option<ExpiryBadge> {
-    let waits_for_capture = match state {
-        PaymentState::Authorized => true,
-        PaymentState::RequiresPayment
-        | PaymentState::Processing
-        | PaymentState::Captured
-        | PaymentState::Voided
-        | PaymentState::Returned
-        | PaymentState::ReturnedNextMonth
-        | PaymentState::Refunded
-        | PaymentState::PartiallyRefunded
-        | PaymentState::Declined
-        | PaymentState::Unpaid
-        | PaymentState::Expired
-        | PaymentState::Unknown => false,
-    };
-    if !waits_for_capture {
-        return None;
-    }
-    let expiry = AuthorizationExpiry::new(method, authorized_at?);
+    let expiry = AuthorizationExpiry::capture_deadline(method, state, authorized_at)?;
     Some(ExpiryBadge {
         expires_at: expiry.expires_at(),
         days_left: expiry.days_left(now),

@@ -119,6 +119,27 @@ impl PaymentState {
     pub fn is_paid(self) -> bool {
         self.phase() == Phase::Paid
     }
+
+    /// States 「エラーを無視して変更する」 may set: settled states only (never `processing`,
+    /// `unknown` or `requires_payment`, which belong to flows in flight). The edge refuses the
+    /// others and the console offers only these.
+    pub fn forceable(self) -> bool {
+        match self {
+            PaymentState::Authorized
+            | PaymentState::Captured
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Refunded
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired => true,
+            PaymentState::RequiresPayment | PaymentState::Processing | PaymentState::Unknown => {
+                false
+            }
+        }
+    }
 }
 
 /// The payment id inside a client secret (`pay_<id>_secret_<hex>`): the widget API's path names

@@ -718,24 +718,6 @@ pub fn kessai_side(row: &PaymentRow) -> Value {
     })
 }
 
-/// States 「エラーを無視して変更する」 may set: settled states only (never `processing`,
-/// `unknown` or `requires_payment`, which belong to flows in flight).
-fn forceable(state: PaymentState) -> bool {
-    match state {
-        PaymentState::Authorized
-        | PaymentState::Captured
-        | PaymentState::Voided
-        | PaymentState::Returned
-        | PaymentState::ReturnedNextMonth
-        | PaymentState::Refunded
-        | PaymentState::PartiallyRefunded
-        | PaymentState::Declined
-        | PaymentState::Unpaid
-        | PaymentState::Expired => true,
-        PaymentState::RequiresPayment | PaymentState::Processing | PaymentState::Unknown => false,
-    }
-}
-
 /// `POST /v1/payments/{id}/force` `{state, reason}`: 「エラーを無視して変更する」. Sets kessai's
 /// state without a gateway operation (after a change made in GMO's or Amazon's own console),
 /// recording the reason, the caller, kessai's side before and the gateway's side read just
@@ -767,7 +749,7 @@ pub async fn force(
         .get("state")
         .and_then(Value::as_str)
         .and_then(PaymentState::parse)
-        .filter(|st| forceable(*st))
+        .filter(|st| st.forceable())
         .ok_or_else(|| {
             ApiError::bad_request(
                 "state must be a settled payment state",

@@ -74,11 +74,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return Ok(resp);
     }
 
+    // Every rule below reads the time: the test clock, when on, is loaded once here.
+    if let Err(e) = test_clock::load(&env, &cfg).await {
+        return error_response(&e);
+    }
+
     // Amazon sends the shopper's browser here (top-level navigations): redirects or a page.
     if method == Method::Get && amazon_payment::is_navigation(&path) {
-        if let Err(e) = test_clock::load(&env, &cfg).await {
-            return error_response(&e);
-        }
         let nav = navigate(&req, &env, &cfg, &path).await;
         if let Nav::ErrorPage { status, reason, .. } = &nav {
             worker::console_warn!("GET {path} -> {status} ({reason})");
@@ -93,9 +95,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     if method == Method::Post
         && (path == ipn::AMAZON_IPN_PATH || path == gmo_notification::GMO_NOTIFY_PATH)
     {
-        if let Err(e) = test_clock::load(&env, &cfg).await {
-            return error_response(&e);
-        }
         let resp = if path == ipn::AMAZON_IPN_PATH {
             ipn::amazon_ipn(req, &env, &cfg).await?
         } else {
@@ -107,16 +106,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 
     // The operator console's own API (login, logout, me): answers may set the session cookie.
     if path.starts_with("/console/api/") {
-        if let Err(e) = test_clock::load(&env, &cfg).await {
-            return error_response(&e);
-        }
         return console::api(req, &env, &cfg, method, &path).await;
     }
 
-    let result = match test_clock::load(&env, &cfg).await {
-        Ok(()) => route(req, &env, &cfg, method.clone(), &path).await,
-        Err(e) => Err(e),
-    };
+    let result = route(req, &env, &cfg, method.clone(), &path).await;
     let resp = match &result {
         Ok(reply) if reply.status == 204 => Response::empty()?.with_status(204),
         Ok(reply) => json_response(reply.status, &reply.body)?,

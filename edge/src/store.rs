@@ -218,6 +218,26 @@ impl Store<'_> {
         .map_err(d1)
     }
 
+    /// Gateway notifications still `received` (their processing failed and the redeliveries
+    /// ran out) that arrived at or before `cutoff`, oldest first (the Cron sweep).
+    pub async fn notifications_left_received(
+        &self,
+        cutoff: i64,
+        limit: i64,
+    ) -> ApiResult<Vec<LeftNotification>> {
+        self.stmt(
+            "SELECT id, status, source, dedupe_key, kind, object_type, object_id, charge_permission_id \
+             FROM notifications WHERE status = 'received' AND received_at <= ?1 \
+             ORDER BY received_at LIMIT ?2",
+            &[n(cutoff), n(limit)],
+        )?
+        .all()
+        .await
+        .map_err(d1)?
+        .results::<LeftNotification>()
+        .map_err(d1)
+    }
+
     pub async fn events(&self, payment_id: &str) -> ApiResult<Vec<EventRow>> {
         self.stmt(
             "SELECT id, at, actor, kind, from_state, to_state, detail FROM payment_events WHERE payment_id = ?1 ORDER BY id",
@@ -524,4 +544,17 @@ pub struct AccountLink {
     pub member_id: String,
     pub buyer_id: String,
     pub linked_at: i64,
+}
+
+/// A notification row left `received` (ids only), for the Cron sweep to finish.
+#[derive(Debug, Deserialize)]
+pub struct LeftNotification {
+    pub id: i64,
+    pub status: String,
+    pub source: String,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub charge_permission_id: Option<String>,
 }

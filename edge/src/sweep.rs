@@ -15,12 +15,10 @@
 
 use crate::config::Config;
 use crate::ipn::{self, NotificationRow};
-use crate::store::Store;
+use crate::store::{LeftNotification, Store};
 use crate::{gmo_notification, platform, reconcile_any};
 use kessai_core::payment::PaymentState;
-use serde::Deserialize;
 use serde_json::json;
-use wasm_bindgen::JsValue;
 
 /// Payments one run settles at most. Each costs one or two gateway calls plus a few D1 queries;
 /// 25 keeps a run well inside the Workers subrequest and CPU limits. Older ones go first, and
@@ -40,19 +38,6 @@ pub struct SweepReport {
     pub failed: usize,
     pub notifications_processed: usize,
     pub notifications_failed: usize,
-}
-
-/// A notification row left `received` (ids only).
-#[derive(Deserialize)]
-struct PendingNotification {
-    id: i64,
-    status: String,
-    source: String,
-    dedupe_key: String,
-    kind: String,
-    object_type: Option<String>,
-    object_id: Option<String>,
-    charge_permission_id: Option<String>,
 }
 
 pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
@@ -94,31 +79,10 @@ async fn settle_payments(store: &Store<'_>, cfg: &Config, report: &mut SweepRepo
 
 async fn finish_notifications(store: &Store<'_>, cfg: &Config, report: &mut SweepReport) {
     let cutoff = platform::now().0 - NOTIFICATION_GRACE_MS;
-    let pending = match store
-        .db
-        .prepare(
-            "SELECT id, status, source, dedupe_key, kind, object_type, object_id, charge_permission_id \
-             FROM notifications WHERE status = 'received' AND received_at <= ?1 \
-             ORDER BY received_at LIMIT ?2",
-        )
-        .bind(&[
-            JsValue::from_f64(cutoff as f64),
-            JsValue::from_f64(SWEEP_BATCH as f64),
-        ]) {
-        Ok(stmt) => match stmt
-            .all()
-            .await
-            .and_then(|r| r.results::<PendingNotification>())
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                worker::console_error!("sweep: listing notifications failed: {e}");
-                report.notifications_failed += 1;
-                return;
-            }
-        },
+    let pending = match store.notifications_left_received(cutoff, SWEEP_BATCH).await {
+        Ok(rows) => rows,
         Err(e) => {
-            worker::console_error!("sweep: listing notifications failed: {e}");
+            worker::console_error!("sweep: listing notifications failed: {}", e.code);
             report.notifications_failed += 1;
             return;
         }
@@ -146,7 +110,7 @@ async fn finish_notifications(store: &Store<'_>, cfg: &Config, report: &mut Swee
 async fn finish_notification(
     store: &Store<'_>,
     cfg: &Config,
-    n: &PendingNotification,
+    n: &LeftNotification,
 ) -> Result<&'static str, ipn::Refusal> {
     let row = NotificationRow {
         id: n.id,

@@ -620,14 +620,11 @@ pub async fn amazon_requests(api: Option<&str>, object_id: Option<&str>) -> Vec<
 
 /// Arms an Amazon sandbox fault (`{api, object_id?, drop_answer?, delay_ms?, times?}`).
 pub async fn amazon_fault(spec: Value) {
-    let urls = stack();
-    let resp = client()
-        .post(format!("{}/__sandbox/amazon/faults", urls.amazon_sandbox))
-        .json(&spec)
-        .send()
-        .await
-        .expect("sandbox reachable");
-    assert!(resp.status().is_success(), "fault {spec}");
+    let (status, answer) = amazon_sandbox_post("/__sandbox/amazon/faults", spec.clone()).await;
+    assert!(
+        (200..300).contains(&status),
+        "fault {spec}: {status} {answer}"
+    );
 }
 
 /// Every object of a kind the Amazon sandbox holds (`charges`, `checkout-sessions`, …).

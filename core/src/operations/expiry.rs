@@ -12,6 +12,7 @@
 use crate::jst::{JstDateTime, UnixMillis};
 
 use super::PaymentMethod;
+use crate::payment::PaymentState;
 
 /// GMO-PG: days from 仮売上 to the last possible 実売上 (reference §4b [S]; contract-dependent).
 pub const CARD_AUTHORIZATION_VALID_DAYS: i64 = 60;
@@ -30,6 +31,33 @@ impl AuthorizationExpiry {
         AuthorizationExpiry {
             authorized_at,
             valid_days: method.authorization_valid_days(),
+        }
+    }
+
+    /// The capture deadline of a payment in `state`: only a 仮売上 waits for capture and has one
+    /// (none either when no authorisation time is recorded). The one rule behind the
+    /// console's countdown and [`super::PaymentSnapshot::capture_deadline`].
+    pub fn capture_deadline(
+        method: PaymentMethod,
+        state: PaymentState,
+        authorized_at: Option<UnixMillis>,
+    ) -> Option<AuthorizationExpiry> {
+        match state {
+            PaymentState::Authorized => {
+                authorized_at.map(|at| AuthorizationExpiry::new(method, at))
+            }
+            PaymentState::RequiresPayment
+            | PaymentState::Processing
+            | PaymentState::Captured
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Refunded
+            | PaymentState::PartiallyRefunded
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired
+            | PaymentState::Unknown => None,
         }
     }
 

@@ -148,21 +148,7 @@ impl PaymentSnapshot {
     /// The countdown the console shows: only a 仮売上 waits for capture. `None` in every other
     /// state (and when no authorisation time is recorded).
     pub fn capture_deadline(&self) -> Option<AuthorizationExpiry> {
-        match self.state {
-            PaymentState::Authorized => self.authorization_expiry(),
-            PaymentState::RequiresPayment
-            | PaymentState::Processing
-            | PaymentState::Captured
-            | PaymentState::Voided
-            | PaymentState::Returned
-            | PaymentState::ReturnedNextMonth
-            | PaymentState::Refunded
-            | PaymentState::PartiallyRefunded
-            | PaymentState::Declined
-            | PaymentState::Unpaid
-            | PaymentState::Expired
-            | PaymentState::Unknown => None,
-        }
+        AuthorizationExpiry::capture_deadline(self.method, self.state, self.authorized_at)
     }
 
     /// What a step leaves of this payment, at the time `at` its answer came.
