@@ -140,6 +140,26 @@ impl PaymentState {
             }
         }
     }
+
+    /// Money has been captured (実売上, and what a refund leaves of it): the states whose record
+    /// counts a captured amount.
+    pub fn holds_capture(self) -> bool {
+        match self {
+            PaymentState::Captured | PaymentState::PartiallyRefunded | PaymentState::Refunded => {
+                true
+            }
+            PaymentState::RequiresPayment
+            | PaymentState::Processing
+            | PaymentState::Authorized
+            | PaymentState::Voided
+            | PaymentState::Returned
+            | PaymentState::ReturnedNextMonth
+            | PaymentState::Declined
+            | PaymentState::Unpaid
+            | PaymentState::Expired
+            | PaymentState::Unknown => false,
+        }
+    }
 }
 
 /// The payment id inside a client secret (`pay_<id>_secret_<hex>`): the widget API's path names
@@ -242,6 +262,26 @@ mod tests {
             .filter(|s| s.accepts_payment_attempt())
             .collect();
         assert_eq!(open, vec![PaymentState::RequiresPayment]);
+    }
+
+    #[test]
+    fn captured_money_is_held_by_captured_and_refund_states_only() {
+        let held: Vec<_> = PaymentState::ALL
+            .into_iter()
+            .filter(|s| s.holds_capture())
+            .collect();
+        assert_eq!(
+            held,
+            vec![
+                PaymentState::Captured,
+                PaymentState::Refunded,
+                PaymentState::PartiallyRefunded
+            ]
+        );
+        // Every state that holds a capture is a paid or closed one, never open or in flight.
+        for s in held {
+            assert!(matches!(s.phase(), Phase::Paid | Phase::Closed), "{s:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Configuration from `wrangler.toml` vars and secrets. `live` mode refuses sandbox hosts.
+//! A bottom room: it imports only [`crate::http`] (for its errors and URL helpers).
 
-use crate::http::ApiError;
+use crate::http::{ApiError, ApiResult, origin_of};
+use kessai_core::amazon::signing::base64_decode;
 use kessai_core::gmo::api::ShopAuth;
 use serde_json::Value;
 use worker::Env;
@@ -17,7 +19,7 @@ pub struct Config {
     pub merchant_secret_key: String,
     /// Amazon Pay; `None` (no button, endpoints answer 404) when `AMAZON_PAY_MERCHANT_ID` is empty.
     pub amazon: Option<AmazonConfig>,
-    /// `TEST_CLOCK=on` (test mode only): tests may freeze the edge's clock ([`crate::test_clock`]).
+    /// `TEST_CLOCK=on` (test mode only): tests may freeze the edge's clock (`flows::test_clock`).
     pub test_clock: bool,
     /// `CONSOLE_OPERATORS` (operator credentials, a secret), parsed by the console on login.
     pub console_operators: Option<String>,
@@ -41,7 +43,7 @@ pub struct AmazonConfig {
     pub assertion_signing_key: String,
     pub timeout_ms: u64,
     /// IPN endpoint settings; `None` (404) without `AMAZON_PAY_IPN_TOPIC_ARN`.
-    pub ipn: Option<crate::ipn::IpnConfig>,
+    pub ipn: Option<IpnConfig>,
 }
 
 impl std::fmt::Debug for AmazonConfig {
@@ -94,7 +96,7 @@ impl AmazonConfig {
             timeout_ms: value(env, "AMAZON_PAY_TIMEOUT_MS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(20_000),
-            ipn: crate::ipn::IpnConfig::from_values(
+            ipn: IpnConfig::from_values(
                 mode,
                 value(env, "AMAZON_PAY_IPN_TOPIC_ARN"),
                 value(env, "AMAZON_PAY_IPN_SANDBOX_CERT_BASE"),
@@ -168,6 +170,18 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The Amazon Pay settings, or 404 `amazon_pay_disabled` when this shop has Amazon Pay off.
+    pub fn amazon_pay(&self) -> ApiResult<&AmazonConfig> {
+        self.amazon.as_ref().ok_or_else(|| {
+            ApiError::new(
+                404,
+                "amazon_pay_disabled",
+                "Amazon Pay is not enabled for this shop",
+                "このショップではAmazon Payをご利用いただけません。",
+            )
+        })
+    }
+
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
     }
@@ -197,20 +211,59 @@ impl Config {
     }
 }
 
-/// `scheme://host[:port]` of an absolute http(s) URL; `None` for anything else (relative URLs,
-/// `javascript:`, user info, control characters).
-pub fn origin_of(url: &str) -> Option<String> {
-    if url.len() > 2048 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return None;
+/// IPN settings (from `AMAZON_PAY_IPN_*`).
+#[derive(Debug, Clone)]
+pub struct IpnConfig {
+    /// The SNS topic Amazon Pay publishes this merchant's notifications to.
+    pub topic_arn: String,
+    /// Test mode with the local sandbox only: its certificate base URL and CA public key.
+    pub sandbox: Option<SandboxTrust>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxTrust {
+    /// URL prefix (ending in `/`) the signing certificates must lie directly under.
+    pub cert_base: String,
+    /// The sandbox CA's SubjectPublicKeyInfo (DER).
+    pub ca_spki: Vec<u8>,
+}
+
+impl IpnConfig {
+    /// `None` when `AMAZON_PAY_IPN_TOPIC_ARN` is not set (the endpoint then answers 404).
+    /// Live mode refuses any sandbox trust setting.
+    pub fn from_values(
+        mode: AccessMode,
+        topic_arn: Option<String>,
+        cert_base: Option<String>,
+        ca_spki_b64: Option<String>,
+    ) -> Result<Option<IpnConfig>, ApiError> {
+        let sandbox = match (mode, cert_base, ca_spki_b64) {
+            (_, None, None) => None,
+            (AccessMode::Live, _, _) => {
+                return Err(ApiError::internal(
+                    "live mode refuses AMAZON_PAY_IPN_SANDBOX_* settings",
+                ));
+            }
+            (AccessMode::Test, Some(base), Some(ca)) => {
+                let ca_spki = base64_decode(ca.trim()).ok_or_else(|| {
+                    ApiError::internal("AMAZON_PAY_IPN_SANDBOX_CA is not base64 SPKI DER")
+                })?;
+                if !base.ends_with('/') || origin_of(&base).is_none() {
+                    return Err(ApiError::internal(
+                        "AMAZON_PAY_IPN_SANDBOX_CERT_BASE must be an http(s) URL ending in /",
+                    ));
+                }
+                Some(SandboxTrust {
+                    cert_base: base,
+                    ca_spki,
+                })
+            }
+            (AccessMode::Test, _, _) => {
+                return Err(ApiError::internal(
+                    "AMAZON_PAY_IPN_SANDBOX_CERT_BASE and AMAZON_PAY_IPN_SANDBOX_CA go together",
+                ));
+            }
+        };
+        Ok(topic_arn.map(|topic_arn| IpnConfig { topic_arn, sandbox }))
     }
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
-        return None;
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
-        return None;
-    }
-    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }

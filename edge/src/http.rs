@@ -1,5 +1,8 @@
-//! HTTP plumbing: JSON errors in the documented shape, CORS for storefront origins.
+//! HTTP plumbing, at the bottom of the edge: JSON answers and errors in the documented shape,
+//! CORS for storefront origins, the pages of top-level navigations, and URL helpers. It imports
+//! nothing of the crate.
 
+use kessai_core::amazon::signing::{base64_encode, sha256_hex};
 use kessai_core::gmo::errors::ShopperMessage;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -90,6 +93,56 @@ impl From<worker::Error> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// What a JSON endpoint answered: a status, a JSON body (none for 204), and the session cookie
+/// when the console's login or logout sets or clears it.
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub set_cookie: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Reply::with_status(200, body)
+    }
+    pub fn with_status(status: u16, body: Value) -> Self {
+        Reply {
+            status,
+            body,
+            set_cookie: None,
+        }
+    }
+    pub fn no_content() -> Self {
+        Reply::with_status(204, Value::Null)
+    }
+}
+
+/// A body that is not the JSON (or UTF-8 text) the endpoint expects.
+pub fn invalid_json() -> ApiError {
+    ApiError::bad_request("body must be JSON", "リクエストの形式が正しくありません。")
+}
+
+/// Why a gateway's delivery (Amazon IPN, GMO 結果通知) is refused or cannot be processed now:
+/// the status to answer and the reason for the log line (the body is never logged).
+pub struct Refusal {
+    pub status: u16,
+    pub reason: String,
+}
+
+pub fn refuse(status: u16, reason: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        reason: reason.into(),
+    }
+}
+
+impl From<ApiError> for Refusal {
+    /// A fault while processing (D1, a gateway call): 503, so the gateway delivers again.
+    fn from(e: ApiError) -> Self {
+        refuse(503, format!("{}: {}", e.code, e.message))
+    }
+}
+
 pub fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json; charset=utf-8")?;
@@ -177,8 +230,17 @@ fn page_headers(csp: &str) -> worker::Result<Headers> {
     Ok(headers)
 }
 
-/// Renders a [`Nav`]. `script_hash` is the CSP hash (`sha256-…`) of [`FORM_POST_SCRIPT`].
-pub fn nav_response(nav: &Nav, script_hash: &str) -> worker::Result<Response> {
+/// CSP source (`sha256-…`) of the form_post page's only script, [`FORM_POST_SCRIPT`].
+pub fn form_post_script_hash() -> String {
+    let hex = sha256_hex(FORM_POST_SCRIPT.as_bytes());
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    format!("sha256-{}", base64_encode(&bytes))
+}
+
+/// Renders a [`Nav`]: a 303, an error page, or the form_post page.
+pub fn nav_response(nav: &Nav) -> worker::Result<Response> {
     match nav {
         Nav::Redirect(url) => {
             let headers = Headers::new();
@@ -223,13 +285,47 @@ pub fn nav_response(nav: &Nav, script_hash: &str) -> worker::Result<Response> {
                  <script>{FORM_POST_SCRIPT}</script></body></html>",
                 html_escape(action)
             );
-            let origin = crate::config::origin_of(action).unwrap_or_default();
+            let origin = origin_of(action).unwrap_or_default();
             let csp = format!(
-                "default-src 'none'; script-src '{script_hash}'; form-action {origin}; base-uri 'none'"
+                "default-src 'none'; script-src '{}'; form-action {origin}; base-uri 'none'",
+                form_post_script_hash()
             );
             Ok(Response::from_bytes(html.into_bytes())?
                 .with_status(200)
                 .with_headers(page_headers(&csp)?))
         }
     }
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL; `None` for anything else (relative URLs,
+/// `javascript:`, user info, control characters).
+pub fn origin_of(url: &str) -> Option<String> {
+    if url.len() > 2048 || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// `url` with `query` (`k=v` pairs, already safe for a URL) added before any fragment.
+pub fn with_query(url: &str, query: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{sep}{query}");
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }

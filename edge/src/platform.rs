@@ -1,12 +1,14 @@
-//! What the Workers runtime gives us: the clock, randomness, SHA-256 (WebCrypto) and timers. RSA-PSS and
-//! HMAC keys live in [`crate::amazon_transport`].
+//! What the Workers runtime gives us: the clock, randomness, WebCrypto (SHA-256, HMAC, PBKDF2 and
+//! the helpers the gateways' RSA code uses) and timers. The bottom room: it imports nothing of the
+//! crate. The merchant's RSA-PSS key lives with the Amazon gateway (`gateways::amazon::signing`).
 
 use kessai_core::jst::UnixMillis;
-use wasm_bindgen::JsCast;
+use std::cell::RefCell;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 thread_local! {
-    /// The instant the test clock froze this isolate at ([`crate::test_clock`]); `None` in
+    /// The instant the test clock froze this isolate at (`flows::test_clock`); `None` in
     /// production and whenever the test clock is off.
     static FROZEN_MS: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
 }
@@ -19,7 +21,7 @@ pub fn now() -> UnixMillis {
     }
 }
 
-/// Set by [`crate::test_clock::load`] at the start of each request and cron run.
+/// Set by `flows::test_clock::load` at the start of each request and cron run.
 pub fn set_frozen(ms: Option<i64>) {
     FROZEN_MS.with(|c| c.set(ms));
 }
@@ -37,20 +39,18 @@ pub fn crypto() -> Option<web_sys::Crypto> {
 }
 
 /// A plain JS object with these properties (WebCrypto algorithm parameters).
-pub fn js_object(pairs: &[(&str, wasm_bindgen::JsValue)]) -> js_sys::Object {
+pub fn js_object(pairs: &[(&str, JsValue)]) -> js_sys::Object {
     let obj = js_sys::Object::new();
     for (k, v) in pairs {
         // Setting a property on a fresh plain object cannot fail.
-        let _ = js_sys::Reflect::set(&obj, &wasm_bindgen::JsValue::from_str(k), v);
+        let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
     }
     obj
 }
 
 /// WebCrypto key usages (`["sign"]`, `["sign", "verify"]`).
 pub fn key_usages(list: &[&str]) -> js_sys::Array {
-    list.iter()
-        .map(|u| wasm_bindgen::JsValue::from_str(u))
-        .collect()
+    list.iter().map(|u| JsValue::from_str(u)).collect()
 }
 
 /// `n` random bytes as lower-case hex, from `crypto.getRandomValues`.
@@ -92,4 +92,128 @@ pub async fn within_timeout<T, E>(
             Err(timed_out(format!("no answer within {timeout_ms} ms")))
         }
     }
+}
+
+/// Why a WebCrypto call failed. Always a runtime or configuration fault, never the caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CryptoError(pub &'static str);
+
+pub fn subtle() -> Result<web_sys::SubtleCrypto, CryptoError> {
+    crypto()
+        .map(|c| c.subtle())
+        .ok_or(CryptoError("crypto.subtle is not available"))
+}
+
+/// FNV-1a: a cheap fingerprint to notice that a configured key changed. Not a security check.
+pub fn fingerprint(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Constant-time comparison of two byte strings.
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+thread_local! {
+    /// The imported HMAC key (keyed by a fingerprint of the secret), once per isolate: importing
+    /// costs more than a MAC.
+    static HMAC_KEY: RefCell<Option<(u64, web_sys::CryptoKey)>> = const { RefCell::new(None) };
+}
+
+fn hmac_algorithm() -> js_sys::Object {
+    js_object(&[("name", "HMAC".into()), ("hash", "SHA-256".into())])
+}
+
+async fn hmac_key(secret: &str) -> Result<web_sys::CryptoKey, CryptoError> {
+    let fp = fingerprint(secret.as_bytes());
+    if let Some(key) = HMAC_KEY.with(|k| {
+        k.borrow()
+            .as_ref()
+            .filter(|(f, _)| *f == fp)
+            .map(|(_, key)| key.clone())
+    }) {
+        return Ok(key);
+    }
+    let raw = js_sys::Uint8Array::from(secret.as_bytes());
+    let usages = key_usages(&["sign", "verify"]);
+    let promise = subtle()?
+        .import_key_with_object("raw", &raw, &hmac_algorithm(), false, &usages)
+        .map_err(|_| CryptoError("importKey(HMAC) refused"))?;
+    let key = JsFuture::from(promise)
+        .await
+        .map_err(|_| CryptoError("importKey(HMAC) failed"))?
+        .dyn_into::<web_sys::CryptoKey>()
+        .map_err(|_| CryptoError("importKey(HMAC) returned no key"))?;
+    HMAC_KEY.with(|k| *k.borrow_mut() = Some((fp, key.clone())));
+    Ok(key)
+}
+
+/// HMAC-SHA-256 of `data` with `secret` (WebCrypto).
+pub async fn hmac_sign(secret: &str, data: &str) -> Result<Vec<u8>, CryptoError> {
+    let key = hmac_key(secret).await?;
+    let promise = subtle()?
+        .sign_with_object_and_js_u8_array(
+            &hmac_algorithm(),
+            &key,
+            &js_sys::Uint8Array::from(data.as_bytes()),
+        )
+        .map_err(|_| CryptoError("sign(HMAC) refused"))?;
+    let mac = JsFuture::from(promise)
+        .await
+        .map_err(|_| CryptoError("sign(HMAC) failed"))?;
+    Ok(js_sys::Uint8Array::new(&mac).to_vec())
+}
+
+/// Constant-time HMAC-SHA-256 check (WebCrypto `verify`).
+pub async fn hmac_verify(secret: &str, data: &str, mac: &[u8]) -> Result<bool, CryptoError> {
+    let key = hmac_key(secret).await?;
+    let promise = subtle()?
+        .verify_with_object_and_js_u8_array_and_js_u8_array(
+            &hmac_algorithm(),
+            &key,
+            &js_sys::Uint8Array::from(mac),
+            &js_sys::Uint8Array::from(data.as_bytes()),
+        )
+        .map_err(|_| CryptoError("verify(HMAC) refused"))?;
+    let ok = JsFuture::from(promise)
+        .await
+        .map_err(|_| CryptoError("verify(HMAC) failed"))?;
+    Ok(ok.as_bool().unwrap_or(false))
+}
+
+/// PBKDF2-HMAC-SHA-256 through `crypto.subtle` (Workers cap iterations at 100 000).
+pub async fn pbkdf2(password: &str, salt: &[u8], iterations: u32, len: usize) -> Option<Vec<u8>> {
+    let subtle = crypto()?.subtle();
+    let key_data = js_sys::Uint8Array::from(password.as_bytes());
+    let key = JsFuture::from(
+        subtle
+            .import_key_with_str(
+                "raw",
+                &key_data,
+                "PBKDF2",
+                false,
+                &key_usages(&["deriveBits"]),
+            )
+            .ok()?,
+    )
+    .await
+    .ok()?
+    .dyn_into::<web_sys::CryptoKey>()
+    .ok()?;
+    let params = js_object(&[
+        ("name", "PBKDF2".into()),
+        ("hash", "SHA-256".into()),
+        ("salt", js_sys::Uint8Array::from(salt).into()),
+        ("iterations", JsValue::from_f64(f64::from(iterations))),
+    ]);
+    let bits = JsFuture::from(
+        subtle
+            .derive_bits_with_object(&params, &key, (len * 8) as u32)
+            .ok()?,
+    )
+    .await
+    .ok()?;
+    Some(js_sys::Uint8Array::new(&bits).to_vec())
 }

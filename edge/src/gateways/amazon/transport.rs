@@ -1,117 +1,16 @@
-//! How to talk to Amazon Pay: the merchant's RSA-PSS signature through WebCrypto (the private key
-//! is imported once per isolate) and the HTTPS call with a timeout and the retries that are safe.
-//! What an answer means is decided by the caller (`amazon_payment`, `signin`) with
-//! `kessai_core::amazon::errors`.
+//! How to talk to Amazon Pay: the signed HTTPS call (signature from [`super::signing`]) with a
+//! timeout and the retries that are safe. What an answer means is decided by the caller with
+//! [`super::meaning`] and `kessai_core::amazon::errors`.
 //!
 //! Never logged: request or response bodies (they carry buyer names, e-mails and addresses), the
 //! key, signatures, `Authorization` headers, buyer tokens.
 
-use crate::platform::{js_object, key_usages, within_timeout};
+use super::signing::sign_pss;
+use crate::platform::within_timeout;
 use kessai_core::amazon::request::{HttpMethod, SignedRequest, UnsignedRequest};
-use kessai_core::amazon::signing::{base64_decode, base64_encode};
-use std::cell::RefCell;
 use std::time::Duration;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::CryptoKey;
+use wasm_bindgen::JsValue;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
-
-/// Why a signature could not be made. Always a configuration or runtime fault, never the
-/// shopper's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignError(pub &'static str);
-
-thread_local! {
-    /// The imported merchant key, keyed by a fingerprint of the PEM it came from (so a rotated
-    /// secret is picked up without a redeploy of the code). Importing costs far more CPU than a
-    /// signature, hence once per isolate.
-    static MERCHANT_KEY: RefCell<Option<(u64, CryptoKey)>> = const { RefCell::new(None) };
-}
-
-/// FNV-1a: a cheap fingerprint to notice that the configured key changed. Not a security check.
-pub fn fingerprint(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// The DER bytes of a PKCS#8 PEM private key. Accepts the armour on one line with literal `\n`
-/// escapes (how multi-line secrets often end up in env files) as well as real line breaks.
-pub fn pkcs8_der_from_pem(pem: &str) -> Result<Vec<u8>, SignError> {
-    let text = pem.replace("\\n", "\n").replace("\\r", "");
-    if text.contains("BEGIN RSA PRIVATE KEY") || text.contains("BEGIN ENCRYPTED PRIVATE KEY") {
-        // WebCrypto imports PKCS#8 only; Seller Central hands out PKCS#8 (`BEGIN PRIVATE KEY`).
-        return Err(SignError(
-            "AMAZON_PAY_PRIVATE_KEY must be an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY)",
-        ));
-    }
-    let body: String = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    if body.is_empty() {
-        return Err(SignError("AMAZON_PAY_PRIVATE_KEY is empty"));
-    }
-    base64_decode(&body).ok_or(SignError("AMAZON_PAY_PRIVATE_KEY is not valid base64 PEM"))
-}
-
-fn subtle() -> Result<web_sys::SubtleCrypto, SignError> {
-    crate::platform::crypto()
-        .map(|c| c.subtle())
-        .ok_or(SignError("crypto.subtle is not available"))
-}
-
-async fn import_merchant_key(pem: &str) -> Result<CryptoKey, SignError> {
-    let der = pkcs8_der_from_pem(pem)?;
-    let algorithm = js_object(&[("name", "RSA-PSS".into()), ("hash", "SHA-256".into())]);
-    let data = js_sys::Uint8Array::from(der.as_slice());
-    let promise = subtle()?
-        .import_key_with_object("pkcs8", &data, &algorithm, false, &key_usages(&["sign"]))
-        .map_err(|_| SignError("importKey(pkcs8) refused the call"))?;
-    let key = JsFuture::from(promise)
-        .await
-        .map_err(|_| SignError("AMAZON_PAY_PRIVATE_KEY is not an RSA PKCS#8 key"))?;
-    key.dyn_into::<CryptoKey>()
-        .map_err(|_| SignError("importKey returned no CryptoKey"))
-}
-
-async fn merchant_key(pem: &str) -> Result<CryptoKey, SignError> {
-    let fp = fingerprint(pem.as_bytes());
-    let cached = MERCHANT_KEY.with(|k| {
-        k.borrow()
-            .as_ref()
-            .filter(|(f, _)| *f == fp)
-            .map(|(_, key)| key.clone())
-    });
-    if let Some(key) = cached {
-        return Ok(key);
-    }
-    let key = import_merchant_key(pem).await?;
-    MERCHANT_KEY.with(|k| *k.borrow_mut() = Some((fp, key.clone())));
-    Ok(key)
-}
-
-/// `AMZN-PAY-RSASSA-PSS-V2`: RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32, standard base64.
-pub async fn sign_pss(pem: &str, string_to_sign: &str) -> Result<String, SignError> {
-    let key = merchant_key(pem).await?;
-    let algorithm = js_object(&[
-        ("name", "RSA-PSS".into()),
-        ("saltLength", JsValue::from_f64(32.0)),
-    ]);
-    let data = js_sys::Uint8Array::from(string_to_sign.as_bytes());
-    let promise = subtle()?
-        .sign_with_object_and_js_u8_array(&algorithm, &key, &data)
-        .map_err(|_| SignError("sign(RSA-PSS) refused the call"))?;
-    let sig = JsFuture::from(promise)
-        .await
-        .map_err(|_| SignError("sign(RSA-PSS) failed"))?;
-    Ok(base64_encode(&js_sys::Uint8Array::new(&sig).to_vec()))
-}
 
 /// A call that has no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,9 +3,9 @@
 //! In production every request runs at the real time. With `ACCESS_MODE=test` and
 //! `TEST_CLOCK=on` (the test stack's setting; `live` refuses it in [`crate::config`]) the time
 //! can be frozen at a chosen instant with `PUT /v1/test/clock {"now_ms": N}` (merchant key) and
-//! released with `DELETE /v1/test/clock`. The frozen instant lives in D1 (`test_clock`), because
-//! one workerd process may run several isolates; each request (and each cron run) loads it into
-//! [`crate::platform`] before doing anything that reads the time.
+//! released with `DELETE /v1/test/clock`. The frozen instant lives in D1 (`store::clock`),
+//! because one workerd process may run several isolates; each request (and each cron run) loads
+//! it into [`crate::platform`] before doing anything that reads the time.
 
 use crate::config::Config;
 use crate::http::{ApiError, ApiResult};
@@ -13,27 +13,20 @@ use crate::platform;
 use crate::store::Store;
 use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
-use worker::Env;
 
 /// Loads the frozen instant, if any, for this request or cron run. Real time (and no D1 read)
 /// unless the test clock is on.
-pub async fn load(env: &Env, cfg: &Config) -> ApiResult<()> {
+pub async fn load(store: &Store<'_>, cfg: &Config) -> ApiResult<()> {
     if !cfg.test_clock {
         platform::set_frozen(None);
         return Ok(());
     }
-    let frozen = env
-        .d1("DB")?
-        .prepare("SELECT frozen_ms FROM test_clock WHERE id = 1")
-        .first::<i64>(Some("frozen_ms"))
-        .await
-        .map_err(|e| ApiError::internal(&format!("test clock: {e}")))?;
-    platform::set_frozen(frozen);
+    platform::set_frozen(store.frozen_clock().await?);
     Ok(())
 }
 
-/// `PUT /v1/test/clock` (`{"now_ms": N}`: freeze there) and `DELETE` (back to real time).
-/// 404 unless the test clock is on, so the endpoint does not exist in production.
+/// `PUT /v1/test/clock` (`{"now_ms": N}`: freeze there) and `DELETE` (back to real time; no
+/// body). 404 unless the test clock is on, so the endpoint does not exist in production.
 pub async fn control(store: &Store<'_>, cfg: &Config, body: Option<&str>) -> ApiResult<Value> {
     if !cfg.test_clock {
         return Err(ApiError::new(
@@ -55,19 +48,11 @@ pub async fn control(store: &Store<'_>, cfg: &Config, body: Option<&str>) -> Api
                         "時刻の指定が正しくありません。",
                     )
                 })?;
-            store
-                .db
-                .prepare(
-                    "INSERT INTO test_clock (id, frozen_ms) VALUES (1, ?1) \
-                     ON CONFLICT (id) DO UPDATE SET frozen_ms = excluded.frozen_ms",
-                )
-                .bind(&[(now_ms as f64).into()])?
-                .run()
-                .await?;
+            store.freeze_clock(now_ms).await?;
             platform::set_frozen(Some(now_ms));
         }
         None => {
-            store.db.prepare("DELETE FROM test_clock").run().await?;
+            store.release_clock().await?;
             platform::set_frozen(None);
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! Each run takes the oldest few `unknown` payments and `processing` ones whose lease has run
 //! out (the request that held it died), and reconciles each exactly as an operator's 再照会
-//! would (`crate::reconcile_any`): ask first (SearchTrade / Get Checkout Session / Get Charge),
+//! would (`flows::reconcile::reconcile_any`): ask first (SearchTrade / Get Checkout Session / Get Charge),
 //! never repeat a charge. A payment the gateway still cannot tell about stays `unknown` for the
 //! next run. Failures are logged per payment (ids and codes only) and never stop the run.
 //!
@@ -13,12 +13,17 @@
 //! [`NOTIFICATION_GRACE_MS`], so the gateways' own retries go first, each is processed as on
 //! delivery (re-read at the gateway, forward only, once).
 
+use super::notifications::{amazon_ipn, gmo_result};
+use super::reconcile::reconcile_any;
+use super::test_clock;
 use crate::config::Config;
-use crate::ipn::{self, NotificationRow};
-use crate::store::{LeftNotification, Store};
-use crate::{gmo_notification, platform, reconcile_any};
+use crate::http::{Refusal, refuse};
+use crate::platform;
+use crate::store::Store;
+use crate::store::notifications::{LeftNotification, NotificationRow};
 use kessai_core::payment::PaymentState;
 use serde_json::json;
+use worker::Env;
 
 /// Payments one run settles at most. Each costs one or two gateway calls plus a few D1 queries;
 /// 25 keeps a run well inside the Workers subrequest and CPU limits. Older ones go first, and
@@ -38,6 +43,40 @@ pub struct SweepReport {
     pub failed: usize,
     pub notifications_processed: usize,
     pub notifications_failed: usize,
+}
+
+/// The Cron Trigger's entry (`[triggers]` in wrangler.toml): configuration, the test clock,
+/// then one [`run`] and its log line.
+pub async fn scheduled(env: &Env) {
+    let cfg = match Config::from_env(env) {
+        Ok(c) => c,
+        Err(e) => {
+            worker::console_error!("sweep: configuration: {}", e.message);
+            return;
+        }
+    };
+    let db = match env.d1("DB") {
+        Ok(db) => db,
+        Err(_) => {
+            worker::console_error!("sweep: D1 binding missing");
+            return;
+        }
+    };
+    let store = Store { db: &db };
+    if let Err(e) = test_clock::load(&store, &cfg).await {
+        worker::console_error!("sweep: clock: {}", e.code);
+        return;
+    }
+    let report = run(&store, &cfg).await;
+    worker::console_log!(
+        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}",
+        report.examined,
+        report.settled,
+        report.still_open,
+        report.failed,
+        report.notifications_processed,
+        report.notifications_failed
+    );
 }
 
 pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
@@ -111,7 +150,7 @@ async fn finish_notification(
     store: &Store<'_>,
     cfg: &Config,
     n: &LeftNotification,
-) -> Result<&'static str, ipn::Refusal> {
+) -> Result<&'static str, Refusal> {
     let row = NotificationRow {
         id: n.id,
         status: n.status.clone(),
@@ -128,36 +167,25 @@ async fn finish_notification(
         "amazon_ipn" => {
             let (Some(amazon), Some(cp)) = (cfg.amazon.as_ref(), n.charge_permission_id.as_deref())
             else {
-                return Err(ipn::refuse(
+                return Err(refuse(
                     409,
                     "Amazon Pay is off or the row has no charge permission",
                 ));
             };
-            ipn::process_amazon(store.db, cfg, amazon, &row, cp, &detail).await
+            amazon_ipn::process_amazon(store, cfg, amazon, &row, cp, &detail).await
         }
         "gmo_result" => {
             let order = n.object_id.as_deref().unwrap_or("");
-            match gmo_notification::payment_by_gmo_order(store.db, order).await? {
-                Some(payment) => {
-                    gmo_notification::process(store.db, cfg, &row, payment, &detail).await
-                }
+            match store.payment_by_gmo_order(order).await? {
+                Some(payment) => gmo_result::process_gmo(store, cfg, &row, payment, &detail).await,
                 None => {
-                    ipn::finish(
-                        store.db,
-                        &row,
-                        "unmatched",
-                        None,
-                        &json!({}),
-                        platform::now().0,
-                    )
-                    .await?;
+                    store
+                        .finish_notification(&row, "unmatched", None, &json!({}), platform::now().0)
+                        .await?;
                     Ok("unmatched")
                 }
             }
         }
-        other => Err(ipn::refuse(
-            409,
-            format!("unknown notification source {other}"),
-        )),
+        other => Err(refuse(409, format!("unknown notification source {other}"))),
     }
 }

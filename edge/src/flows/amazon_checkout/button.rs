@@ -1,0 +1,64 @@
+//! `POST /v1/checkout/{id}/amazon-pay/button`: the Amazon Pay checkout button of a payment,
+//! its payload signed on the edge for the **stored** amount (never the browser's).
+
+use super::review_url;
+use crate::config::{AmazonConfig, Config};
+use crate::gateways::amazon::AmazonClient;
+use crate::http::{ApiError, ApiResult, only_fields};
+use crate::platform;
+use crate::store::{Event, PaymentRow, Store};
+use kessai_core::amazon::button::{self, CheckoutButtonPayload};
+use kessai_core::money::Jpy;
+use kessai_core::payment::Phase;
+use serde_json::{Value, json};
+
+/// `POST /v1/checkout/{id}/amazon-pay/button`: the signed checkout payload for this payment.
+pub async fn button(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    row: PaymentRow,
+    body: &Value,
+) -> ApiResult<Value> {
+    only_fields(body, &["return_url"])?;
+    let return_url = cfg.storefront_return_url(body)?;
+    let state = row.state()?;
+    if state.phase() != Phase::Open {
+        return Err(ApiError::new(
+            409,
+            "payment_not_payable",
+            format!("the payment is {}; it cannot be paid again", row.state),
+            format!("このお支払いは既に「{}」です。", state.label_ja()),
+        )
+        .with("state", &row.state));
+    }
+    let amount = Jpy::chargeable(row.amount)
+        .map_err(|_| ApiError::internal("stored amount out of range"))?;
+    let now = platform::now().0;
+    if row.return_url.as_deref() != Some(return_url) {
+        let mut next = row.clone();
+        next.return_url = Some(return_url.to_string());
+        let ev = Event {
+            actor: "shopper",
+            kind: "amazon_button_signed",
+            detail: json!({ "amount": row.amount }),
+        };
+        // Losing this race only means someone changed the payment meanwhile; its amount is
+        // re-read below (the payload must carry the stored one).
+        if !store.transition(&next, state, state, now, &ev).await? {
+            return Err(ApiError::new(
+                409,
+                "payment_in_progress",
+                "the payment changed meanwhile; retry",
+                "処理中です。再度お試しください。",
+            ));
+        }
+    }
+    let payload = button::checkout_payload_json(&CheckoutButtonPayload::new(
+        review_url(amazon, &row.id),
+        amazon.store_id.clone(),
+        row.order_id.clone(),
+        amount,
+    ));
+    AmazonClient::new(amazon).sign_button(payload).await
+}

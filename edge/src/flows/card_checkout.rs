@@ -1,0 +1,511 @@
+//! Card authorisation (仮売上 / 即時売上) with GMO-PG and reconciliation of lost outcomes.
+//!
+//! Safety rules, in order:
+//! 1. One gateway flow per payment at a time: the flow starts only by winning a compare-and-set
+//!    from `requires_payment` to `processing` (with a lease); everyone else gets "in progress".
+//! 2. ExecTran is never blindly retried, except on E92 (GMO executed nothing). Any answer that
+//!    leaves the outcome open (timeout, 5xx, E90/E91/42C/E82, an unreadable answer) is settled by
+//!    SearchTrade before we reply; if that fails too the payment is `unknown`, never "failed".
+//! 3. A decline leaves the GMO transaction UNPROCESSED; the shopper retries with a new token on
+//!    the same AccessID (reference §2c), so the payment returns to `requires_payment`.
+
+use super::lease::{LEASE_MS, in_flight_window_passed};
+use crate::config::Config;
+use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
+use crate::gateways::gmo::{CallError, Called, GmoClient};
+use crate::http::{ApiError, ApiResult};
+use crate::store::{Claim, Event, PaymentRow, Store};
+use kessai_core::gmo::api::{Access, Answer, ExecResult, Trade};
+use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
+use kessai_core::gmo::status::TranStatus;
+use kessai_core::payment::{PaymentState, Phase, state_from_gmo};
+use serde_json::json;
+
+/// Whether the gateway finished with the call whose outcome we are reconciling.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finished {
+    /// GMO answered (E90/E91/42C/…): what SearchTrade shows is final.
+    Yes,
+    /// No answer (timeout, connection lost, 5xx): the call may still be running at GMO.
+    Maybe,
+}
+
+pub enum Outcome {
+    /// 仮売上 / 実売上 (now or already before this request).
+    Paid(PaymentRow),
+    /// The gateway did not answer and SearchTrade could not tell: the payment is `unknown`.
+    Unknown(PaymentRow),
+}
+
+struct Flow<'a> {
+    store: &'a Store<'a>,
+    gmo: GmoClient<'a>,
+    now: i64,
+}
+
+impl<'a> Flow<'a> {
+    fn new(store: &'a Store<'a>, cfg: &'a Config, now: i64) -> Flow<'a> {
+        Flow {
+            store,
+            gmo: GmoClient::new(cfg),
+            now,
+        }
+    }
+}
+
+impl Flow<'_> {
+    /// For a later look at an unresolved attempt: finished once the in-flight window has passed.
+    fn finished_by_age(&self, row: &PaymentRow) -> Finished {
+        let started = row.attempt_started_at.unwrap_or(row.updated_at);
+        if in_flight_window_passed(started, self.now) {
+            Finished::Yes
+        } else {
+            Finished::Maybe
+        }
+    }
+
+    /// Leaves `processing` for `to`, recording why. The caller holds the lease, so losing the
+    /// compare-and-set means the lease expired and someone else reconciled: report theirs.
+    async fn settle(
+        &self,
+        next: PaymentRow,
+        to: PaymentState,
+        ev: Event<'_>,
+    ) -> ApiResult<PaymentRow> {
+        self.store.settle_leased(next, to, self.now, &ev).await
+    }
+
+    /// Back to `requires_payment` after a failure where nothing was charged.
+    async fn release(
+        &self,
+        mut row: PaymentRow,
+        kind: &str,
+        errors: Option<&GmoErrors>,
+        code: &str,
+    ) -> ApiResult<PaymentRow> {
+        row.last_error_code = Some(code.to_string());
+        row.last_error_info = errors.map(|e| e.joined().1);
+        let detail = gmo_detail(&row.gmo_order_id, errors);
+        self.settle(
+            row,
+            PaymentState::RequiresPayment,
+            Event {
+                actor: "gateway",
+                kind,
+                detail,
+            },
+        )
+        .await
+    }
+
+    /// Adopts what SearchTrade says. Only an amount that matches ours counts as paid.
+    async fn adopt_trade(&self, mut row: PaymentRow, trade: Trade) -> ApiResult<PaymentRow> {
+        let to = state_from_gmo(trade.status);
+        if to.is_paid() && trade.amount != row.amount {
+            // Drift: GMO holds a different amount than we asked for. Keep it visible as unknown.
+            let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": trade.status.as_str(), "gmo_amount": trade.amount });
+            return self
+                .settle(
+                    row,
+                    PaymentState::Unknown,
+                    Event {
+                        actor: "system",
+                        kind: "reconcile_amount_mismatch",
+                        detail,
+                    },
+                )
+                .await;
+        }
+        row.gmo_access_id = Some(trade.access.access_id.clone());
+        row.gmo_access_pass = Some(trade.access.access_pass.clone());
+        if to.is_paid() {
+            row.gmo_tran_id = Some(trade.tran_id.clone());
+            row.gmo_approve = Some(trade.approve.clone());
+            row.gmo_forward = Some(trade.forward.clone());
+            row.gmo_tran_date = Some(trade.process_date.clone());
+            row.card_mask = Some(trade.card_no.clone()).filter(|c| !c.is_empty());
+            row.authorized_at = Some(self.now);
+            row.last_error_code = None;
+            row.last_error_info = None;
+        }
+        let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": trade.status.as_str(), "tran_id": trade.tran_id });
+        self.settle(
+            row,
+            to,
+            Event {
+                actor: "system",
+                kind: "reconciled",
+                detail,
+            },
+        )
+        .await
+    }
+
+    /// Asks GMO what happened to this payment's OrderID and adopts it; `unknown` if GMO can't say.
+    async fn reconcile(
+        &self,
+        row: PaymentRow,
+        why: &str,
+        finished: Finished,
+    ) -> ApiResult<PaymentRow> {
+        worker::console_warn!(
+            "payment {}: outcome open ({why}); reconciling with SearchTrade",
+            row.id
+        );
+        match self.gmo.search_trade(&row.gmo_order_id).await {
+            Ok(Answer::Ok(trade)) => {
+                if trade.status == TranStatus::Unprocessed && finished == Finished::Maybe {
+                    let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": "UNPROCESSED", "reason": why });
+                    return self
+                        .settle(
+                            row,
+                            PaymentState::Unknown,
+                            Event {
+                                actor: "system",
+                                kind: "outcome_pending",
+                                detail,
+                            },
+                        )
+                        .await;
+                }
+                self.adopt_trade(row, trade).await
+            }
+            // No transaction under this OrderID: EntryTran never happened, nothing was charged.
+            Ok(Answer::Err(e)) if e.contains("E01110002") => {
+                self.release(row, "reconciled_not_found", Some(&e), "gateway_unavailable")
+                    .await
+            }
+            Ok(Answer::Err(e)) => {
+                let mut d = gmo_detail(&row.gmo_order_id, Some(&e));
+                d["reason"] = json!(why);
+                self.settle(
+                    row,
+                    PaymentState::Unknown,
+                    Event {
+                        actor: "system",
+                        kind: "outcome_unknown",
+                        detail: d,
+                    },
+                )
+                .await
+            }
+            Err(_) => {
+                let detail = json!({ "gmo_order_id": row.gmo_order_id, "reason": why });
+                self.settle(
+                    row,
+                    PaymentState::Unknown,
+                    Event {
+                        actor: "system",
+                        kind: "outcome_unknown",
+                        detail,
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    /// EntryTran, or recover the AccessID of an earlier EntryTran whose answer we lost.
+    async fn ensure_access(
+        &self,
+        row: &mut PaymentRow,
+    ) -> Result<Access, (Option<GmoErrors>, &'static str)> {
+        if let (Some(id), Some(pass)) = (&row.gmo_access_id, &row.gmo_access_pass) {
+            return Ok(Access {
+                access_id: id.clone(),
+                access_pass: pass.clone(),
+            });
+        }
+        let capture = row.capture().map_err(|_| (None, "internal_error"))?;
+        let entry = self
+            .gmo
+            .entry_tran(&row.gmo_order_id, capture.gmo_job(), row.amount)
+            .await;
+        let access = match entry {
+            Ok(Answer::Ok(access)) => access,
+            Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::OrderIdExists => {
+                // Our earlier EntryTran went through but its answer was lost.
+                match self.gmo.search_trade(&row.gmo_order_id).await {
+                    Ok(Answer::Ok(t))
+                        if t.status == TranStatus::Unprocessed && t.amount == row.amount =>
+                    {
+                        t.access
+                    }
+                    _ => return Err((Some(e), "gateway_conflict")),
+                }
+            }
+            Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::Busy => {
+                return Err((Some(e), "gateway_busy"));
+            }
+            Ok(Answer::Err(e)) => return Err((Some(e), "gateway_rejected")),
+            Err(_) => return Err((None, "gateway_unavailable")),
+        };
+        if self
+            .store
+            .save_access(&row.id, row.version, &access.access_id, &access.access_pass)
+            .await
+            .is_err()
+        {
+            return Err((None, "internal_error"));
+        }
+        row.gmo_access_id = Some(access.access_id.clone());
+        row.gmo_access_pass = Some(access.access_pass.clone());
+        Ok(access)
+    }
+}
+
+/// Authorises `row` with a GMO token. Returns the paid or unknown payment, or the error to show.
+pub async fn authorize(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+    token: &str,
+    now: i64,
+) -> ApiResult<Outcome> {
+    let flow = Flow::new(store, cfg, now);
+    // A flow left behind (lease expired) or a lost outcome is settled before anything new.
+    let row = flow
+        .settle_left_attempt(row, "previous attempt unresolved")
+        .await?;
+    match row.state()?.phase() {
+        Phase::Paid => return Ok(Outcome::Paid(row)),
+        Phase::Unknown => return Ok(Outcome::Unknown(row)),
+        Phase::InFlight => return Err(in_progress()),
+        Phase::Open => {}
+        Phase::Closed => {
+            return Err(ApiError::new(
+                409,
+                "payment_not_payable",
+                "this payment can no longer be paid",
+                "このお支払いは受け付けられません。ショップにお問い合わせください。",
+            ));
+        }
+    }
+    let mut claimed = match flow.claim_attempt(row).await? {
+        Ok(claimed) => claimed,
+        Err(outcome) => return outcome,
+    };
+    let access = match flow.ensure_access(&mut claimed).await {
+        Ok(a) => a,
+        Err((errors, code)) => {
+            flow.release(claimed, "entry_failed", errors.as_ref(), code)
+                .await?;
+            return Err(failure_for(code, errors.as_ref()));
+        }
+    };
+    let answer = flow
+        .gmo
+        .exec_tran_token(&access, &claimed.gmo_order_id, token)
+        .await;
+    flow.adopt_exec(claimed, answer).await
+}
+
+impl Flow<'_> {
+    /// Claims the payment for this attempt: exactly one request proceeds to the gateway. `Err`
+    /// carries the answer for a request that lost the claim.
+    async fn claim_attempt(
+        &self,
+        row: PaymentRow,
+    ) -> ApiResult<Result<PaymentRow, ApiResult<Outcome>>> {
+        let mut claimed = row.clone();
+        claimed.lease_until = Some(self.now + LEASE_MS);
+        claimed.attempt_started_at = Some(self.now);
+        // The payment may have tried Amazon Pay before; from here on the card flow holds it.
+        claimed.method = "card".to_string();
+        let ev = Event {
+            actor: "shopper",
+            kind: "authorization_started",
+            detail: json!({ "gmo_order_id": row.gmo_order_id }),
+        };
+        if !self
+            .store
+            .transition(
+                &claimed,
+                PaymentState::RequiresPayment,
+                PaymentState::Processing,
+                self.now,
+                &ev,
+            )
+            .await?
+        {
+            let current = self
+                .store
+                .payment(&row.id)
+                .await?
+                .ok_or_else(|| ApiError::internal("payment vanished"))?;
+            return Ok(Err(match current.state()?.phase() {
+                Phase::Paid => Ok(Outcome::Paid(current)),
+                Phase::Unknown => Ok(Outcome::Unknown(current)),
+                Phase::Open | Phase::InFlight | Phase::Closed => Err(in_progress()),
+            }));
+        }
+        claimed.state = PaymentState::Processing.as_str().to_string();
+        claimed.version += 1;
+        Ok(Ok(claimed))
+    }
+
+    /// What ExecTran's answer (or its absence) makes of the claimed payment.
+    async fn adopt_exec(
+        &self,
+        claimed: PaymentRow,
+        answer: Called<ExecResult>,
+    ) -> ApiResult<Outcome> {
+        match answer {
+            Ok(Answer::Ok(ExecResult::Authorized(au))) => {
+                let capture = claimed.capture()?;
+                let mut next = claimed;
+                next.gmo_tran_id = Some(au.tran_id.clone());
+                next.gmo_approve = Some(au.approve.clone());
+                next.gmo_forward = Some(au.forward.clone());
+                next.gmo_tran_date = Some(au.tran_date.clone());
+                next.authorized_at = Some(self.now);
+                next.last_error_code = None;
+                next.last_error_info = None;
+                let detail = json!({ "gmo_order_id": next.gmo_order_id, "tran_id": au.tran_id, "approve": au.approve, "tran_date": au.tran_date });
+                let kind = match capture.paid_state() {
+                    PaymentState::Captured => "captured",
+                    _ => "authorized",
+                };
+                let ev = Event {
+                    actor: "gateway",
+                    kind,
+                    detail,
+                };
+                settled(self.settle(next, capture.paid_state(), ev).await?)
+            }
+            // We never ask for 3-D Secure yet, so an ACS=2 answer means our view of the shop is off.
+            Ok(Answer::Ok(ExecResult::ThreeDSecure { .. })) => settled(
+                self.reconcile(claimed, "unexpected 3-D Secure redirect", Finished::Yes)
+                    .await?,
+            ),
+            Ok(Answer::Err(e)) => self.exec_refused(claimed, e).await,
+            Err(CallError::NotSent(why)) => {
+                worker::console_error!("payment {}: ExecTran not sent: {why}", claimed.id);
+                self.release(claimed, "exec_not_sent", None, "gateway_unavailable")
+                    .await?;
+                Err(failure_for("gateway_unavailable", None))
+            }
+            Err(CallError::NoAnswer(why)) => {
+                settled(self.reconcile(claimed, &why, Finished::Maybe).await?)
+            }
+            Err(CallError::Unreadable(_)) => settled(
+                self.reconcile(claimed, "unreadable ExecTran answer", Finished::Maybe)
+                    .await?,
+            ),
+        }
+    }
+
+    /// ExecTran answered with GMO's error pairs: a decline, a busy gateway, an open outcome or
+    /// a refusal of the request itself.
+    async fn exec_refused(&self, claimed: PaymentRow, e: GmoErrors) -> ApiResult<Outcome> {
+        let meaning = e.meaning();
+        match meaning.class {
+            ErrorClass::Declined | ErrorClass::ShopperInput | ErrorClass::ThreeDSecure => {
+                let code = if meaning.class == ErrorClass::Declined {
+                    "card_declined"
+                } else {
+                    "card_input"
+                };
+                self.release(claimed, "authorization_declined", Some(&e), code)
+                    .await?;
+                Err(declined(code, meaning.shopper, &e))
+            }
+            ErrorClass::Busy => {
+                self.release(claimed, "gateway_busy", Some(&e), "gateway_busy")
+                    .await?;
+                Err(failure_for("gateway_busy", Some(&e)))
+            }
+            ErrorClass::OutcomeUnknown | ErrorClass::StateConflict => {
+                let why = format!("ExecTran answered {}", e.joined().1);
+                settled(self.reconcile(claimed, &why, Finished::Yes).await?)
+            }
+            ErrorClass::OrderIdExists | ErrorClass::AuthorizationExpired | ErrorClass::Rejected => {
+                worker::console_error!(
+                    "payment {}: ExecTran rejected {}",
+                    claimed.id,
+                    e.joined().1
+                );
+                self.release(
+                    claimed,
+                    "authorization_rejected",
+                    Some(&e),
+                    "gateway_rejected",
+                )
+                .await?;
+                Err(failure_for("gateway_rejected", Some(&e)))
+            }
+        }
+    }
+
+    /// Settles an `unknown` payment or an abandoned `processing` one (lease run out) with
+    /// SearchTrade, taking it over first; any other payment is returned as it is.
+    async fn settle_left_attempt(&self, row: PaymentRow, why: &str) -> ApiResult<PaymentRow> {
+        let state = row.state()?;
+        if state == PaymentState::Unknown
+            || (state == PaymentState::Processing && !row.lease_live(self.now))
+        {
+            return match claim_for_reconcile(self, row).await? {
+                Claim::Won(claimed) => {
+                    let finished = self.finished_by_age(&claimed);
+                    self.reconcile(claimed, why, finished).await
+                }
+                Claim::Lost(current) => Ok(current),
+            };
+        }
+        Ok(row)
+    }
+}
+
+pub fn in_progress() -> ApiError {
+    ApiError::new(
+        409,
+        "payment_in_progress",
+        "this payment is already being processed",
+        "お支払いを処理中です。しばらくお待ちください。",
+    )
+}
+
+/// Maps the state a flow ended in to the caller's outcome.
+fn settled(row: PaymentRow) -> ApiResult<Outcome> {
+    match row.state()?.phase() {
+        Phase::Paid => Ok(Outcome::Paid(row)),
+        Phase::Open => Err(
+            ApiError::shopper(402, "card_not_charged", ShopperMessage::Failed)
+                .with("retryable", true),
+        ),
+        Phase::Unknown | Phase::InFlight => Ok(Outcome::Unknown(row)),
+        Phase::Closed => Err(ApiError::new(
+            409,
+            "payment_not_payable",
+            "the gateway reports this payment as cancelled",
+            "このお支払いは取り消されています。ショップにお問い合わせください。",
+        )),
+    }
+}
+
+/// Takes over an abandoned `processing` lease or an `unknown` payment for reconciliation.
+async fn claim_for_reconcile(flow: &Flow<'_>, row: PaymentRow) -> ApiResult<Claim> {
+    let from = row.state()?;
+    let mut claimed = row.clone();
+    claimed.lease_until = Some(flow.now + LEASE_MS);
+    let ev = Event {
+        actor: "system",
+        kind: "reconcile_started",
+        detail: json!({ "gmo_order_id": row.gmo_order_id }),
+    };
+    flow.store
+        .claim_processing(claimed, from, flow.now, &ev)
+        .await
+}
+
+/// Reconciles an `unknown` payment (or an abandoned flow) on the merchant's request.
+pub async fn reconcile_now(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+    now: i64,
+) -> ApiResult<PaymentRow> {
+    Flow::new(store, cfg, now)
+        .settle_left_attempt(row, "merchant requested reconcile")
+        .await
+}

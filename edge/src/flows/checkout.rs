@@ -1,0 +1,93 @@
+//! The widget's API, scoped to one payment by its client secret (checked by the routes before
+//! anything here runs): the checkout view the widget renders, and paying it by card with a GMO
+//! token. An open outcome is settled with its gateway first, so the widget's polling after a
+//! 202 sees the result as soon as the gateway can tell.
+
+use super::card_checkout::{self, Outcome};
+use super::reconcile::reconcile_any;
+use crate::config::Config;
+use crate::http::{ApiError, ApiResult, Reply, invalid_json};
+use crate::platform;
+use crate::store::{PaymentRow, Store};
+use crate::views::{checkout_view, payment_result};
+use kessai_core::payment::PaymentState;
+use serde_json::Value;
+
+fn outcome_open(row: &PaymentRow) -> ApiResult<bool> {
+    Ok(matches!(
+        row.state()?,
+        PaymentState::Unknown | PaymentState::Processing
+    ))
+}
+
+/// `GET /v1/checkout/{id}`.
+pub async fn view(store: &Store<'_>, cfg: &Config, mut row: PaymentRow) -> ApiResult<Reply> {
+    // The widget polls this after a 202: settle a lost outcome as soon as GMO can tell.
+    if outcome_open(&row)? {
+        row = reconcile_any(store, cfg, row).await?;
+    }
+    Ok(Reply::ok(checkout_view(&row, cfg)))
+}
+
+/// The GMO token of `POST /v1/checkout/{id}/card`. The edge accepts a token only: anything that
+/// looks like card data is refused, so a misbuilt integration fails loudly instead of moving
+/// PAN through our servers.
+fn token_of(raw: &str) -> ApiResult<String> {
+    let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
+    let token = body
+        .get("token")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if token.is_empty() || token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "token is required",
+            "カード情報を入力してください。",
+        ));
+    }
+    if body
+        .as_object()
+        .is_some_and(|m| m.keys().any(|k| k != "token"))
+    {
+        return Err(ApiError::bad_request(
+            "only a GMO token may be sent",
+            "カード情報は送信できません。トークンのみを送信してください。",
+        ));
+    }
+    Ok(token)
+}
+
+/// `POST /v1/checkout/{id}/card` `{token}`: 200 paid, 202 while GMO cannot tell, or the error.
+pub async fn pay_by_card(
+    store: &Store<'_>,
+    cfg: &Config,
+    mut row: PaymentRow,
+    raw: &str,
+) -> ApiResult<Reply> {
+    let token = token_of(raw)?;
+    // An Amazon Pay attempt whose outcome is open is settled with Amazon, never with GMO
+    // (which knows nothing of it and would call it "not charged").
+    if row.is_amazon() && outcome_open(&row)? {
+        row = reconcile_any(store, cfg, row).await?;
+        if outcome_open(&row)? {
+            return Err(card_checkout::in_progress());
+        }
+    }
+    let now = platform::now().0;
+    match card_checkout::authorize(store, cfg, row, &token, now).await? {
+        Outcome::Paid(p) => Ok(Reply::ok(payment_result(&p)?)),
+        Outcome::Unknown(p) => {
+            let mut body = payment_result(&p)?;
+            body["error"] = ApiError::new(
+                202,
+                "outcome_unknown",
+                "the card company has not confirmed the result yet; do not pay again",
+                "決済結果を確認中です。二重決済を防ぐため、再度お支払いせずにショップからのご連絡をお待ちください。",
+            )
+            .body()["error"]
+                .clone();
+            Ok(Reply::with_status(202, body))
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! An operation's `unknown` (or an operation abandoned in `processing` past its lease), settled
+//! with the gateway's own view (SearchTrade / Get Charge); both sides go into the `reconciled`
+//! event. While the gateway cannot tell, the payment stays `unknown`.
+
+use super::sides::kessai_side;
+use crate::config::Config;
+use crate::flows::lease::LEASE_MS;
+use crate::gateways::amazon::AmazonClient;
+use crate::gateways::gmo::GmoClient;
+use crate::http::ApiResult;
+use crate::platform;
+use crate::store::{Claim, Event, PaymentRow, Store};
+use kessai_core::amazon::model::Price;
+use kessai_core::amazon::status::ChargeCanceledReason;
+use kessai_core::gmo::api::Answer;
+use kessai_core::jst::JstDateTime;
+use kessai_core::money::Jpy;
+use kessai_core::operations::{PaymentMethod, state_from_amazon_charge};
+use kessai_core::payment::{PaymentState, state_from_gmo};
+use serde_json::{Value, json};
+
+/// Whether an `unknown` payment (or an operation abandoned in `processing` past its lease) was
+/// left by an operation after the authorisation rather than by a checkout flow: only operations
+/// record `authorized_amount`.
+pub fn unknown_after_operation(row: &PaymentRow, now: i64) -> bool {
+    row.authorized_amount.is_some()
+        && match row.state() {
+            Ok(PaymentState::Unknown) => true,
+            Ok(PaymentState::Processing) => row.lease_until.is_none_or(|t| t <= now),
+            Ok(_) | Err(_) => false,
+        }
+}
+
+/// Settles an operation's `unknown` with the gateway's own view (SearchTrade / Get Charge) and
+/// records both sides in the event. While the gateway cannot tell, the payment stays `unknown`.
+pub async fn reconcile_operation(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+) -> ApiResult<PaymentRow> {
+    let now = platform::now().0;
+    let mut claimed = row.clone();
+    claimed.lease_until = Some(now + LEASE_MS);
+    let ev = Event {
+        actor: "system",
+        kind: "reconcile_started",
+        detail: json!({ "after": "operation" }),
+    };
+    let from = row.state()?;
+    let mut claimed = match store.claim_processing(claimed, from, now, &ev).await? {
+        Claim::Won(r) => r,
+        Claim::Lost(current) => return Ok(current),
+    };
+    let kessai = kessai_side(&row);
+    let adopted = match row.method() {
+        PaymentMethod::Card => observe_card(cfg, &row, &mut claimed).await,
+        PaymentMethod::AmazonPay => match cfg.amazon.as_ref() {
+            None => None,
+            Some(amazon) => observe_amazon(&AmazonClient::new(amazon), &row, &mut claimed).await,
+        },
+    };
+    match adopted {
+        Some((to, gateway)) => {
+            let ev = Event {
+                actor: "system",
+                kind: "reconciled",
+                detail: json!({ "kessai": kessai, "gateway": gateway }),
+            };
+            store.settle_leased(claimed, to, now, &ev).await
+        }
+        // Nothing to adopt: the record before the reconcile stands (the claim's version).
+        None => {
+            let ev = Event {
+                actor: "system",
+                kind: "outcome_unknown",
+                detail: json!({ "kessai": kessai, "reason": "the gateway could not tell" }),
+            };
+            store
+                .settle_leased(
+                    PaymentRow {
+                        state: claimed.state,
+                        version: claimed.version,
+                        lease_until: claimed.lease_until,
+                        ..row
+                    },
+                    PaymentState::Unknown,
+                    now,
+                    &ev,
+                )
+                .await
+        }
+    }
+}
+
+/// SearchTrade: the state GMO's status implies and GMO's side, with the amounts written into
+/// `claimed`; `None` when GMO cannot tell.
+async fn observe_card(
+    cfg: &Config,
+    row: &PaymentRow,
+    claimed: &mut PaymentRow,
+) -> Option<(PaymentState, Value)> {
+    let t = match GmoClient::new(cfg).search_trade(&row.gmo_order_id).await {
+        Ok(Answer::Ok(t)) => t,
+        Ok(Answer::Err(_)) | Err(_) => return None,
+    };
+    let to = state_from_gmo(t.status);
+    claimed.gmo_status = Some(t.status.as_str().to_string());
+    claimed.authorized_amount = Some(t.amount);
+    if t.amount > 0 {
+        claimed.amount = t.amount;
+    }
+    claimed.captured_amount = Some(if to.holds_capture() { t.amount } else { 0 });
+    if JstDateTime::parse_gmo(&t.process_date).is_some() {
+        claimed.gmo_tran_date = Some(t.process_date.clone());
+    }
+    let gateway =
+        json!({ "gmo_status": t.status.as_str(), "amount": t.amount, "tran_id": t.tran_id });
+    match to {
+        // An operation never leads back to before the authorisation.
+        PaymentState::RequiresPayment => None,
+        PaymentState::Processing
+        | PaymentState::Authorized
+        | PaymentState::Captured
+        | PaymentState::Voided
+        | PaymentState::Returned
+        | PaymentState::ReturnedNextMonth
+        | PaymentState::Refunded
+        | PaymentState::PartiallyRefunded
+        | PaymentState::Declined
+        | PaymentState::Unpaid
+        | PaymentState::Expired
+        | PaymentState::Unknown => Some((to, gateway)),
+    }
+}
+
+/// Get Charge: the state Amazon's charge implies and Amazon's side, with the amounts written
+/// into `claimed`; `None` when Amazon cannot tell or the charge is still in flight.
+async fn observe_amazon(
+    client: &AmazonClient<'_>,
+    row: &PaymentRow,
+    claimed: &mut PaymentRow,
+) -> Option<(PaymentState, Value)> {
+    let charge_id = row.amazon_charge_id.clone().unwrap_or_default();
+    let c = client.get_charge(&charge_id).await.ok()?;
+    let yen = |p: &Option<Price>| {
+        p.as_ref()
+            .and_then(|p| p.to_jpy().ok())
+            .unwrap_or(Jpy::from_stored(0))
+    };
+    let captured = yen(&c.capture_amount);
+    // [U] Amazon shows a refund in refundedAmount only once it is Refunded: a refund still
+    // RefundInitiated is not seen here. Repeating that refund with the same amount from this
+    // record reuses its idempotency key.
+    let refunded = yen(&c.refunded_amount).max(Jpy::from_stored(row.refunded_amount.unwrap_or(0)));
+    let state = c.state()?;
+    let to = state_from_amazon_charge(
+        state,
+        c.reason_code().and_then(ChargeCanceledReason::parse),
+        captured,
+        refunded,
+    );
+    if to.holds_capture() {
+        claimed.captured_amount = Some(captured.yen());
+        claimed.refunded_amount = Some(refunded.yen());
+        let left = captured.yen() - refunded.yen();
+        if left > 0 {
+            claimed.amount = left;
+        }
+    }
+    let gateway = json!({ "charge_state": state.as_str(), "captured": captured.yen(), "refunded": refunded.yen() });
+    // A charge still in flight stays unknown (asked again later).
+    (to != PaymentState::Processing).then_some((to, gateway))
+}

@@ -1,0 +1,231 @@
+//! The merchant's payments: creating (or resuming) the payment of an order, the view of one
+//! payment with its previews and history, and 再照会 (reconcile, with both sides shown).
+
+use super::operations::preview::previews;
+use super::operations::sides::{gateway_side, kessai_side};
+use super::reconcile::reconcile_any;
+use crate::config::Config;
+use crate::http::{ApiError, ApiResult, Reply, invalid_json};
+use crate::platform;
+use crate::store::{Event, NewPayment, PaymentRow, Store};
+use crate::views::{events_view, payment_view};
+use kessai_core::money::Jpy;
+use kessai_core::payment::{CaptureMode, PaymentState};
+use serde_json::{Value, json};
+
+/// `GET /v1/payments/{id}`: the payment, what capture and cancel would do now, and its history.
+pub async fn get(store: &Store<'_>, id: &str) -> ApiResult<Reply> {
+    let row = store.existing_payment(id).await?;
+    let mut view = payment_view(&row)?;
+    view["previews"] = previews(&row, platform::now().0)?;
+    view["events"] = events_view(&store.events(id).await?);
+    Ok(Reply::ok(view))
+}
+
+/// `POST /v1/payments/{id}/reconcile`: settles with the gateway, then shows both sides as they
+/// stand after it, for the operator to compare.
+pub async fn reconcile(store: &Store<'_>, cfg: &Config, id: &str) -> ApiResult<Reply> {
+    let row = store.existing_payment(id).await?;
+    let row = reconcile_any(store, cfg, row).await?;
+    let mut view = payment_view(&row)?;
+    view["sides"] = json!({
+        "kessai": kessai_side(&row),
+        "gateway": gateway_side(cfg, &row).await,
+    });
+    Ok(Reply::ok(view))
+}
+
+fn new_gmo_order_id(attempt: i64) -> ApiResult<String> {
+    let hex = platform::random_hex(10).ok_or_else(|| ApiError::internal("random"))?;
+    Ok(format!("ks-{hex}-{attempt}"))
+}
+
+/// What `POST /v1/payments` asks for.
+struct PaymentRequest {
+    order_id: String,
+    amount: Jpy,
+    capture: CaptureMode,
+    customer_name: Option<String>,
+}
+
+/// Reads and checks the body of `POST /v1/payments` (400 with `param` for each bad field).
+fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
+    let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
+    let order_id = body
+        .get("order_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    if order_id.is_empty()
+        || order_id.chars().count() > 64
+        || order_id.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(
+            "order_id must be 1-64 characters",
+            "注文番号は1〜64文字で指定してください。",
+        )
+        .with("param", "order_id"));
+    }
+    let amount = match body.get("amount") {
+        Some(v) if v.is_i64() => v.as_i64().unwrap_or(0),
+        _ => {
+            return Err(ApiError::bad_request(
+                "amount must be an integer number of yen",
+                "金額は円単位の整数で指定してください。",
+            )
+            .with("param", "amount"));
+        }
+    };
+    let amount = Jpy::chargeable(amount).map_err(|e| {
+        ApiError::bad_request(e.message_en(), e.message_ja()).with("param", "amount")
+    })?;
+    let capture = match body.get("capture").and_then(Value::as_str) {
+        None => CaptureMode::Manual,
+        Some(c) => CaptureMode::parse(c).ok_or_else(|| {
+            ApiError::bad_request(
+                "capture must be manual or automatic",
+                "売上方式はmanualかautomaticで指定してください。",
+            )
+            .with("param", "capture")
+        })?,
+    };
+    let customer_name = match body.get("customer_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name))
+            if !name.trim().is_empty()
+                && name.trim().chars().count() <= 100
+                && !name.chars().any(char::is_control) =>
+        {
+            Some(name.trim())
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "customer_name must be 1-100 characters",
+                "お客様名は1〜100文字で指定してください。",
+            )
+            .with("param", "customer_name"));
+        }
+    };
+    Ok(PaymentRequest {
+        order_id: order_id.to_string(),
+        amount,
+        capture,
+        customer_name: customer_name.map(str::to_string),
+    })
+}
+
+/// `POST /v1/payments`: creates the payment for an order, or resumes the open one.
+pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
+    let PaymentRequest {
+        order_id,
+        amount,
+        capture,
+        customer_name,
+    } = parse_request(raw)?;
+    let order_id = order_id.as_str();
+    let customer_name = customer_name.as_deref();
+    let now = platform::now().0;
+
+    if let Some(existing) = store.payment_by_order(order_id).await? {
+        return resume_payment(store, existing, amount, capture, now).await;
+    }
+    let id = format!(
+        "pay_{}",
+        platform::random_hex(12).ok_or_else(|| ApiError::internal("random"))?
+    );
+    let secret = format!(
+        "{id}_secret_{}",
+        platform::random_hex(16).ok_or_else(|| ApiError::internal("random"))?
+    );
+    let gmo_order_id = new_gmo_order_id(1)?;
+    let new = NewPayment {
+        id: &id,
+        client_secret: &secret,
+        order_id,
+        amount: amount.yen(),
+        capture,
+        gmo_order_id: &gmo_order_id,
+        now,
+        customer_name,
+    };
+    let ev = Event {
+        actor: "merchant",
+        kind: "created",
+        detail: json!({ "amount": amount.yen(), "capture": capture.as_str() }),
+    };
+    if !store.insert_payment(&new, &ev).await? {
+        // Lost a race with a concurrent create for the same order.
+        let existing = store
+            .payment_by_order(order_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("order vanished"))?;
+        return resume_payment(store, existing, amount, capture, now).await;
+    }
+    let row = store
+        .payment(&id)
+        .await?
+        .ok_or_else(|| ApiError::internal("payment vanished"))?;
+    Ok(Reply::with_status(201, payment_view(&row)?))
+}
+
+/// A storefront that opens checkout again for the same order gets the same payment; if the cart
+/// total changed before anything was charged, the payment follows it (with a new GMO OrderID
+/// when an EntryTran for the old amount exists).
+async fn resume_payment(
+    store: &Store<'_>,
+    row: PaymentRow,
+    amount: Jpy,
+    capture: CaptureMode,
+    now: i64,
+) -> ApiResult<Reply> {
+    let state = row.state()?;
+    if state != PaymentState::RequiresPayment {
+        return Err(ApiError::new(
+            409,
+            "order_has_payment",
+            format!("order already has a payment in state {}", row.state),
+            format!("この注文の決済は既に「{}」です。", state.label_ja()),
+        )
+        .with("payment_id", &row.id)
+        .with("state", &row.state));
+    }
+    if row.amount == amount.yen() && row.capture_mode == capture.as_str() {
+        return Ok(Reply::ok(payment_view(&row)?));
+    }
+    let mut next = row.clone();
+    next.amount = amount.yen();
+    next.capture_mode = capture.as_str().to_string();
+    if next.gmo_access_id.is_some() {
+        next.gmo_attempt += 1;
+        next.gmo_order_id = new_gmo_order_id(next.gmo_attempt)?;
+        next.gmo_access_id = None;
+        next.gmo_access_pass = None;
+    }
+    let ev = Event {
+        actor: "merchant",
+        kind: "amount_updated",
+        detail: json!({ "from": row.amount, "to": amount.yen(), "gmo_order_id": next.gmo_order_id }),
+    };
+    if !store
+        .transition(
+            &next,
+            PaymentState::RequiresPayment,
+            PaymentState::RequiresPayment,
+            now,
+            &ev,
+        )
+        .await?
+    {
+        return Err(ApiError::new(
+            409,
+            "payment_in_progress",
+            "the payment changed meanwhile; retry",
+            "処理中です。再度お試しください。",
+        ));
+    }
+    let fresh = store
+        .payment(&row.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("payment vanished"))?;
+    Ok(Reply::ok(payment_view(&fresh)?))
+}

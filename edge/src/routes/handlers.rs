@@ -1,0 +1,198 @@
+//! One small function per route of [`super::table`]: it takes what the request carries (path
+//! parameters, query, body, caller) from the [`Call`] and hands it to a flow. No rule lives here.
+
+use super::{Call, Handled};
+use crate::flows::notifications::{amazon_ipn, gmo_result};
+use crate::flows::operations::{bulk, force as force_flow, parse, run};
+use crate::flows::{
+    account_links, amazon_checkout, checkout, console, payment_list, payments, signin, test_clock,
+};
+use crate::http::{ApiError, ApiResult, Nav, Reply, json_response};
+use crate::routes::auth::Caller;
+use serde_json::json;
+use worker::Response;
+
+type JsonAnswer<'a> = Handled<'a, ApiResult<Reply>>;
+type PageAnswer<'a> = Handled<'a, ApiResult<Nav>>;
+type RawAnswer<'a> = Handled<'a, worker::Result<Response>>;
+
+pub fn health<'a>(_c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async { Ok(Reply::ok(json!({ "ok": true }))) })
+}
+
+pub fn freeze_clock<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        let view = test_clock::control(c.store, c.cfg, Some(c.text()?)).await?;
+        Ok(Reply::ok(view))
+    })
+}
+
+pub fn release_clock<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { Ok(Reply::ok(test_clock::control(c.store, c.cfg, None).await?)) })
+}
+
+pub fn create_payment<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { payments::create(c.store, c.text()?).await })
+}
+
+pub fn list_payments<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { payment_list::list(c.store, &c.query).await })
+}
+
+pub fn get_payment<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { payments::get(c.store, c.param(0)).await })
+}
+
+pub fn bulk_capture<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { bulk::bulk_capture(c.store, c.cfg, c.text()?, &c.caller.actor()).await })
+}
+
+/// One operation endpoint (`capture`, `amount`, `cancel`, `refund`) on the path's payment.
+async fn operation(c: &Call<'_>, endpoint: &str) -> ApiResult<Reply> {
+    let op = parse::parse_operation(endpoint, c.text()?)?;
+    run::operate(c.store, c.cfg, c.param(0), op, &c.caller.actor()).await
+}
+
+pub fn capture<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(operation(c, "capture"))
+}
+
+pub fn change_amount<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(operation(c, "amount"))
+}
+
+pub fn cancel<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(operation(c, "cancel"))
+}
+
+pub fn refund<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(operation(c, "refund"))
+}
+
+pub fn reconcile<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { payments::reconcile(c.store, c.cfg, c.param(0)).await })
+}
+
+pub fn force<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        force_flow::force(c.store, c.cfg, c.param(0), c.text()?, &c.caller.actor()).await
+    })
+}
+
+pub fn find_link<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        Ok(Reply::ok(
+            account_links::find_link(c.store, c.query_param("buyer_id")).await?,
+        ))
+    })
+}
+
+pub fn get_link<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        Ok(Reply::ok(
+            account_links::get_link(c.store, c.param(0)).await?,
+        ))
+    })
+}
+
+pub fn put_link<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        let link =
+            account_links::put_link(c.store, c.cfg, c.amazon()?, c.param(0), &c.json()?).await?;
+        Ok(Reply::ok(link))
+    })
+}
+
+pub fn delete_link<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        account_links::delete_link(c.store, c.param(0)).await?;
+        Ok(Reply::no_content())
+    })
+}
+
+pub fn checkout_view<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { checkout::view(c.store, c.cfg, c.payment()?).await })
+}
+
+pub fn pay_by_card<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { checkout::pay_by_card(c.store, c.cfg, c.payment()?, c.text()?).await })
+}
+
+pub fn amazon_button<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        let (amazon, body) = (c.amazon()?, c.json()?);
+        let signed =
+            amazon_checkout::button::button(c.store, c.cfg, amazon, c.payment()?, &body).await?;
+        Ok(Reply::ok(signed))
+    })
+}
+
+pub fn signin_button<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        let signed = signin::button(c.store, c.cfg, c.amazon()?, &c.json()?).await?;
+        Ok(Reply::ok(signed))
+    })
+}
+
+pub fn amazon_review<'a>(c: &'a Call<'a>) -> PageAnswer<'a> {
+    Box::pin(async move {
+        let (payment, cs) = (
+            c.query_param("payment"),
+            c.query_param("amazonCheckoutSessionId"),
+        );
+        Ok(amazon_checkout::review::review(c.store, c.cfg, c.amazon()?, payment, cs).await)
+    })
+}
+
+pub fn amazon_result<'a>(c: &'a Call<'a>) -> PageAnswer<'a> {
+    Box::pin(async move {
+        let (payment, cs) = (
+            c.query_param("payment"),
+            c.query_param("amazonCheckoutSessionId"),
+        );
+        Ok(amazon_checkout::result::result(c.store, c.cfg, c.amazon()?, payment, cs).await)
+    })
+}
+
+pub fn signin_return<'a>(c: &'a Call<'a>) -> PageAnswer<'a> {
+    Box::pin(async move {
+        let (state, token) = (c.query_param("state"), c.query_param("buyerToken"));
+        Ok(signin::signin_return(c.store, c.cfg, c.amazon()?, state, token).await)
+    })
+}
+
+pub fn amazon_ipn<'a>(c: &'a Call<'a>) -> RawAnswer<'a> {
+    Box::pin(async move {
+        let (status, body) = amazon_ipn::receive(c.store, c.cfg, &c.body).await;
+        json_response(status, &body)
+    })
+}
+
+pub fn gmo_notify<'a>(c: &'a Call<'a>) -> RawAnswer<'a> {
+    Box::pin(async move { Response::ok(gmo_result::receive(c.store, c.cfg, &c.body).await) })
+}
+
+pub fn console_login<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        // A body that is not UTF-8 is refused as invalid JSON, after the configuration check.
+        console::login(c.store, c.cfg, c.text().unwrap_or("")).await
+    })
+}
+
+pub fn console_logout<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { console::logout(c.store, c.session_token.as_deref()).await })
+}
+
+pub fn console_me<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        match &c.caller {
+            Caller::Operator(name) => Ok(Reply::ok(json!({ "operator": name }))),
+            Caller::Merchant | Caller::Shopper(_) | Caller::Anonymous => Err(ApiError::new(
+                401,
+                "unauthorized",
+                "missing or wrong API key, or no valid operator session",
+                "ログインしてください。",
+            )),
+        }
+    })
+}

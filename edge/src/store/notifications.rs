@@ -1,0 +1,110 @@
+//! `notifications`: gateway notifications (Amazon IPN, GMO 結果通知), each recorded once under a
+//! UNIQUE dedupe key before it is processed, so a redelivery is recognised and nothing is lost
+//! when processing fails (the row stays `received` for the next delivery or the Cron sweep).
+
+use super::{Store, n, opt, s};
+use crate::http::{ApiError, ApiResult};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A notification's row: its id and status (`received`, `applied`, `unchanged`, `unmatched`, …).
+#[derive(Debug, Deserialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub status: String,
+}
+
+/// What a new notification row says (ids and states only).
+pub struct NewNotification<'a> {
+    pub source: &'a str,
+    pub dedupe_key: &'a str,
+    pub message_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub object_type: Option<&'a str>,
+    pub object_id: Option<&'a str>,
+    pub charge_permission_id: Option<&'a str>,
+}
+
+/// A notification row left `received` (ids only), for the Cron sweep to finish.
+#[derive(Debug, Deserialize)]
+pub struct LeftNotification {
+    pub id: i64,
+    pub status: String,
+    pub source: String,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub charge_permission_id: Option<String>,
+}
+
+impl Store<'_> {
+    /// Records the notification once; returns its row (new or from an earlier delivery).
+    pub async fn record_notification(
+        &self,
+        new: &NewNotification<'_>,
+        now: i64,
+    ) -> ApiResult<NotificationRow> {
+        self.run(
+            "INSERT OR IGNORE INTO notifications (source, dedupe_key, message_id, kind, object_type, object_id, \
+               charge_permission_id, status, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8)",
+            &[
+                s(new.source),
+                s(new.dedupe_key),
+                opt(new.message_id),
+                s(new.kind),
+                opt(new.object_type),
+                opt(new.object_id),
+                opt(new.charge_permission_id),
+                n(now),
+            ],
+        )
+        .await?;
+        self.first(
+            "SELECT id, status FROM notifications WHERE dedupe_key = ?1",
+            &[s(new.dedupe_key)],
+        )
+        .await?
+        .ok_or_else(|| ApiError::internal("notification row vanished"))
+    }
+
+    /// Ends a `received` notification with its `status` and what it did.
+    pub async fn finish_notification(
+        &self,
+        row: &NotificationRow,
+        status: &str,
+        payment_id: Option<&str>,
+        outcome: &Value,
+        now: i64,
+    ) -> ApiResult<()> {
+        self.run(
+            "UPDATE notifications SET status = ?1, payment_id = ?2, outcome = ?3, processed_at = ?4 \
+             WHERE id = ?5 AND status = 'received'",
+            &[
+                s(status),
+                opt(payment_id),
+                s(&outcome.to_string()),
+                n(now),
+                n(row.id),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Gateway notifications still `received` (their processing failed and the redeliveries
+    /// ran out) that arrived at or before `cutoff`, oldest first (the Cron sweep).
+    pub async fn notifications_left_received(
+        &self,
+        cutoff: i64,
+        limit: i64,
+    ) -> ApiResult<Vec<LeftNotification>> {
+        self.all(
+            "SELECT id, status, source, dedupe_key, kind, object_type, object_id, charge_permission_id \
+             FROM notifications WHERE status = 'received' AND received_at <= ?1 \
+             ORDER BY received_at LIMIT ?2",
+            &[n(cutoff), n(limit)],
+        )
+        .await
+    }
+}

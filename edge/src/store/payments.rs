@@ -1,0 +1,375 @@
+//! `payments`: the payment aggregate. Every change is a compare-and-set on `version`
+//! ([`Store::transition`]) batched with its event, so a lost race changes nothing and writes
+//! no history; a processing lease ([`Store::claim_processing`]) gives one flow at a time the
+//! right to talk to the gateway.
+
+use super::{Event, Store, changes, d1, n, opt, opt_n, s};
+use crate::http::{ApiError, ApiResult};
+use kessai_core::amazon::errors::AmazonErrorClass;
+use kessai_core::gmo::api::Access;
+use kessai_core::operations::PaymentMethod;
+use kessai_core::payment::{CaptureMode, PaymentState};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PaymentRow {
+    pub id: String,
+    pub client_secret: String,
+    pub order_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub method: String,
+    pub capture_mode: String,
+    pub state: String,
+    pub version: i64,
+    pub lease_until: Option<i64>,
+    pub attempt_started_at: Option<i64>,
+    pub gmo_order_id: String,
+    pub gmo_attempt: i64,
+    pub gmo_access_id: Option<String>,
+    pub gmo_access_pass: Option<String>,
+    pub gmo_tran_id: Option<String>,
+    pub gmo_approve: Option<String>,
+    pub gmo_forward: Option<String>,
+    pub gmo_tran_date: Option<String>,
+    pub card_mask: Option<String>,
+    pub last_error_code: Option<String>,
+    pub last_error_info: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub authorized_at: Option<i64>,
+    // Amazon Pay (migration 0002).
+    #[serde(default)]
+    pub amazon_checkout_session_id: Option<String>,
+    #[serde(default)]
+    pub amazon_charge_id: Option<String>,
+    #[serde(default)]
+    pub amazon_charge_permission_id: Option<String>,
+    #[serde(default)]
+    pub amazon_buyer_id: Option<String>,
+    #[serde(default)]
+    pub amazon_buyer_name: Option<String>,
+    #[serde(default)]
+    pub amazon_buyer_email: Option<String>,
+    /// JSON of the shipping address Amazon reported.
+    #[serde(default)]
+    pub shipping_address: Option<String>,
+    /// The storefront page an Amazon flow ends on (on an allowed origin, checked when stored).
+    #[serde(default)]
+    pub return_url: Option<String>,
+    // Operations (migration 0003); NULL until an operation (or a flow that knows them) sets them.
+    #[serde(default)]
+    pub authorized_amount: Option<i64>,
+    #[serde(default)]
+    pub captured_amount: Option<i64>,
+    #[serde(default)]
+    pub refunded_amount: Option<i64>,
+    #[serde(default)]
+    pub first_authorized_at: Option<i64>,
+    #[serde(default)]
+    pub gmo_status: Option<String>,
+    /// The customer's name as the storefront sent it (migration 0004).
+    #[serde(default)]
+    pub customer_name: Option<String>,
+}
+
+impl PaymentRow {
+    pub fn state(&self) -> ApiResult<PaymentState> {
+        PaymentState::parse(&self.state).ok_or_else(|| ApiError::internal("unknown state in D1"))
+    }
+    pub fn capture(&self) -> ApiResult<CaptureMode> {
+        CaptureMode::parse(&self.capture_mode)
+            .ok_or_else(|| ApiError::internal("unknown capture mode in D1"))
+    }
+    /// How the payment's current (or last) attempt pays: card unless it went through Amazon Pay.
+    pub fn method(&self) -> PaymentMethod {
+        if self.is_amazon() {
+            PaymentMethod::AmazonPay
+        } else {
+            PaymentMethod::Card
+        }
+    }
+    /// Whether the payment's current (or last) attempt went through Amazon Pay.
+    pub fn is_amazon(&self) -> bool {
+        self.method == PaymentMethod::AmazonPay.as_str()
+    }
+    /// The Amazon error class `last_error_code` names, if it is one.
+    pub fn last_amazon_error(&self) -> Option<AmazonErrorClass> {
+        let code = self.last_error_code.as_deref()?;
+        AmazonErrorClass::ALL.into_iter().find(|k| k.code() == code)
+    }
+    /// The stored GMO AccessID/AccessPass, once EntryTran gave them.
+    pub fn gmo_access(&self) -> Option<Access> {
+        match (&self.gmo_access_id, &self.gmo_access_pass) {
+            (Some(id), Some(pass)) => Some(Access {
+                access_id: id.clone(),
+                access_pass: pass.clone(),
+            }),
+            _ => None,
+        }
+    }
+    /// Whether a lease protects the payment's `processing` at `now`.
+    pub fn lease_live(&self, now: i64) -> bool {
+        self.lease_until.is_some_and(|t| t > now)
+    }
+}
+
+/// Who holds a payment after [`Store::claim_processing`].
+pub enum Claim {
+    /// We moved it into `processing` (the row as stored now).
+    Won(PaymentRow),
+    /// Someone else changed the payment first; this is its current row.
+    Lost(PaymentRow),
+}
+
+/// What `GET /v1/payments` asks for (the flow decides the states and bounds; SQL is here).
+pub struct ListQuery<'a> {
+    /// At most two stored states (none: any).
+    pub states: Vec<PaymentState>,
+    pub method: Option<PaymentMethod>,
+    /// Part of the order id, customer or buyer name, or a gateway id; exactly a payment id,
+    /// AccessID or TranID.
+    pub q: Option<&'a str>,
+    pub limit: i64,
+    /// 期限間近 / 期限切れ: only 仮売上 authorised at or before these instants (card, Amazon Pay)
+    /// are read, most urgent first.
+    pub authorized_by: Option<(i64, i64)>,
+}
+
+pub struct NewPayment<'a> {
+    pub id: &'a str,
+    pub client_secret: &'a str,
+    pub order_id: &'a str,
+    pub amount: i64,
+    pub capture: CaptureMode,
+    pub gmo_order_id: &'a str,
+    pub now: i64,
+    pub customer_name: Option<&'a str>,
+}
+
+impl Store<'_> {
+    /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
+    pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
+        let insert = self.stmt(
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8) ON CONFLICT(order_id) DO NOTHING",
+            &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now),
+              opt(p.customer_name)],
+        )?;
+        let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
+        let res = self.db.batch(vec![insert, event]).await.map_err(d1)?;
+        Ok(res.first().map(changes) == Some(1))
+    }
+
+    pub async fn payment(&self, id: &str) -> ApiResult<Option<PaymentRow>> {
+        self.first("SELECT * FROM payments WHERE id = ?1", &[s(id)])
+            .await
+    }
+
+    /// A payment the caller names: 404 when it does not exist.
+    pub async fn existing_payment(&self, id: &str) -> ApiResult<PaymentRow> {
+        self.payment(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("payment"))
+    }
+
+    pub async fn payment_by_order(&self, order_id: &str) -> ApiResult<Option<PaymentRow>> {
+        self.first("SELECT * FROM payments WHERE order_id = ?1", &[s(order_id)])
+            .await
+    }
+
+    /// The payment of a GMO OrderID (GMO 結果通知).
+    pub async fn payment_by_gmo_order(&self, gmo_order_id: &str) -> ApiResult<Option<PaymentRow>> {
+        self.first(
+            "SELECT * FROM payments WHERE gmo_order_id = ?1 LIMIT 1",
+            &[s(gmo_order_id)],
+        )
+        .await
+    }
+
+    /// The payment of an Amazon charge permission (Amazon Pay IPN).
+    pub async fn payment_by_charge_permission(
+        &self,
+        charge_permission_id: &str,
+    ) -> ApiResult<Option<PaymentRow>> {
+        self.first(
+            "SELECT * FROM payments WHERE amazon_charge_permission_id = ?1 LIMIT 1",
+            &[s(charge_permission_id)],
+        )
+        .await
+    }
+
+    /// Payments whose outcome is open and nobody is working on: `unknown`, or `processing` with
+    /// a lease that has run out. Oldest first (the Cron sweep, `flows::sweep`).
+    pub async fn open_outcomes(&self, now: i64, limit: i64) -> ApiResult<Vec<PaymentRow>> {
+        self.all(
+            "SELECT * FROM payments WHERE state = 'unknown' \
+             OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?1)) \
+             ORDER BY updated_at LIMIT ?2",
+            &[n(now), n(limit)],
+        )
+        .await
+    }
+
+    /// Compare-and-set: applies `row`'s mutable columns if the stored version is still
+    /// `row.version`, bumps the version and appends `ev`. Returns whether it won.
+    pub async fn transition(
+        &self,
+        row: &PaymentRow,
+        from: PaymentState,
+        to: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+    ) -> ApiResult<bool> {
+        let update = self.stmt(
+            "UPDATE payments SET state = ?1, version = version + 1, lease_until = ?2, amount = ?3, \
+               gmo_order_id = ?4, gmo_attempt = ?5, gmo_access_id = ?6, gmo_access_pass = ?7, gmo_tran_id = ?8, \
+               gmo_approve = ?9, gmo_forward = ?10, gmo_tran_date = ?11, card_mask = ?12, last_error_code = ?13, \
+               last_error_info = ?14, authorized_at = ?15, updated_at = ?16, capture_mode = ?20, attempt_started_at = ?21, \
+               method = ?22, amazon_checkout_session_id = ?23, amazon_charge_id = ?24, amazon_charge_permission_id = ?25, \
+               amazon_buyer_id = ?26, amazon_buyer_name = ?27, amazon_buyer_email = ?28, shipping_address = ?29, return_url = ?30, \
+               authorized_amount = ?31, captured_amount = ?32, refunded_amount = ?33, first_authorized_at = ?34, gmo_status = ?35 \
+             WHERE id = ?17 AND version = ?18 AND state = ?19",
+            &[
+                s(to.as_str()),
+                opt_n(row.lease_until),
+                n(row.amount),
+                s(&row.gmo_order_id),
+                n(row.gmo_attempt),
+                opt(row.gmo_access_id.as_deref()),
+                opt(row.gmo_access_pass.as_deref()),
+                opt(row.gmo_tran_id.as_deref()),
+                opt(row.gmo_approve.as_deref()),
+                opt(row.gmo_forward.as_deref()),
+                opt(row.gmo_tran_date.as_deref()),
+                opt(row.card_mask.as_deref()),
+                opt(row.last_error_code.as_deref()),
+                opt(row.last_error_info.as_deref()),
+                opt_n(row.authorized_at),
+                n(now),
+                s(&row.id),
+                n(row.version),
+                s(from.as_str()),
+                s(&row.capture_mode),
+                opt_n(row.attempt_started_at),
+                s(&row.method),
+                opt(row.amazon_checkout_session_id.as_deref()),
+                opt(row.amazon_charge_id.as_deref()),
+                opt(row.amazon_charge_permission_id.as_deref()),
+                opt(row.amazon_buyer_id.as_deref()),
+                opt(row.amazon_buyer_name.as_deref()),
+                opt(row.amazon_buyer_email.as_deref()),
+                opt(row.shipping_address.as_deref()),
+                opt(row.return_url.as_deref()),
+                opt_n(row.authorized_amount),
+                opt_n(row.captured_amount),
+                opt_n(row.refunded_amount),
+                opt_n(row.first_authorized_at),
+                opt(row.gmo_status.as_deref()),
+            ],
+        )?;
+        let event = self.event_stmt(&row.id, now, Some(from), Some(to), ev)?;
+        let res = self.db.batch(vec![update, event]).await.map_err(d1)?;
+        Ok(res.first().map(changes) == Some(1))
+    }
+
+    /// Moves `claimed` (its lease already set) from `from` into `processing` by compare-and-set.
+    /// Losing means someone else changed the payment first: their current row is returned.
+    pub async fn claim_processing(
+        &self,
+        mut claimed: PaymentRow,
+        from: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+    ) -> ApiResult<Claim> {
+        if self
+            .transition(&claimed, from, PaymentState::Processing, now, ev)
+            .await?
+        {
+            claimed.state = PaymentState::Processing.as_str().to_string();
+            claimed.version += 1;
+            Ok(Claim::Won(claimed))
+        } else {
+            Ok(Claim::Lost(self.current_payment(&claimed.id).await?))
+        }
+    }
+
+    /// Leaves a leased `processing` (or `unknown`) payment for `to` and clears the lease. The
+    /// caller held the lease, so a lost compare-and-set means the lease expired and someone else
+    /// settled it: their row is returned.
+    pub async fn settle_leased(
+        &self,
+        mut next: PaymentRow,
+        to: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+    ) -> ApiResult<PaymentRow> {
+        let from = next.state()?;
+        next.lease_until = None;
+        if self.transition(&next, from, to, now, ev).await? {
+            next.state = to.as_str().to_string();
+            next.version += 1;
+            Ok(next)
+        } else {
+            self.current_payment(&next.id).await
+        }
+    }
+
+    /// A payment this flow has just read: it cannot have gone (500, not 404, if it did).
+    async fn current_payment(&self, id: &str) -> ApiResult<PaymentRow> {
+        self.payment(id)
+            .await?
+            .ok_or_else(|| ApiError::internal("payment vanished"))
+    }
+
+    /// Records gateway ids learnt mid-flight (AccessID/AccessPass after EntryTran) while we hold
+    /// the processing lease, so a crash after this point can still be reconciled.
+    pub async fn save_access(
+        &self,
+        id: &str,
+        version: i64,
+        access_id: &str,
+        access_pass: &str,
+    ) -> ApiResult<()> {
+        self.run(
+            "UPDATE payments SET gmo_access_id = ?1, gmo_access_pass = ?2 WHERE id = ?3 AND version = ?4",
+            &[s(access_id), s(access_pass), s(id), n(version)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The latest payments matching `q`, newest first (most urgent first with `authorized_by`).
+    pub async fn list_payments(&self, q: &ListQuery<'_>) -> ApiResult<Vec<PaymentRow>> {
+        let sql = "SELECT * FROM payments WHERE \
+            (?1 IS NULL OR state = ?1 OR state = ?2) AND (?3 IS NULL OR method = ?3) AND \
+            (?4 IS NULL OR id = ?5 OR order_id LIKE ?4 ESCAPE '\\' OR customer_name LIKE ?4 ESCAPE '\\' \
+             OR amazon_buyer_name LIKE ?4 ESCAPE '\\' OR gmo_order_id LIKE ?4 ESCAPE '\\' OR gmo_access_id = ?5 \
+             OR gmo_tran_id = ?5 OR amazon_charge_id LIKE ?4 ESCAPE '\\' OR amazon_charge_permission_id LIKE ?4 ESCAPE '\\' \
+             OR amazon_checkout_session_id LIKE ?4 ESCAPE '\\') AND \
+            (?7 IS NULL OR state <> 'authorized' OR (method = 'card' AND authorized_at <= ?7) \
+             OR (method = 'amazon_pay' AND authorized_at <= ?8)) \
+            ORDER BY CASE WHEN ?7 IS NULL THEN 0 ELSE authorized_at END, created_at DESC LIMIT ?6";
+        let like = q.q.map(|q| {
+            let escaped = q
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        self.all(
+            sql,
+            &[
+                opt(q.states.first().map(|st| st.as_str())),
+                opt(q.states.get(1).map(|st| st.as_str())),
+                opt(q.method.map(PaymentMethod::as_str)),
+                opt(like.as_deref()),
+                opt(q.q),
+                n(q.limit),
+                opt_n(q.authorized_by.map(|b| b.0)),
+                opt_n(q.authorized_by.map(|b| b.1)),
+            ],
+        )
+        .await
+    }
+}

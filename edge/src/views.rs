@@ -1,0 +1,182 @@
+//! The JSON shapes the API answers with, built from stored rows and `kessai_core` rules: the
+//! merchant's payment view, the widget's checkout view, and the pieces both show (the console's
+//! 表示状態 and 有効期限, Amazon Pay's block). Views read; they never change anything.
+
+use crate::config::Config;
+use crate::http::ApiResult;
+use crate::platform;
+use crate::store::{EventRow, PaymentRow};
+use kessai_core::console::{ExpiryBadge, expiry_badge, shown_state};
+use kessai_core::jst::UnixMillis;
+use kessai_core::payment::PaymentState;
+use serde_json::{Value, json};
+
+/// The merchant's (and the console's) view of a payment.
+pub fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
+    let state = row.state()?;
+    let now = platform::now().0;
+    let shown = display_state(row, now)?;
+    Ok(json!({
+        "id": row.id,
+        "order_id": row.order_id,
+        "amount": row.amount,
+        "currency": row.currency,
+        "method": row.method,
+        "capture": row.capture_mode,
+        "state": row.state,
+        "state_label_ja": state.label_ja(),
+        "client_secret": row.client_secret,
+        "gateway": {
+            "gmo_order_id": row.gmo_order_id,
+            "access_id": row.gmo_access_id,
+            "tran_id": row.gmo_tran_id,
+            "approve": row.gmo_approve,
+            "forward": row.gmo_forward,
+            "tran_date": row.gmo_tran_date,
+        },
+        "card_mask": row.card_mask,
+        "amazon_pay": amazon_payment_block(row),
+        "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
+        "created_at": row.created_at,
+        "authorized_at": row.authorized_at,
+        "customer_name": customer_name(row),
+        // The console's view: 期限切れ for a 仮売上 past its deadline, and the countdown.
+        "display_state": shown.as_str(),
+        "display_state_label_ja": shown.label_ja(),
+        "authorization_expiry": expiry_view(row, now),
+    }))
+}
+
+/// A payment's history, oldest first.
+pub fn events_view(events: &[EventRow]) -> Value {
+    json!(
+        events
+            .iter()
+            .map(|e| json!({
+                "at": e.at, "actor": e.actor, "kind": e.kind, "from": e.from_state, "to": e.to_state,
+                "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null),
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// What the widget is told after a card attempt.
+pub fn payment_result(row: &PaymentRow) -> ApiResult<Value> {
+    let state = row.state()?;
+    Ok(
+        json!({ "payment_id": row.id, "state": row.state, "state_label_ja": state.label_ja(), "amount": row.amount }),
+    )
+}
+
+/// `GET /v1/checkout/{id}`: what the widget needs to render the payment.
+pub fn checkout_view(row: &PaymentRow, cfg: &Config) -> Value {
+    json!({
+        "payment_id": row.id,
+        "order_id": row.order_id,
+        "amount": row.amount,
+        "currency": row.currency,
+        "state": row.state,
+        // How it was paid (card | amazon_pay); only meaningful once the payment is paid.
+        "method": row.method,
+        "capture": row.capture_mode,
+        "mode": cfg.mode.as_str(),
+        "card": { "shop_id": cfg.gmo.shop_id, "token_js_url": cfg.gmo_token_js_url },
+        "amazon_pay": amazon_checkout_block(cfg),
+        "last_error": amazon_last_error_block(row),
+    })
+}
+
+/// `amazon_pay` block of the checkout view: what the widget needs to render the button.
+fn amazon_checkout_block(cfg: &Config) -> Value {
+    match &cfg.amazon {
+        None => Value::Null,
+        Some(a) => json!({
+            "merchant_id": a.merchant_id,
+            "public_key_id": a.public_key_id,
+            "checkout_js_url": a.checkout_js_url,
+            "sandbox": a.sandbox(),
+            "ledger_currency": "JPY",
+            "checkout_language": "ja_JP",
+        }),
+    }
+}
+
+/// `last_error` of the checkout view for a payment whose last attempt ended at Amazon.
+fn amazon_last_error_block(row: &PaymentRow) -> Value {
+    match row.last_amazon_error() {
+        Some(k) => json!({
+            "code": k.code(),
+            "message": k.shopper_message_en(),
+            "message_ja": row
+                .last_error_info
+                .as_deref()
+                .and_then(kessai_core::amazon::errors::decline_hint_ja)
+                .unwrap_or(k.shopper_message_ja()),
+        }),
+        None => Value::Null,
+    }
+}
+
+/// `amazon_pay` block of the merchant's payment view.
+fn amazon_payment_block(row: &PaymentRow) -> Value {
+    if !row.is_amazon() && row.amazon_checkout_session_id.is_none() {
+        return Value::Null;
+    }
+    json!({
+        "checkout_session_id": row.amazon_checkout_session_id,
+        "charge_id": row.amazon_charge_id,
+        "charge_permission_id": row.amazon_charge_permission_id,
+        "buyer": row.amazon_buyer_id.as_ref().map(|id| json!({
+            "buyer_id": id,
+            "name": row.amazon_buyer_name,
+            "email": row.amazon_buyer_email,
+        })),
+        "shipping_address": row
+            .shipping_address
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok()),
+        "return_url": row.return_url,
+    })
+}
+
+/// The name the list shows: the storefront's `customer_name`, else Amazon's buyer name.
+pub fn customer_name(row: &PaymentRow) -> Option<String> {
+    row.customer_name
+        .clone()
+        .or_else(|| row.amazon_buyer_name.clone())
+}
+
+/// The capture countdown of a 仮売上 (none for any other state).
+pub fn badge(row: &PaymentRow, now: i64) -> Option<ExpiryBadge> {
+    expiry_badge(
+        row.method(),
+        row.state().ok()?,
+        row.authorized_at.map(UnixMillis),
+        UnixMillis(now),
+    )
+}
+
+/// `authorization_expiry` of the payment view: the capture deadline of a 仮売上.
+pub fn expiry_view(row: &PaymentRow, now: i64) -> Value {
+    match badge(row, now) {
+        Some(b) => json!({
+            "expires_at": b.expires_at.0,
+            "days_left": b.days_left,
+            "near_expiry": b.near_expiry,
+            "expired": b.expired,
+        }),
+        None => Value::Null,
+    }
+}
+
+/// The state the console shows ([`kessai_core::console::shown_state`]): 期限切れ for a 仮売上
+/// past its deadline (capturing it is refused with `authorization_expired`), カード未決済 for a
+/// card payment whose attempt reached GMO but was not completed.
+pub fn display_state(row: &PaymentRow, now: i64) -> ApiResult<PaymentState> {
+    Ok(shown_state(
+        row.state()?,
+        row.method(),
+        row.gmo_access_id.is_some(),
+        badge(row, now).as_ref(),
+    ))
+}
