@@ -4,8 +4,10 @@
 //!
 //! Layering (each module imports only the ones below it):
 //! `stack` → `routes` → `storefront`, `members` → `shop` → `member_store`; `html` is used by
-//! both page modules; `operator` (console logins) by `stack`.
+//! both page modules; `operator` (console logins) by `stack`; `args` (the demo's command line,
+//! used by `main.rs`) only reads `stack::repo_root`.
 
+pub mod args;
 mod html;
 mod member_store;
 pub mod members;
