@@ -7,7 +7,11 @@
 //! this browser's session — before believing any of it. Members live in memory (a demo); the
 //! member ↔ Amazon buyer links live in the edge (D1), reached with the merchant key.
 
-use crate::storefront::{Storefront, escape, page};
+use crate::html::{escape, page};
+// The data types live below the state type (crate::shop) so that it need not import this
+// module; re-exported so their old paths (`kessai_demo::members::…`) still work.
+pub use crate::member_store::{AmazonProfile, Member, MemberStore, Purpose, Session};
+use crate::shop::Storefront;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,64 +20,10 @@ use kessai_core::amazon::assertion::{self, AssertionClaims, AssertionError};
 use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 const SESSION_COOKIE: &str = "kessai_demo_sid";
 /// How many outstanding sign-in nonces one session keeps (one per page that shows a button).
 const MAX_NONCES: usize = 8;
-
-/// What an Amazon sign-in was for: the nonce of one cannot be used for the other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    Login,
-    Link,
-}
-
-/// The Amazon profile from a verified assertion (no furigana: Amazon has none).
-#[derive(Clone, Debug, Default)]
-pub struct AmazonProfile {
-    pub buyer_id: String,
-    pub name: String,
-    pub email: String,
-    pub postal_code: String,
-    pub prefecture: String,
-    pub city: String,
-    pub address1: String,
-    pub address2: String,
-    pub phone: String,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Session {
-    nonces: Vec<(String, Purpose)>,
-    member_id: Option<String>,
-    /// The Amazon profile waiting to prefill 会員登録.
-    pending: Option<AmazonProfile>,
-    /// A one-time message for the next page: (is it good news, text).
-    flash: Option<(bool, String)>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Member {
-    pub id: String,
-    pub name: String,
-    pub kana: String,
-    pub email: String,
-    pub postal_code: String,
-    pub prefecture: String,
-    pub city: String,
-    pub address1: String,
-    pub address2: String,
-    pub phone: String,
-    password_salt: String,
-    password_hash: String,
-}
-
-#[derive(Default)]
-pub struct MemberStore {
-    sessions: HashMap<String, Session>,
-    members: HashMap<String, Member>,
-}
 
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -1030,12 +980,12 @@ mod tests {
 
     #[test]
     fn a_nonce_is_single_use_and_bound_to_its_session_and_purpose() {
-        let shop = Storefront::with_options(crate::storefront::StorefrontOptions {
+        let shop = Storefront::with_options(crate::shop::StorefrontOptions {
             edge_url: "http://127.0.0.1:1".into(),
             secret_key: "sk".into(),
             sandbox_url: "http://127.0.0.1:2".into(),
             storefront_url: "http://127.0.0.1:8080".into(),
-            amazon: Some(crate::storefront::AmazonDemo {
+            amazon: Some(crate::shop::AmazonDemo {
                 sandbox_url: "http://127.0.0.1:3".into(),
                 assertion_key: "key".into(),
             }),

@@ -1,6 +1,9 @@
 //! Starts the sandboxes (GMO-PG, Amazon Pay) + edge (`wrangler dev`, real workerd and D1) +
 //! storefront on loopback ports.
 
+use crate::operator::{self, OperatorLogin};
+use crate::routes;
+use crate::shop::{AmazonDemo, Storefront, StorefrontOptions};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -62,7 +65,7 @@ pub struct Stack {
     pub storefront_url: String,
     /// The console operators made for this run (names and random passwords; the edge has only
     /// their PBKDF2 hashes): `operator` and `manager`.
-    pub operators: Vec<crate::operator::OperatorLogin>,
+    pub operators: Vec<OperatorLogin>,
     pub state_dir: PathBuf,
     wrangler: Option<Child>,
 }
@@ -171,9 +174,9 @@ impl Stack {
         let mut edge_url = format!("http://127.0.0.1:{edge_port}");
         let storefront_url = format!("http://127.0.0.1:{storefront_port}");
 
-        let operators: Vec<crate::operator::OperatorLogin> = crate::operator::OPERATOR_NAMES
+        let operators: Vec<OperatorLogin> = operator::OPERATOR_NAMES
             .iter()
-            .map(|name| crate::operator::generate(name))
+            .map(|name| operator::generate(name))
             .collect();
         // `$` escaped in the env file: wrangler's dotenv-expand would read `$100000…` as a
         // variable (even inside quotes).
@@ -310,22 +313,21 @@ impl Stack {
             wrangler,
         };
         // The storefront opens only once the edge answers, so its first checkout works.
-        let storefront =
-            crate::storefront::Storefront::with_options(crate::storefront::StorefrontOptions {
-                edge_url: stack.edge_url.clone(),
-                secret_key: MERCHANT_SECRET_KEY.to_string(),
-                sandbox_url: stack.sandbox_url.clone(),
-                storefront_url: stack.storefront_url.clone(),
-                amazon: Some(crate::storefront::AmazonDemo {
-                    sandbox_url: stack.amazon_sandbox_url.clone(),
-                    assertion_key: stack.assertion_signing_key.clone(),
-                }),
-            });
+        let storefront = Storefront::with_options(StorefrontOptions {
+            edge_url: stack.edge_url.clone(),
+            secret_key: MERCHANT_SECRET_KEY.to_string(),
+            sandbox_url: stack.sandbox_url.clone(),
+            storefront_url: stack.storefront_url.clone(),
+            amazon: Some(AmazonDemo {
+                sandbox_url: stack.amazon_sandbox_url.clone(),
+                assertion_key: stack.assertion_signing_key.clone(),
+            }),
+        });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port))
             .await
             .map_err(err("storefront"))?;
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, storefront.router()).await {
+            if let Err(e) = axum::serve(listener, routes::router(storefront)).await {
                 eprintln!("storefront stopped: {e}");
             }
         });

@@ -3,17 +3,20 @@
 //! secret key, then embeds the widget with the payment's client secret. The browser never
 //! chooses the amount. The widget offers Amazon Pay beside the card form when the edge has it;
 //! Amazon sends the shopper back to the checkout page, which then shows the result. Members
-//! (ログイン, 会員登録, マイページ with Amazon sign-in and account links) are in [`crate::members`].
+//! (ログイン, 会員登録, マイページ with Amazon sign-in and account links) are in [`crate::members`];
+//! the shop's state is [`crate::shop`], the routes are assembled in [`crate::routes`].
 
-use axum::Router;
+use crate::html::{escape, page};
+use crate::shop::Order;
+// The state type moved to crate::shop (below this module and crate::members); re-exported so
+// `kessai_demo::storefront::Storefront` and its options keep working.
+pub use crate::shop::{AmazonDemo, Storefront, StorefrontOptions};
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use kessai_core::money::Jpy;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 pub struct Product {
     pub id: &'static str,
@@ -44,178 +47,13 @@ pub fn shipping_for(subtotal: i64) -> i64 {
     if subtotal >= 5000 { 0 } else { 550 }
 }
 
-#[derive(Clone)]
-struct Order {
-    lines: Vec<(String, i64, i64)>,
-    amount: i64,
-    payment_id: String,
-    client_secret: String,
-}
-
-/// Amazon Pay as the storefront sees it: where the sandbox's hosted pages are (for the test
-/// buyers note) and the key the edge signs sign-in assertions with.
-#[derive(Clone)]
-pub struct AmazonDemo {
-    pub sandbox_url: String,
-    pub assertion_key: String,
-}
-
-/// Everything [`Storefront::with_options`] needs.
-pub struct StorefrontOptions {
-    pub edge_url: String,
-    pub secret_key: String,
-    /// The GMO-PG sandbox (for the test cards note).
-    pub sandbox_url: String,
-    /// This storefront's own origin (`http://127.0.0.1:8080`): the audience of assertions and
-    /// the origin of the `return-url`s it gives the sign-in button.
-    pub storefront_url: String,
-    /// `None`: Amazon sign-in is off (no assertion key).
-    pub amazon: Option<AmazonDemo>,
-}
-
-#[derive(Clone)]
-pub struct Storefront {
-    pub(crate) edge_url: String,
-    secret_key: String,
-    sandbox_url: String,
-    /// Our origin, for return URLs.
-    pub(crate) origin: String,
-    /// Every origin the shop is reached on (assertion audiences we accept).
-    pub(crate) origins: Vec<String>,
-    pub(crate) amazon: Option<AmazonDemo>,
-    orders: Arc<Mutex<HashMap<String, Order>>>,
-    members: Arc<Mutex<crate::members::MemberStore>>,
-    http: reqwest::Client,
-}
-
-pub(crate) use kessai_core::text::html_escape as escape;
-
-pub(crate) fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        r#"<!doctype html>
-<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} | kessai デモショップ</title>
-<style>
-body{{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;background:#f6f5f2;color:#222}}
-header{{background:#1f3a5f;color:#fff;padding:12px 20px}} header a{{color:#fff;text-decoration:none;font-weight:600}}
-main{{max-width:760px;margin:24px auto;padding:0 16px}} .card{{background:#fff;border-radius:8px;padding:20px;margin-bottom:16px;box-shadow:0 1px 3px #0002}}
-table{{width:100%;border-collapse:collapse}} td,th{{padding:6px 4px;border-bottom:1px solid #eee;text-align:left}} td.num,th.num{{text-align:right}}
-button.primary{{background:#c0392b;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:1rem;cursor:pointer}}
-.note{{font-size:.85rem;color:#555}} .badge{{display:inline-block;padding:2px 8px;border-radius:10px;background:#e8f0fe;color:#1f3a5f;font-weight:600}}
-code{{background:#f0f0f0;padding:1px 4px;border-radius:3px}}
-nav.member{{float:right}} nav.member a{{margin-left:14px;font-weight:400}}
-.flash{{padding:8px 12px;border-radius:6px}} .flash.ok{{background:#eaf7ee;color:#1e6b34}} .flash.ng{{background:#fdf3f2;color:#8c1d18;list-style:none}}
-input[type=text],input[type=email],input[type=tel],input[type=password]{{width:100%;max-width:360px;padding:8px;font-size:1rem;box-sizing:border-box}}
-</style></head>
-<body><header><a href="/">kessai デモショップ</a> <span class="note" style="color:#cde">テストモード: サンドボックス接続中</span>
-<nav class="member"><a href="/mypage" id="nav-mypage">マイページ</a><a href="/login" id="nav-login">ログイン</a><a href="/register">会員登録</a></nav></header>
-<main>{body}</main></body></html>"#
-    ))
-}
-
 #[derive(serde::Deserialize)]
-struct CheckoutForm {
+pub(crate) struct CheckoutForm {
     #[serde(flatten)]
     qty: HashMap<String, String>,
 }
 
-impl Storefront {
-    /// A storefront without Amazon sign-in, on `http://127.0.0.1` (its origin unknown).
-    pub fn new(edge_url: String, secret_key: String, sandbox_url: String) -> Self {
-        Storefront::with_options(StorefrontOptions {
-            edge_url,
-            secret_key,
-            sandbox_url,
-            storefront_url: String::new(),
-            amazon: None,
-        })
-    }
-
-    pub fn with_options(o: StorefrontOptions) -> Self {
-        let origin = o.storefront_url.trim_end_matches('/').to_string();
-        let mut origins = vec![origin.clone()];
-        // The stack allows the shop on localhost too (same port).
-        if let Some(port) = origin.strip_prefix("http://127.0.0.1:") {
-            origins.push(format!("http://localhost:{port}"));
-        }
-        Storefront {
-            edge_url: o.edge_url,
-            secret_key: o.secret_key,
-            sandbox_url: o.sandbox_url,
-            origin,
-            origins,
-            amazon: o.amazon.filter(|a| !a.assertion_key.is_empty()),
-            orders: Arc::default(),
-            members: Arc::default(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    pub fn router(self) -> Router {
-        use crate::members;
-        Router::new()
-            .route("/", get(home))
-            .route("/checkout", post(create_checkout))
-            .route("/checkout/{order_id}", get(checkout_page))
-            .route("/complete/{order_id}", get(complete_page))
-            .route("/orders", get(orders_page))
-            .route(
-                "/login",
-                get(members::login_page).post(members::login_submit),
-            )
-            .route(
-                "/login/amazon",
-                get(members::login_amazon_not_completed).post(members::login_amazon),
-            )
-            .route(
-                "/register",
-                get(members::register_page).post(members::register_submit),
-            )
-            .route("/mypage", get(members::mypage))
-            .route(
-                "/mypage/amazon/link",
-                get(members::link_amazon_not_completed).post(members::link_amazon),
-            )
-            .route("/mypage/amazon/unlink", post(members::unlink_amazon))
-            .route("/logout", post(members::logout))
-            .with_state(self)
-    }
-
-    fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {
-        self.orders.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn members(&self) -> std::sync::MutexGuard<'_, crate::members::MemberStore> {
-        self.members.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Calls the edge's merchant API with the secret key: status and JSON body (`null` when
-    /// there is none, as for 204).
-    pub(crate) async fn merchant(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-        idem: Option<&str>,
-    ) -> Result<(u16, Value), String> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{}", self.edge_url, path))
-            .bearer_auth(&self.secret_key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        if let Some(k) = idem {
-            req = req.header("Idempotency-Key", k);
-        }
-        let resp = req.send().await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| e.to_string())?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-}
-
-async fn home() -> Html<String> {
+pub(crate) async fn home() -> Html<String> {
     let rows: String = CATALOG
         .iter()
         .map(|p| {
@@ -249,7 +87,7 @@ fn new_order_id() -> String {
     format!("EC{}", nanos % 10_000_000_000_000)
 }
 
-async fn create_checkout(
+pub(crate) async fn create_checkout(
     State(shop): State<Storefront>,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
@@ -330,7 +168,10 @@ async fn create_checkout(
     }
 }
 
-async fn checkout_page(State(shop): State<Storefront>, Path(order_id): Path<String>) -> Response {
+pub(crate) async fn checkout_page(
+    State(shop): State<Storefront>,
+    Path(order_id): Path<String>,
+) -> Response {
     let Some(order) = shop.orders().get(&order_id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -423,7 +264,10 @@ el.addEventListener('kessai:success', () => setTimeout(() => location.assign('/c
         .into_response()
 }
 
-async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<String>) -> Response {
+pub(crate) async fn complete_page(
+    State(shop): State<Storefront>,
+    Path(order_id): Path<String>,
+) -> Response {
     let Some(order) = shop.orders().get(&order_id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -474,7 +318,7 @@ async fn complete_page(State(shop): State<Storefront>, Path(order_id): Path<Stri
     page("ご注文完了", &body).into_response()
 }
 
-async fn orders_page(State(shop): State<Storefront>) -> Response {
+pub(crate) async fn orders_page(State(shop): State<Storefront>) -> Response {
     let (_, list) = match shop
         .merchant(reqwest::Method::GET, "/v1/payments", None, None)
         .await

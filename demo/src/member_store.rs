@@ -1,0 +1,58 @@
+//! The members' data (会員, sessions, pending Amazon profiles), kept in memory for the demo. A
+//! leaf module: the shop's state ([`crate::shop::Storefront`]) owns a [`MemberStore`] and the
+//! member pages ([`crate::members`]) work on it, so the state type need not import the handlers.
+
+use std::collections::HashMap;
+
+/// What an Amazon sign-in was for: the nonce of one cannot be used for the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Login,
+    Link,
+}
+
+/// The Amazon profile from a verified assertion (no furigana: Amazon has none).
+#[derive(Clone, Debug, Default)]
+pub struct AmazonProfile {
+    pub buyer_id: String,
+    pub name: String,
+    pub email: String,
+    pub postal_code: String,
+    pub prefecture: String,
+    pub city: String,
+    pub address1: String,
+    pub address2: String,
+    pub phone: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    pub(crate) nonces: Vec<(String, Purpose)>,
+    pub(crate) member_id: Option<String>,
+    /// The Amazon profile waiting to prefill 会員登録.
+    pub(crate) pending: Option<AmazonProfile>,
+    /// A one-time message for the next page: (is it good news, text).
+    pub(crate) flash: Option<(bool, String)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub email: String,
+    pub postal_code: String,
+    pub prefecture: String,
+    pub city: String,
+    pub address1: String,
+    pub address2: String,
+    pub phone: String,
+    pub(crate) password_salt: String,
+    pub(crate) password_hash: String,
+}
+
+#[derive(Default)]
+pub struct MemberStore {
+    pub(crate) sessions: HashMap<String, Session>,
+    pub(crate) members: HashMap<String, Member>,
+}

@@ -1,0 +1,120 @@
+//! The demo storefront's state: its settings, the orders it made, its members (in memory) and its
+//! client for the edge's merchant API (with the secret key). The pages are in
+//! [`crate::storefront`] (the shop) and [`crate::members`] (会員); [`crate::routes`] puts them
+//! together. This module imports neither, so the two page modules can both depend on it.
+
+use crate::member_store::MemberStore;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// An order the shop created a payment for (the storefront's pages read it).
+#[derive(Clone)]
+pub(crate) struct Order {
+    pub(crate) lines: Vec<(String, i64, i64)>,
+    pub(crate) amount: i64,
+    pub(crate) payment_id: String,
+    pub(crate) client_secret: String,
+}
+
+/// Amazon Pay as the storefront sees it: where the sandbox's hosted pages are (for the test
+/// buyers note) and the key the edge signs sign-in assertions with.
+#[derive(Clone)]
+pub struct AmazonDemo {
+    pub sandbox_url: String,
+    pub assertion_key: String,
+}
+
+/// Everything [`Storefront::with_options`] needs.
+pub struct StorefrontOptions {
+    pub edge_url: String,
+    pub secret_key: String,
+    /// The GMO-PG sandbox (for the test cards note).
+    pub sandbox_url: String,
+    /// This storefront's own origin (`http://127.0.0.1:8080`): the audience of assertions and
+    /// the origin of the `return-url`s it gives the sign-in button.
+    pub storefront_url: String,
+    /// `None`: Amazon sign-in is off (no assertion key).
+    pub amazon: Option<AmazonDemo>,
+}
+
+#[derive(Clone)]
+pub struct Storefront {
+    pub(crate) edge_url: String,
+    secret_key: String,
+    pub(crate) sandbox_url: String,
+    /// Our origin, for return URLs.
+    pub(crate) origin: String,
+    /// Every origin the shop is reached on (assertion audiences we accept).
+    pub(crate) origins: Vec<String>,
+    pub(crate) amazon: Option<AmazonDemo>,
+    orders: Arc<Mutex<HashMap<String, Order>>>,
+    members: Arc<Mutex<MemberStore>>,
+    http: reqwest::Client,
+}
+
+impl Storefront {
+    /// A storefront without Amazon sign-in, on `http://127.0.0.1` (its origin unknown).
+    pub fn new(edge_url: String, secret_key: String, sandbox_url: String) -> Self {
+        Storefront::with_options(StorefrontOptions {
+            edge_url,
+            secret_key,
+            sandbox_url,
+            storefront_url: String::new(),
+            amazon: None,
+        })
+    }
+
+    pub fn with_options(o: StorefrontOptions) -> Self {
+        let origin = o.storefront_url.trim_end_matches('/').to_string();
+        let mut origins = vec![origin.clone()];
+        // The stack allows the shop on localhost too (same port).
+        if let Some(port) = origin.strip_prefix("http://127.0.0.1:") {
+            origins.push(format!("http://localhost:{port}"));
+        }
+        Storefront {
+            edge_url: o.edge_url,
+            secret_key: o.secret_key,
+            sandbox_url: o.sandbox_url,
+            origin,
+            origins,
+            amazon: o.amazon.filter(|a| !a.assertion_key.is_empty()),
+            orders: Arc::default(),
+            members: Arc::default(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub(crate) fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {
+        self.orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn members(&self) -> std::sync::MutexGuard<'_, MemberStore> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Calls the edge's merchant API with the secret key: status and JSON body (`null` when
+    /// there is none, as for 204).
+    pub(crate) async fn merchant(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> Result<(u16, Value), String> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.edge_url, path))
+            .bearer_auth(&self.secret_key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| e.to_string())?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+}
