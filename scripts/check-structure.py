@@ -8,7 +8,10 @@
    or of a child module. `mod x;` declarations are not arrows (a parent owning a child is not
    an import), but every path is: a child that imports its parent while the parent imports
    the child is a circle.
-2. No function in `edge/src` longer than MAX_FN_LINES lines (from its `fn` line to its closing
+2. The edge's rooms read top-down: an arrow between two rooms (the first segment after
+   `crate::`) goes only to a room listed after it in EDGE_ROOMS, so nothing below imports
+   anything above (docs/architecture.md draws the same map).
+3. No function in `edge/src` longer than MAX_FN_LINES lines (from its `fn` line to its closing
    brace), except the ones listed in TABLE_CODE with the reason.
 
 Exit 1 with the offending circle or function; 0 and a one-line summary otherwise.
@@ -27,6 +30,9 @@ CRATES = {"edge": ROOT / "edge" / "src", "demo": ROOT / "demo" / "src"}
 # Binary roots are separate crates (they import the library by its crate name).
 SKIP_FILES = {"main.rs"}
 MAX_FN_LINES = 80
+# The edge's rooms, top to bottom. A room may import only rooms after it; `store` and
+# `gateways` share a level (neither imports the other).
+EDGE_ROOMS = [["routes"], ["flows"], ["views"], ["store", "gateways"], ["config"], ["http"], ["platform"]]
 # Functions allowed to be longer, with why: table or generated code only.
 TABLE_CODE: dict[str, str] = {
     # The one UPDATE that writes every mutable column of a payment: one bind per column.
@@ -228,6 +234,27 @@ def long_functions(src: Path) -> list[tuple[str, int]]:
     return found
 
 
+def room_level(mod: str) -> int | None:
+    room = mod.split("::")[1] if mod.count("::") >= 1 else None
+    for level, rooms in enumerate(EDGE_ROOMS):
+        if room in rooms:
+            return level
+    return None
+
+
+def upward_arrows(graph: dict[str, set[str]]) -> list[str]:
+    """Arrows from a room to a room at its own level or above (other than within one room)."""
+    bad = []
+    for mod, dests in sorted(graph.items()):
+        for dest in sorted(dests):
+            a, b = room_level(mod), room_level(dest)
+            if a is None or b is None or mod.split("::")[1] == dest.split("::")[1]:
+                continue
+            if b <= a:
+                bad.append(f"{mod} -> {dest}")
+    return bad
+
+
 def main() -> int:
     show = "--graph" in sys.argv
     failed = False
@@ -244,13 +271,17 @@ def main() -> int:
         if cycle:
             failed = True
             print(f"import circle in {crate}/src: " + " -> ".join(cycle), file=sys.stderr)
+        if crate == "edge":
+            for arrow in upward_arrows(graph):
+                failed = True
+                print(f"edge room imports a room above it: {arrow}", file=sys.stderr)
     for key, lines in long_functions(CRATES["edge"]):
         failed = True
         print(f"function longer than {MAX_FN_LINES} lines: {key} ({lines} lines)", file=sys.stderr)
     if failed:
         return 1
     print(f"structure: no import circle in edge/src or demo/src ({total_mods} modules), "
-          f"no edge function over {MAX_FN_LINES} lines")
+          f"edge rooms top-down ({' > '.join('/'.join(r) for r in EDGE_ROOMS)}), no edge function over {MAX_FN_LINES} lines")
     return 0
 
 

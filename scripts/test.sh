@@ -10,6 +10,8 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo clippy -q -p kessai-edge -p kessai-widget -p kessai-console --target wasm32-unknown-unknown -- -D warnings
+echo "== structure (import circles, edge rooms top-down, function length)"
+python3 scripts/check-structure.py
 echo "== build widget and edge"
 bash scripts/build.sh
 echo "== tests"
