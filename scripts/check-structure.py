@@ -157,14 +157,32 @@ def arrows_of(mods: dict[str, Path]) -> dict[str, set[str]]:
             ups = m.group(1).count("super")
             base = here[: max(1, len(here) - ups)]
             targets.append([*base, *m.group(2).split("::")])
+        # Modules brought in by `use` are also reached through their name (`use super::a;`
+        # then `a::b::f()` reaches `a::b`).
+        aliases: dict[str, list[str]] = {}
         for p in use_trees(code):
             segs = [s for s in p.split("::") if s]
-            if not segs or segs[0] in ("crate", "super"):
-                continue  # counted above
-            if segs[0] == "self":
-                targets.append([*here, *segs[1:]])
+            if not segs:
+                continue
+            if segs[0] == "crate":
+                full = segs
+            elif segs[0] == "super":
+                ups = 0
+                while ups < len(segs) and segs[ups] == "super":
+                    ups += 1
+                full = [*here[: max(1, len(here) - ups)], *segs[ups:]]
+            elif segs[0] == "self":
+                full = [*here, *segs[1:]]
             elif "::".join([*here, segs[0]]) in mods:
-                targets.append([*here, *segs])
+                full = [*here, *segs]
+            else:
+                continue
+            targets.append(full)
+            if "::".join(full) in mods and len(full) > 1:
+                aliases[full[-1]] = full
+        for alias, full in aliases.items():
+            for m in re.finditer(rf"(?<![\w:]){alias}((?:::\w+)+)", code):
+                targets.append([*full, *m.group(1).strip(":").split("::")])
         for t in targets:
             dest = resolve(mods, t)
             if dest and dest != mod:

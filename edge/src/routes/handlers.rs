@@ -1,7 +1,7 @@
 //! One small function per route of [`super::table`]: it takes what the request carries (path
 //! parameters, query, body, caller) from the [`Call`] and hands it to a flow. No rule lives here.
 
-use super::{Call, Handled};
+use super::call::{Call, Handled};
 use crate::flows::notifications::{amazon_ipn, gmo_result};
 use crate::flows::operations::{bulk, force as force_flow, parse, run};
 use crate::flows::{

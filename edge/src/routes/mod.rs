@@ -6,94 +6,21 @@
 //! (method, path, status: never a query, a body or a header).
 
 pub mod auth;
+pub mod call;
 pub mod handlers;
 pub mod idempotency;
 pub mod table;
 
-use crate::config::{AmazonConfig, Config};
+use crate::config::Config;
 use crate::flows::test_clock;
 use crate::http::{
     ApiError, ApiResult, Nav, Reply, cors_headers, error_response, invalid_json, json_response,
     nav_response,
 };
-use crate::store::{PaymentRow, Store};
-use auth::Caller;
-use serde_json::Value;
-use std::future::Future;
-use std::pin::Pin;
+use crate::store::Store;
+pub use call::{Call, Handled, Handler, Idempotent};
 use table::{Route, cross_origin, find};
 use worker::{Env, Method, Request, Response};
-
-/// A handler's answer, boxed so that handlers of one kind share one type in the table.
-pub type Handled<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
-
-/// What a route's handler answers with.
-pub enum Handler {
-    /// A JSON API: the reply or the error, as JSON.
-    Json(for<'a> fn(&'a Call<'a>) -> Handled<'a, ApiResult<Reply>>),
-    /// A top-level navigation: a redirect or a page (an error becomes a Japanese page).
-    Page(for<'a> fn(&'a Call<'a>) -> Handled<'a, ApiResult<Nav>>),
-    /// A gateway notification: the answer that gateway expects.
-    Raw(for<'a> fn(&'a Call<'a>) -> Handled<'a, worker::Result<Response>>),
-}
-
-/// Whether an `Idempotency-Key` replays the route's first answer, and what the key stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotent {
-    No,
-    /// The body (`POST /v1/payments`).
-    Body,
-    /// The path and the body: one key, one request (operations, bulk capture).
-    PathAndBody,
-}
-
-/// One request as a handler sees it: everything checked, the body read (within the limit).
-pub struct Call<'a> {
-    pub store: &'a Store<'a>,
-    pub cfg: &'a Config,
-    pub caller: Caller,
-    params: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub session_token: Option<String>,
-    idempotency_key: Option<String>,
-}
-
-impl Call<'_> {
-    /// The `i`-th `{…}` segment of the route's path.
-    pub fn param(&self, i: usize) -> &str {
-        self.params.get(i).map(String::as_str).unwrap_or("")
-    }
-    /// A query parameter (empty when absent).
-    pub fn query_param(&self, name: &str) -> &str {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
-    /// The body as text (400 `invalid_request` unless UTF-8).
-    pub fn text(&self) -> ApiResult<&str> {
-        std::str::from_utf8(&self.body).map_err(|_| invalid_json())
-    }
-    /// The body as JSON (400 `invalid_request` otherwise).
-    pub fn json(&self) -> ApiResult<Value> {
-        serde_json::from_str(self.text()?).map_err(|_| invalid_json())
-    }
-    /// The payment a client secret scoped the call to ([`auth::Access::Checkout`]).
-    pub fn payment(&self) -> ApiResult<PaymentRow> {
-        match &self.caller {
-            Caller::Shopper(row) => Ok(row.as_ref().clone()),
-            Caller::Anonymous | Caller::Merchant | Caller::Operator(_) => {
-                Err(ApiError::internal("checkout route without a client secret"))
-            }
-        }
-    }
-    /// The Amazon Pay settings (routes that need them are checked before the handler).
-    pub fn amazon(&self) -> ApiResult<&AmazonConfig> {
-        self.cfg.amazon_pay()
-    }
-}
 
 fn not_found() -> ApiError {
     ApiError::new(

@@ -4,8 +4,8 @@
 //! stands before `/v1/payments/{id}/…`). docs/api.md documents the same rows.
 
 use super::auth::Access;
+use super::call::{Handler, Idempotent};
 use super::handlers::*;
-use super::{Handler, Idempotent};
 use worker::Method;
 
 /// No body is read.

@@ -1,7 +1,7 @@
 //! `test_clock`: the instant tests froze the edge's clock at (one row; test mode only, see
 //! `flows::test_clock`). In D1 because one workerd process may run several isolates.
 
-use super::{Store, n};
+use super::db::{Store, n};
 use crate::http::{ApiError, ApiResult};
 
 impl Store<'_> {

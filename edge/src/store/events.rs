@@ -2,7 +2,7 @@
 //! the same batch as the compare-and-set ([`super::payments`]); a note that changes no state
 //! (a notification that moved nothing) is written alone.
 
-use super::{Store, n, opt, s};
+use super::db::{Store, n, opt, s};
 use crate::http::ApiResult;
 use kessai_core::payment::PaymentState;
 use serde::{Deserialize, Serialize};

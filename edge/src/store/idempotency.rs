@@ -1,7 +1,7 @@
 //! `idempotency_keys`: the first answer to a request sent with an `Idempotency-Key`, replayed
 //! for a retry with the same key and body.
 
-use super::{Store, n, s};
+use super::db::{Store, n, s};
 use crate::http::ApiResult;
 use serde::Deserialize;
 

@@ -1,7 +1,7 @@
 //! Members' Amazon side: `amazon_account_links` (a shop member ↔ an Amazon buyer, one each way,
 //! UNIQUE in D1) and `amazon_signin_states` (the single-use state of a Sign in with Amazon button).
 
-use super::{Store, d1, n, s};
+use super::db::{Store, d1, n, s};
 use crate::http::ApiResult;
 use serde::{Deserialize, Serialize};
 

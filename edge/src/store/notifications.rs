@@ -2,7 +2,7 @@
 //! UNIQUE dedupe key before it is processed, so a redelivery is recognised and nothing is lost
 //! when processing fails (the row stays `received` for the next delivery or the Cron sweep).
 
-use super::{Store, n, opt, s};
+use super::db::{Store, n, opt, s};
 use crate::http::{ApiError, ApiResult};
 use serde::Deserialize;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! and `console_login_failures` (the per-name lockout window). Operators themselves are a
 //! secret (`CONSOLE_OPERATORS`), not a table.
 
-use super::{Store, d1, n, opt_n, s};
+use super::db::{Store, d1, n, opt_n, s};
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use kessai_core::console::LoginFailures;

@@ -3,7 +3,8 @@
 //! no history; a processing lease ([`Store::claim_processing`]) gives one flow at a time the
 //! right to talk to the gateway.
 
-use super::{Event, Store, changes, d1, n, opt, opt_n, s};
+use super::db::{Store, changes, d1, n, opt, opt_n, s};
+use super::events::Event;
 use crate::http::{ApiError, ApiResult};
 use kessai_core::amazon::errors::AmazonErrorClass;
 use kessai_core::gmo::api::Access;
