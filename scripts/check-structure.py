@@ -11,7 +11,9 @@
 2. The edge's rooms read top-down: an arrow between two rooms (the first segment after
    `crate::`) goes only to a room listed after it in EDGE_ROOMS, so nothing below imports
    anything above (docs/architecture.md draws the same map).
-3. No function in `edge/src` longer than MAX_FN_LINES lines (from its `fn` line to its closing
+3. docs/api.md lists every row of `edge/src/routes/table.rs` (`| METHOD | `path` |`), so the
+   API's index and its documentation stay in step.
+4. No function in `edge/src` longer than MAX_FN_LINES lines (from its `fn` line to its closing
    brace), except the ones listed in TABLE_CODE with the reason.
 
 Exit 1 with the offending circle or function; 0 and a one-line summary otherwise.
@@ -273,6 +275,15 @@ def upward_arrows(graph: dict[str, set[str]]) -> list[str]:
     return bad
 
 
+def undocumented_routes() -> list[str]:
+    table = (ROOT / "edge" / "src" / "routes" / "table.rs").read_text(encoding="utf-8")
+    docs = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"route\((Get|Post|Put|Delete|Patch),\s*\"([^\"]+)\"", table)
+    if not rows:
+        return ["no route rows found in edge/src/routes/table.rs"]
+    return [f"{m.upper()} {p}" for m, p in rows if f"| {m.upper()} | `{p}` |" not in docs]
+
+
 def main() -> int:
     show = "--graph" in sys.argv
     failed = False
@@ -293,13 +304,16 @@ def main() -> int:
             for arrow in upward_arrows(graph):
                 failed = True
                 print(f"edge room imports a room above it: {arrow}", file=sys.stderr)
+    for row in undocumented_routes():
+        failed = True
+        print(f"route missing from docs/api.md's index: {row}", file=sys.stderr)
     for key, lines in long_functions(CRATES["edge"]):
         failed = True
         print(f"function longer than {MAX_FN_LINES} lines: {key} ({lines} lines)", file=sys.stderr)
     if failed:
         return 1
     print(f"structure: no import circle in edge/src or demo/src ({total_mods} modules), "
-          f"edge rooms top-down ({' > '.join('/'.join(r) for r in EDGE_ROOMS)}), no edge function over {MAX_FN_LINES} lines")
+          f"edge rooms top-down ({' > '.join('/'.join(r) for r in EDGE_ROOMS)}), every route in docs/api.md, no edge function over {MAX_FN_LINES} lines")
     return 0
 
 
