@@ -565,3 +565,98 @@ async fn secrets_tokens_and_card_data_never_reach_the_logs() {
     }
     assert!(!log.contains(test_cards::APPROVED) && !log.contains(test_cards::INSUFFICIENT_FUNDS));
 }
+
+/// The route table's checks, applied before any handler (issue #12): unknown routes, the caller
+/// before the body, and the body limits (nothing is created by a refused request).
+#[tokio::test]
+async fn the_route_table_checks_caller_and_body_limits_before_any_handler() {
+    let urls = stack();
+    let key = kessai_demo::stack::MERCHANT_SECRET_KEY;
+    let send = |method: Method, path: &str, auth: Option<&str>, body: Vec<u8>| {
+        let mut req = client()
+            .request(method, format!("{}{path}", urls.edge))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(a) = auth {
+            req = req.bearer_auth(a);
+        }
+        async move {
+            let resp = req.send().await.expect("edge");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Neither another method nor another path reaches a handler.
+    for (method, path) in [
+        (Method::DELETE, "/v1/payments"),
+        (Method::GET, "/v1/nothing"),
+        (Method::GET, "/console/api/nothing"),
+        (Method::POST, "/v1/payments/x/capture/again"),
+    ] {
+        let (status, body) = send(method.clone(), path, Some(key), Vec::new()).await;
+        assert_eq!(
+            (status, body["error"]["code"].clone()),
+            (404, json!("not_found")),
+            "{method} {path}"
+        );
+    }
+    // A body over 64 KiB is refused with 413 and creates nothing.
+    let oid = order_id("BIG");
+    let big = json!({ "order_id": oid, "amount": 100, "customer_name": "あ".repeat(30_000) });
+    let big = big.to_string().into_bytes();
+    assert!(big.len() > 64 * 1024);
+    let (status, body) = send(Method::POST, "/v1/payments", Some(key), big.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (413, json!("body_too_large")),
+        "{body}"
+    );
+    assert!(body["error"]["message_ja"].is_string());
+    let (_, list) = merchant(Method::GET, &format!("/v1/payments?q={oid}"), None).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
+    // The caller is checked before the body is read: a wrong key learns nothing from its body.
+    let (status, body) = send(Method::POST, "/v1/payments", Some("sk_wrong"), big).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (401, json!("unauthorized"))
+    );
+    let (status, _) = send(
+        Method::POST,
+        "/v1/payments",
+        Some("sk_wrong"),
+        b"{not json".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // A wrong client secret with a malformed body: not found, not a parse error.
+    let p = create_payment(300).await;
+    let id = p["id"].as_str().unwrap_or("");
+    let resp = client()
+        .post(format!("{}/v1/checkout/{id}/card", urls.edge))
+        .header("x-client-secret", "wrong")
+        .body("{not json")
+        .send()
+        .await
+        .expect("edge");
+    assert_eq!(resp.status().as_u16(), 404);
+    // Gateway notifications have their own, smaller or equal, limits.
+    let (status, body) = send(Method::POST, "/v1/notify/gmo", None, vec![b'a'; 17 * 1024]).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (413, json!("body_too_large"))
+    );
+    let (status, body) = send(
+        Method::POST,
+        "/api/amazonpay2/ipn.php",
+        None,
+        vec![b' '; 65 * 1024],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (413, json!("body_too_large"))
+    );
+    // Within the limit, the same routes still answer as before.
+    let (status, _) = send(Method::POST, "/v1/notify/gmo", None, b"ShopID=x".to_vec()).await;
+    assert_eq!(status, 200);
+}
