@@ -236,6 +236,7 @@ pub fn shown_state(
         (
             PaymentState::RequiresPayment
             | PaymentState::Processing
+            | PaymentState::RequiresAction
             | PaymentState::Authorized
             | PaymentState::Captured
             | PaymentState::Voided

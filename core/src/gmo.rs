@@ -11,4 +11,5 @@ pub mod codec;
 pub mod errors;
 pub mod notification;
 pub mod status;
+pub mod tds2;
 pub mod token;

@@ -9,6 +9,9 @@ pub enum PaymentState {
     RequiresPayment,
     /// 処理中: a gateway call is in flight; nobody else may start one.
     Processing,
+    /// 3Dセキュア認証中: ExecTran asked for EMV 3-D Secure 2 (ACS=2) and the shopper's browser is at
+    /// the issuer's authentication; the RetUrl (then SecureTran2) or the sweep settles it.
+    RequiresAction,
     /// 仮売上
     Authorized,
     /// 実売上
@@ -35,9 +38,10 @@ pub enum PaymentState {
 }
 
 impl PaymentState {
-    pub const ALL: [PaymentState; 13] = [
+    pub const ALL: [PaymentState; 14] = [
         PaymentState::RequiresPayment,
         PaymentState::Processing,
+        PaymentState::RequiresAction,
         PaymentState::Authorized,
         PaymentState::Captured,
         PaymentState::Voided,
@@ -55,6 +59,7 @@ impl PaymentState {
         match self {
             PaymentState::RequiresPayment => "requires_payment",
             PaymentState::Processing => "processing",
+            PaymentState::RequiresAction => "requires_action",
             PaymentState::Authorized => "authorized",
             PaymentState::Captured => "captured",
             PaymentState::Voided => "voided",
@@ -78,6 +83,7 @@ impl PaymentState {
         match self {
             PaymentState::RequiresPayment => "未決済",
             PaymentState::Processing => "処理中",
+            PaymentState::RequiresAction => "3Dセキュア認証中",
             PaymentState::Authorized => "仮売上",
             PaymentState::Captured => "実売上",
             PaymentState::Voided => "取消",
@@ -96,7 +102,9 @@ impl PaymentState {
     pub fn phase(self) -> Phase {
         match self {
             PaymentState::RequiresPayment => Phase::Open,
-            PaymentState::Processing => Phase::InFlight,
+            // Nobody else may start a gateway call meanwhile: the authentication holds the
+            // transaction until SecureTran2 or the sweep settles it.
+            PaymentState::Processing | PaymentState::RequiresAction => Phase::InFlight,
             PaymentState::Authorized | PaymentState::Captured => Phase::Paid,
             PaymentState::Unknown => Phase::Unknown,
             PaymentState::Voided
@@ -135,9 +143,10 @@ impl PaymentState {
             | PaymentState::Declined
             | PaymentState::Unpaid
             | PaymentState::Expired => true,
-            PaymentState::RequiresPayment | PaymentState::Processing | PaymentState::Unknown => {
-                false
-            }
+            PaymentState::RequiresPayment
+            | PaymentState::Processing
+            | PaymentState::RequiresAction
+            | PaymentState::Unknown => false,
         }
     }
 
@@ -150,6 +159,7 @@ impl PaymentState {
             }
             PaymentState::RequiresPayment
             | PaymentState::Processing
+            | PaymentState::RequiresAction
             | PaymentState::Authorized
             | PaymentState::Voided
             | PaymentState::Returned

@@ -4,6 +4,7 @@
 use crate::http::{ApiError, ApiResult, origin_of};
 use kessai_core::amazon::signing::base64_decode;
 use kessai_core::gmo::api::ShopAuth;
+use kessai_core::gmo::tds2::{ThreeDSecurePolicy, encode_tenant_name};
 use serde_json::Value;
 use worker::Env;
 
@@ -23,6 +24,57 @@ pub struct Config {
     pub test_clock: bool,
     /// `CONSOLE_OPERATORS` (operator credentials, a secret), parsed by the console on login.
     pub console_operators: Option<String>,
+    /// EMV 3-D Secure 2 on card payments (`THREE_D_SECURE`, default `required`).
+    pub three_d_secure: ThreeDSecureConfig,
+}
+
+/// The shop's 3-D Secure settings.
+#[derive(Debug, Clone)]
+pub struct ThreeDSecureConfig {
+    pub policy: ThreeDSecurePolicy,
+    /// `TDS_TENANT_NAME` encoded as GMO takes it (EUC-JP, Base64); `None` = GMO's default.
+    pub tenant_name: Option<String>,
+    /// This worker's public origin (`EDGE_PUBLIC_URL`), where the issuer's page sends the
+    /// browser back (`RetUrl`). Empty only with the policy `off`.
+    pub edge_public_url: String,
+}
+
+impl ThreeDSecureConfig {
+    fn from_env(env: &Env, mode: AccessMode) -> Result<ThreeDSecureConfig, ApiError> {
+        let policy = match value(env, "THREE_D_SECURE") {
+            None => ThreeDSecurePolicy::Required,
+            Some(v) => ThreeDSecurePolicy::parse(&v).ok_or_else(|| {
+                ApiError::internal("THREE_D_SECURE must be required, if_available or off")
+            })?,
+        };
+        let tenant_name = match value(env, "TDS_TENANT_NAME") {
+            None => None,
+            Some(name) => Some(encode_tenant_name(&name).map_err(|e| {
+                ApiError::internal(&format!(
+                    "TDS_TENANT_NAME must be at most 25 bytes of EUC-JP ({e:?})"
+                ))
+            })?),
+        };
+        let edge_public_url = match (policy, value(env, "EDGE_PUBLIC_URL")) {
+            (_, Some(url)) => url.trim_end_matches('/').to_string(),
+            (ThreeDSecurePolicy::Off, None) => String::new(),
+            (ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable, None) => {
+                return Err(ApiError::internal(
+                    "configuration EDGE_PUBLIC_URL is missing (3-D Secure needs it)",
+                ));
+            }
+        };
+        if !edge_public_url.is_empty() && !mode.allows_url(&edge_public_url) {
+            return Err(ApiError::internal(
+                "EDGE_PUBLIC_URL is not allowed in this mode",
+            ));
+        }
+        Ok(ThreeDSecureConfig {
+            policy,
+            tenant_name,
+            edge_public_url,
+        })
+    }
 }
 
 /// Amazon Pay settings. The private key and the assertion key never leave this struct except
@@ -166,6 +218,7 @@ impl Config {
                 }
             },
             console_operators: value(env, "CONSOLE_OPERATORS"),
+            three_d_secure: ThreeDSecureConfig::from_env(env, mode)?,
         };
         Ok(cfg)
     }

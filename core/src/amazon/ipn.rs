@@ -23,6 +23,7 @@ pub fn moves_forward(current: PaymentState, observed: PaymentState) -> bool {
         S::PartiallyRefunded => matches!(observed, S::Refunded),
         S::RequiresPayment
         | S::Processing
+        | S::RequiresAction
         | S::Unknown
         | S::Voided
         | S::Returned

@@ -19,7 +19,7 @@ pub(super) fn plan(
     let state = snapshot.state;
     match state {
         PaymentState::Unknown => Err(Refusal::OutcomeUnknown),
-        PaymentState::Processing => Err(Refusal::InProgress),
+        PaymentState::Processing | PaymentState::RequiresAction => Err(Refusal::InProgress),
         PaymentState::RequiresPayment => Err(Refusal::NotAuthorized { state }),
         // 返品/月跨返品 are card states; an Amazon payment in them is finished all the same.
         PaymentState::Voided

@@ -20,7 +20,7 @@ pub(super) fn plan(
     let state = snapshot.state;
     match state {
         PaymentState::Unknown => Err(Refusal::OutcomeUnknown),
-        PaymentState::Processing => Err(Refusal::InProgress),
+        PaymentState::Processing | PaymentState::RequiresAction => Err(Refusal::InProgress),
         PaymentState::RequiresPayment => Err(Refusal::NotAuthorized { state }),
         PaymentState::Voided
         | PaymentState::Returned

@@ -48,6 +48,7 @@ impl AuthorizationExpiry {
             }
             PaymentState::RequiresPayment
             | PaymentState::Processing
+            | PaymentState::RequiresAction
             | PaymentState::Captured
             | PaymentState::Voided
             | PaymentState::Returned

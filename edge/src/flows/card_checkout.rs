@@ -10,20 +10,22 @@
 //!    the same AccessID (reference §2c), so the payment returns to `requires_payment`.
 
 use super::lease::{LEASE_MS, in_flight_window_passed};
+use super::three_d_secure;
 use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
 use crate::gateways::gmo::{CallError, Called, GmoClient};
 use crate::http::{ApiError, ApiResult};
 use crate::store::{Claim, Event, PaymentRow, Store};
-use kessai_core::gmo::api::{Access, Answer, ExecResult, Trade};
+use kessai_core::gmo::api::{Access, Answer, Authorization, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::status::TranStatus;
+use kessai_core::gmo::tds2::{self, RiskData, ThreeDSecurePolicy};
 use kessai_core::payment::{PaymentState, Phase, state_from_gmo};
 use serde_json::json;
 
 /// Whether the gateway finished with the call whose outcome we are reconciling.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Finished {
+pub(super) enum Finished {
     /// GMO answered (E90/E91/42C/…): what SearchTrade shows is final.
     Yes,
     /// No answer (timeout, connection lost, 5xx): the call may still be running at GMO.
@@ -35,19 +37,27 @@ pub enum Outcome {
     Paid(PaymentRow),
     /// The gateway did not answer and SearchTrade could not tell: the payment is `unknown`.
     Unknown(PaymentRow),
+    /// EMV 3-D Secure 2: the browser goes to the issuer's page (`redirect_url`, never logged);
+    /// the payment is `requires_action` until the RetUrl or the sweep settles it.
+    RequiresAction {
+        row: PaymentRow,
+        redirect_url: String,
+    },
 }
 
-struct Flow<'a> {
-    store: &'a Store<'a>,
-    gmo: GmoClient<'a>,
-    now: i64,
+pub(super) struct Flow<'a> {
+    pub(super) store: &'a Store<'a>,
+    pub(super) gmo: GmoClient<'a>,
+    pub(super) cfg: &'a Config,
+    pub(super) now: i64,
 }
 
 impl<'a> Flow<'a> {
-    fn new(store: &'a Store<'a>, cfg: &'a Config, now: i64) -> Flow<'a> {
+    pub(super) fn new(store: &'a Store<'a>, cfg: &'a Config, now: i64) -> Flow<'a> {
         Flow {
             store,
             gmo: GmoClient::new(cfg),
+            cfg,
             now,
         }
     }
@@ -66,7 +76,7 @@ impl Flow<'_> {
 
     /// Leaves `processing` for `to`, recording why. The caller holds the lease, so losing the
     /// compare-and-set means the lease expired and someone else reconciled: report theirs.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         next: PaymentRow,
         to: PaymentState,
@@ -76,7 +86,7 @@ impl Flow<'_> {
     }
 
     /// Back to `requires_payment` after a failure where nothing was charged.
-    async fn release(
+    pub(super) async fn release(
         &self,
         mut row: PaymentRow,
         kind: &str,
@@ -142,7 +152,7 @@ impl Flow<'_> {
     }
 
     /// Asks GMO what happened to this payment's OrderID and adopts it; `unknown` if GMO can't say.
-    async fn reconcile(
+    pub(super) async fn reconcile(
         &self,
         row: PaymentRow,
         why: &str,
@@ -260,6 +270,7 @@ pub async fn authorize(
     cfg: &Config,
     row: PaymentRow,
     token: &str,
+    return_url: Option<&str>,
     now: i64,
 ) -> ApiResult<Outcome> {
     let flow = Flow::new(store, cfg, now);
@@ -270,6 +281,9 @@ pub async fn authorize(
     match row.state()?.phase() {
         Phase::Paid => return Ok(Outcome::Paid(row)),
         Phase::Unknown => return Ok(Outcome::Unknown(row)),
+        Phase::InFlight if row.state()? == PaymentState::RequiresAction => {
+            return Err(three_d_secure_in_progress());
+        }
         Phase::InFlight => return Err(in_progress()),
         Phase::Open => {}
         Phase::Closed => {
@@ -281,7 +295,7 @@ pub async fn authorize(
             ));
         }
     }
-    let mut claimed = match flow.claim_attempt(row).await? {
+    let mut claimed = match flow.claim_attempt(row, return_url).await? {
         Ok(claimed) => claimed,
         Err(outcome) => return outcome,
     };
@@ -293,9 +307,19 @@ pub async fn authorize(
             return Err(failure_for(code, errors.as_ref()));
         }
     };
+    let ret_url = three_d_secure::ret_url(cfg, &claimed.id);
+    // [U] Risk data (e-mail, addresses, account age) is not collected on payment creation yet;
+    // GMO's issuer decides on the card and device data alone meanwhile.
+    let risk = RiskData::default();
+    let tds = match cfg.three_d_secure.policy {
+        ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
+            Some((ret_url.as_str(), &risk))
+        }
+        ThreeDSecurePolicy::Off => None,
+    };
     let answer = flow
         .gmo
-        .exec_tran_token(&access, &claimed.gmo_order_id, token)
+        .exec_tran_token(&access, &claimed.gmo_order_id, token, tds)
         .await;
     flow.adopt_exec(claimed, answer).await
 }
@@ -306,8 +330,13 @@ impl Flow<'_> {
     async fn claim_attempt(
         &self,
         row: PaymentRow,
+        return_url: Option<&str>,
     ) -> ApiResult<Result<PaymentRow, ApiResult<Outcome>>> {
         let mut claimed = row.clone();
+        if let Some(url) = return_url {
+            // Where the shopper returns after 3-D Secure (checked against the storefront origins).
+            claimed.return_url = Some(url.to_string());
+        }
         claimed.lease_until = Some(self.now + LEASE_MS);
         claimed.attempt_started_at = Some(self.now);
         // The payment may have tried Amazon Pay before; from here on the card flow holds it.
@@ -352,32 +381,21 @@ impl Flow<'_> {
     ) -> ApiResult<Outcome> {
         match answer {
             Ok(Answer::Ok(ExecResult::Authorized(au))) => {
-                let capture = claimed.capture()?;
-                let mut next = claimed;
-                next.gmo_tran_id = Some(au.tran_id.clone());
-                next.gmo_approve = Some(au.approve.clone());
-                next.gmo_forward = Some(au.forward.clone());
-                next.gmo_tran_date = Some(au.tran_date.clone());
-                next.authorized_at = Some(self.now);
-                next.last_error_code = None;
-                next.last_error_info = None;
-                let detail = json!({ "gmo_order_id": next.gmo_order_id, "tran_id": au.tran_id, "approve": au.approve, "tran_date": au.tran_date });
-                let kind = match capture.paid_state() {
-                    PaymentState::Captured => "captured",
-                    _ => "authorized",
-                };
-                let ev = Event {
-                    actor: "gateway",
-                    kind,
-                    detail,
-                };
-                settled(self.settle(next, capture.paid_state(), ev).await?)
+                settled(self.adopt_authorization(claimed, au, None).await?)
             }
-            // We never ask for 3-D Secure yet, so an ACS=2 answer means our view of the shop is off.
-            Ok(Answer::Ok(ExecResult::ThreeDSecure { .. })) => settled(
-                self.reconcile(claimed, "unexpected 3-D Secure redirect", Finished::Yes)
-                    .await?,
-            ),
+            Ok(Answer::Ok(ExecResult::ThreeDSecure { redirect_url })) => {
+                match self.cfg.three_d_secure.policy {
+                    ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
+                        let row = self.three_d_secure_started(claimed).await?;
+                        Ok(Outcome::RequiresAction { row, redirect_url })
+                    }
+                    // We did not ask for 3-D Secure: our view of the shop is off.
+                    ThreeDSecurePolicy::Off => settled(
+                        self.reconcile(claimed, "unexpected 3-D Secure redirect", Finished::Yes)
+                            .await?,
+                    ),
+                }
+            }
             Ok(Answer::Err(e)) => self.exec_refused(claimed, e).await,
             Err(CallError::NotSent(why)) => {
                 worker::console_error!("payment {}: ExecTran not sent: {why}", claimed.id);
@@ -393,6 +411,39 @@ impl Flow<'_> {
                     .await?,
             ),
         }
+    }
+
+    /// 仮売上 / 実売上 from an ExecTran or SecureTran2 answer; `tds` is the 3-D Secure outcome
+    /// GMO reported with it (recorded in the event).
+    pub(super) async fn adopt_authorization(
+        &self,
+        claimed: PaymentRow,
+        au: Authorization,
+        tds: Option<&tds2::Outcome>,
+    ) -> ApiResult<PaymentRow> {
+        let capture = claimed.capture()?;
+        let mut next = claimed;
+        next.gmo_tran_id = Some(au.tran_id.clone());
+        next.gmo_approve = Some(au.approve.clone());
+        next.gmo_forward = Some(au.forward.clone());
+        next.gmo_tran_date = Some(au.tran_date.clone());
+        next.authorized_at = Some(self.now);
+        next.last_error_code = None;
+        next.last_error_info = None;
+        let mut detail = json!({ "gmo_order_id": next.gmo_order_id, "tran_id": au.tran_id, "approve": au.approve, "tran_date": au.tran_date });
+        if let Some(o) = tds {
+            detail["three_d_secure"] = three_d_secure::outcome_detail(o);
+        }
+        let kind = match capture.paid_state() {
+            PaymentState::Captured => "captured",
+            _ => "authorized",
+        };
+        let ev = Event {
+            actor: "gateway",
+            kind,
+            detail,
+        };
+        self.settle(next, capture.paid_state(), ev).await
     }
 
     /// ExecTran answered with GMO's error pairs: a decline, a busy gateway, an open outcome or
@@ -443,6 +494,7 @@ impl Flow<'_> {
         let state = row.state()?;
         if state == PaymentState::Unknown
             || (state == PaymentState::Processing && !row.lease_live(self.now))
+            || three_d_secure::abandoned(&row, self.now)
         {
             return match claim_for_reconcile(self, row).await? {
                 Claim::Won(claimed) => {
@@ -456,6 +508,37 @@ impl Flow<'_> {
     }
 }
 
+/// A second attempt while the shopper's 3-D Secure authentication is open.
+pub fn three_d_secure_in_progress() -> ApiError {
+    ApiError::new(
+        409,
+        "three_d_secure_in_progress",
+        "3-D Secure authentication of this payment is in progress",
+        "本人認証(3Dセキュア)の途中です。認証画面を閉じた場合は、10分ほどおいてから再度お試しください。",
+    )
+}
+
+impl Flow<'_> {
+    /// ExecTran answered ACS=2 (or SecureTran2 was not sent): the claimed payment waits for the
+    /// shopper's authentication.
+    pub(super) async fn three_d_secure_started(
+        &self,
+        claimed: PaymentRow,
+    ) -> ApiResult<PaymentRow> {
+        let detail = json!({ "gmo_order_id": claimed.gmo_order_id });
+        self.settle(
+            claimed,
+            PaymentState::RequiresAction,
+            Event {
+                actor: "gateway",
+                kind: "three_d_secure_started",
+                detail,
+            },
+        )
+        .await
+    }
+}
+
 pub fn in_progress() -> ApiError {
     ApiError::new(
         409,
@@ -466,7 +549,7 @@ pub fn in_progress() -> ApiError {
 }
 
 /// Maps the state a flow ended in to the caller's outcome.
-fn settled(row: PaymentRow) -> ApiResult<Outcome> {
+pub(super) fn settled(row: PaymentRow) -> ApiResult<Outcome> {
     match row.state()?.phase() {
         Phase::Paid => Ok(Outcome::Paid(row)),
         Phase::Open => Err(

@@ -11,7 +11,7 @@ use crate::platform;
 use crate::store::{PaymentRow, Store};
 use crate::views::{checkout_view, payment_result};
 use kessai_core::payment::PaymentState;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn outcome_open(row: &PaymentRow) -> ApiResult<bool> {
     Ok(matches!(
@@ -32,7 +32,7 @@ pub async fn view(store: &Store<'_>, cfg: &Config, mut row: PaymentRow) -> ApiRe
 /// The GMO token of `POST /v1/checkout/{id}/card`. The edge accepts a token only: anything that
 /// looks like card data is refused, so a misbuilt integration fails loudly instead of moving
 /// PAN through our servers.
-fn token_of(raw: &str) -> ApiResult<String> {
+fn card_request(cfg: &Config, raw: &str) -> ApiResult<(String, Option<String>)> {
     let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
     let token = body
         .get("token")
@@ -48,24 +48,30 @@ fn token_of(raw: &str) -> ApiResult<String> {
     }
     if body
         .as_object()
-        .is_some_and(|m| m.keys().any(|k| k != "token"))
+        .is_some_and(|m| m.keys().any(|k| k != "token" && k != "return_url"))
     {
         return Err(ApiError::bad_request(
             "only a GMO token may be sent",
             "カード情報は送信できません。トークンのみを送信してください。",
         ));
     }
-    Ok(token)
+    // Where the shopper comes back after 3-D Secure: a page of the storefront, or none.
+    let return_url = match body.get("return_url") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(cfg.storefront_return_url(&body)?.to_string()),
+    };
+    Ok((token, return_url))
 }
 
-/// `POST /v1/checkout/{id}/card` `{token}`: 200 paid, 202 while GMO cannot tell, or the error.
+/// `POST /v1/checkout/{id}/card` `{token, return_url?}`: 200 paid, 200 with `next_action` for
+/// 3-D Secure (the widget sends the browser there), 202 while GMO cannot tell, or the error.
 pub async fn pay_by_card(
     store: &Store<'_>,
     cfg: &Config,
     mut row: PaymentRow,
     raw: &str,
 ) -> ApiResult<Reply> {
-    let token = token_of(raw)?;
+    let (token, return_url) = card_request(cfg, raw)?;
     // An Amazon Pay attempt whose outcome is open is settled with Amazon, never with GMO
     // (which knows nothing of it and would call it "not charged").
     if row.is_amazon() && outcome_open(&row)? {
@@ -75,8 +81,13 @@ pub async fn pay_by_card(
         }
     }
     let now = platform::now().0;
-    match card_checkout::authorize(store, cfg, row, &token, now).await? {
+    match card_checkout::authorize(store, cfg, row, &token, return_url.as_deref(), now).await? {
         Outcome::Paid(p) => Ok(Reply::ok(payment_result(&p)?)),
+        Outcome::RequiresAction { row, redirect_url } => {
+            let mut body = payment_result(&row)?;
+            body["next_action"] = json!({ "type": "redirect", "url": redirect_url });
+            Ok(Reply::ok(body))
+        }
         Outcome::Unknown(p) => {
             let mut body = payment_result(&p)?;
             body["error"] = ApiError::new(

@@ -30,3 +30,5 @@ pub mod reconcile;
 pub mod signin;
 pub mod sweep;
 pub mod test_clock;
+pub mod three_d_secure;
+pub mod three_d_secure_return;

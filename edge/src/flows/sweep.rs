@@ -2,8 +2,9 @@
 //! that holds them, so nothing stays 結果不明 just because nobody came back for it (the
 //! shopper closed the tab, the operator never pressed 再照会).
 //!
-//! Each run takes the oldest few `unknown` payments and `processing` ones whose lease has run
-//! out (the request that held it died), and reconciles each exactly as an operator's 再照会
+//! Each run takes the oldest few `unknown` payments, `processing` ones whose lease has run out
+//! and `requires_action` ones whose 3-D Secure authentication nobody finished (after
+//! `three_d_secure::AUTHENTICATION_WINDOW_MS`), and reconciles each exactly as an operator's 再照会
 //! would (`flows::reconcile::reconcile_any`): ask first (SearchTrade / Get Checkout Session / Get Charge),
 //! never repeat a charge. A payment the gateway still cannot tell about stays `unknown` for the
 //! next run. Failures are logged per payment (ids and codes only) and never stop the run.
@@ -16,6 +17,7 @@
 use super::notifications::{amazon_ipn, gmo_result};
 use super::reconcile::reconcile_any;
 use super::test_clock;
+use super::three_d_secure::AUTHENTICATION_WINDOW_MS;
 use crate::config::Config;
 use crate::http::{Refusal, refuse};
 use crate::platform;
@@ -88,7 +90,11 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
 
 async fn settle_payments(store: &Store<'_>, cfg: &Config, report: &mut SweepReport) {
     let now = platform::now().0;
-    let rows = match store.open_outcomes(now, SWEEP_BATCH).await {
+    let abandoned_before = now - AUTHENTICATION_WINDOW_MS;
+    let rows = match store
+        .open_outcomes(now, abandoned_before, SWEEP_BATCH)
+        .await
+    {
         Ok(rows) => rows,
         Err(e) => {
             worker::console_error!("sweep: listing open outcomes failed: {}", e.code);
@@ -100,7 +106,11 @@ async fn settle_payments(store: &Store<'_>, cfg: &Config, report: &mut SweepRepo
         report.examined += 1;
         let id = row.id.clone();
         match reconcile_any(store, cfg, row).await.and_then(|r| r.state()) {
-            Ok(state @ (PaymentState::Unknown | PaymentState::Processing)) => {
+            Ok(
+                state @ (PaymentState::Unknown
+                | PaymentState::Processing
+                | PaymentState::RequiresAction),
+            ) => {
                 report.still_open += 1;
                 worker::console_log!("sweep: {id} still {}", state.as_str());
             }

@@ -6,9 +6,11 @@ use crate::flows::notifications::{amazon_ipn, gmo_result};
 use crate::flows::operations::{bulk, force as force_flow, parse, run};
 use crate::flows::{
     account_links, amazon_checkout, checkout, console, payment_list, payments, signin, test_clock,
+    three_d_secure_return,
 };
 use crate::http::{ApiError, ApiResult, Nav, Reply, json_response};
 use crate::routes::auth::Caller;
+use kessai_core::gmo::codec::{decode_form, get};
 use serde_json::json;
 use worker::Response;
 
@@ -151,6 +153,15 @@ pub fn amazon_result<'a>(c: &'a Call<'a>) -> PageAnswer<'a> {
             c.query_param("amazonCheckoutSessionId"),
         );
         Ok(amazon_checkout::result::result(c.store, c.cfg, c.amazon()?, payment, cs).await)
+    })
+}
+
+/// The issuer's 3-D Secure page posts the form `AccessID=…` here (GMO CallbackType 1).
+pub fn three_d_secure_return<'a>(c: &'a Call<'a>) -> PageAnswer<'a> {
+    Box::pin(async move {
+        let form = decode_form(&c.body).unwrap_or_default();
+        let access_id = get(&form, "AccessID").unwrap_or("");
+        Ok(three_d_secure_return::on_return(c.store, c.cfg, c.param(0), access_id).await)
     })
 }
 

@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 27] = [
+pub static ROUTES: [Route; 28] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -84,9 +84,10 @@ pub static ROUTES: [Route; 27] = [
     route(Post,   "/v1/checkout/{id}/card",                 Checkout,           JSON_BODY,  Json(pay_by_card)),
     amazon(route(Post, "/v1/checkout/{id}/amazon-pay/button", Checkout,         JSON_BODY,  Json(amazon_button))),
     amazon(route(Post, "/v1/amazon-pay/signin-button",      Storefront,         JSON_BODY,  Json(signin_button))),
-    // Navigations: Amazon sends the shopper's browser here.
+    // Navigations: Amazon, or the card issuer's 3-D Secure page, sends the shopper's browser here.
     amazon(route(Get, "/v1/amazon-pay/review",              Navigation,         NO_BODY,    Page(amazon_review))),
     amazon(route(Get, "/v1/amazon-pay/result",              Navigation,         NO_BODY,    Page(amazon_result))),
+    route(Post,   "/v1/checkout/{id}/3ds/return",           Navigation,         GMO_NOTIFY_BODY, Page(three_d_secure_return)),
     amazon(route(Get, "/v1/amazon-pay/signin/return",       Navigation,         NO_BODY,    Page(signin_return))),
     // Gateway notifications (their own verification and answers).
     route(Post,   "/api/amazonpay2/ipn.php",                Gateway,            IPN_BODY,   Raw(amazon_ipn)),

@@ -202,12 +202,18 @@ impl Store<'_> {
 
     /// Payments whose outcome is open and nobody is working on: `unknown`, or `processing` with
     /// a lease that has run out. Oldest first (the Cron sweep, `flows::sweep`).
-    pub async fn open_outcomes(&self, now: i64, limit: i64) -> ApiResult<Vec<PaymentRow>> {
+    pub async fn open_outcomes(
+        &self,
+        now: i64,
+        authentication_started_before: i64,
+        limit: i64,
+    ) -> ApiResult<Vec<PaymentRow>> {
         self.all(
             "SELECT * FROM payments WHERE state = 'unknown' \
              OR (state = 'processing' AND (lease_until IS NULL OR lease_until <= ?1)) \
+             OR (state = 'requires_action' AND COALESCE(attempt_started_at, updated_at) <= ?3) \
              ORDER BY updated_at LIMIT ?2",
-            &[n(now), n(limit)],
+            &[n(now), n(limit), n(authentication_started_before)],
         )
         .await
     }

@@ -32,7 +32,9 @@ pub async fn reconcile_now(
             }
         }
         PaymentState::Authorized | PaymentState::Captured => reread_charge(&flow, row, state).await,
+        // 3Dセキュア認証中 is a card state: an Amazon payment is never in it.
         PaymentState::RequiresPayment
+        | PaymentState::RequiresAction
         | PaymentState::Voided
         | PaymentState::Returned
         | PaymentState::ReturnedNextMonth

@@ -77,6 +77,11 @@ where
                 // The flow holding the lease reads the outcome itself.
                 return Err(refuse(503, "payment busy (processing under a live lease)"));
             }
+            // The RetUrl (SecureTran2) settles a 3-D Secure payment, or the sweep once the
+            // authentication window has passed; until then the gateway delivers again.
+            PaymentState::RequiresAction => {
+                return Err(refuse(503, "payment busy (awaiting 3-D Secure)"));
+            }
             PaymentState::Processing | PaymentState::Unknown => {
                 return settle_open(store, cfg, row, state).await;
             }

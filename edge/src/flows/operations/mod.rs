@@ -82,6 +82,7 @@ pub fn snapshot_of(row: &PaymentRow) -> ApiResult<PaymentSnapshot> {
                 PaymentState::Captured => Some(TranStatus::Capture),
                 PaymentState::RequiresPayment
                 | PaymentState::Processing
+                | PaymentState::RequiresAction
                 | PaymentState::Voided
                 | PaymentState::Returned
                 | PaymentState::ReturnedNextMonth

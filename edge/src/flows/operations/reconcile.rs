@@ -119,6 +119,7 @@ async fn observe_card(
         // An operation never leads back to before the authorisation.
         PaymentState::RequiresPayment => None,
         PaymentState::Processing
+        | PaymentState::RequiresAction
         | PaymentState::Authorized
         | PaymentState::Captured
         | PaymentState::Voided

@@ -9,6 +9,7 @@ use crate::config::Config;
 use kessai_core::gmo::api::{self, Access, Answer, Authorization, ExecResult, Malformed, Trade};
 use kessai_core::gmo::codec::Params;
 use kessai_core::gmo::status::JobCd;
+use kessai_core::gmo::tds2::{self, RiskData};
 use transport::{GmoTransport, TransportError};
 
 /// Why a call has no usable answer.
@@ -52,21 +53,43 @@ impl<'a> GmoClient<'a> {
         }
     }
 
-    /// EntryTran: registers the order and amount; answers the AccessID/AccessPass.
+    /// EntryTran: registers the order and amount, with the shop's 3-D Secure flags (TdFlag,
+    /// Tds2Type, TdTenantName); answers the AccessID/AccessPass.
     pub async fn entry_tran(&self, order_id: &str, job: JobCd, amount: i64) -> Called<Access> {
-        let params = api::entry_tran(&self.cfg.gmo, order_id, job, amount);
+        let tds = &self.cfg.three_d_secure;
+        let params = tds2::with_entry_flags(
+            api::entry_tran(&self.cfg.gmo, order_id, job, amount),
+            tds.policy,
+            tds.tenant_name.as_deref(),
+        );
         self.call(api::ENTRY_TRAN, &params, api::read_access).await
     }
 
-    /// ExecTran with a single-use token from GMO's token JS.
+    /// ExecTran with a single-use token from GMO's token JS; with `three_d_secure`, also where
+    /// the issuer's page sends the browser back and the risk data (an ACS=2 answer follows).
     pub async fn exec_tran_token(
         &self,
         access: &Access,
         order_id: &str,
         token: &str,
+        three_d_secure: Option<(&str, &RiskData)>,
     ) -> Called<ExecResult> {
         let params = api::exec_tran_token(access, order_id, token);
+        let params = match three_d_secure {
+            Some((ret_url, risk)) => tds2::with_exec_fields(params, ret_url, risk),
+            None => params,
+        };
         self.call(api::EXEC_TRAN, &params, api::read_exec).await
+    }
+
+    /// SecureTran2: the authorisation after the browser came back from 3-D Secure, with the
+    /// outcome GMO reports ([U] `Tds2TransResult` / `Tds2Eci`).
+    pub async fn secure_tran2(&self, access: &Access) -> Called<(Authorization, tds2::Outcome)> {
+        let params = tds2::secure_tran2(access);
+        self.call(tds2::SECURE_TRAN2, &params, |p| {
+            Ok((api::read_alter(p)?, tds2::read_outcome(p)))
+        })
+        .await
     }
 
     /// SearchTrade: what GMO holds for an order (the reconciliation read).
