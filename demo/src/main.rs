@@ -65,6 +65,7 @@ async fn main() {
         state_dir: Some(state_dir),
         // The demo runs at the real time; only tests freeze the edge clock.
         test_clock: false,
+        ..StackOptions::default()
     };
     let mut stack = match Stack::start(opts).await {
         Ok(s) => s,
