@@ -133,7 +133,41 @@ pub async fn mint_token(AxState(shared): AxState<Shared>, Json(v): Json<Value>) 
     Json(token::issue(&mut st, &shop, &card)).into_response()
 }
 
-/// `POST /__sandbox/reset`: forgets everything (orders, tokens, log, faults, clock).
+/// The body of `POST /__sandbox/shop`; unknown fields are refused (a typo must not pass).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopChange {
+    tds_required: Option<bool>,
+}
+
+fn shop_json(st: &crate::state::State) -> Value {
+    json!({
+        "shop_id": st.cfg.shop_id,
+        "tds_required": st.tds_required,
+        "tds2_timeout_minutes": st.cfg.tds2_timeout_minutes,
+    })
+}
+
+/// `GET /__sandbox/shop` → `{shop_id, tds_required, tds2_timeout_minutes}`.
+pub async fn get_shop(AxState(shared): AxState<Shared>) -> Json<Value> {
+    Json(shop_json(&lock(&shared)))
+}
+
+/// `POST /__sandbox/shop` `{"tds_required": true|false}`: the shop's 3D必須 contract (EntryTran
+/// without `TdFlag=2` → `E01080101`). Answers like GET. Reset restores the configured value.
+pub async fn set_shop(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
+    let Ok(change) = serde_json::from_slice::<ShopChange>(&body) else {
+        return bad_request("expected {\"tds_required\": true|false}");
+    };
+    let mut st = lock(&shared);
+    if let Some(required) = change.tds_required {
+        st.tds_required = required;
+    }
+    Json(shop_json(&st)).into_response()
+}
+
+/// `POST /__sandbox/reset`: forgets everything (orders, tokens, log, faults, clock) and puts the
+/// shop's settings back to the configured ones.
 pub async fn reset(AxState(shared): AxState<Shared>) -> Json<Value> {
     lock(&shared).reset();
     Json(json!({ "reset": true }))

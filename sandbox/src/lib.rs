@@ -21,9 +21,11 @@
 //! Endpoints (all on `base_url`):
 //! - `POST /payment/{EntryTran,ExecTran,AlterTran,ChangeTran,SearchTrade,SecureTran2}.idPass`:
 //!   the protocol API. `GET` answers `ErrCode=E00&ErrInfo=E31500014` like GMO.
-//! - `GET /payment/Tds2StubCallback.idPass?transId=…&t=…`: the 3-D Secure 2 stub page (browser).
+//! - `GET /payment/Tds2StubCallback.idPass?transId=…&t=…` (ExecTran's RedirectUrl), then
+//!   `POST /tds2/method` and `POST /tds2/challenge`: the 3-D Secure 2 pages (browser).
 //! - `GET /ext/js/token.js`: the token JS stand-in; `POST /ext/api/credit/getToken`: its JSON API.
-//! - `/__sandbox/…`: test controls (clock, request log, stored trades, faults, token minting).
+//! - `/__sandbox/…`: test controls (clock, request log, stored trades, faults, token minting,
+//!   the shop's 3D必須 setting).
 //!
 //! [`amazon`] is a second simulator, of Amazon Pay CV2 (Japan), started separately on its own
 //! port with [`amazon::start`].
@@ -33,6 +35,7 @@ mod control;
 mod notify;
 mod protocol;
 mod state;
+mod tds2;
 pub mod test_cards;
 mod token;
 
@@ -57,6 +60,13 @@ pub struct SandboxConfig {
     /// RETURN on a same-day AUTH (reference §4a) so GMO may not enforce the plugins' rule [U];
     /// by default the sandbox enforces it.
     pub lenient_cancel: bool,
+    /// The shop is contracted as "3D必須": an EntryTran without `TdFlag=2` gets `E01080101`
+    /// (reference §4c). Switchable at run time with `POST /__sandbox/shop`.
+    pub tds_required: bool,
+    /// Minutes a 3-D Secure 2 authentication (ACS=2 answered) stays open before it counts as
+    /// abandoned. [U] GMO's timeout is not documented; 10 minutes (EMV's challenge window is
+    /// of that order).
+    pub tds2_timeout_minutes: i64,
 }
 
 impl Default for SandboxConfig {
@@ -66,6 +76,8 @@ impl Default for SandboxConfig {
             shop_pass: "sandbox01".to_string(),
             auth_validity_days: 60,
             lenient_cancel: false,
+            tds_required: false,
+            tds2_timeout_minutes: 10,
         }
     }
 }
@@ -199,6 +211,12 @@ fn router(shared: Shared) -> Router {
         .route("/__sandbox/faults", post(control::add_fault))
         .route("/__sandbox/tokens", post(control::mint_token))
         .route("/__sandbox/reset", post(control::reset))
+        .route(
+            "/__sandbox/shop",
+            get(control::get_shop).post(control::set_shop),
+        )
+        .route("/tds2/method", post(tds2::method_submit))
+        .route("/tds2/challenge", post(tds2::challenge_submit))
         .route("/", get(control::index))
         .with_state(shared)
 }

@@ -1,9 +1,10 @@
 //! The sandbox's memory: clock, shop transactions, tokens, request log, faults.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use kessai_core::gmo::status::{JobCd, TranStatus};
+use kessai_core::gmo::tds2::{CallbackType, Tds2Type, TransStatus};
 use kessai_core::jst::UnixMillis;
 use md5::{Digest, Md5};
 use serde::Serialize;
@@ -133,19 +134,74 @@ pub struct CardData {
     pub holder: String,
 }
 
-/// A 3-D Secure 2 authentication started by ExecTran (ACS=2) and not yet finished.
+/// A 3-D Secure 2 authentication started by ExecTran (ACS=2) and not yet finished by
+/// SecureTran2. The browser walks RedirectUrl → device (method) step → frictionless result or
+/// challenge → back to RetUrl.
 #[derive(Debug, Clone, Serialize)]
 pub struct Tds2Pending {
     pub trans_id: String,
     #[serde(skip)]
     pub t: String,
     pub ret_url: String,
-    pub callback_type: String,
-    /// The browser came back through the stub page (status AUTHENTICATED).
-    pub authenticated: bool,
+    /// POST (`1`) or GET (`3`) back to RetUrl.
+    #[serde(serialize_with = "ser_callback")]
+    pub callback_type: CallbackType,
+    /// When ExecTran answered ACS=2: the abandonment timeout runs from here.
+    #[serde(serialize_with = "ser_ms_plain")]
+    pub started_at: UnixMillis,
+    /// What the browser's device step sent (the sandbox keeps it only to show it in
+    /// `/__sandbox/trades`, e.g. that the page's script ran).
+    pub device: Option<BTreeMap<String, String>>,
+    /// The one-time code and tries left, once the issuer asked for a challenge.
+    pub challenge: Option<Challenge>,
+    /// The EMV outcome (`Y`/`A`/`N`/`U`/`R`), once decided.
+    #[serde(serialize_with = "ser_status")]
+    pub result: Option<TransStatus>,
+    /// The browser was sent back to RetUrl (SecureTran2 is possible from then on).
+    pub returned: bool,
     #[serde(skip)]
     pub card: CardData,
     pub exec: ExecOptions,
+}
+
+/// A challenge in progress. The code is shown on the page itself (a sandbox hint).
+#[derive(Debug, Clone, Serialize)]
+pub struct Challenge {
+    #[serde(skip)]
+    pub code: String,
+    pub tries_left: u32,
+}
+
+/// Why a 3-D Secure 2 authentication is no longer pending (what its pages say afterwards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tds2Closed {
+    /// SecureTran2 authorised (or committed the authorisation).
+    Authorized,
+    /// SecureTran2 refused it (N/R/U, or the issuer declined the authorisation).
+    Failed,
+    /// Abandoned: the timeout passed before SecureTran2.
+    Expired,
+    /// A new ExecTran on the same AccessID started another one.
+    Replaced,
+}
+
+fn ser_callback<S: serde::Serializer>(v: &CallbackType, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
+fn ser_tds2_type<S: serde::Serializer>(v: &Tds2Type, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
+fn ser_ms_plain<S: serde::Serializer>(v: &UnixMillis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(v.0)
+}
+
+fn ser_status<S: serde::Serializer>(v: &Option<TransStatus>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(t) => s.serialize_some(t.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 /// ExecTran parameters the authorisation (now or after 3-D Secure) needs.
@@ -182,6 +238,14 @@ pub struct Trade {
     pub tax: i64,
     pub item_code: String,
     pub td_flag: String,
+    /// EntryTran `Tds2Type` (`1` default: 3-D Secure 1 fallback, `2` refuse, `3` plain auth).
+    #[serde(serialize_with = "ser_tds2_type")]
+    pub tds2_type: Tds2Type,
+    /// The shop name of `TdTenantName` (decoded), shown on the challenge page.
+    pub tenant_name: Option<String>,
+    /// The last 3-D Secure 2 outcome and ECI SecureTran2 saw [U: GMO's names].
+    pub tds2_result: Option<String>,
+    pub tds2_eci: Option<String>,
     pub method: String,
     pub pay_times: String,
     pub card: Option<TradeCard>,
@@ -249,6 +313,11 @@ pub struct State {
     pub by_access: HashMap<String, String>,
     /// 3-D Secure transId → OrderID.
     pub by_trans_id: HashMap<String, String>,
+    /// 3-D Secure transIds no longer pending, and why.
+    pub tds2_closed: HashMap<String, (Tds2Closed, String)>,
+    /// The shop is contracted as 3D必須 (EntryTran without TdFlag=2 → E01080101). Starts as
+    /// `cfg.tds_required`; `/__sandbox/shop` switches it, reset restores it.
+    pub tds_required: bool,
     pub tokens: HashMap<String, StoredToken>,
     pub log: Vec<LogEntry>,
     pub faults: Vec<Fault>,
@@ -259,6 +328,7 @@ pub struct State {
 impl State {
     pub fn new(cfg: SandboxConfig, base_url: String) -> State {
         let start = u32::try_from(random_u64() % 900_000).unwrap_or(0);
+        let tds_required = cfg.tds_required;
         State {
             cfg,
             base_url,
@@ -267,6 +337,8 @@ impl State {
             trades: HashMap::new(),
             by_access: HashMap::new(),
             by_trans_id: HashMap::new(),
+            tds2_closed: HashMap::new(),
+            tds_required,
             tokens: HashMap::new(),
             log: Vec::new(),
             faults: Vec::new(),

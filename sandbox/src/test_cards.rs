@@ -4,8 +4,15 @@
 //!
 //! GMO's own test-host triggers are not public [U]; these are kessai's convention. The decline
 //! numbers are `4` + twelve `0` + the two digits of the code they trigger + a check digit.
+//!
+//! 3-D Secure 2 (EntryTran `TdFlag=2`): every card is enrolled and authenticates frictionless
+//! with `Y` unless it is one of the `TDS2_*` cards below (`4000000000003` + two digits + a check
+//! digit, and the older [`TDS2_FAILS`]). Without 3-D Secure all of them approve like
+//! [`APPROVED`].
 
-/// Approves (Visa). Any expiry in the future, any CVC.
+use kessai_core::gmo::tds2::TransStatus;
+
+/// Approves (Visa). Any expiry in the future, any CVC. With `TdFlag=2`: frictionless `Y`.
 pub const APPROVED: &str = "4111111111111111";
 /// Approves (JCB).
 pub const APPROVED_JCB: &str = "3530111333300000";
@@ -32,12 +39,27 @@ pub const UNKNOWN_OUTCOME: &str = "4000000000000911";
 /// Issuer communication failure: the authorisation IS committed, answer `C01`/`42C010000`.
 pub const ISSUER_TIMEOUT: &str = "4000000000000010";
 /// 3-D Secure 2 fails at SecureTran2 with `E21`/`E21030007` (only with `TdFlag=2`; without
-/// 3-D Secure it approves).
+/// 3-D Secure it approves): the issuer answers `N` (not authenticated) without a challenge.
 pub const TDS2_FAILS: &str = "4000000000000218";
+/// 3-D Secure 2 frictionless `A` (attempted): SecureTran2 authorises, `Tds2TransResult=A`.
+pub const TDS2_ATTEMPTED: &str = "4000000000003014";
+/// 3-D Secure 2 challenge: the page asks for a one-time code (shown on it). Right code → `Y`
+/// and SecureTran2 authorises; 3 wrong codes or キャンセル → `N` (`E21030007`).
+pub const TDS2_CHALLENGE: &str = "4000000000003022";
+/// Not enrolled in 3-D Secure 2: `Tds2Type=2` (and `1` [U]) → ExecTran `E21030201`;
+/// `Tds2Type=3` → plain authorisation (ACS=0).
+pub const TDS2_NOT_ENROLLED: &str = "4000000000003030";
+/// 3-D Secure 2 frictionless `U` (authentication unavailable): SecureTran2 `E21030001` [U].
+pub const TDS2_UNAVAILABLE: &str = "4000000000003048";
+/// 3-D Secure 2 frictionless `R` (rejected by the issuer): SecureTran2 `E21030007` [U].
+pub const TDS2_REJECTED: &str = "4000000000003055";
 
 /// Every test card with a one-line description (for docs, demo pages and tests).
 pub const TABLE: &[(&str, &str)] = &[
-    (APPROVED, "承認 (VISA) / approved"),
+    (
+        APPROVED,
+        "承認 (VISA)、3Dセキュア2はフリクションレス認証 / approved; 3DS2 frictionless Y",
+    ),
     (APPROVED_JCB, "承認 (JCB) / approved"),
     (APPROVED_MASTERCARD, "承認 (Mastercard) / approved"),
     (APPROVED_AMEX, "承認 (AMEX, CVC 4桁) / approved"),
@@ -74,6 +96,26 @@ pub const TABLE: &[(&str, &str)] = &[
         TDS2_FAILS,
         "3Dセキュア失敗 E21030007 (TdFlag=2のみ) / 3-D Secure 2 fails",
     ),
+    (
+        TDS2_ATTEMPTED,
+        "3Dセキュア2 認証試行(A)のあと承認 / 3DS2 attempted (A), approved",
+    ),
+    (
+        TDS2_CHALLENGE,
+        "3Dセキュア2 チャレンジ(画面のワンタイムパスワード)で承認 / 3DS2 challenge, right code approves",
+    ),
+    (
+        TDS2_NOT_ENROLLED,
+        "3Dセキュア2 非対応 E21030201 (Tds2Type=3なら通常承認) / not enrolled",
+    ),
+    (
+        TDS2_UNAVAILABLE,
+        "3Dセキュア2 認証不可(U) E21030001 / 3DS2 unavailable (U)",
+    ),
+    (
+        TDS2_REJECTED,
+        "3Dセキュア2 認証拒否(R) E21030007 / 3DS2 rejected (R)",
+    ),
 ];
 
 /// What the simulated issuer does with a card.
@@ -84,7 +126,29 @@ pub(crate) enum Outcome {
     Busy,
     /// Commit the authorisation, then answer this ErrInfo.
     CommitThenFail(&'static str),
-    Tds2Fails,
+}
+
+/// What the simulated issuer's 3-D Secure 2 server does with a card (with `TdFlag=2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tds2Profile {
+    /// Decided after the device step, without the shopper.
+    Frictionless(TransStatus),
+    /// A one-time-code challenge (right code → Y, else N).
+    Challenge,
+    /// Outside 3-D Secure 2: the EntryTran's `Tds2Type` decides.
+    NotEnrolled,
+}
+
+pub(crate) fn tds2_profile(card_no: &str) -> Tds2Profile {
+    match card_no {
+        TDS2_FAILS => Tds2Profile::Frictionless(TransStatus::N),
+        TDS2_ATTEMPTED => Tds2Profile::Frictionless(TransStatus::A),
+        TDS2_CHALLENGE => Tds2Profile::Challenge,
+        TDS2_NOT_ENROLLED => Tds2Profile::NotEnrolled,
+        TDS2_UNAVAILABLE => Tds2Profile::Frictionless(TransStatus::U),
+        TDS2_REJECTED => Tds2Profile::Frictionless(TransStatus::R),
+        _ => Tds2Profile::Frictionless(TransStatus::Y),
+    }
 }
 
 pub(crate) fn outcome(card_no: &str) -> Outcome {
@@ -97,7 +161,6 @@ pub(crate) fn outcome(card_no: &str) -> Outcome {
         BUSY => Outcome::Busy,
         UNKNOWN_OUTCOME => Outcome::CommitThenFail("E91099999"),
         ISSUER_TIMEOUT => Outcome::CommitThenFail("42C010000"),
-        TDS2_FAILS => Outcome::Tds2Fails,
         n if !kessai_core::card::luhn_ok(n) => Outcome::Decline("42G650000"),
         _ => Outcome::Approve,
     }
@@ -115,7 +178,7 @@ mod tests {
             assert_ne!(CardBrand::detect(n), CardBrand::Unknown, "{n}");
             assert_eq!(TABLE.iter().filter(|(m, _)| m == n).count(), 1);
         }
-        assert_eq!(TABLE.len(), 13);
+        assert_eq!(TABLE.len(), 18);
     }
 
     #[test]
@@ -129,6 +192,22 @@ mod tests {
         ] {
             assert_eq!(outcome(n), Outcome::Approve, "{n}");
         }
+        // The 3-D Secure cards approve without 3-D Secure.
+        for n in [
+            TDS2_FAILS,
+            TDS2_ATTEMPTED,
+            TDS2_CHALLENGE,
+            TDS2_NOT_ENROLLED,
+            TDS2_UNAVAILABLE,
+            TDS2_REJECTED,
+        ] {
+            assert_eq!(outcome(n), Outcome::Approve, "{n}");
+        }
+        assert_eq!(
+            tds2_profile(APPROVED),
+            Tds2Profile::Frictionless(TransStatus::Y)
+        );
+        assert_eq!(tds2_profile(TDS2_CHALLENGE), Tds2Profile::Challenge);
         assert_eq!(outcome(INSUFFICIENT_FUNDS), Outcome::Decline("42G020000"));
         assert_eq!(outcome("4111111111111112"), Outcome::Decline("42G650000"));
         assert_eq!(

@@ -77,10 +77,10 @@ async fn three_d_secure_2_redirect_is_raw_and_completes_through_secure_tran2() {
         err_info(&sb.call("SecureTran2", &st2).await),
         Some("E11010003")
     );
-    // The browser opens the stub; it posts AccessID back to RetUrl.
-    let page = sb.http.get(&url).send().await.expect("stub");
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.expect("html");
+    // The browser opens the stub (device step, then frictionless Y); it posts AccessID back to
+    // RetUrl.
+    let (status, html) = sb.tds2_device_step(&url).await;
+    assert_eq!(status, 200);
     assert!(
         html.contains(r#"action="https://shop.example/3ds/return?x=1&amp;y=2""#),
         "{html}"
@@ -106,7 +106,9 @@ async fn three_d_secure_2_redirect_is_raw_and_completes_through_secure_tran2() {
             "Approve",
             "TranID",
             "TranDate",
-            "CheckString"
+            "CheckString",
+            "Tds2TransResult",
+            "Tds2Eci"
         ]
     );
     let s = sb.search(&o).await;
@@ -145,9 +147,8 @@ async fn three_d_secure_2_failure_and_decline_leave_the_order_retryable() {
             )
             .await;
         let url = get(&p, "RedirectUrl").expect("url").to_string();
-        let page = sb.http.get(&url).send().await.expect("stub");
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.expect("html");
+        let (status, html) = sb.tds2_device_step(&url).await;
+        assert_eq!(status, 200);
         assert!(
             html.contains(r#"method="get""#),
             "CallbackType=3 returns by GET"

@@ -232,3 +232,115 @@ impl Sb {
 pub fn err_info(p: &Params) -> Option<&str> {
     get(p, "ErrInfo")
 }
+
+/// A `<form>` as a browser would submit it: id, method, action, and the `name`/`value` of its
+/// `<input>`s in order (buttons are not included: pass the pressed one's pair as an extra).
+#[derive(Debug, Clone)]
+pub struct HtmlForm {
+    pub id: String,
+    pub method: String,
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of attribute `name` in one tag (`<form id="x" …>`), unescaped.
+pub fn attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+/// Every form of a page.
+pub fn forms(html: &str) -> Vec<HtmlForm> {
+    html.split("<form")
+        .skip(1)
+        .map(|chunk| {
+            let body = chunk.split("</form>").next().unwrap_or("");
+            let tag = body.split('>').next().unwrap_or("");
+            let fields = body
+                .split("<input")
+                .skip(1)
+                .filter_map(|i| {
+                    let t = i.split('>').next().unwrap_or("");
+                    Some((attr(t, "name")?, attr(t, "value").unwrap_or_default()))
+                })
+                .collect();
+            HtmlForm {
+                id: attr(tag, "id").unwrap_or_default(),
+                method: attr(tag, "method").unwrap_or_else(|| "get".into()),
+                action: attr(tag, "action").unwrap_or_default(),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// The form with this id (panics with the page if there is none).
+pub fn form(html: &str, id: &str) -> HtmlForm {
+    forms(html)
+        .into_iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no form #{id} in {html}"))
+}
+
+/// The text right inside the element with this id (up to its first child tag).
+pub fn text_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!(" id=\"{id}\""))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')? + start;
+    Some(unescape(&rest[start..end]))
+}
+
+impl Sb {
+    /// Submits a form like a browser: the action resolved against `page_url`, the fields (with
+    /// `extra` replacing or adding pairs) as a POST body or a GET query. Returns the status, the
+    /// page and its URL.
+    pub async fn submit(
+        &self,
+        page_url: &str,
+        f: &HtmlForm,
+        extra: &[(&str, &str)],
+    ) -> (u16, String, String) {
+        let mut fields = f.fields.clone();
+        for (k, v) in extra {
+            fields.retain(|(n, _)| n != k);
+            fields.push((k.to_string(), v.to_string()));
+        }
+        let base = reqwest::Url::parse(page_url).expect("page url");
+        let url = base.join(&f.action).expect("action");
+        let req = if f.method.eq_ignore_ascii_case("post") {
+            self.http.post(url).form(&fields)
+        } else {
+            self.http.get(url).query(&fields)
+        };
+        let r = req.send().await.expect("reachable");
+        let (status, url) = (r.status().as_u16(), r.url().to_string());
+        (status, r.text().await.expect("html"), url)
+    }
+
+    /// Opens a page (GET): status and HTML.
+    pub async fn page(&self, url: &str) -> (u16, String) {
+        let r = self.http.get(url).send().await.expect("reachable");
+        (r.status().as_u16(), r.text().await.expect("html"))
+    }
+
+    /// Opens ExecTran's RedirectUrl and goes through the device step as a browser without
+    /// script would (the hidden fields as they are): the page after it.
+    pub async fn tds2_device_step(&self, redirect_url: &str) -> (u16, String) {
+        let (status, html) = self.page(redirect_url).await;
+        assert_eq!(status, 200, "{html}");
+        let f = form(&html, "tds2-method-form");
+        let (status, html, _) = self.submit(redirect_url, &f, &[]).await;
+        (status, html)
+    }
+}
