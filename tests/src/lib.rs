@@ -42,16 +42,28 @@ static STACK: OnceLock<Urls> = OnceLock::new();
 /// exits (wrangler is tied to it and gets SIGTERM then). Its edge has the test clock
 /// ([`set_clock`]).
 pub fn stack() -> Urls {
-    stack_with(true)
+    stack_with(true, "off")
+}
+
+/// As [`stack`], but the edge runs EMV 3-D Secure 2 (`THREE_D_SECURE=required`, the product's
+/// default): card payments go through the sandbox's ACS pages and the RetUrl route. One stack per
+/// test binary, so a binary calls either this or [`stack`].
+pub fn stack_3ds() -> Urls {
+    stack_with(true, "required")
 }
 
 /// The stack for benchmarks: as [`stack`], but without the test clock, whose D1 read per request
 /// would be measured too. Call it before anything else starts the stack.
 pub fn bench_stack() -> Urls {
-    stack_with(false)
+    stack_with(false, "off")
 }
 
-fn stack_with(test_clock: bool) -> Urls {
+/// The stack for the 3-D Secure benchmark line: [`bench_stack`] with `THREE_D_SECURE=required`.
+pub fn bench_stack_3ds() -> Urls {
+    stack_with(false, "required")
+}
+
+fn stack_with(test_clock: bool, three_d_secure: &'static str) -> Urls {
     STACK
         .get_or_init(|| {
             let (tx, rx) = std::sync::mpsc::channel();
@@ -72,6 +84,7 @@ fn stack_with(test_clock: bool) -> Urls {
                         gmo_timeout_ms: TEST_GMO_TIMEOUT_MS,
                         amazon_timeout_ms: TEST_AMAZON_TIMEOUT_MS,
                         test_clock,
+                        three_d_secure,
                         ..StackOptions::default()
                     };
                     match Stack::start(opts).await {
