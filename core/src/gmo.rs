@@ -10,6 +10,7 @@ pub mod api;
 pub mod codec;
 pub mod errors;
 pub mod notification;
+pub mod risk;
 pub mod status;
 pub mod tds2;
 pub mod token;
