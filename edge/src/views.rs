@@ -40,6 +40,8 @@ pub fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
         "created_at": row.created_at,
         "authorized_at": row.authorized_at,
         "customer_name": customer_name(row),
+        // 3-D Secure risk data as stored (normalised: postal code digits, prefecture JIS code).
+        "risk": row.risk_data.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
         // The console's view: 期限切れ for a 仮売上 past its deadline, and the countdown.
         "display_state": shown.as_str(),
         "display_state_label_ja": shown.label_ja(),

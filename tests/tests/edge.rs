@@ -660,3 +660,74 @@ async fn the_route_table_checks_caller_and_body_limits_before_any_handler() {
     let (status, _) = send(Method::POST, "/v1/notify/gmo", None, b"ShopID=x".to_vec()).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn risk_data_is_checked_stored_normalised_and_replaced_on_resume() {
+    let oid = order_id("RISK");
+    let risk = json!({
+        "email": "taro@example.jp",
+        "billing_address": {"postal_code": "100-0001", "prefecture": "東京都",
+            "city": "千代田区", "line1": "千代田1-1"},
+        "account_created_on": "2024-04-01"
+    });
+    let (status, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": oid, "amount": 1200, "risk": risk })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    assert_eq!(p["risk"]["billing_address"]["postal_code"], "1000001");
+    assert_eq!(p["risk"]["billing_address"]["prefecture"], "13");
+    assert_eq!(p["risk"]["account_created_on"], "2024-04-01");
+    assert_eq!(p["risk"]["shipping_address"], Value::Null);
+
+    // Each bad field is named, in both languages, and nothing is created or changed.
+    for (bad, param) in [
+        (json!({"email": "taro"}), "risk.email"),
+        (
+            json!({"billing_address": {"postal_code": "1000001", "prefecture": "東京州",
+            "city": "c", "line1": "l"}}),
+            "risk.billing_address.prefecture",
+        ),
+        (
+            json!({"account_created_on": "2024-13-01"}),
+            "risk.account_created_on",
+        ),
+        (json!({"phone": "0312345678"}), "risk.phone"),
+    ] {
+        let (status, body) = merchant(
+            Method::POST,
+            "/v1/payments",
+            Some(json!({ "order_id": oid, "amount": 1200, "risk": bad })),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["param"].as_str()),
+            (400, Some(param)),
+            "{body}"
+        );
+        assert!(body["error"]["message_ja"].is_string(), "{body}");
+    }
+    let id = p["id"].as_str().unwrap_or("");
+    assert_eq!(payment(id).await["risk"], p["risk"]);
+
+    // Resuming without `risk` keeps it; with `risk` replaces it (nothing charged yet).
+    let (status, again) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": oid, "amount": 1200 })),
+    )
+    .await;
+    assert_eq!((status, &again["risk"]), (200, &p["risk"]), "{again}");
+    let (status, again) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": oid, "amount": 1200,
+            "risk": {"email": "hanako@example.jp"} })),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["risk"]["email"], "hanako@example.jp");
+    assert_eq!(again["risk"]["billing_address"], Value::Null);
+}

@@ -308,9 +308,7 @@ pub async fn authorize(
         }
     };
     let ret_url = three_d_secure::ret_url(cfg, &claimed.id);
-    // [U] Risk data (e-mail, addresses, account age) is not collected on payment creation yet;
-    // GMO's issuer decides on the card and device data alone meanwhile.
-    let risk = RiskData::default();
+    let risk = stored_risk(&claimed);
     let tds = match cfg.three_d_secure.policy {
         ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
             Some((ret_url.as_str(), &risk))
@@ -322,6 +320,21 @@ pub async fn authorize(
         .exec_tran_token(&access, &claimed.gmo_order_id, token, tds)
         .await;
     flow.adopt_exec(claimed, answer).await
+}
+
+/// The risk data the merchant sent on creation (validated then; a row that no longer reads is
+/// logged and sent without, so the issuer decides on card and device data alone).
+fn stored_risk(row: &PaymentRow) -> RiskData {
+    let Some(raw) = row.risk_data.as_deref() else {
+        return RiskData::default();
+    };
+    let parsed = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| kessai_core::gmo::risk::parse(Some(&v)).ok());
+    parsed.unwrap_or_else(|| {
+        worker::console_warn!("payment {}: stored risk data unreadable", row.id);
+        RiskData::default()
+    })
 }
 
 impl Flow<'_> {

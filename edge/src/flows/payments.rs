@@ -9,6 +9,7 @@ use crate::http::{ApiError, ApiResult, Reply, invalid_json};
 use crate::platform;
 use crate::store::{Event, NewPayment, PaymentRow, Store};
 use crate::views::{events_view, payment_view};
+use kessai_core::gmo::risk;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{CaptureMode, PaymentState};
 use serde_json::{Value, json};
@@ -46,6 +47,8 @@ struct PaymentRequest {
     amount: Jpy,
     capture: CaptureMode,
     customer_name: Option<String>,
+    /// `risk` in its stored JSON form; `None` when the request had none.
+    risk_data: Option<String>,
 }
 
 /// Reads and checks the body of `POST /v1/payments` (400 with `param` for each bad field).
@@ -106,11 +109,14 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
             .with("param", "customer_name"));
         }
     };
+    let risk = risk::parse(body.get("risk"))
+        .map_err(|e| ApiError::bad_request(e.message_en, e.message_ja).with("param", &e.param))?;
     Ok(PaymentRequest {
         order_id: order_id.to_string(),
         amount,
         capture,
         customer_name: customer_name.map(str::to_string),
+        risk_data: (!risk::is_empty(&risk)).then(|| risk::to_json(&risk).to_string()),
     })
 }
 
@@ -121,12 +127,14 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         amount,
         capture,
         customer_name,
+        risk_data,
     } = parse_request(raw)?;
     let order_id = order_id.as_str();
     let customer_name = customer_name.as_deref();
     let now = platform::now().0;
 
     if let Some(existing) = store.payment_by_order(order_id).await? {
+        let existing = update_risk(store, existing, risk_data.as_deref()).await?;
         return resume_payment(store, existing, amount, capture, now).await;
     }
     let id = format!(
@@ -147,6 +155,7 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         gmo_order_id: &gmo_order_id,
         now,
         customer_name,
+        risk_data: risk_data.as_deref(),
     };
     let ev = Event {
         actor: "merchant",
@@ -166,6 +175,26 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         .await?
         .ok_or_else(|| ApiError::internal("payment vanished"))?;
     Ok(Reply::with_status(201, payment_view(&row)?))
+}
+
+/// A resumed creation that sends risk data replaces the stored one while nothing is charged (the
+/// shopper may have changed the address); without `risk`, the stored data stays.
+async fn update_risk(
+    store: &Store<'_>,
+    row: PaymentRow,
+    risk_data: Option<&str>,
+) -> ApiResult<PaymentRow> {
+    match risk_data {
+        Some(r)
+            if row.risk_data.as_deref() != Some(r) && store.set_risk_data(&row.id, r).await? =>
+        {
+            Ok(PaymentRow {
+                risk_data: Some(r.to_string()),
+                ..row
+            })
+        }
+        Some(_) | None => Ok(row),
+    }
 }
 
 /// A storefront that opens checkout again for the same order gets the same payment; if the cart

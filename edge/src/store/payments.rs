@@ -72,6 +72,10 @@ pub struct PaymentRow {
     /// The customer's name as the storefront sent it (migration 0004).
     #[serde(default)]
     pub customer_name: Option<String>,
+    /// 3-D Secure risk data, normalised JSON (migration 0008); written on creation and on a
+    /// resumed creation that sends it, never by `transition`.
+    #[serde(default)]
+    pub risk_data: Option<String>,
 }
 
 impl PaymentRow {
@@ -146,20 +150,31 @@ pub struct NewPayment<'a> {
     pub gmo_order_id: &'a str,
     pub now: i64,
     pub customer_name: Option<&'a str>,
+    pub risk_data: Option<&'a str>,
 }
 
 impl Store<'_> {
     /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
     pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
         let insert = self.stmt(
-            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8) ON CONFLICT(order_id) DO NOTHING",
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9) ON CONFLICT(order_id) DO NOTHING",
             &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now),
-              opt(p.customer_name)],
+              opt(p.customer_name), opt(p.risk_data)],
         )?;
         let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
         let res = self.db.batch(vec![insert, event]).await.map_err(d1)?;
         Ok(res.first().map(changes) == Some(1))
+    }
+
+    /// Replaces the 3-D Secure risk data of a payment nothing was charged on yet.
+    pub async fn set_risk_data(&self, id: &str, risk_data: &str) -> ApiResult<bool> {
+        self.run(
+            "UPDATE payments SET risk_data = ?2 WHERE id = ?1 AND state = 'requires_payment'",
+            &[s(id), s(risk_data)],
+        )
+        .await
+        .map(|n| n == 1)
     }
 
     pub async fn payment(&self, id: &str) -> ApiResult<Option<PaymentRow>> {
