@@ -198,6 +198,7 @@ pub fn PaymentDetail(id: String, session: Session) -> impl IntoView {
                             <tr><th>"取引ID（AccessID）"</th><td>{g["access_id"].as_str().unwrap_or("—").to_string()}</td></tr>
                             <tr><th>"トランザクションID"</th><td>{g["tran_id"].as_str().unwrap_or("—").to_string()}</td></tr>
                             <tr><th>"承認番号"</th><td>{g["approve"].as_str().unwrap_or("—").to_string()}</td></tr>
+                            <tr><th>"3Dセキュア"</th><td id="detail-3ds">{fmt::three_d_secure(&events)}</td></tr>
                         })}
                         {amazon.then(|| view! {
                             <tr><th>"Charge ID"</th><td>{az["charge_id"].as_str().unwrap_or("—").to_string()}</td></tr>

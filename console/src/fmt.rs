@@ -88,6 +88,109 @@ pub fn event_label(kind: &str) -> String {
         "reconciled" => "再照会".into(),
         "outcome_unknown" => "結果不明".into(),
         "forced" => "エラーを無視して変更".into(),
+        "amount_updated" => "金額の更新（受付）".into(),
+        "authorization_started" => "与信開始".into(),
+        "authorized" => "与信（仮売上）".into(),
+        "card_declined" | "authorization_declined" => "カード会社が拒否".into(),
+        "entry_failed" => "取引登録エラー".into(),
+        "exec_not_sent" => "与信未送信".into(),
+        "gateway_busy" | "gateway_unavailable" => "ゲートウェイ混雑・停止".into(),
+        "reconciled_not_found" => "再照会（取引なし）".into(),
+        "outcome_pending" => "結果確認待ち".into(),
+        "reconcile_amount_mismatch" => "再照会で金額不一致".into(),
+        "three_d_secure_started" => "3Dセキュア認証開始".into(),
+        "three_d_secure_returned" => "3Dセキュア認証から戻り".into(),
+        "three_d_secure_failed" => "3Dセキュア認証失敗".into(),
+        "three_d_secure_abandoned" => "3Dセキュア認証の放棄".into(),
+        "amazon_button_signed" => "Amazon Payボタン表示".into(),
+        "amazon_session_opened" => "Amazon Pay 開始".into(),
+        "amazon_session_updated" => "Amazon Pay 更新".into(),
+        "amazon_reconciled" => "Amazon Pay 再照会".into(),
         other => other.into(),
+    }
+}
+
+/// The payment's 3-D Secure outcome, from its newest event that says one: `authorized` with
+/// `detail.three_d_secure` → 認証成功（Y、ECI 05）; `three_d_secure_failed` → 認証失敗;
+/// `three_d_secure_started` → 認証中; none → — (the card went without 3-D Secure).
+pub fn three_d_secure(events: &[serde_json::Value]) -> String {
+    for e in events.iter().rev() {
+        let t = &e["detail"]["three_d_secure"];
+        match e["kind"].as_str() {
+            Some("authorized") if t.is_object() => {
+                return match (
+                    t["trans_status"].as_str(),
+                    t["trans_status_label_ja"].as_str(),
+                ) {
+                    (Some(code), Some(label)) => match t["eci"].as_str() {
+                        Some(eci) => format!("{label}（{code}、ECI {eci}）"),
+                        None => format!("{label}（{code}）"),
+                    },
+                    _ => "認証済み（結果の詳細なし）".into(),
+                };
+            }
+            // Authorised without a reported outcome (e.g. settled by 再照会 after the return).
+            Some("authorized") => {
+                let started = events.iter().any(|e| e["kind"] == "three_d_secure_started");
+                return if started {
+                    "認証済み（結果の詳細なし）"
+                } else {
+                    "—"
+                }
+                .into();
+            }
+            Some("three_d_secure_failed") => return "認証失敗（再入力可）".into(),
+            Some("three_d_secure_started") => return "認証中または未完了".into(),
+            _ => {}
+        }
+    }
+    "—".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn three_d_secure_reads_the_newest_event_that_says() {
+        assert_eq!(
+            three_d_secure(&[json!({"kind": "created", "detail": {}})]),
+            "—"
+        );
+        let started = json!({"kind": "three_d_secure_started", "detail": {}});
+        let failed = json!({"kind": "three_d_secure_failed", "detail": {"err_info": "E21030007"}});
+        let ok = json!({"kind": "authorized", "detail": {"three_d_secure": {
+            "trans_status": "Y", "trans_status_label_ja": "認証成功", "eci": "05"}}});
+        let plain = json!({"kind": "authorized", "detail": {}});
+        assert_eq!(
+            three_d_secure(std::slice::from_ref(&started)),
+            "認証中または未完了"
+        );
+        assert_eq!(
+            three_d_secure(&[started.clone(), failed.clone()]),
+            "認証失敗（再入力可）"
+        );
+        assert_eq!(
+            three_d_secure(&[started.clone(), failed, started, ok]),
+            "認証成功（Y、ECI 05）"
+        );
+        assert_eq!(three_d_secure(std::slice::from_ref(&plain)), "—");
+        let started = json!({"kind": "three_d_secure_started", "detail": {}});
+        assert_eq!(
+            three_d_secure(&[started, plain]),
+            "認証済み（結果の詳細なし）"
+        );
+    }
+
+    #[test]
+    fn every_event_kind_of_the_3ds_path_has_a_japanese_label() {
+        for kind in [
+            "three_d_secure_started",
+            "three_d_secure_returned",
+            "three_d_secure_failed",
+        ] {
+            assert!(!event_label(kind).is_ascii(), "{kind}");
+        }
     }
 }
