@@ -463,6 +463,16 @@ impl Flow<'_> {
     /// a refusal of the request itself.
     async fn exec_refused(&self, claimed: PaymentRow, e: GmoErrors) -> ApiResult<Outcome> {
         let meaning = e.meaning();
+        if let Some(refusal) = three_d_secure::not_enrolled(&e) {
+            self.release(
+                claimed,
+                "authorization_declined",
+                Some(&e),
+                three_d_secure::NOT_ENROLLED,
+            )
+            .await?;
+            return Err(refusal);
+        }
         match meaning.class {
             ErrorClass::Declined | ErrorClass::ShopperInput | ErrorClass::ThreeDSecure => {
                 let code = if meaning.class == ErrorClass::Declined {

@@ -5,6 +5,7 @@
 
 use super::card_checkout::{self, Outcome};
 use super::reconcile::reconcile_any;
+use super::three_d_secure;
 use crate::config::Config;
 use crate::http::{ApiError, ApiResult, Reply, invalid_json};
 use crate::platform;
@@ -26,7 +27,13 @@ pub async fn view(store: &Store<'_>, cfg: &Config, mut row: PaymentRow) -> ApiRe
     if outcome_open(&row)? {
         row = reconcile_any(store, cfg, row).await?;
     }
-    Ok(Reply::ok(checkout_view(&row, cfg)))
+    let mut body = checkout_view(&row, cfg);
+    if body["last_error"].is_null()
+        && let Some(e) = three_d_secure::return_error_view(&row)
+    {
+        body["last_error"] = e;
+    }
+    Ok(Reply::ok(body))
 }
 
 /// The GMO token of `POST /v1/checkout/{id}/card`. The edge accepts a token only: anything that

@@ -11,7 +11,9 @@
 //! settled by the sweep after [`AUTHENTICATION_WINDOW_MS`].
 
 use crate::config::Config;
+use crate::http::ApiError;
 use crate::store::PaymentRow;
+use kessai_core::gmo::errors::{GmoErrors, classify};
 use kessai_core::gmo::tds2;
 use kessai_core::payment::PaymentState;
 use serde_json::{Value, json};
@@ -49,4 +51,42 @@ pub fn outcome_detail(o: &tds2::Outcome) -> Value {
         // [U] GMO may not report the EMV outcome at all; then only "authenticated" is known.
         "reported": o.status.is_some(),
     })
+}
+
+/// ExecTran refused the card because it takes no part in 3-D Secure 2 (E21030201, the shop
+/// requires it): a refusal that says so, instead of "authentication failed" for an
+/// authentication that never ran.
+pub fn not_enrolled(e: &GmoErrors) -> Option<ApiError> {
+    if !e.contains(tds2::CARD_NOT_ENROLLED) {
+        return None;
+    }
+    Some(
+        ApiError::new(
+            402,
+            NOT_ENROLLED,
+            "this card does not support 3-D Secure, which this shop requires; please use another card",
+            "このカードは本人認証(3Dセキュア)に対応していないため、ご利用いただけません。別のカードをご利用ください。",
+        )
+        .with("retryable", true)
+        .with("gateway", json!({ "err_info": e.joined().1 })),
+    )
+}
+
+/// `last_error` code of a card outside 3-D Secure 2.
+pub const NOT_ENROLLED: &str = "three_d_secure_not_enrolled";
+
+/// The checkout view's `last_error` after a 3-D Secure return that charged nothing: the
+/// shopper left the widget's page for the issuer's, so the 402 of a card POST never reached
+/// it and the widget reads the reason here. `None` for any other payment.
+pub fn return_error_view(row: &PaymentRow) -> Option<Value> {
+    if row.is_amazon() || row.state().ok() != Some(PaymentState::RequiresPayment) {
+        return None;
+    }
+    let code = row.last_error_code.as_deref()?;
+    if code != "three_d_secure_failed" && code != "card_declined" {
+        return None;
+    }
+    let info = row.last_error_info.as_deref().unwrap_or("");
+    let shopper = classify(info.split('|').next().unwrap_or("")).shopper;
+    Some(json!({ "code": code, "message": shopper.en(), "message_ja": shopper.ja() }))
 }
