@@ -3,6 +3,7 @@
 //! chromedriver for browser tests.
 
 pub mod bench;
+pub mod tds;
 pub mod web;
 
 use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
@@ -419,7 +420,7 @@ fn absolute(base: &str, location: &str) -> String {
     format!("{}{location}", &base[..origin_end])
 }
 
-async fn hop(resp: reqwest::Response, url: &str) -> Hop {
+pub(crate) async fn hop(resp: reqwest::Response, url: &str) -> Hop {
     let status = resp.status().as_u16();
     let location = resp
         .headers()
