@@ -536,3 +536,110 @@ async fn an_abandoned_challenge_is_settled_by_the_sweep_uncharged() {
     );
     real_clock().await;
 }
+
+#[tokio::test]
+async fn concurrent_returns_make_one_secure_tran2() {
+    init();
+    let _t = CLOCK.read().await;
+    let (p, url) = start_3ds(2_700, test_cards::APPROVED).await;
+    let id = id_of(&p);
+    let (html, _) = device_step(&url).await;
+    let (f, _) = return_form(&html);
+    let (a, b) = tokio::join!(post_return(&f), post_return(&f));
+    let mut outcomes = Vec::new();
+    for hop in [&a, &b] {
+        assert_eq!(hop.status, 303, "{}", hop.body);
+        let at = hop.location.clone().unwrap_or_default();
+        outcomes.push(query_param(&at, "kessai_card").unwrap_or_default());
+    }
+    assert!(
+        outcomes.iter().all(|o| o == "authorized" || o == "pending")
+            && outcomes.iter().any(|o| o == "authorized"),
+        "{outcomes:?}"
+    );
+    let gmo = gmo_order(&p);
+    assert_eq!(sandbox_history(&gmo, "SecureTran2").await, vec!["OK"]);
+    assert_eq!(payment(&id).await["state"], "authorized");
+}
+
+#[tokio::test]
+async fn a_stale_return_from_a_declined_try_leaves_the_next_authentication_open() {
+    init();
+    let _t = CLOCK.read().await;
+    let (p, url) = start_3ds(3_300, test_cards::TDS2_FAILS).await;
+    let id = id_of(&p);
+    let (html, _) = device_step(&url).await;
+    let (stale, _) = return_form(&html);
+    let back = post_return(&stale).await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(card_back_in_shop(&id, "declined").as_str())
+    );
+    // The shopper tries another card and is at its challenge when the browser resubmits the
+    // first try's return (history navigation): same transaction, same AccessID.
+    let url = card_post_3ds(&p, test_cards::TDS2_CHALLENGE).await;
+    let (page, at) = device_step(&url).await;
+    let replay = post_return(&stale).await;
+    assert_eq!(replay.status, 303, "{}", replay.body);
+    assert_ne!(
+        replay.location.as_deref(),
+        Some(card_back_in_shop(&id, "authorized").as_str())
+    );
+    assert_eq!(payment(&id).await["state"], "requires_action");
+    // The open authentication still finishes and pays.
+    let html = answer_challenge(&at, &page, Some(&otp_of(&page))).await;
+    let back = post_return(&return_form(&html).0).await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(card_back_in_shop(&id, "authorized").as_str()),
+        "{}",
+        back.body
+    );
+    assert_eq!(payment(&id).await["state"], "authorized");
+    assert_eq!(gmo_trade(&gmo_order(&p)).await["status"], "AUTH");
+}
+
+/// SecureTran2's answer is lost (later than the edge's GMO timeout); `execute_late`: GMO runs it
+/// only after the edge gave up.
+async fn lost_secure_tran2_answer(execute_late: bool) {
+    let (p, url) = start_3ds(2_900, test_cards::APPROVED).await;
+    let id = id_of(&p);
+    let gmo = gmo_order(&p);
+    let (html, _) = device_step(&url).await;
+    let (f, _) = return_form(&html);
+    sandbox_fault_spec(json!({
+        "api": "SecureTran2", "order_id": gmo, "times": 1,
+        "delay_ms": TEST_GMO_TIMEOUT_MS + 1_500, "execute_late": execute_late,
+    }))
+    .await;
+    let back = post_return(&f).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    let outcome = query_param(back.location.as_deref().unwrap_or(""), "kessai_card");
+    let state = payment(&id).await["state"].clone();
+    if execute_late {
+        // GMO had not authorised when the edge asked: never "declined", never released.
+        assert_eq!(outcome.as_deref(), Some("pending"), "{back:?}");
+        assert_eq!(state, "unknown");
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        assert_eq!(gmo_trade(&gmo).await["status"], "AUTH");
+        // The widget's polling settles it with SearchTrade.
+        let (status, view) = checkout_config(&p).await;
+        assert_eq!(
+            (status, view["state"].clone()),
+            (200, json!("authorized")),
+            "{view}"
+        );
+    } else {
+        assert_eq!(outcome.as_deref(), Some("authorized"), "{back:?}");
+        assert_eq!(state, "authorized");
+    }
+    assert_eq!(sandbox_history(&gmo, "SecureTran2").await, vec!["OK"]);
+}
+
+#[tokio::test]
+async fn a_lost_secure_tran2_answer_is_settled_by_search_trade() {
+    init();
+    let _t = CLOCK.read().await;
+    lost_secure_tran2_answer(false).await;
+    lost_secure_tran2_answer(true).await;
+}

@@ -164,7 +164,12 @@ impl Flow<'_> {
         );
         match self.gmo.search_trade(&row.gmo_order_id).await {
             Ok(Answer::Ok(trade)) => {
-                if trade.status == TranStatus::Unprocessed && finished == Finished::Maybe {
+                // AUTHENTICATED: 3-D Secure done, SecureTran2 may still be authorising at GMO.
+                let not_yet = matches!(
+                    trade.status,
+                    TranStatus::Unprocessed | TranStatus::Authenticated
+                );
+                if not_yet && finished == Finished::Maybe {
                     let detail = json!({ "gmo_order_id": row.gmo_order_id, "gmo_status": "UNPROCESSED", "reason": why });
                     return self
                         .settle(
@@ -542,11 +547,20 @@ pub fn three_d_secure_in_progress() -> ApiError {
 }
 
 impl Flow<'_> {
-    /// ExecTran answered ACS=2 (or SecureTran2 was not sent): the claimed payment waits for the
-    /// shopper's authentication.
+    /// ExecTran answered ACS=2: the claimed payment waits for the shopper's authentication.
     pub(super) async fn three_d_secure_started(
         &self,
         claimed: PaymentRow,
+    ) -> ApiResult<PaymentRow> {
+        self.three_d_secure_waits(claimed, "three_d_secure_started")
+            .await
+    }
+
+    /// Back to `requires_action` (event `kind`): the authentication is open at GMO.
+    pub(super) async fn three_d_secure_waits(
+        &self,
+        claimed: PaymentRow,
+        kind: &str,
     ) -> ApiResult<PaymentRow> {
         let detail = json!({ "gmo_order_id": claimed.gmo_order_id });
         self.settle(
@@ -554,7 +568,7 @@ impl Flow<'_> {
             PaymentState::RequiresAction,
             Event {
                 actor: "gateway",
-                kind: "three_d_secure_started",
+                kind,
                 detail,
             },
         )

@@ -29,6 +29,10 @@ pub async fn on_return(store: &Store<'_>, cfg: &Config, payment_id: &str, access
     }
 }
 
+/// SecureTran2's answer while the authentication has not ended at GMO (the sandbox's; [U] the
+/// reference names no code, E11010003 is "not a transaction of this kind" at GMO).
+const NOT_RETURNED_YET: &str = "E11010003";
+
 fn return_refused() -> ApiError {
     ApiError::new(
         400,
@@ -63,6 +67,8 @@ async fn finish(
     let now = platform::now().0;
     let mut claimed = row.clone();
     claimed.lease_until = Some(now + LEASE_MS);
+    // SecureTran2 is the call in flight from now: a lost answer is judged by its age.
+    claimed.attempt_started_at = Some(now);
     let ev = Event {
         actor: "shopper",
         kind: "three_d_secure_returned",
@@ -76,11 +82,28 @@ async fn finish(
         Claim::Lost(current) => return Ok(current),
     };
     let flow = Flow::new(store, cfg, now);
-    secure_tran2(&flow, claimed).await
+    secure_tran2(&flow, claimed, row.attempt_started_at).await
 }
 
-/// SecureTran2 on the claimed payment, and what its answer makes of it.
-async fn secure_tran2(flow: &Flow<'_>, claimed: PaymentRow) -> ApiResult<PaymentRow> {
+/// The authentication is still open at GMO (SecureTran2 not sent, or GMO says the shopper has
+/// not come back yet): `requires_action` again, with its window counted from the card POST.
+async fn still_open(
+    flow: &Flow<'_>,
+    mut claimed: PaymentRow,
+    started: Option<i64>,
+) -> ApiResult<PaymentRow> {
+    claimed.attempt_started_at = started;
+    flow.three_d_secure_waits(claimed, "three_d_secure_still_open")
+        .await
+}
+
+/// SecureTran2 on the claimed payment, and what its answer makes of it (`started`: when the
+/// authentication began, kept if it stays open).
+async fn secure_tran2(
+    flow: &Flow<'_>,
+    claimed: PaymentRow,
+    started: Option<i64>,
+) -> ApiResult<PaymentRow> {
     let Some(access) = claimed.gmo_access() else {
         return flow
             .reconcile(claimed, "3-D Secure without AccessID", Finished::Yes)
@@ -90,11 +113,17 @@ async fn secure_tran2(flow: &Flow<'_>, claimed: PaymentRow) -> ApiResult<Payment
         Ok(Answer::Ok((au, outcome))) => {
             flow.adopt_authorization(claimed, au, Some(&outcome)).await
         }
+        // [U] E11010003 before the shopper came back: a stale return (an earlier try's form
+        // resubmitted, same AccessID) must not end the authentication the shopper is in.
+        Ok(Answer::Err(e)) if e.contains(NOT_RETURNED_YET) => {
+            worker::console_warn!("payment {}: 3-D Secure return before the end", claimed.id);
+            still_open(flow, claimed, started).await
+        }
         Ok(Answer::Err(e)) => refused(flow, claimed, e).await,
         // Nothing reached GMO: the authentication is still there to finish.
         Err(CallError::NotSent(why)) => {
             worker::console_error!("payment {}: SecureTran2 not sent: {why}", claimed.id);
-            flow.three_d_secure_started(claimed).await
+            still_open(flow, claimed, started).await
         }
         Err(CallError::NoAnswer(why)) => flow.reconcile(claimed, &why, Finished::Maybe).await,
         Err(CallError::Unreadable(_)) => {
