@@ -26,6 +26,37 @@ pub struct Config {
     pub console_operators: Option<String>,
     /// EMV 3-D Secure 2 on card payments (`THREE_D_SECURE`, default `required`).
     pub three_d_secure: ThreeDSecureConfig,
+    /// Card-testing limits (issue #13).
+    pub card_testing: CardTestingConfig,
+}
+
+/// `CARD_ATTEMPTS_PER_PAYMENT` (default 5) and `CARD_FAILURES_PER_IP` (default 10, per
+/// [`CardTestingConfig::IP_WINDOW_MS`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CardTestingConfig {
+    pub attempts_per_payment: u32,
+    pub failures_per_ip: u32,
+}
+
+impl CardTestingConfig {
+    /// The window an IP's failures count in: 10 minutes.
+    pub const IP_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+    fn from_env(env: &Env) -> Result<CardTestingConfig, ApiError> {
+        let limit = |name: &str, default: u32| match value(env, name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => Ok(n),
+                Ok(_) | Err(_) => Err(ApiError::internal(&format!(
+                    "{name} must be a whole number from 1 to 1000"
+                ))),
+            },
+        };
+        Ok(CardTestingConfig {
+            attempts_per_payment: limit("CARD_ATTEMPTS_PER_PAYMENT", 5)?,
+            failures_per_ip: limit("CARD_FAILURES_PER_IP", 10)?,
+        })
+    }
 }
 
 /// The shop's 3-D Secure settings.
@@ -219,6 +250,7 @@ impl Config {
             },
             console_operators: value(env, "CONSOLE_OPERATORS"),
             three_d_secure: ThreeDSecureConfig::from_env(env, mode)?,
+            card_testing: CardTestingConfig::from_env(env)?,
         };
         Ok(cfg)
     }

@@ -153,7 +153,12 @@ pub fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
 }
 
 pub fn error_response(e: &ApiError) -> worker::Result<Response> {
-    json_response(e.status, &e.body())
+    let resp = json_response(e.status, &e.body())?;
+    // A refusal that says when to come back (429 `too_many_card_failures`) says it in the header too.
+    if let Some(secs) = e.extra.get("retry_after_seconds").and_then(Value::as_i64) {
+        resp.headers().set("retry-after", &secs.to_string())?;
+    }
+    Ok(resp)
 }
 
 /// CORS for the widget API: only the configured storefront origins get an

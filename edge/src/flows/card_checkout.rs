@@ -9,6 +9,7 @@
 //! 3. A decline leaves the GMO transaction UNPROCESSED; the shopper retries with a new token on
 //!    the same AccessID (reference §2c), so the payment returns to `requires_payment`.
 
+use super::card_testing::Ticket;
 use super::lease::{LEASE_MS, in_flight_window_passed};
 use super::three_d_secure;
 use crate::config::Config;
@@ -277,6 +278,7 @@ pub async fn authorize(
     token: &str,
     return_url: Option<&str>,
     now: i64,
+    ticket: &Ticket,
 ) -> ApiResult<Outcome> {
     let flow = Flow::new(store, cfg, now);
     // A flow left behind (lease expired) or a lost outcome is settled before anything new.
@@ -320,6 +322,7 @@ pub async fn authorize(
         }
         ThreeDSecurePolicy::Off => None,
     };
+    ticket.reached_gateway();
     let answer = flow
         .gmo
         .exec_tran_token(&access, &claimed.gmo_order_id, token, tds)

@@ -4,6 +4,7 @@
 //! 202 sees the result as soon as the gateway can tell.
 
 use super::card_checkout::{self, Outcome};
+use super::card_testing;
 use super::reconcile::reconcile_any;
 use super::three_d_secure;
 use crate::config::Config;
@@ -70,6 +71,17 @@ fn card_request(cfg: &Config, raw: &str) -> ApiResult<(String, Option<String>)> 
     Ok((token, return_url))
 }
 
+/// What a card attempt came to, for the card-testing count.
+fn attempt_outcome(result: &ApiResult<Outcome>) -> &'static str {
+    match result {
+        Ok(Outcome::Paid(_)) => "paid",
+        Ok(Outcome::RequiresAction { .. }) => "three_d_secure",
+        Ok(Outcome::Unknown(_)) => "unknown",
+        Err(e) if e.code == "card_declined" || e.code == "card_input" => "declined",
+        Err(_) => "failed",
+    }
+}
+
 /// `POST /v1/checkout/{id}/card` `{token, return_url?}`: 200 paid, 200 with `next_action` for
 /// 3-D Secure (the widget sends the browser there), 202 while GMO cannot tell, or the error.
 pub async fn pay_by_card(
@@ -77,6 +89,7 @@ pub async fn pay_by_card(
     cfg: &Config,
     mut row: PaymentRow,
     raw: &str,
+    client_ip: Option<&str>,
 ) -> ApiResult<Reply> {
     let (token, return_url) = card_request(cfg, raw)?;
     // An Amazon Pay attempt whose outcome is open is settled with Amazon, never with GMO
@@ -88,7 +101,13 @@ pub async fn pay_by_card(
         }
     }
     let now = platform::now().0;
-    match card_checkout::authorize(store, cfg, row, &token, return_url.as_deref(), now).await? {
+    // Card-testing limits before anything reaches GMO; the attempt is recorded after it.
+    let ticket = card_testing::admit(store, cfg, &row.id, client_ip, now).await?;
+    let result =
+        card_checkout::authorize(store, cfg, row, &token, return_url.as_deref(), now, &ticket)
+            .await;
+    card_testing::finish(store, ticket, attempt_outcome(&result)).await;
+    match result? {
         Outcome::Paid(p) => Ok(Reply::ok(payment_result(&p)?)),
         Outcome::RequiresAction { row, redirect_url } => {
             let mut body = payment_result(&row)?;

@@ -6,6 +6,7 @@
 //! - [`payment_list`]: the merchant's and the console's list (filters, 期限間近 / 期限切れ).
 //! - [`checkout`]: the widget's API (the checkout view, paying by card).
 //! - [`card_checkout`]: the GMO authorisation (仮売上 / 即時売上) and its reconciliation.
+//! - [`card_testing`]: card-testing limits per payment and per IP, the 不正検知 list and 解除.
 //! - [`amazon_checkout`]: the Amazon Pay button, review, result and reconciliation.
 //! - [`signin`], [`account_links`]: Sign in with Amazon and member ↔ Amazon account links.
 //! - [`operations`]: capture, amount change, cancel, refund (single and bulk), force, previews.
@@ -19,6 +20,7 @@
 pub mod account_links;
 pub mod amazon_checkout;
 pub mod card_checkout;
+pub mod card_testing;
 pub mod checkout;
 pub mod console;
 pub mod lease;

@@ -44,6 +44,8 @@ pub struct Call<'a> {
     pub query: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub session_token: Option<String>,
+    /// `CF-Connecting-IP` (the shopper's address as Cloudflare saw it), for the card-testing limits.
+    pub client_ip: Option<String>,
     pub(super) idempotency_key: Option<String>,
 }
 

@@ -5,10 +5,11 @@ use super::call::{Call, Handled};
 use crate::flows::notifications::{amazon_ipn, gmo_result};
 use crate::flows::operations::{bulk, force as force_flow, parse, run};
 use crate::flows::{
-    account_links, amazon_checkout, checkout, console, payment_list, payments, signin, test_clock,
-    three_d_secure_return,
+    account_links, amazon_checkout, card_testing, checkout, console, payment_list, payments,
+    signin, test_clock, three_d_secure_return,
 };
 use crate::http::{ApiError, ApiResult, Nav, Reply, json_response};
+use crate::platform;
 use crate::routes::auth::Caller;
 use kessai_core::gmo::codec::{decode_form, get};
 use serde_json::json;
@@ -117,7 +118,10 @@ pub fn checkout_view<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
 }
 
 pub fn pay_by_card<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
-    Box::pin(async move { checkout::pay_by_card(c.store, c.cfg, c.payment()?, c.text()?).await })
+    Box::pin(async move {
+        let ip = c.client_ip.as_deref();
+        checkout::pay_by_card(c.store, c.cfg, c.payment()?, c.text()?, ip).await
+    })
 }
 
 pub fn amazon_button<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
@@ -205,5 +209,15 @@ pub fn console_me<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
                 "ログインしてください。",
             )),
         }
+    })
+}
+
+pub fn fraud_list<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { card_testing::list(c.store, c.cfg, platform::now().0).await })
+}
+
+pub fn fraud_unlock<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        card_testing::unlock(c.store, c.text()?, &c.caller.actor(), platform::now().0).await
     })
 }

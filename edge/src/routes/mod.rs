@@ -158,6 +158,7 @@ async fn prepare<'a>(
         query,
         body,
         session_token: auth::session_token(&req),
+        client_ip: req.headers().get("cf-connecting-ip").ok().flatten(),
         idempotency_key: req.headers().get("idempotency-key").ok().flatten(),
     })
 }

@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 28] = [
+pub static ROUTES: [Route; 30] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -96,6 +96,9 @@ pub static ROUTES: [Route; 28] = [
     route(Post,   "/console/api/login",                     Public,             JSON_BODY,  Json(console_login)),
     route(Post,   "/console/api/logout",                    MerchantOrOperator, NO_BODY,    Json(console_logout)),
     route(Get,    "/console/api/me",                        MerchantOrOperator, NO_BODY,    Json(console_me)),
+    // 不正検知 (card testing, #13): locked payments and IPs, and the operator's 解除.
+    route(Get,    "/console/api/fraud",                     MerchantOrOperator, NO_BODY,    Json(fraud_list)),
+    route(Post,   "/console/api/fraud/unlock",              MerchantOrOperator, JSON_BODY,  Json(fraud_unlock)),
 ];
 
 /// Test controls (only with `TEST_CLOCK=on`; the handler answers 404 otherwise).
