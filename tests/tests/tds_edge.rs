@@ -121,6 +121,11 @@ async fn challenge_with_the_right_code_authorizes() {
         Some("¥5,500"),
         "the issuer shows the stored amount"
     );
+    // TdTenantName (the stack's TDS_TENANT_NAME) reached the issuer's page as EUC-JP.
+    assert_eq!(
+        text_of(&challenge, "tds2-merchant").as_deref(),
+        Some("kessaiデモ店")
+    );
     // The shopper is at the issuer: the payment waits, nothing is authorised yet.
     assert_eq!(payment(&id).await["state"], "requires_action");
     let code = otp_of(&challenge);
@@ -642,4 +647,101 @@ async fn a_lost_secure_tran2_answer_is_settled_by_search_trade() {
     let _t = CLOCK.read().await;
     lost_secure_tran2_answer(false).await;
     lost_secure_tran2_answer(true).await;
+}
+
+#[tokio::test]
+async fn a_card_post_after_an_abandoned_authentication_starts_again_without_the_sweep() {
+    init();
+    let _t = CLOCK.write().await;
+    let t0 = now_ms();
+    set_clock(t0).await;
+    let (p, url) = start_3ds(1_500, test_cards::TDS2_CHALLENGE).await;
+    device_step(&url).await;
+    // Still open: refused.
+    let token = token_for(test_cards::APPROVED).await;
+    let body = json!({ "token": token, "return_url": tds_return_url() });
+    let (status, answer) = widget_post(&p, body.clone()).await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (409, json!("three_d_secure_in_progress")),
+        "{answer}"
+    );
+    // 11 minutes later, before any sweep: the card POST settles the old one (SearchTrade) and
+    // starts a new authentication.
+    set_clock(t0 + 11 * 60_000).await;
+    let url = card_post_3ds(&p, test_cards::APPROVED).await;
+    let after = payment(&id_of(&p)).await;
+    assert!(
+        event_kinds(&after).contains(&"reconciled".to_string()),
+        "{after}"
+    );
+    let (html, _) = device_step(&url).await;
+    let back = post_return(&return_form(&html).0).await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(card_back_in_shop(&id_of(&p), "authorized").as_str()),
+        "{}",
+        back.body
+    );
+    let reqs = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(count_api(&reqs, "ExecTran"), 2);
+    assert_eq!(count_api(&reqs, "SecureTran2"), 1);
+    real_clock().await;
+}
+
+#[tokio::test]
+async fn without_a_return_url_the_shopper_ends_on_the_edges_page() {
+    init();
+    let _t = CLOCK.read().await;
+    let p = create_payment(1_100).await;
+    let token = token_for(test_cards::APPROVED).await;
+    let (status, answer) = widget_post(&p, json!({ "token": token })).await;
+    assert_eq!(
+        (status, answer["state"].clone()),
+        (200, json!("requires_action")),
+        "{answer}"
+    );
+    let url = answer["next_action"]["url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    let (html, _) = device_step(&url).await;
+    let back = post_return(&return_form(&html).0).await;
+    assert_eq!(
+        (back.status, back.location.clone()),
+        (200, None),
+        "{}",
+        back.body
+    );
+    assert!(
+        back.body.contains("お支払いが完了しました"),
+        "{}",
+        back.body
+    );
+    assert_eq!(payment(&id_of(&p)).await["state"], "authorized");
+    // A return_url off the storefront origins is refused before anything reaches GMO.
+    let p = create_payment(1_100).await;
+    let token = token_for(test_cards::APPROVED).await;
+    let (status, answer) = widget_post(
+        &p,
+        json!({ "token": token, "return_url": "https://evil.example/back" }),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["param"].clone()),
+        (400, json!("return_url")),
+        "{answer}"
+    );
+    assert!(gateway_requests(&gmo_order(&p)).await.is_empty());
+    // A return to a payment that does not exist.
+    let none = nav_post(
+        &format!(
+            "{}/v1/checkout/pay_000000000000000000000000/3ds/return",
+            stack().edge
+        ),
+        &[("AccessID", "0123456789abcdef0123456789abcdef")],
+    )
+    .await;
+    assert!(matches!(none.status, 400 | 404), "{}", none.body);
+    assert_eq!(none.location, None);
 }
