@@ -745,3 +745,62 @@ async fn without_a_return_url_the_shopper_ends_on_the_edges_page() {
     assert!(matches!(none.status, 400 | 404), "{}", none.body);
     assert_eq!(none.location, None);
 }
+
+#[tokio::test]
+async fn risk_data_reaches_exec_tran_and_automatic_capture_ends_captured() {
+    init();
+    let _t = CLOCK.read().await;
+    let (status, p) = merchant(
+        reqwest::Method::POST,
+        "/v1/payments",
+        Some(json!({
+            "order_id": order_id("TDSR"), "amount": 4_400, "capture": "automatic",
+            "risk": {
+                "email": "taro@example.jp",
+                "billing_address": {"postal_code": "100-0001", "prefecture": "東京都",
+                    "city": "千代田区", "line1": "千代田1-1"},
+                "account_created_on": "2024-04-01"
+            }
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let id = id_of(&p);
+    let url = card_post_3ds(&p, test_cards::APPROVED).await;
+    let gmo = gmo_order(&p);
+    let reqs = gateway_requests(&gmo).await;
+    let exec = reqs.iter().find(|r| r["api"] == "ExecTran").expect("exec");
+    for (field, want) in [
+        ("Tds2Email", "taro@example.jp"),
+        ("Tds2BillAddrPostCode", "1000001"),
+        ("Tds2BillAddrState", "13"),
+        ("Tds2BillAddrCountry", "392"),
+        ("Tds2ChAccDate", "20240401"),
+    ] {
+        assert_eq!(exec["params"][field], want, "{field}: {exec}");
+    }
+    assert_eq!(
+        exec["params"]["RetUrl"],
+        format!("{}/v1/checkout/{id}/3ds/return", stack().edge)
+    );
+    let entry = reqs
+        .iter()
+        .find(|r| r["api"] == "EntryTran")
+        .expect("entry");
+    assert_eq!(entry["params"]["JobCd"], "CAPTURE");
+    let (html, _) = device_step(&url).await;
+    let back = post_return(&return_form(&html).0).await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(card_back_in_shop(&id, "authorized").as_str()),
+        "{}",
+        back.body
+    );
+    let after = payment(&id).await;
+    assert_eq!(after["state"], "captured", "{after}");
+    assert_eq!(
+        event(&after, "captured")["detail"]["three_d_secure"]["trans_status"],
+        "Y"
+    );
+    assert_eq!(gmo_trade(&gmo).await["status"], "CAPTURE");
+}
