@@ -804,3 +804,55 @@ async fn risk_data_reaches_exec_tran_and_automatic_capture_ends_captured() {
     );
     assert_eq!(gmo_trade(&gmo).await["status"], "CAPTURE");
 }
+
+#[tokio::test]
+async fn a_lost_acs2_answer_is_unknown_then_a_retry_authenticates_again() {
+    init();
+    let _t = CLOCK.write().await;
+    let t0 = now_ms();
+    set_clock(t0).await;
+    let p = create_payment(3_900).await;
+    let id = id_of(&p);
+    let gmo = gmo_order(&p);
+    sandbox_fault_spec(json!({
+        "api": "ExecTran", "order_id": gmo, "times": 1, "delay_ms": TEST_GMO_TIMEOUT_MS + 1_500,
+    }))
+    .await;
+    let token = token_for(test_cards::APPROVED).await;
+    let (status, body) = widget_post(
+        &p,
+        json!({ "token": token, "return_url": tds_return_url() }),
+    )
+    .await;
+    // The redirect was lost with the answer: never "declined", never a second ExecTran now.
+    assert_eq!(
+        (status, body["state"].clone()),
+        (202, json!("unknown")),
+        "{body}"
+    );
+    assert_eq!(body["error"]["code"], "outcome_unknown");
+    let token = token_for(test_cards::APPROVED).await;
+    let again = json!({ "token": token, "return_url": tds_return_url() });
+    let (status, body) = widget_post(&p, again).await;
+    assert_eq!(
+        status, 202,
+        "within the in-flight window it stays unknown: {body}"
+    );
+    assert_eq!(count_api(&gateway_requests(&gmo).await, "ExecTran"), 1);
+    // Past the in-flight window GMO's UNPROCESSED is final: the shopper authenticates anew.
+    set_clock(t0 + 2 * 60_000).await;
+    let url = card_post_3ds(&p, test_cards::APPROVED).await;
+    let (html, _) = device_step(&url).await;
+    let back = post_return(&return_form(&html).0).await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(card_back_in_shop(&id, "authorized").as_str()),
+        "{}",
+        back.body
+    );
+    let reqs = gateway_requests(&gmo).await;
+    assert_eq!(count_api(&reqs, "ExecTran"), 2);
+    assert_eq!(sandbox_history(&gmo, "SecureTran2").await, vec!["OK"]);
+    assert_eq!(gmo_trade(&gmo).await["status"], "AUTH");
+    real_clock().await;
+}
