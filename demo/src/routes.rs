@@ -16,6 +16,7 @@ pub fn router(shop: Storefront) -> Router {
         .route("/checkout/{order_id}", get(storefront::checkout_page))
         .route("/complete/{order_id}", get(storefront::complete_page))
         .route("/orders", get(storefront::orders_page))
+        .route("/privacy", get(storefront::privacy_page))
         .route(
             "/login",
             get(members::login_page).post(members::login_submit),

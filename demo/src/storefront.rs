@@ -232,7 +232,7 @@ pub(crate) async fn checkout_page(
 <table>{rows}<tr><td>送料</td><td class="num">{ship}</td></tr><tr><th>お支払い金額</th><th class="num" id="order-amount">{amount}</th></tr></table></div>
 <div class="card"><h2>お支払い方法</h2>
 <script type="module" src="{edge}/kessai.js"></script>
-<kessai-checkout id="kessai" client-secret="{secret}" edge-url="{edge}" lang="ja"></kessai-checkout>
+<kessai-checkout id="kessai" client-secret="{secret}" edge-url="{edge}" lang="ja"{privacy}></kessai-checkout>
 </div>
 <div class="card"><h3>テスト用カード (サンドボックス)</h3><p class="note">有効期限は未来の任意の月、セキュリティコードは任意の3桁(AMEXは4桁)、名義は半角英字。</p>
 <table>{cards}</table></div>
@@ -255,6 +255,12 @@ el.addEventListener('kessai:success', () => setTimeout(() => location.assign('/c
         ship = Jpy::from_stored(order.amount - subtotal),
         amount = Jpy::from_stored(order.amount),
         secret = escape(&order.client_secret),
+        // The widget links the 3-D Secure consent notice to it (absolute http(s) only).
+        privacy = if shop.origin.is_empty() {
+            String::new()
+        } else {
+            format!(" data-privacy-url=\"{}/privacy\"", escape(&shop.origin))
+        },
     );
     let _ = &shop.sandbox_url;
     (
@@ -316,6 +322,14 @@ pub(crate) async fn complete_page(
         pid = escape(&order.payment_id),
     );
     page("ご注文完了", &body).into_response()
+}
+
+/// The shop's privacy policy (linked from the widget's 3-D Secure consent notice).
+pub(crate) async fn privacy_page() -> Html<String> {
+    page(
+        "プライバシーポリシー",
+        r#"<div class="card"><h1>プライバシーポリシー</h1><p>kessaiデモ店は、ご注文とお支払いのためにお客様の情報を利用します。クレジットカードの本人認証(EMV 3Dセキュア)では、不正利用の検知のため、カード・端末・メールアドレスの情報をカード発行会社に提供します。カード番号は当店のサーバーを通らず、決済代行会社に直接送信されます。(デモ用の文面です。)</p></div>"#,
+    )
 }
 
 pub(crate) async fn orders_page(State(shop): State<Storefront>) -> Response {

@@ -141,11 +141,22 @@ async fn card_number_never_reaches_the_edge() {
     }
     let body: Value =
         serde_json::from_str(posts[0]["body"].as_str().unwrap_or("")).expect("json body");
-    let keys: Vec<&String> = body
+    let mut keys: Vec<&String> = body
         .as_object()
         .map(|m| m.keys().collect())
         .unwrap_or_default();
-    assert_eq!(keys, vec!["token"], "only the GMO token reaches the edge");
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec!["return_url", "token"],
+        "only the GMO token (and the page 3-D Secure returns to) reaches the edge"
+    );
+    assert!(
+        body["return_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&urls.storefront) && u.contains("/checkout/")),
+        "{body}"
+    );
     c.close().await.expect("close");
 }
 

@@ -1,13 +1,14 @@
 // kessai widget loader: the one script a storefront embeds.
 //
 //   <script type="module" src="https://EDGE/kessai.js"></script>
-//   <kessai-checkout client-secret="pay_…_secret_…" lang="ja"></kessai-checkout>
+//   <kessai-checkout client-secret="pay_…_secret_…" lang="ja" data-privacy-url="https://shop/privacy"></kessai-checkout>
 //   <kessai-amazon-signin return-url="https://shop/login/amazon" nonce="…" lang="ja"></kessai-amazon-signin>
 //
 // <kessai-checkout> mounts the card form (and the Amazon Pay button when the shop offers it);
 // <kessai-amazon-signin> mounts the "Amazonでログイン" button, after which the edge POSTs a signed
 // assertion (`kessai_amazon_assertion`) to return-url. `edge-url` defaults to this script's
-// origin (the edge serves the widget). Events bubble from the element: kessai:ready,
+// origin (the edge serves the widget). `data-privacy-url` (http/https) on <kessai-checkout>: the
+// shop's privacy policy, linked from the 3-D Secure consent notice. Events bubble from the element: kessai:ready,
 // kessai:change, kessai:success, kessai:error. `window.Kessai.mount(el, {clientSecret, edgeUrl,
 // lang})` and `window.Kessai.mountAmazonSignin(el, {returnUrl, nonce, edgeUrl, lang})` do the same
 // by hand.
@@ -50,6 +51,6 @@ function define(name, attrs, mountFn) {
   });
 }
 
-define('kessai-checkout', [['client-secret', 'clientSecret'], ['edge-url', 'edgeUrl'], ['lang', 'lang']], mountCheckout);
+define('kessai-checkout', [['client-secret', 'clientSecret'], ['edge-url', 'edgeUrl'], ['lang', 'lang'], ['data-privacy-url', 'privacyUrl']], mountCheckout);
 define('kessai-amazon-signin', [['return-url', 'returnUrl'], ['nonce', 'nonce'], ['edge-url', 'edgeUrl'], ['lang', 'lang']], mountAmazonSignin);
 window.Kessai = { mount: mountCheckout, mountAmazonSignin };

@@ -83,6 +83,13 @@ impl Answer {
         let e = js::get(&self.body, "error")?;
         js::get_str(&e, if ja { "message_ja" } else { "message" })
     }
+    /// `next_action.url` of a 200 that asks for 3-D Secure (`type: "redirect"`), when it is an
+    /// http(s) URL.
+    pub fn redirect_url(&self) -> Option<String> {
+        let next = js::get(&self.body, "next_action")?;
+        let url = js::get_str(&next, "url").filter(|u| js::is_http_url(u))?;
+        (js::get_str(&next, "type")? == "redirect").then_some(url)
+    }
     pub fn state(&self) -> String {
         js::get_str(&self.body, "state").unwrap_or_default()
     }
@@ -153,9 +160,9 @@ pub fn json_body(fields: &[(&str, &str)]) -> String {
         .unwrap_or_default()
 }
 
-/// Posts the token, and only the token.
-pub async fn authorize(opts: &Options, token: &str) -> Result<Answer, JsValue> {
-    let text = json_body(&[("token", token)]);
+/// Posts the token (no card data) and the page the issuer's 3-D Secure step returns to.
+pub async fn authorize(opts: &Options, token: &str, return_url: &str) -> Result<Answer, JsValue> {
+    let text = json_body(&[("token", token), ("return_url", return_url)]);
     call(opts, "POST", "/card", Some(text)).await
 }
 

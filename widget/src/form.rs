@@ -270,15 +270,14 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             };
             let phase = PaymentState::parse(&config.state).map(PaymentState::phase);
             let url = config.token_js_url.clone();
-            // Back from Amazon: the edge added `kessai_payment` and `kessai_amazon` to this page's
-            // URL. Read them once and take them out, so a reload does not repeat the news.
+            // Back from Amazon or from the card issuer's 3-D Secure page: the edge added
+            // `kessai_payment` and `kessai_amazon` or `kessai_card` to this page's URL. Read them
+            // once and take them out, so a reload does not repeat the news.
             let href = js::location_href().unwrap_or_default();
-            let amazon_outcome = js::query_param(&href, "kessai_amazon").filter(|_| {
-                js::query_param(&href, "kessai_payment") == Some(opts.payment_id.clone())
-            });
-            if amazon_outcome.is_some()
-                && let Some(history) = js::window().and_then(|w| w.history().ok())
-            {
+            let ours = js::query_param(&href, "kessai_payment") == Some(opts.payment_id.clone());
+            let amazon_outcome = js::query_param(&href, "kessai_amazon").filter(|_| ours);
+            let card_outcome = js::query_param(&href, "kessai_card").filter(|_| ours);
+            if ours && let Some(history) = js::window().and_then(|w| w.history().ok()) {
                 let _ = history.replace_state_with_url(
                     &JsValue::NULL,
                     "",
@@ -328,6 +327,14 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                 Some(Phase::Open) => {
                     if let (Some(outcome), Ok(a)) = (&amazon_outcome, &answer) {
                         amazon_not_paid(state, &host, outcome, a);
+                    } else if let Some(outcome) = &card_outcome {
+                        // 3-D Secure did not end in an authorisation; the form stays usable.
+                        let (code, key) = if outcome == "declined" {
+                            ("three_d_secure_failed", Key::TdsFailed)
+                        } else {
+                            ("not_charged", Key::NotCharged)
+                        };
+                        not_paid(state, &host, code, i18n::text(lang, key));
                     }
                     // Fetch GMO's script early so the first click does not wait for it.
                     let _ = gmo_token::load(&url).await;
@@ -516,6 +523,8 @@ fn CardForm(
 ) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
+    // Empty when the shop gave none: the stylesheet hides the link then.
+    let privacy = opts.privacy_url;
 
     // Tell the host page whether the form is complete and the brand (never what was typed):
     // once now, then from `FormState::edit` each time one of the two changes. Untracked: this
@@ -578,6 +587,10 @@ fn CardForm(
                 <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
             </div>
             <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
+            // EMV 3-D Secure consent (クレジットカード・セキュリティガイドライン), before paying.
+            <p class="kessai-note" id="kessai-consent">
+                {tr(lang, Key::Consent)}<a href=privacy target="_blank" rel="noopener">{tr(lang, Key::Privacy)}</a>
+            </p>
             <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
                 {label}
             </button>
@@ -641,14 +654,25 @@ async fn pay(
         }
     };
 
-    let answer = match edge::authorize(opts, &token).await {
+    // Where the issuer's 3-D Secure page sends the shopper back: this page, without the
+    // `kessai_*` parameters of an earlier return.
+    let here = js::without_kessai_params(&js::location_href().unwrap_or_default());
+    let answer = match edge::authorize(opts, &token, &here).await {
         Ok(a) => a,
         // The request may or may not have reached the edge: ask it what happened.
         Err(_) => return settle_by_polling(state, opts, host, paid).await,
     };
+    // 3-D Secure: the whole page goes to the issuer's authentication (top level, not an
+    // iframe: docs/architecture.md). `busy` stays set until the page is gone.
+    if let Some(url) = answer.redirect_url() {
+        return js::go_to(&url);
+    }
     match answer.status {
-        200 => succeed(state, opts, host, paid, &answer.state()),
-        202 | 409 if answer.error_code() != "payment_not_payable" => {
+        200 if answer.state() != "requires_action" => {
+            succeed(state, opts, host, paid, &answer.state())
+        }
+        // (A 3-D Secure answer without a usable URL: ask the edge how it ends.)
+        200 | 202 | 409 if answer.error_code() != "payment_not_payable" => {
             settle_by_polling(state, opts, host, paid).await
         }
         // A 5xx that is not the edge's own answer (a proxy, a crash): it may have charged.
@@ -768,11 +792,16 @@ fn amazon_not_paid(state: FormState, host: &HtmlElement, outcome: &str, answer: 
     } else {
         code
     };
-    state.say(&message, false);
+    not_paid(state, host, &code, &message);
+}
+
+/// A form-level problem, told to the shopper and the host page (`kessai:error`).
+fn not_paid(state: FormState, host: &HtmlElement, code: &str, message: &str) {
+    state.say(message, false);
     events::emit(
         host,
         "kessai:error",
-        &[("code", &code), ("message", &message)],
+        &[("code", code), ("message", message)],
     );
 }
 

@@ -34,6 +34,9 @@ pub enum Key {
     AmazonCanceled,
     AmazonNote,
     SignInUnavailable,
+    Consent,
+    Privacy,
+    TdsFailed,
 }
 
 pub fn text(lang: Lang, key: Key) -> &'static str {
@@ -91,6 +94,13 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, SignInUnavailable) => {
             "Amazonでログインを表示できませんでした。ページを再読み込みしてください。"
         }
+        (Lang::Ja, Consent) => {
+            "本人認証(3Dセキュア)のため、カード・端末・メールの情報をカード発行会社に提供し、不正検知に利用します。"
+        }
+        (Lang::Ja, Privacy) => "プライバシーポリシー",
+        (Lang::Ja, TdsFailed) => {
+            "本人認証に失敗しました(請求はありません)。もう一度お試しください。"
+        }
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
         (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
@@ -137,6 +147,12 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, SignInUnavailable) => {
             "Sign-in with Amazon could not be shown. Please reload the page."
         }
+        (Lang::En, Consent) => {
+            // The trailing space separates the privacy link.
+            "For authentication (3-D Secure), card, device and e-mail data go to your card issuer to detect fraud. "
+        }
+        (Lang::En, Privacy) => "Privacy policy",
+        (Lang::En, TdsFailed) => "Authentication failed (you were not charged). Please try again.",
     }
 }
 

@@ -118,6 +118,19 @@ pub fn location_href() -> Option<String> {
     window()?.location().href().ok()
 }
 
+/// Whether `url` is absolute http(s) (never `javascript:` and the like).
+pub fn is_http_url(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
+}
+
+/// Sends the whole page (top level) to `url`: `location.href = url`, which is
+/// `location.assign(url)`, through `Reflect.set` (imported anyway; one glue import fewer).
+pub fn go_to(url: &str) {
+    if let Some(w) = window() {
+        set_str(w.location().unchecked_ref(), "href", url);
+    }
+}
+
 /// The value of query parameter `name` in `href` (ids and words only: no percent-decoding).
 pub fn query_param(href: &str, name: &str) -> Option<String> {
     let before_hash = href.split('#').next().unwrap_or("");
@@ -129,7 +142,8 @@ pub fn query_param(href: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// `href` without the `kessai_*` parameters kessai itself adds on a return from Amazon.
+/// `href` without the `kessai_*` parameters kessai itself adds on a return from Amazon or from
+/// 3-D Secure.
 pub fn without_kessai_params(href: &str) -> String {
     let (before_hash, hash) = href.split_at(href.find('#').unwrap_or(href.len()));
     let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
@@ -170,6 +184,15 @@ mod tests {
             without_kessai_params("https://s.example/c?#x"),
             "https://s.example/c#x"
         );
+    }
+
+    #[test]
+    fn only_http_urls_pass() {
+        assert!(is_http_url("https://shop.example/privacy"));
+        assert!(is_http_url("http://127.0.0.1:8080/privacy"));
+        assert!(!is_http_url("javascript:alert(1)"));
+        assert!(!is_http_url("//shop.example/"));
+        assert!(!is_http_url(""));
     }
 
     #[test]

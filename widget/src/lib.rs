@@ -26,6 +26,10 @@ pub struct Options {
     pub payment_id: String,
     pub edge_url: String,
     pub lang: Lang,
+    /// The shop's privacy policy (`data-privacy-url`), linked from the 3-D Secure consent notice;
+    /// empty when none or not http(s). A `&'static str` (leaked once per element): no clone
+    /// and drop code wherever `Options` is cloned, and the attribute type the view has anyway.
+    pub privacy_url: &'static str,
 }
 
 impl Options {
@@ -41,16 +45,22 @@ impl Options {
             .trim_end_matches('/')
             .to_string();
         let lang = Lang::parse(&js::get_str(options, "lang").unwrap_or_default());
+        let privacy_url = js::get_str(options, "privacyUrl")
+            .filter(|u| js::is_http_url(u))
+            .unwrap_or_default()
+            .leak();
         Ok(Options {
             client_secret,
             payment_id,
             edge_url,
             lang,
+            privacy_url,
         })
     }
 }
 
-/// Mounts the card form into `host`. `options`: `{clientSecret, edgeUrl, lang?: "ja" | "en"}`.
+/// Mounts the card form into `host`.
+/// `options`: `{clientSecret, edgeUrl, lang?: "ja" | "en", privacyUrl?}`.
 #[wasm_bindgen]
 pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
     js::inject_style();
