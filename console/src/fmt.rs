@@ -106,6 +106,8 @@ pub fn event_label(kind: &str) -> String {
         "amazon_session_opened" => "Amazon Pay 開始".into(),
         "amazon_session_updated" => "Amazon Pay 更新".into(),
         "amazon_reconciled" => "Amazon Pay 再照会".into(),
+        "card_attempts_unlocked" => "カード試行ロックの解除".into(),
+        "card_ip_unlocked" => "IPアドレス制限の解除".into(),
         other => other.into(),
     }
 }

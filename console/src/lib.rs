@@ -9,6 +9,7 @@
 mod api;
 mod detail;
 mod fmt;
+mod fraud;
 mod list;
 
 use leptos::prelude::*;
@@ -23,10 +24,15 @@ pub type Session = RwSignal<Option<Option<String>>>;
 enum Route {
     List,
     Payment(String),
+    /// 不正検知 (`#/fraud`).
+    Fraud,
 }
 
 /// `#/payments/<id>` → the payment page; anything else → 受注一覧.
 fn route_of(hash: &str) -> Route {
+    if hash.trim_start_matches('#') == "/fraud" {
+        return Route::Fraud;
+    }
     hash.trim_start_matches('#')
         .strip_prefix("/payments/")
         .filter(|id| {
@@ -128,7 +134,10 @@ fn Shell(name: String, session: Session, route: RwSignal<Route>) -> impl IntoVie
     };
     view! {
         <header>
-            <a href="#/" id="nav-list">"kessai 管理画面 — 受注一覧"</a>
+            <nav>
+                <a href="#/" id="nav-list">"kessai 管理画面 — 受注一覧"</a>" "
+                <a href="#/fraud" id="nav-fraud">"不正検知"</a>
+            </nav>
             <span>
                 <span id="operator-name">{name}</span>" "
                 <button id="logout" on:click=logout>"ログアウト"</button>
@@ -138,6 +147,7 @@ fn Shell(name: String, session: Session, route: RwSignal<Route>) -> impl IntoVie
             {move || match route.get() {
                 Route::List => view! { <list::OrderList session/> }.into_any(),
                 Route::Payment(id) => view! { <detail::PaymentDetail id session/> }.into_any(),
+                Route::Fraud => view! { <fraud::FraudList session/> }.into_any(),
             }}
         </main>
     }
@@ -157,5 +167,6 @@ mod tests {
         );
         assert_eq!(route_of("#/payments/../x"), Route::List);
         assert_eq!(route_of("#/payments/"), Route::List);
+        assert_eq!(route_of("#/fraud"), Route::Fraud);
     }
 }
