@@ -13,12 +13,20 @@
 // lang})` and `window.Kessai.mountAmazonSignin(el, {returnUrl, nonce, edgeUrl, lang})` do the same
 // by hand.
 import init, { mount, mount_amazon_signin } from './kessai_widget.js';
+// The stylesheet (widget/src/widget.css, bundled as text by esbuild), added to the page once. In
+// the loader rather than the wasm: 2026-12-06, for issue #13's bytes (docs/architecture.md).
+import css from './widget.css';
+let styled = false;
 
 const here = new URL('.', import.meta.url);
 const ready = init({ module_or_path: new URL('kessai_widget_bg.wasm', here) });
 ready.catch(() => {}); // reported per element by mountWith
 
 async function mountWith(fn, el, options) {
+  if (!styled) {
+    styled = true;
+    document.head.append(Object.assign(document.createElement('style'), { textContent: css }));
+  }
   const o = Object.assign({}, options);
   o.lang = String(o.lang || document.documentElement.lang || 'ja');
   o.edgeUrl = o.edgeUrl || here.origin;

@@ -161,19 +161,19 @@ pub fn json_body(fields: &[(&str, &str)]) -> String {
 }
 
 /// Posts the token (no card data) and the page the issuer's 3-D Secure step returns to.
-pub async fn authorize(opts: &Options, token: &str, return_url: &str) -> Result<Answer, JsValue> {
-    let text = json_body(&[("token", token), ("return_url", return_url)]);
+pub async fn authorize(opts: &Options, token: &str) -> Result<Answer, JsValue> {
+    let text = json_body(&[("token", token), ("return_url", opts.return_url)]);
     call(opts, "POST", "/card", Some(text)).await
 }
 
 /// The signed Amazon Pay checkout button payload for this payment; Amazon sends the shopper
 /// back to `return_url` (this page) at the end.
-pub async fn amazon_button(opts: &Options, return_url: &str) -> Result<Answer, JsValue> {
+pub async fn amazon_button(opts: &Options) -> Result<Answer, JsValue> {
     call(
         opts,
         "POST",
         "/amazon-pay/button",
-        Some(json_body(&[("return_url", return_url)])),
+        Some(json_body(&[("return_url", opts.return_url)])),
     )
     .await
 }

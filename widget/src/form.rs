@@ -278,11 +278,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             let amazon_outcome = js::query_param(&href, "kessai_amazon").filter(|_| ours);
             let card_outcome = js::query_param(&href, "kessai_card").filter(|_| ours);
             if ours && let Some(history) = js::window().and_then(|w| w.history().ok()) {
-                let _ = history.replace_state_with_url(
-                    &JsValue::NULL,
-                    "",
-                    Some(&js::without_kessai_params(&href)),
-                );
+                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(opts.return_url));
             }
             // This page's one Amazon Pay button, only while the payment can be paid: the
             // checkout view shows the button when `amazon` is still set.
@@ -349,6 +345,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     }
 
     let lang = state.lang;
+    let privacy = opts.privacy_url;
     let status_tone = live_attr(move || {
         if state.status_info.get() {
             "info"
@@ -359,6 +356,12 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     view! {
         <div class="kessai" lang=live_attr(move || if lang.get() == Lang::Ja { "ja" } else { "en" })>
             <Header state=state test_mode=test_mode/>
+            // Where the card goes, and the EMV 3-D Secure consent (クレジットカード・セキュリティ
+            // ガイドライン), above the form and its pay button. One paragraph with the link (hidden
+            // by the stylesheet when the shop gave no privacy URL): each element costs view code.
+            <p class="kessai-note" id="kessai-consent">
+                {tr(lang, Key::Secure)}<a href=privacy target="_blank">{tr(lang, Key::Privacy)}</a>
+            </p>
             {move || {
                 if unusable.get() {
                     EitherOf4::A(())
@@ -382,7 +385,6 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             <div class="kessai-status" id="kessai-status" role="status" aria-live="polite" data-tone=status_tone>
                 {live_text(move || state.status.get())}
             </div>
-            <p class="kessai-note">{tr(lang, Key::Secure)}</p>
         </div>
     }
 }
@@ -523,8 +525,6 @@ fn CardForm(
 ) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
-    // Empty when the shop gave none: the stylesheet hides the link then.
-    let privacy = opts.privacy_url;
 
     // Tell the host page whether the form is complete and the brand (never what was typed):
     // once now, then from `FormState::edit` each time one of the two changes. Untracked: this
@@ -587,10 +587,6 @@ fn CardForm(
                 <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
             </div>
             <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
-            // EMV 3-D Secure consent (クレジットカード・セキュリティガイドライン), before paying.
-            <p class="kessai-note" id="kessai-consent">
-                {tr(lang, Key::Consent)}<a href=privacy target="_blank" rel="noopener">{tr(lang, Key::Privacy)}</a>
-            </p>
             <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
                 {label}
             </button>
@@ -654,10 +650,8 @@ async fn pay(
         }
     };
 
-    // Where the issuer's 3-D Secure page sends the shopper back: this page, without the
-    // `kessai_*` parameters of an earlier return.
-    let here = js::without_kessai_params(&js::location_href().unwrap_or_default());
-    let answer = match edge::authorize(opts, &token, &here).await {
+    // With the page the issuer's 3-D Secure step sends the shopper back to (`opts.return_url`).
+    let answer = match edge::authorize(opts, &token).await {
         Ok(a) => a,
         // The request may or may not have reached the edge: ask it what happened.
         Err(_) => return settle_by_polling(state, opts, host, paid).await,
@@ -667,10 +661,9 @@ async fn pay(
     if let Some(url) = answer.redirect_url() {
         return js::go_to(&url);
     }
+    let st = answer.state();
     match answer.status {
-        200 if answer.state() != "requires_action" => {
-            succeed(state, opts, host, paid, &answer.state())
-        }
+        200 if st != "requires_action" => succeed(state, opts, host, paid, &st),
         // (A 3-D Secure answer without a usable URL: ask the edge how it ends.)
         200 | 202 | 409 if answer.error_code() != "payment_not_payable" => {
             settle_by_polling(state, opts, host, paid).await
@@ -818,9 +811,9 @@ fn AmazonSection(
     let problem: RwSignal<String> = RwSignal::new(String::new());
     spawn_local(async move {
         let ja = lang.get_untracked() == Lang::Ja;
-        // Amazon sends the shopper back to this page (the edge adds kessai_* on the way back).
-        let return_url = js::without_kessai_params(&js::location_href().unwrap_or_default());
-        let answer = edge::amazon_button(&opts, &return_url).await;
+        // Amazon sends the shopper back to this page (`opts.return_url`; the edge adds kessai_*
+        // on the way back).
+        let answer = edge::amazon_button(&opts).await;
         let signed = match &answer {
             Ok(a) if a.status == 200 => SignedPayload::read(&a.body),
             _ => None,

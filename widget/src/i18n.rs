@@ -34,7 +34,6 @@ pub enum Key {
     AmazonCanceled,
     AmazonNote,
     SignInUnavailable,
-    Consent,
     Privacy,
     TdsFailed,
 }
@@ -75,8 +74,9 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, Fix) => "入力内容をご確認ください。",
         (Lang::Ja, PaidAuthorized) => "お支払いが完了しました。(与信確保済み・仮売上)",
         (Lang::Ja, PaidCaptured) => "お支払いが完了しました。(売上確定・実売上)",
+        // Where the card goes, and the EMV 3-D Secure consent (one text: one binding fewer).
         (Lang::Ja, Secure) => {
-            "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。"
+            "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。本人認証(3Dセキュア)のため、カード・端末・メールの情報をカード発行会社に提供し、不正検知に利用します。"
         }
         (Lang::Ja, TestMode) => "テストモード",
         (Lang::Ja, Closed) => {
@@ -93,9 +93,6 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, AmazonNote) => "Amazonアカウントに登録された住所とお支払い方法を使えます。",
         (Lang::Ja, SignInUnavailable) => {
             "Amazonでログインを表示できませんでした。ページを再読み込みしてください。"
-        }
-        (Lang::Ja, Consent) => {
-            "本人認証(3Dセキュア)のため、カード・端末・メールの情報をカード発行会社に提供し、不正検知に利用します。"
         }
         (Lang::Ja, Privacy) => "プライバシーポリシー",
         (Lang::Ja, TdsFailed) => {
@@ -131,7 +128,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, PaidAuthorized) => "Payment complete. (Authorized)",
         (Lang::En, PaidCaptured) => "Payment complete. (Captured)",
         (Lang::En, Secure) => {
-            "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them."
+            "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them. For 3-D Secure authentication, card, device and e-mail data go to your card issuer to detect fraud. "
         }
         (Lang::En, TestMode) => "Test mode",
         (Lang::En, Closed) => "This payment can no longer be made. Please contact the shop.",
@@ -146,10 +143,6 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, AmazonNote) => "Use the address and payment method in your Amazon account.",
         (Lang::En, SignInUnavailable) => {
             "Sign-in with Amazon could not be shown. Please reload the page."
-        }
-        (Lang::En, Consent) => {
-            // The trailing space separates the privacy link.
-            "For authentication (3-D Secure), card, device and e-mail data go to your card issuer to detect fraud. "
         }
         (Lang::En, Privacy) => "Privacy policy",
         (Lang::En, TdsFailed) => "Authentication failed (you were not charged). Please try again.",

@@ -90,24 +90,6 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(interop::sleep(ms)).await;
 }
 
-const STYLE: &str = include_str!("widget.css");
-
-/// Adds the widget's stylesheet to the page once.
-pub fn inject_style() {
-    let Some(doc) = window().and_then(|w| w.document()) else {
-        return;
-    };
-    if doc.get_element_by_id("kessai-style").is_some() {
-        return;
-    }
-    if let (Ok(style), Some(head)) = (doc.create_element("style"), doc.head()) {
-        // `setAttribute`, which the view code imports anyway: one JS import fewer than `id`.
-        let _ = style.set_attribute("id", "kessai-style");
-        style.set_text_content(Some(STYLE));
-        let _ = head.append_child(&style);
-    }
-}
-
 /// Sets `obj[key] = value` for string values.
 pub fn set_str(obj: &js_sys::Object, key: &str, value: &str) {
     let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), &JsValue::from_str(value));

@@ -30,6 +30,9 @@ pub struct Options {
     /// empty when none or not http(s). A `&'static str` (leaked once per element): no clone
     /// and drop code wherever `Options` is cloned, and the attribute type the view has anyway.
     pub privacy_url: &'static str,
+    /// This page without kessai's own `kessai_*` parameters, read once at mount: where Amazon and
+    /// the card issuer's 3-D Secure page send the shopper back.
+    pub return_url: &'static str,
 }
 
 impl Options {
@@ -49,12 +52,14 @@ impl Options {
             .filter(|u| js::is_http_url(u))
             .unwrap_or_default()
             .leak();
+        let return_url = js::without_kessai_params(&js::location_href().unwrap_or_default()).leak();
         Ok(Options {
             client_secret,
             payment_id,
             edge_url,
             lang,
             privacy_url,
+            return_url,
         })
     }
 }
@@ -63,7 +68,6 @@ impl Options {
 /// `options`: `{clientSecret, edgeUrl, lang?: "ja" | "en", privacyUrl?}`.
 #[wasm_bindgen]
 pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
-    js::inject_style();
     match Options::from_js(&options) {
         Ok(opts) => {
             // Replaces a placeholder the page may have put inside the element.
@@ -88,7 +92,6 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
 /// page shows a button.
 #[wasm_bindgen]
 pub fn mount_amazon_signin(host: web_sys::HtmlElement, options: JsValue) {
-    js::inject_style();
     match signin::SignInOptions::from_js(&options) {
         Ok(opts) => {
             host.replace_children_with_node_0();
