@@ -68,7 +68,6 @@ async fn main() {
         // EMV 3-D Secure 2 on card payments (issue #13), as the guideline asks; the tests' stack
         // keeps "off" (tests/src/lib.rs) except `stack_3ds()`.
         three_d_secure: "required",
-        ..StackOptions::default()
     };
     let mut stack = match Stack::start(opts).await {
         Ok(s) => s,
