@@ -6,7 +6,8 @@
 #                          JS snippets) bundled and minified into it by esbuild: one script, and
 #                          the fewest bytes on the wire (issue #2: 60 kB brotli for the widget)
 #   _headers               CORS for the static assets
-# The stylesheet is compiled into the wasm (widget/src/widget.css) and injected once.
+# The stylesheet (widget/src/widget.css) is bundled into kessai.js as text and injected once by the
+# loader (fewer bytes than in the wasm, docs/architecture.md "Widget size").
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/setup.sh"
