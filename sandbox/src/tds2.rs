@@ -279,6 +279,16 @@ fn lookup(st: &State, trans_id: &str, t: &str) -> Lookup {
     }
 }
 
+/// The OrderID of the pending, in-time authentication a page's `transId`/`t` name (abandoned
+/// ones settled first), or why there is none.
+fn live_order(st: &mut State, f: &FormFields) -> Result<String, Lookup> {
+    settle_expired(st);
+    match lookup(st, field(f, "transId"), field(f, "t")) {
+        Lookup::Live(order) => Ok(order),
+        other => Err(other),
+    }
+}
+
 fn field<'a>(f: &'a FormFields, k: &str) -> &'a str {
     f.get(k).map(String::as_str).unwrap_or("")
 }
@@ -286,10 +296,9 @@ fn field<'a>(f: &'a FormFields, k: &str) -> &'a str {
 /// `GET RedirectUrl`: the device step, or, when the browser reloads later, the page it was on.
 pub(crate) fn redirect_page(shared: &Shared, query: &HashMap<String, String>) -> Response {
     let mut st = lock(shared);
-    settle_expired(&mut st);
-    let order = match lookup(&st, field(query, "transId"), field(query, "t")) {
-        Lookup::Live(order) => order,
-        other => return status_page(other),
+    let order = match live_order(&mut st, query) {
+        Ok(order) => order,
+        Err(why) => return status_page(why),
     };
     let Some(trade) = st.trades.get(&order) else {
         return status_page(Lookup::Unknown);
@@ -313,10 +322,9 @@ pub async fn method_submit(
     Form(f): Form<FormFields>,
 ) -> Response {
     let mut st = lock(&shared);
-    settle_expired(&mut st);
-    let order = match lookup(&st, field(&f, "transId"), field(&f, "t")) {
-        Lookup::Live(order) => order,
-        other => return status_page(other),
+    let order = match live_order(&mut st, &f) {
+        Ok(order) => order,
+        Err(why) => return status_page(why),
     };
     let (_, now_s) = now_strings(&st);
     let Some(trade) = st.trades.get_mut(&order) else {
@@ -363,10 +371,9 @@ pub async fn challenge_submit(
     Form(f): Form<FormFields>,
 ) -> Response {
     let mut st = lock(&shared);
-    settle_expired(&mut st);
-    let order = match lookup(&st, field(&f, "transId"), field(&f, "t")) {
-        Lookup::Live(order) => order,
-        other => return status_page(other),
+    let order = match live_order(&mut st, &f) {
+        Ok(order) => order,
+        Err(why) => return status_page(why),
     };
     let (_, now_s) = now_strings(&st);
     let Some(trade) = st.trades.get_mut(&order) else {
