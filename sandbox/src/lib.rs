@@ -33,6 +33,7 @@
 pub mod amazon;
 mod control;
 mod notify;
+pub mod page_forms;
 mod protocol;
 mod state;
 mod tds2;
