@@ -198,6 +198,19 @@ pub async fn widget_post_with(payment_id: &str, secret: &str, body: Value) -> (u
     .await
 }
 
+/// The network address Cloudflare would name for the shopper of a payment (`CF-Connecting-IP`):
+/// one per payment (from its client secret), as shoppers come from their own networks. Without
+/// it, wrangler names every test request's loopback address, and the failures of a whole test
+/// binary would add up against one IP's card-testing limit. Tests of that limit send their own.
+pub fn shopper_ip(client_secret: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    client_secret.hash(&mut h);
+    let [a, b, ..] = h.finish().to_le_bytes();
+    // 198.18.0.0/15: reserved for benchmarking, never a real shopper.
+    format!("198.{}.{a}.{b}", 18 + (b & 1))
+}
+
 /// Calls the widget API at `path` as the storefront page does: its Origin and the payment's
 /// client secret; the answer's status and JSON (`null` when there is none).
 async fn widget_call(
@@ -210,7 +223,8 @@ async fn widget_call(
     let mut req = client()
         .request(method, format!("{}{path}", urls.edge))
         .header("origin", &urls.storefront)
-        .header("x-client-secret", secret);
+        .header("x-client-secret", secret)
+        .header("cf-connecting-ip", shopper_ip(secret));
     if let Some(body) = body {
         req = req.json(&body);
     }

@@ -350,11 +350,54 @@ async fn a_3d_required_shop_refuses_cards_while_the_edge_has_3_d_secure_off() {
     let after = payment(&id_of(&p)).await;
     assert_eq!(after["state"], "requires_payment", "{after}");
     assert!(after["gateway"]["tran_id"].is_null(), "{after}");
-    // With the shop switched back, cards pay again. (Not `p` itself: the sandbox reserves the
-    // OrderID of a refused EntryTran, and the edge does not move such a payment to a new OrderID
-    // yet — its retry answers `gateway_conflict`, E01040010; reported on #13.)
-    let fresh = create_payment(2300).await;
-    let (status, _, body) = card_from(&fresh, ip, test_cards::APPROVED).await;
+    // GMO keeps the refused OrderID reserved (E01040010 on reuse), so the payment has moved to a
+    // fresh one: with the shop switched back, the same payment pays on its next try.
+    let moved_to = gmo_order(&after);
+    assert_ne!(moved_to, gmo_order(&p), "{after}");
+    let (status, _, body) = card_from(&p, ip, test_cards::APPROVED).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "authorized");
+    let paid = payment(&id_of(&p)).await;
+    assert_eq!(gmo_order(&paid), moved_to, "{paid}");
+    let old_log = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(count_api(&old_log, "EntryTran"), 1, "{old_log:?}");
+    let new_log = gateway_requests(&moved_to).await;
+    assert_eq!(count_api(&new_log, "EntryTran"), 1, "{new_log:?}");
+    assert_eq!(count_api(&new_log, "ExecTran"), 1, "{new_log:?}");
+}
+
+#[tokio::test]
+async fn a_refused_entry_whose_answer_was_lost_moves_to_a_fresh_order_id_on_retry() {
+    let _turn = TURN.lock().await;
+    let ip = "198.51.100.56";
+    let p = create_payment(2400).await;
+    let first_order = gmo_order(&p);
+    // GMO refuses the EntryTran (3D必須) and reserves the OrderID, but its answer arrives after
+    // the edge gave up: the edge cannot know the OrderID is taken.
+    sandbox_fault("EntryTran", &first_order, TEST_GMO_TIMEOUT_MS + 1_500, 1).await;
+    sandbox_shop(true).await;
+    let lost = card_from(&p, ip, test_cards::APPROVED).await;
+    sandbox_shop(false).await;
+    let (status, _, body) = lost;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["reason"], "gateway_unavailable", "{body}");
+    let after = payment(&id_of(&p)).await;
+    assert_eq!(after["state"], "requires_payment", "{after}");
+    assert_eq!(gmo_order(&after), first_order, "nothing known yet: {after}");
+
+    // The retry meets E01040010; SearchTrade finds no trade (E01110002), so nothing was charged
+    // under that OrderID and the payment moves to a fresh one.
+    let (status, _, body) = card_from(&p, ip, test_cards::APPROVED).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "authorized", "{body}");
+    let paid = payment(&id_of(&p)).await;
+    let moved_to = gmo_order(&paid);
+    assert_ne!(moved_to, first_order, "{paid}");
+    let old_log = gateway_requests(&first_order).await;
+    assert_eq!(count_api(&old_log, "EntryTran"), 2, "{old_log:?}");
+    assert_eq!(count_api(&old_log, "SearchTrade"), 1, "{old_log:?}");
+    assert_eq!(count_api(&old_log, "ExecTran"), 0, "{old_log:?}");
+    let new_log = gateway_requests(&moved_to).await;
+    assert_eq!(count_api(&new_log, "EntryTran"), 1, "{new_log:?}");
+    assert_eq!(count_api(&new_log, "ExecTran"), 1, "{new_log:?}");
 }

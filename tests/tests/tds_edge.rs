@@ -856,3 +856,59 @@ async fn a_lost_acs2_answer_is_unknown_then_a_retry_authenticates_again() {
     assert_eq!(gmo_trade(&gmo).await["status"], "AUTH");
     real_clock().await;
 }
+
+/// A card POST from `ip` (as Cloudflare names the shopper's address): status and body.
+async fn card_post_from(p: &Value, ip: &str, card: &str) -> (u16, Value) {
+    let urls = stack();
+    let token = token_for(card).await;
+    let resp = client()
+        .post(format!("{}/v1/checkout/{}/card", urls.edge, id_of(p)))
+        .header("origin", &urls.storefront)
+        .header("x-client-secret", p["client_secret"].as_str().unwrap_or(""))
+        .header("cf-connecting-ip", ip)
+        .json(&json!({ "token": token, "return_url": tds_return_url() }))
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn failed_authentications_count_against_the_ip_like_declines() {
+    init();
+    let _t = CLOCK.read().await;
+    let ip = "203.0.113.77";
+    // CARD_FAILURES_PER_IP (10) failed authentications, each on its own payment: every card
+    // POST goes to the issuer (an open outcome then), and its return settles it as declined.
+    for i in 0..10 {
+        let p = create_payment(1_000 + i).await;
+        let (status, body) = card_post_from(&p, ip, test_cards::TDS2_FAILS).await;
+        assert_eq!(status, 200, "try {i}: {body}");
+        assert_eq!(body["state"], "requires_action", "try {i}: {body}");
+        let url = body["next_action"]["url"].as_str().unwrap_or("");
+        let (html, _) = device_step(url).await;
+        let (f, status) = return_form(&html);
+        assert_eq!(status, "N", "try {i}");
+        let back = post_return(&f).await;
+        assert_eq!(
+            back.location.as_deref(),
+            Some(card_back_in_shop(&id_of(&p), "declined").as_str()),
+            "try {i}: {}",
+            back.body
+        );
+    }
+    let next = create_payment(1_100).await;
+    let (status, body) = card_post_from(&next, ip, test_cards::APPROVED).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_card_failures", "{body}");
+    assert_eq!(
+        count_api(&gateway_requests(&gmo_order(&next)).await, "ExecTran"),
+        0,
+        "refused before GMO"
+    );
+    // Another network is not affected.
+    let (status, body) = card_post_from(&next, "203.0.113.78", test_cards::APPROVED).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "requires_action", "{body}");
+}

@@ -11,6 +11,7 @@
 
 use super::card_testing::Ticket;
 use super::lease::{LEASE_MS, in_flight_window_passed};
+use super::payments::move_to_new_gmo_order;
 use super::three_d_secure;
 use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
@@ -233,28 +234,42 @@ impl Flow<'_> {
             });
         }
         let capture = row.capture().map_err(|_| (None, "internal_error"))?;
-        let entry = self
-            .gmo
-            .entry_tran(&row.gmo_order_id, capture.gmo_job(), row.amount)
-            .await;
-        let access = match entry {
-            Ok(Answer::Ok(access)) => access,
-            Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::OrderIdExists => {
-                // Our earlier EntryTran went through but its answer was lost.
-                match self.gmo.search_trade(&row.gmo_order_id).await {
-                    Ok(Answer::Ok(t))
-                        if t.status == TranStatus::Unprocessed && t.amount == row.amount =>
-                    {
-                        t.access
+        // At most one move to a fresh OrderID per attempt, so a gateway that keeps answering
+        // E01040010 ends in `gateway_conflict` instead of a loop.
+        let mut moved = false;
+        let access = loop {
+            let entry = self
+                .gmo
+                .entry_tran(&row.gmo_order_id, capture.gmo_job(), row.amount)
+                .await;
+            match entry {
+                Ok(Answer::Ok(access)) => break access,
+                Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::OrderIdExists => {
+                    match self.gmo.search_trade(&row.gmo_order_id).await {
+                        // Our earlier EntryTran went through but its answer was lost.
+                        Ok(Answer::Ok(t))
+                            if t.status == TranStatus::Unprocessed && t.amount == row.amount =>
+                        {
+                            break t.access;
+                        }
+                        // Taken by an EntryTran for another amount that was never paid, or by
+                        // one GMO refused (the OrderID stays reserved without a trade,
+                        // reference §2b): nothing was charged, so a fresh OrderID is safe.
+                        Ok(Answer::Ok(t)) if t.status == TranStatus::Unprocessed && !moved => {}
+                        Ok(Answer::Err(nf)) if nf.contains("E01110002") && !moved => {}
+                        // A trade that went further (or an unreadable answer) is not ours to
+                        // paper over: the operator reconciles it.
+                        _ => return Err((Some(e), "gateway_conflict")),
                     }
-                    _ => return Err((Some(e), "gateway_conflict")),
+                    moved = true;
+                    self.move_order(row).await?;
                 }
+                Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::Busy => {
+                    return Err((Some(e), "gateway_busy"));
+                }
+                Ok(Answer::Err(e)) => return Err((Some(e), "gateway_rejected")),
+                Err(_) => return Err((None, "gateway_unavailable")),
             }
-            Ok(Answer::Err(e)) if e.meaning().class == ErrorClass::Busy => {
-                return Err((Some(e), "gateway_busy"));
-            }
-            Ok(Answer::Err(e)) => return Err((Some(e), "gateway_rejected")),
-            Err(_) => return Err((None, "gateway_unavailable")),
         };
         if self
             .store
@@ -267,6 +282,53 @@ impl Flow<'_> {
         row.gmo_access_id = Some(access.access_id.clone());
         row.gmo_access_pass = Some(access.access_pass.clone());
         Ok(access)
+    }
+
+    /// Moves the claimed payment to a fresh GMO OrderID and records it before the EntryTran
+    /// that uses it, so a crash in between is still reconciled under the right OrderID.
+    async fn move_order(
+        &self,
+        row: &mut PaymentRow,
+    ) -> Result<(), (Option<GmoErrors>, &'static str)> {
+        let from = row.gmo_order_id.clone();
+        move_to_new_gmo_order(row).map_err(|_| (None, "internal_error"))?;
+        worker::console_warn!(
+            "payment {}: GMO OrderID {from} is taken without a payment; moving to {}",
+            row.id,
+            row.gmo_order_id
+        );
+        self.store
+            .save_gmo_order(&row.id, row.version, &row.gmo_order_id, row.gmo_attempt)
+            .await
+            .map_err(|_| (None, "internal_error"))
+    }
+
+    /// Back to `requires_payment` after GMO refused the EntryTran. GMO keeps the refused
+    /// OrderID reserved, so the payment moves to a fresh one for the shopper's next try (which
+    /// would otherwise meet E01040010 on every retry).
+    async fn release_refused_entry(
+        &self,
+        mut row: PaymentRow,
+        errors: Option<&GmoErrors>,
+        code: &str,
+    ) -> ApiResult<PaymentRow> {
+        let mut detail = gmo_detail(&row.gmo_order_id, errors);
+        if code == "gateway_rejected" {
+            move_to_new_gmo_order(&mut row)?;
+            detail["next_gmo_order_id"] = json!(row.gmo_order_id);
+        }
+        row.last_error_code = Some(code.to_string());
+        row.last_error_info = errors.map(|e| e.joined().1);
+        self.settle(
+            row,
+            PaymentState::RequiresPayment,
+            Event {
+                actor: "gateway",
+                kind: "entry_failed",
+                detail,
+            },
+        )
+        .await
     }
 }
 
@@ -309,7 +371,7 @@ pub async fn authorize(
     let access = match flow.ensure_access(&mut claimed).await {
         Ok(a) => a,
         Err((errors, code)) => {
-            flow.release(claimed, "entry_failed", errors.as_ref(), code)
+            flow.release_refused_entry(claimed, errors.as_ref(), code)
                 .await?;
             return Err(failure_for(code, errors.as_ref()));
         }

@@ -10,12 +10,16 @@
 //!   failed, or still pending) in 10 minutes across payments; then 429 `too_many_card_failures`
 //!   with `Retry-After`, before anything reaches GMO. A paid attempt is no failure.
 //!
+//! - An attempt whose outcome was open (3-D Secure, unknown) is settled when the outcome is
+//!   known: by the 3-D Secure return or the sweep ([`settle_open_attempt`]).
+//!
 //! The reservation is one conditional insert, so parallel requests cannot pass a limit together.
 
 use crate::config::{CardTestingConfig, Config};
 use crate::http::{ApiError, ApiResult, Reply, invalid_json, only_fields};
-use crate::store::Store;
 use crate::store::card_attempts::AttemptLimits;
+use crate::store::{PaymentRow, Store};
+use kessai_core::payment::{PaymentState, Phase};
 use serde_json::{Value, json};
 use std::cell::Cell;
 
@@ -117,6 +121,26 @@ pub async fn finish(store: &Store<'_>, ticket: Ticket, outcome: &str) {
     if let Err(e) = written {
         // The shopper's answer stands; a pending row keeps counting, which errs on the safe side.
         worker::console_error!("card attempt {}: not recorded: {}", ticket.id, e.message);
+    }
+}
+
+/// Settles the attempt of a payment whose outcome was open when its card POST answered (the
+/// shopper at the issuer's 3-D Secure page, or unknown): a failed authentication or a decline
+/// after it now counts against the IP like any decline. Still open: nothing to record yet.
+pub async fn settle_open_attempt(store: &Store<'_>, row: &PaymentRow) {
+    let outcome = match row.state().map(PaymentState::phase) {
+        Ok(Phase::Paid) => "paid",
+        Ok(Phase::Open) => "declined",
+        Ok(Phase::Unknown) => "unknown",
+        Ok(Phase::Closed) => "failed",
+        Ok(Phase::InFlight) | Err(_) => return,
+    };
+    if let Err(e) = store.settle_open_card_attempt(&row.id, outcome).await {
+        worker::console_error!(
+            "payment {}: card attempt not settled: {}",
+            row.id,
+            e.message
+        );
     }
 }
 

@@ -41,6 +41,17 @@ fn new_gmo_order_id(attempt: i64) -> ApiResult<String> {
     Ok(format!("ks-{hex}-{attempt}"))
 }
 
+/// Gives the payment a fresh GMO OrderID for its next EntryTran. GMO keeps an OrderID taken
+/// forever, even by an EntryTran it refused (E01040010 on reuse, reference §2b), so a payment
+/// whose EntryTran failed or whose amount changed after one must move on.
+pub(super) fn move_to_new_gmo_order(row: &mut PaymentRow) -> ApiResult<()> {
+    row.gmo_attempt += 1;
+    row.gmo_order_id = new_gmo_order_id(row.gmo_attempt)?;
+    row.gmo_access_id = None;
+    row.gmo_access_pass = None;
+    Ok(())
+}
+
 /// What `POST /v1/payments` asks for.
 struct PaymentRequest {
     order_id: String,
@@ -225,10 +236,7 @@ async fn resume_payment(
     next.amount = amount.yen();
     next.capture_mode = capture.as_str().to_string();
     if next.gmo_access_id.is_some() {
-        next.gmo_attempt += 1;
-        next.gmo_order_id = new_gmo_order_id(next.gmo_attempt)?;
-        next.gmo_access_id = None;
-        next.gmo_access_pass = None;
+        move_to_new_gmo_order(&mut next)?;
     }
     let ev = Event {
         actor: "merchant",

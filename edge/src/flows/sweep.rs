@@ -14,6 +14,7 @@
 //! [`NOTIFICATION_GRACE_MS`], so the gateways' own retries go first, each is processed as on
 //! delivery (re-read at the gateway, forward only, once).
 
+use super::card_testing;
 use super::notifications::{amazon_ipn, gmo_result};
 use super::reconcile::reconcile_any;
 use super::test_clock;
@@ -105,7 +106,11 @@ async fn settle_payments(store: &Store<'_>, cfg: &Config, report: &mut SweepRepo
     for row in rows {
         report.examined += 1;
         let id = row.id.clone();
-        match reconcile_any(store, cfg, row).await.and_then(|r| r.state()) {
+        let settled = reconcile_any(store, cfg, row).await;
+        if let Ok(r) = &settled {
+            card_testing::settle_open_attempt(store, r).await;
+        }
+        match settled.and_then(|r| r.state()) {
             Ok(
                 state @ (PaymentState::Unknown
                 | PaymentState::Processing

@@ -3,6 +3,7 @@
 //! shopper goes back to the shop's page with the outcome. See [`super::three_d_secure`].
 
 use super::card_checkout::{Finished, Flow};
+use super::card_testing;
 use super::lease::LEASE_MS;
 #[cfg(doc)]
 use super::three_d_secure::RETURN_PATH;
@@ -20,7 +21,10 @@ use serde_json::json;
 /// the shopper back to the shop's page with the outcome.
 pub async fn on_return(store: &Store<'_>, cfg: &Config, payment_id: &str, access_id: &str) -> Nav {
     match finish(store, cfg, payment_id, access_id).await {
-        Ok(row) => back_to_shop(&row, cfg),
+        Ok(row) => {
+            card_testing::settle_open_attempt(store, &row).await;
+            back_to_shop(&row, cfg)
+        }
         Err(e) => Nav::ErrorPage {
             status: e.status,
             reason: e.code,

@@ -120,6 +120,18 @@ impl Store<'_> {
         Ok(())
     }
 
+    /// Records what the payment's latest attempt came to once its open outcome (3-D Secure at
+    /// the issuer, unknown, or left pending) is settled; an attempt already settled stays as it
+    /// is, so a replayed return or a second sweep changes nothing.
+    pub async fn settle_open_card_attempt(&self, payment_id: &str, outcome: &str) -> ApiResult<()> {
+        self.run(
+            "UPDATE card_attempts SET outcome = ?2 WHERE id =              (SELECT id FROM card_attempts WHERE payment_id = ?1 ORDER BY id DESC LIMIT 1)              AND outcome IN ('three_d_secure', 'unknown', 'pending')",
+            &[s(payment_id), s(outcome)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Drops a reservation whose request never reached ExecTran.
     pub async fn drop_card_attempt(&self, id: i64) -> ApiResult<()> {
         self.run("DELETE FROM card_attempts WHERE id = ?1", &[n(id)])

@@ -344,6 +344,23 @@ impl Store<'_> {
             .ok_or_else(|| ApiError::internal("payment vanished"))
     }
 
+    /// Records a fresh GMO OrderID chosen mid-flight (the old one was taken without a payment)
+    /// while we hold the processing lease.
+    pub async fn save_gmo_order(
+        &self,
+        id: &str,
+        version: i64,
+        gmo_order_id: &str,
+        gmo_attempt: i64,
+    ) -> ApiResult<()> {
+        self.run(
+            "UPDATE payments SET gmo_order_id = ?1, gmo_attempt = ?2, gmo_access_id = NULL, gmo_access_pass = NULL WHERE id = ?3 AND version = ?4",
+            &[s(gmo_order_id), n(gmo_attempt), s(id), n(version)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Records gateway ids learnt mid-flight (AccessID/AccessPass after EntryTran) while we hold
     /// the processing lease, so a crash after this point can still be reconciled.
     pub async fn save_access(
