@@ -91,6 +91,8 @@ pub fn event_label(kind: &str) -> String {
         "amount_updated" => "金額の更新（受付）".into(),
         "authorization_started" => "与信開始".into(),
         "authorized" => "与信（仮売上）".into(),
+        // 即時売上: authorised and captured by one ExecTran / SecureTran2.
+        "captured" => "与信・売上確定（即時売上）".into(),
         "card_declined" | "authorization_declined" => "カード会社が拒否".into(),
         "entry_failed" => "取引登録エラー".into(),
         "exec_not_sent" => "与信未送信".into(),
@@ -101,11 +103,17 @@ pub fn event_label(kind: &str) -> String {
         "three_d_secure_started" => "3Dセキュア認証開始".into(),
         "three_d_secure_returned" => "3Dセキュア認証から戻り".into(),
         "three_d_secure_failed" => "3Dセキュア認証失敗".into(),
-        "three_d_secure_abandoned" => "3Dセキュア認証の放棄".into(),
+        // A return (or a retry) while the shopper's authentication is still open at GMO.
+        "three_d_secure_still_open" => "3Dセキュア認証の完了待ち".into(),
         "amazon_button_signed" => "Amazon Payボタン表示".into(),
         "amazon_session_opened" => "Amazon Pay 開始".into(),
         "amazon_session_updated" => "Amazon Pay 更新".into(),
         "amazon_reconciled" => "Amazon Pay 再照会".into(),
+        "amazon_declined" => "Amazon Pay 決済拒否".into(),
+        "amazon_canceled" => "Amazon Pay 購入者が中止".into(),
+        "amazon_failed" => "Amazon Pay 決済失敗".into(),
+        "amazon_ipn_applied" => "Amazon Pay 通知（IPN）反映".into(),
+        "gmo_notification_applied" => "GMO 結果通知反映".into(),
         "card_attempts_unlocked" => "カード試行ロックの解除".into(),
         "card_ip_unlocked" => "IPアドレス制限の解除".into(),
         other => other.into(),
@@ -113,13 +121,13 @@ pub fn event_label(kind: &str) -> String {
 }
 
 /// The payment's 3-D Secure outcome, from its newest event that says one: `authorized` with
-/// `detail.three_d_secure` → 認証成功（Y、ECI 05）; `three_d_secure_failed` → 認証失敗;
+/// `detail.three_d_secure` (or `captured`, 即時売上) → 認証成功（Y、ECI 05）; `three_d_secure_failed` → 認証失敗;
 /// `three_d_secure_started` → 認証中; none → — (the card went without 3-D Secure).
 pub fn three_d_secure(events: &[serde_json::Value]) -> String {
     for e in events.iter().rev() {
         let t = &e["detail"]["three_d_secure"];
         match e["kind"].as_str() {
-            Some("authorized") if t.is_object() => {
+            Some("authorized" | "captured") if t.is_object() => {
                 return match (
                     t["trans_status"].as_str(),
                     t["trans_status_label_ja"].as_str(),
@@ -132,7 +140,7 @@ pub fn three_d_secure(events: &[serde_json::Value]) -> String {
                 };
             }
             // Authorised without a reported outcome (e.g. settled by 再照会 after the return).
-            Some("authorized") => {
+            Some("authorized" | "captured") => {
                 let started = events.iter().any(|e| e["kind"] == "three_d_secure_started");
                 return if started {
                     "認証済み（結果の詳細なし）"
@@ -165,6 +173,12 @@ mod tests {
         let ok = json!({"kind": "authorized", "detail": {"three_d_secure": {
             "trans_status": "Y", "trans_status_label_ja": "認証成功", "eci": "05"}}});
         let plain = json!({"kind": "authorized", "detail": {}});
+        let captured = json!({"kind": "captured", "detail": {"three_d_secure": {
+            "trans_status": "A", "trans_status_label_ja": "認証試行", "eci": "06"}}});
+        assert_eq!(
+            three_d_secure(&[started.clone(), captured]),
+            "認証試行（A、ECI 06）"
+        );
         assert_eq!(
             three_d_secure(std::slice::from_ref(&started)),
             "認証中または未完了"
@@ -191,6 +205,11 @@ mod tests {
             "three_d_secure_started",
             "three_d_secure_returned",
             "three_d_secure_failed",
+            "three_d_secure_still_open",
+            "captured",
+            "entry_failed",
+            "card_attempts_unlocked",
+            "card_ip_unlocked",
         ] {
             assert!(!event_label(kind).is_ascii(), "{kind}");
         }
