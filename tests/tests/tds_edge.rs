@@ -912,3 +912,35 @@ async fn failed_authentications_count_against_the_ip_like_declines() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "requires_action", "{body}");
 }
+
+#[tokio::test]
+async fn the_checkout_view_after_an_abandoned_authentication_offers_the_form_again() {
+    init();
+    let _t = CLOCK.write().await;
+    let t0 = now_ms();
+    set_clock(t0).await;
+    let (p, url) = start_3ds(1_700, test_cards::TDS2_CHALLENGE).await;
+    device_step(&url).await;
+    // The shopper pressed back: within the window the checkout still shows the authentication.
+    let (status, view) = checkout_config(&p).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"], "requires_action", "{view}");
+    assert_eq!(
+        count_api(&gateway_requests(&gmo_order(&p)).await, "SearchTrade"),
+        0,
+        "nothing asked of GMO within the window"
+    );
+    // Past the window, before any sweep: opening checkout settles it with GMO (uncharged).
+    set_clock(t0 + 11 * 60_000).await;
+    let (status, view) = checkout_config(&p).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"], "requires_payment", "{view}");
+    let after = payment(&id_of(&p)).await;
+    assert_eq!(
+        event(&after, "reconciled")["detail"]["gmo_status"],
+        "UNPROCESSED",
+        "{after}"
+    );
+    assert_eq!(gmo_trade(&gmo_order(&p)).await["status"], "UNPROCESSED");
+    real_clock().await;
+}

@@ -24,9 +24,13 @@ fn outcome_open(row: &PaymentRow) -> ApiResult<bool> {
 
 /// `GET /v1/checkout/{id}`.
 pub async fn view(store: &Store<'_>, cfg: &Config, mut row: PaymentRow) -> ApiResult<Reply> {
-    // The widget polls this after a 202: settle a lost outcome as soon as GMO can tell.
-    if outcome_open(&row)? {
+    // The widget polls this after a 202: settle a lost outcome as soon as GMO can tell. A
+    // shopper back from an authentication abandoned past its window (closed tab, back button)
+    // gets the form again now instead of at the next sweep.
+    let abandoned = three_d_secure::abandoned(&row, platform::now().0);
+    if abandoned || outcome_open(&row)? {
         row = reconcile_any(store, cfg, row).await?;
+        card_testing::settle_open_attempt(store, &row).await;
     }
     let mut body = checkout_view(&row, cfg);
     if body["last_error"].is_null()
