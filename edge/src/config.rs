@@ -41,6 +41,10 @@ pub struct CardTestingConfig {
 impl CardTestingConfig {
     /// The window an IP's failures count in: 10 minutes.
     pub const IP_WINDOW_MS: i64 = 10 * 60 * 1000;
+    /// How long attempts (with the shopper's IP) are kept: 90 days, long enough for an
+    /// operator's look back at an attack and for chargeback questions, short enough not to hoard
+    /// addresses. The attempts that lock a still-open payment stay until it is unlocked.
+    pub const RETENTION_MS: i64 = 90 * 24 * 60 * 60 * 1000;
 
     fn from_env(env: &Env) -> Result<CardTestingConfig, ApiError> {
         let limit = |name: &str, default: u32| match value(env, name) {

@@ -401,3 +401,58 @@ async fn a_refused_entry_whose_answer_was_lost_moves_to_a_fresh_order_id_on_retr
     assert_eq!(count_api(&new_log, "EntryTran"), 1, "{new_log:?}");
     assert_eq!(count_api(&new_log, "ExecTran"), 1, "{new_log:?}");
 }
+
+/// The `card attempts pruned N` of every sweep log line so far.
+fn pruned_counts() -> Vec<usize> {
+    let log =
+        std::fs::read_to_string(stack().state_dir.join("wrangler-dev.log")).unwrap_or_default();
+    log.lines()
+        .filter_map(|l| l.split("card attempts pruned ").nth(1))
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// Runs the sweep and reads how many card attempts it deleted (from its log line, which
+/// reaches the log file shortly after the run).
+async fn sweep_pruned() -> usize {
+    let before = pruned_counts().len();
+    run_cron().await;
+    for _ in 0..50 {
+        let counts = pruned_counts();
+        if counts.len() > before {
+            return counts[counts.len() - 1];
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no sweep log line");
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_attempts_past_90_days_but_keeps_a_locked_open_payment_locked() {
+    let _turn = TURN.lock().await;
+    let ip = "198.51.100.61";
+    let t0 = real_now_ms();
+    set_clock(t0).await;
+    // A payment that paid after two declines, and one locked by five declines.
+    let paid = create_payment(2600).await;
+    declines(&paid, ip, 2).await;
+    let (status, _, body) = card_from(&paid, ip, test_cards::APPROVED).await;
+    assert_eq!(status, 200, "{body}");
+    let locked = create_payment(2700).await;
+    declines(&locked, "198.51.100.62", 5).await;
+
+    // Within the retention nothing goes.
+    set_clock(t0 + 89 * 86_400_000).await;
+    assert_eq!(sweep_pruned().await, 0);
+    // Past 90 days the paid payment's three attempts (and any older test's) go, once.
+    set_clock(t0 + 91 * 86_400_000).await;
+    let pruned = sweep_pruned().await;
+    assert!(pruned >= 3, "pruned {pruned}");
+    assert_eq!(sweep_pruned().await, 0, "deleted, not only counted");
+    // The locked payment stays locked: its attempts are kept until an operator unlocks it.
+    let (status, _, body) = card_from(&locked, "198.51.100.63", test_cards::APPROVED).await;
+    real_clock().await;
+    assert_eq!(status, 423, "{body}");
+    assert_eq!(body["error"]["code"], "card_attempts_exceeded");
+}

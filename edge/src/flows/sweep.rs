@@ -13,13 +13,15 @@
 //! or GMO 結果通知 whose processing could not complete and whose redeliveries ran out): after
 //! [`NOTIFICATION_GRACE_MS`], so the gateways' own retries go first, each is processed as on
 //! delivery (re-read at the gateway, forward only, once).
+//!
+//! Last, it deletes card attempts past their retention (`CardTestingConfig::RETENTION_MS`).
 
 use super::card_testing;
 use super::notifications::{amazon_ipn, gmo_result};
 use super::reconcile::reconcile_any;
 use super::test_clock;
 use super::three_d_secure::AUTHENTICATION_WINDOW_MS;
-use crate::config::Config;
+use crate::config::{CardTestingConfig, Config};
 use crate::http::{Refusal, refuse};
 use crate::platform;
 use crate::store::Store;
@@ -46,6 +48,8 @@ pub struct SweepReport {
     pub failed: usize,
     pub notifications_processed: usize,
     pub notifications_failed: usize,
+    /// Card attempts past their retention (`CardTestingConfig::RETENTION_MS`) deleted.
+    pub card_attempts_pruned: usize,
 }
 
 /// The Cron Trigger's entry (`[triggers]` in wrangler.toml): configuration, the test clock,
@@ -72,13 +76,14 @@ pub async fn scheduled(env: &Env) {
     }
     let report = run(&store, &cfg).await;
     worker::console_log!(
-        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}",
+        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}",
         report.examined,
         report.settled,
         report.still_open,
         report.failed,
         report.notifications_processed,
-        report.notifications_failed
+        report.notifications_failed,
+        report.card_attempts_pruned
     );
 }
 
@@ -86,6 +91,7 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
     let mut report = SweepReport::default();
     settle_payments(store, cfg, &mut report).await;
     finish_notifications(store, cfg, &mut report).await;
+    prune_card_attempts(store, &mut report).await;
     report
 }
 
@@ -128,6 +134,15 @@ async fn settle_payments(store: &Store<'_>, cfg: &Config, report: &mut SweepRepo
                 worker::console_warn!("sweep: {id} failed: {}", e.code);
             }
         }
+    }
+}
+
+/// Deletes card attempts past their retention, a batch per run.
+async fn prune_card_attempts(store: &Store<'_>, report: &mut SweepReport) {
+    let before = platform::now().0 - CardTestingConfig::RETENTION_MS;
+    match store.prune_card_attempts(before, SWEEP_BATCH * 10).await {
+        Ok(n) => report.card_attempts_pruned = n,
+        Err(e) => worker::console_warn!("sweep: pruning card attempts failed: {}", e.code),
     }
 }
 

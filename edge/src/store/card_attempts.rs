@@ -132,6 +132,17 @@ impl Store<'_> {
         Ok(())
     }
 
+    /// Deletes up to `limit` attempts made before `before`, except those that still lock an open
+    /// payment (not paid, not cleared, the payment awaiting payment); how many went.
+    pub async fn prune_card_attempts(&self, before: i64, limit: i64) -> ApiResult<usize> {
+        let stmt = self.stmt(
+            "DELETE FROM card_attempts WHERE id IN (SELECT a.id FROM card_attempts a              LEFT JOIN payments p ON p.id = a.payment_id WHERE a.at < ?1 AND              (a.outcome = 'paid' OR a.payment_cleared_at IS NOT NULL OR p.id IS NULL OR p.state <> 'requires_payment')              ORDER BY a.id LIMIT ?2)",
+            &[n(before), n(limit)],
+        )?;
+        let results = self.db.batch(vec![stmt]).await.map_err(super::db::d1)?;
+        Ok(results.first().map(super::db::changes).unwrap_or(0))
+    }
+
     /// Drops a reservation whose request never reached ExecTran.
     pub async fn drop_card_attempt(&self, id: i64) -> ApiResult<()> {
         self.run("DELETE FROM card_attempts WHERE id = ?1", &[n(id)])
