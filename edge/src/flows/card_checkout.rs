@@ -10,8 +10,8 @@
 //!    the same AccessID (reference §2c), so the payment returns to `requires_payment`.
 
 use super::card_testing::Ticket;
+use super::gmo_order::move_to_new_gmo_order;
 use super::lease::{LEASE_MS, in_flight_window_passed};
-use super::payments::move_to_new_gmo_order;
 use super::three_d_secure;
 use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};

@@ -15,6 +15,7 @@
 //! - [`sweep`]: the Cron Trigger.
 //! - [`console`]: operator login, logout and the session's operator.
 //! - [`test_clock`]: the injected clock (test mode only).
+//! - [`gmo_order`]: a payment's GMO OrderIDs (a fresh one after a refused EntryTran).
 //! - [`lease`]: the processing lease every gateway flow holds.
 
 pub mod account_links;
@@ -23,6 +24,7 @@ pub mod card_checkout;
 pub mod card_testing;
 pub mod checkout;
 pub mod console;
+pub mod gmo_order;
 pub mod lease;
 pub mod notifications;
 pub mod operations;

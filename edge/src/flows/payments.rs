@@ -1,6 +1,7 @@
 //! The merchant's payments: creating (or resuming) the payment of an order, the view of one
 //! payment with its previews and history, and 再照会 (reconcile, with both sides shown).
 
+use super::gmo_order::{move_to_new_gmo_order, new_gmo_order_id};
 use super::operations::preview::previews;
 use super::operations::sides::{gateway_side, kessai_side};
 use super::reconcile::reconcile_any;
@@ -34,22 +35,6 @@ pub async fn reconcile(store: &Store<'_>, cfg: &Config, id: &str) -> ApiResult<R
         "gateway": gateway_side(cfg, &row).await,
     });
     Ok(Reply::ok(view))
-}
-
-fn new_gmo_order_id(attempt: i64) -> ApiResult<String> {
-    let hex = platform::random_hex(10).ok_or_else(|| ApiError::internal("random"))?;
-    Ok(format!("ks-{hex}-{attempt}"))
-}
-
-/// Gives the payment a fresh GMO OrderID for its next EntryTran. GMO keeps an OrderID taken
-/// forever, even by an EntryTran it refused (E01040010 on reuse, reference §2b), so a payment
-/// whose EntryTran failed or whose amount changed after one must move on.
-pub(super) fn move_to_new_gmo_order(row: &mut PaymentRow) -> ApiResult<()> {
-    row.gmo_attempt += 1;
-    row.gmo_order_id = new_gmo_order_id(row.gmo_attempt)?;
-    row.gmo_access_id = None;
-    row.gmo_access_pass = None;
-    Ok(())
 }
 
 /// What `POST /v1/payments` asks for.
