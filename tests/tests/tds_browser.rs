@@ -3,6 +3,9 @@
 //! challenge), the sandbox returns it to the edge's RetUrl, the edge finishes with SecureTran2 and
 //! sends the shopper back to the storefront's checkout page with `kessai_card=…`, which the
 //! widget reads.
+//!
+//! The test that moves the clock takes [`CLOCK`] for writing; every other test holds it for
+//! reading, so no payment of another test sees the jump.
 
 use fantoccini::{Client, Locator};
 use kessai_sandbox::test_cards;
@@ -11,6 +14,9 @@ use kessai_tests::web::{
 };
 use kessai_tests::*;
 use std::time::Duration;
+use tokio::sync::RwLock;
+
+static CLOCK: RwLock<()> = RwLock::const_new(());
 
 /// This binary's stack runs 3-D Secure; every test asks for it first (one stack per binary).
 async fn checkout(c: &Client) -> String {
@@ -65,6 +71,7 @@ async fn secure_tran2_calls(p: &serde_json::Value) -> usize {
 
 #[tokio::test]
 async fn frictionless_card_pays_through_the_device_step_and_returns_paid() {
+    let _t = CLOCK.read().await;
     let c = browser().await;
     let order = checkout(&c).await;
     consent_shown(&c).await;
@@ -111,6 +118,7 @@ async fn answer_challenge(c: &Client, code: Option<&str>) {
 
 #[tokio::test]
 async fn challenge_card_with_the_right_code_pays() {
+    let _t = CLOCK.read().await;
     let c = browser().await;
     let order = checkout(&c).await;
     consent_shown(&c).await;
@@ -126,6 +134,7 @@ async fn challenge_card_with_the_right_code_pays() {
 
 #[tokio::test]
 async fn wrong_codes_decline_with_the_3ds_message_and_the_form_pays_on_retry() {
+    let _t = CLOCK.read().await;
     let c = browser().await;
     let order = checkout(&c).await;
     pay_with(&c, test_cards::TDS2_CHALLENGE).await;
@@ -173,6 +182,7 @@ async fn wrong_codes_decline_with_the_3ds_message_and_the_form_pays_on_retry() {
 
 #[tokio::test]
 async fn not_enrolled_card_is_declined_with_a_message() {
+    let _t = CLOCK.read().await;
     let c = browser().await;
     let order = checkout(&c).await;
     pay_with(&c, test_cards::TDS2_NOT_ENROLLED).await;
@@ -201,6 +211,7 @@ async fn not_enrolled_card_is_declined_with_a_message() {
 
 #[tokio::test]
 async fn consent_notice_follows_the_language_and_hides_a_missing_privacy_link() {
+    let _t = CLOCK.read().await;
     let c = browser().await;
     checkout(&c).await;
     consent_shown(&c).await;
@@ -215,5 +226,121 @@ async fn consent_notice_follows_the_language_and_hides_a_missing_privacy_link() 
         en.contains("3-D Secure") && en.contains("Privacy policy"),
         "{en}"
     );
+    c.close().await.expect("close");
+}
+
+/// Waits (30 s) until the browser has left the page it was on when `mark_page` ran and shows the
+/// storefront's completion page again; its state label.
+async fn completion_state_after_navigation(c: &Client) -> String {
+    for _ in 0..150 {
+        let there = c
+            .execute(
+                "return window.__kessaiTestMark === undefined && !!document.getElementById('payment-state')",
+                vec![],
+            )
+            .await
+            .unwrap_or_default();
+        if there == serde_json::Value::Bool(true) {
+            return completion_state(c).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "no completion page after the replay: {:?}",
+        c.current_url().await
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_return_in_the_browser_charges_once_and_shows_the_payment_paid() {
+    let _t = CLOCK.read().await;
+    let c = browser().await;
+    let order = checkout(&c).await;
+    pay_with(&c, test_cards::TDS2_CHALLENGE).await;
+    wait_for(&c, "#tds2-challenge-form").await;
+    answer_challenge(&c, None).await;
+    assert_eq!(completion_state(&c).await, "authorized");
+    let p = payment_for_order(&order).await;
+    let access_id = gmo_trade(&gmo_order(&p)).await["access_id"]
+        .as_str()
+        .expect("access id")
+        .to_string();
+    // The issuer's return arrives again from the same browser (a reload that resubmits the form,
+    // the issuer's page in a second tab): the browser posts the same AccessID to the RetUrl.
+    let ret_url = format!("{}/v1/checkout/{}/3ds/return", stack().edge, id_of(&p));
+    web::eval(
+        &c,
+        &format!(
+            "window.__kessaiTestMark = 1;
+             const f = document.createElement('form');
+             f.method = 'POST'; f.action = {ret_url:?};
+             const i = document.createElement('input');
+             i.type = 'hidden'; i.name = 'AccessID'; i.value = {access_id:?};
+             f.appendChild(i); document.body.appendChild(f); f.submit(); return true;"
+        ),
+    )
+    .await;
+    assert_eq!(completion_state_after_navigation(&c).await, "authorized");
+    let after = payment_for_order(&order).await;
+    assert_eq!(after["state"], "authorized", "{after}");
+    assert_eq!(
+        secure_tran2_calls(&after).await,
+        1,
+        "one SecureTran2 for two returns"
+    );
+    assert_eq!(
+        event_kinds(&after)
+            .iter()
+            .filter(|k| *k == "three_d_secure_returned")
+            .count(),
+        1,
+        "{after}"
+    );
+    let log = gateway_requests(&gmo_order(&after)).await;
+    assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+    c.close().await.expect("close");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn an_abandoned_challenge_is_released_by_the_sweep_and_the_same_checkout_pays() {
+    let _t = CLOCK.write().await;
+    let c = browser().await;
+    let order = checkout(&c).await;
+    let checkout_url = c.current_url().await.expect("url").to_string();
+    let t0 = now_ms();
+    set_clock(t0).await;
+    pay_with(&c, test_cards::TDS2_CHALLENGE).await;
+    wait_for(&c, "#tds2-challenge-form").await;
+    assert_eq!(payment_for_order(&order).await["state"], "requires_action");
+    // The shopper walks away from the issuer's page; past 10 minutes the sweep asks GMO.
+    c.goto("about:blank").await.expect("leave");
+    set_clock(t0 + 11 * 60_000).await;
+    run_cron().await;
+    let released = payment_for_order(&order).await;
+    real_clock().await;
+    assert_eq!(released["state"], "requires_payment", "{released}");
+    assert!(
+        event_kinds(&released).contains(&"reconciled".to_string()),
+        "{released}"
+    );
+    assert_eq!(secure_tran2_calls(&released).await, 0, "nothing authorized");
+
+    // Back on the shop's checkout page the form is there again and pays (frictionless).
+    c.goto(&checkout_url).await.expect("checkout again");
+    wait_for(&c, "#kessai-card-number").await;
+    assert!(!web::pay_button_disabled(&c).await);
+    consent_shown(&c).await;
+    pay_with(&c, test_cards::APPROVED).await;
+    assert_eq!(completion_state(&c).await, "authorized");
+    let paid = payment_for_order(&order).await;
+    assert_eq!(paid["state"], "authorized", "{paid}");
+    assert_eq!(paid["id"], released["id"], "the same payment");
     c.close().await.expect("close");
 }
