@@ -9,8 +9,10 @@
 pub mod api;
 pub mod codec;
 pub mod errors;
+pub mod installments;
 pub mod notification;
 pub mod risk;
+pub mod site;
 pub mod status;
 pub mod tds2;
 pub mod token;

@@ -4,6 +4,8 @@
 use crate::http::{ApiError, ApiResult, origin_of};
 use kessai_core::amazon::signing::base64_decode;
 use kessai_core::gmo::api::ShopAuth;
+use kessai_core::gmo::installments::InstallmentPlan;
+use kessai_core::gmo::site::SiteAuth;
 use kessai_core::gmo::tds2::{ThreeDSecurePolicy, encode_tenant_name};
 use serde_json::Value;
 use worker::Env;
@@ -28,6 +30,11 @@ pub struct Config {
     pub three_d_secure: ThreeDSecureConfig,
     /// Card-testing limits (issue #13).
     pub card_testing: CardTestingConfig,
+    /// Stored cards (会員カード, issue #14): GMO's Site credentials; `None` (the endpoints
+    /// answer 404 `stored_cards_disabled`) without `GMO_SITE_ID`.
+    pub site: Option<SiteAuth>,
+    /// 支払回数 the shop's card contract allows beyond 一括 (`CARD_INSTALLMENTS`).
+    pub installments: InstallmentPlan,
 }
 
 /// `CARD_ATTEMPTS_PER_PAYMENT` (default 5) and `CARD_FAILURES_PER_IP` (default 10, per
@@ -255,8 +262,35 @@ impl Config {
             console_operators: value(env, "CONSOLE_OPERATORS"),
             three_d_secure: ThreeDSecureConfig::from_env(env, mode)?,
             card_testing: CardTestingConfig::from_env(env)?,
+            site: match value(env, "GMO_SITE_ID") {
+                None => None,
+                Some(site_id) => Some(SiteAuth {
+                    site_id,
+                    site_pass: required(env, "GMO_SITE_PASS")?,
+                }),
+            },
+            installments: InstallmentPlan::parse(
+                &value(env, "CARD_INSTALLMENTS").unwrap_or_default(),
+            )
+            .map_err(|item| {
+                ApiError::internal(&format!(
+                    "CARD_INSTALLMENTS: {item} is not 3, 5, 6, 10, 12, 15, 18, 20, 24, bonus or revolving"
+                ))
+            })?,
         };
         Ok(cfg)
+    }
+
+    /// The Site credentials, or 404 `stored_cards_disabled` when the shop has no GMO site.
+    pub fn stored_cards(&self) -> ApiResult<&SiteAuth> {
+        self.site.as_ref().ok_or_else(|| {
+            ApiError::new(
+                404,
+                "stored_cards_disabled",
+                "stored cards are not enabled for this shop (GMO_SITE_ID)",
+                "このショップではカードの登録をご利用いただけません。",
+            )
+        })
     }
 
     /// The Amazon Pay settings, or 404 `amazon_pay_disabled` when this shop has Amazon Pay off.

@@ -7,6 +7,7 @@ use crate::http::ApiResult;
 use crate::platform;
 use crate::store::{EventRow, PaymentRow};
 use kessai_core::console::{ExpiryBadge, expiry_badge, shown_state};
+use kessai_core::gmo::installments::Installments;
 use kessai_core::jst::UnixMillis;
 use kessai_core::payment::PaymentState;
 use serde_json::{Value, json};
@@ -35,6 +36,8 @@ pub fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
             "tran_date": row.gmo_tran_date,
         },
         "card_mask": row.card_mask,
+        "card": card_payment_block(row),
+        "customer": row.customer_id,
         "amazon_pay": amazon_payment_block(row),
         "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
         "created_at": row.created_at,
@@ -82,9 +85,43 @@ pub fn checkout_view(row: &PaymentRow, cfg: &Config) -> Value {
         "method": row.method,
         "capture": row.capture_mode,
         "mode": cfg.mode.as_str(),
-        "card": { "shop_id": cfg.gmo.shop_id, "token_js_url": cfg.gmo_token_js_url },
+        "card": {
+            "shop_id": cfg.gmo.shop_id,
+            "token_js_url": cfg.gmo_token_js_url,
+            "installments": installment_choices(cfg),
+            // The widget offers the customer's saved cards and 「このカードを登録する」 only then.
+            "stored_cards": cfg.site.is_some() && row.customer_id.is_some(),
+        },
         "amazon_pay": amazon_checkout_block(cfg),
         "last_error": amazon_last_error_block(row),
+    })
+}
+
+/// 支払回数 the shop offers, in the order the widget lists them (一括 first); empty when only 一括.
+fn installment_choices(cfg: &Config) -> Value {
+    let choices = cfg.installments.choices();
+    if choices.len() <= 1 {
+        return json!([]);
+    }
+    json!(
+        choices
+            .into_iter()
+            .map(|c| json!({ "code": c.code(), "label_ja": c.label_ja() }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// `card` block of the merchant's payment view: 支払回数, and the stored card paid with or saved.
+fn card_payment_block(row: &PaymentRow) -> Value {
+    if row.is_amazon() {
+        return Value::Null;
+    }
+    let pay = Installments::parse(&row.installments);
+    json!({
+        "installments": row.installments,
+        "installments_label_ja": pay.map(Installments::label_ja),
+        "stored_card_seq": row.card_seq,
+        "saved_card_seq": row.saved_card_seq,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use super::codec::{Params, get};
 use super::errors::GmoErrors;
+use super::installments::Installments;
 use super::status::{JobCd, TranStatus};
 
 /// Paths under the API base (`https://pt01.mul-pay.jp` test, `https://p01.mul-pay.jp` live).
@@ -59,18 +60,26 @@ pub fn entry_tran(auth: &ShopAuth, order_id: &str, job: JobCd, amount: i64) -> P
     ]
 }
 
-/// ExecTran with a token, paid in one installment (Method 1 一括).
-pub fn exec_tran_token(access: &Access, order_id: &str, token: &str) -> Params {
-    vec![
+/// ExecTran with a token, paid as `pay` (支払回数: `Method`, `PayTimes`).
+pub fn exec_tran_token(access: &Access, order_id: &str, token: &str, pay: Installments) -> Params {
+    let mut v = vec![
         p("AccessID", &access.access_id),
         p("AccessPass", &access.access_pass),
         p("OrderID", order_id),
-        p("Method", "1"),
-        p("Token", token),
-    ]
+    ];
+    v.extend(pay.params());
+    v.push(p("Token", token));
+    v
 }
 
-pub fn alter_tran(auth: &ShopAuth, access: &Access, job: JobCd, amount: Option<i64>) -> Params {
+/// AlterTran; a re-authorisation (`amount` with AUTH/CAPTURE/SAUTH) keeps the payment's 支払回数.
+pub fn alter_tran(
+    auth: &ShopAuth,
+    access: &Access,
+    job: JobCd,
+    amount: Option<i64>,
+    pay: Installments,
+) -> Params {
     let mut v = vec![
         p("ShopID", &auth.shop_id),
         p("ShopPass", &auth.shop_pass),
@@ -81,7 +90,7 @@ pub fn alter_tran(auth: &ShopAuth, access: &Access, job: JobCd, amount: Option<i
     if let Some(a) = amount {
         v.push(p("Amount", a.to_string()));
         if matches!(job, JobCd::Auth | JobCd::Capture | JobCd::Sauth) {
-            v.push(p("Method", "1"));
+            v.extend(pay.params());
         }
     }
     v

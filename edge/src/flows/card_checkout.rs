@@ -15,11 +15,12 @@ use super::lease::{LEASE_MS, in_flight_window_passed};
 use super::three_d_secure;
 use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
-use crate::gateways::gmo::{CallError, Called, GmoClient};
+use crate::gateways::gmo::{CallError, Called, CardSource, GmoClient};
 use crate::http::{ApiError, ApiResult};
 use crate::store::{Claim, Event, PaymentRow, Store};
 use kessai_core::gmo::api::{Access, Answer, Authorization, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
+use kessai_core::gmo::installments::Installments;
 use kessai_core::gmo::status::TranStatus;
 use kessai_core::gmo::tds2::{self, RiskData, ThreeDSecurePolicy};
 use kessai_core::payment::{PaymentState, Phase, state_from_gmo};
@@ -332,13 +333,32 @@ impl Flow<'_> {
     }
 }
 
-/// Authorises `row` with a GMO token. Returns the paid or unknown payment, or the error to show.
+/// What one card POST pays with, and how.
+pub struct CardAttempt {
+    pub source: AttemptSource,
+    /// 支払回数 (checked against the shop's contract before).
+    pub installments: Installments,
+    /// 「このカードを登録する」 with the brand the widget saw (a token attempt of a payment with a
+    /// customer only).
+    pub save: Option<Option<String>>,
+    /// Where the shopper returns after 3-D Secure (checked against the storefront origins).
+    pub return_url: Option<String>,
+}
+
+pub enum AttemptSource {
+    /// A single-use token from GMO's token JS.
+    Token(String),
+    /// A card GMO keeps for the payment's customer (checked to exist and be valid).
+    Stored { member_id: String, card_seq: u32 },
+}
+
+/// Authorises `row` with a GMO token or a stored card. Returns the paid or unknown payment, or
+/// the error to show.
 pub async fn authorize(
     store: &Store<'_>,
     cfg: &Config,
     row: PaymentRow,
-    token: &str,
-    return_url: Option<&str>,
+    attempt: &CardAttempt,
     now: i64,
     ticket: &Ticket,
 ) -> ApiResult<Outcome> {
@@ -364,7 +384,7 @@ pub async fn authorize(
             ));
         }
     }
-    let mut claimed = match flow.claim_attempt(row, return_url).await? {
+    let mut claimed = match flow.claim_attempt(row, attempt).await? {
         Ok(claimed) => claimed,
         Err(outcome) => return outcome,
     };
@@ -384,10 +404,26 @@ pub async fn authorize(
         }
         ThreeDSecurePolicy::Off => None,
     };
+    let source = match &attempt.source {
+        AttemptSource::Token(token) => CardSource::Token(token),
+        AttemptSource::Stored {
+            member_id,
+            card_seq,
+        } => CardSource::Stored {
+            member_id,
+            card_seq: *card_seq,
+        },
+    };
     ticket.reached_gateway();
     let answer = flow
         .gmo
-        .exec_tran_token(&access, &claimed.gmo_order_id, token, tds)
+        .exec_tran(
+            &access,
+            &claimed.gmo_order_id,
+            source,
+            attempt.installments,
+            tds,
+        )
         .await;
     flow.adopt_exec(claimed, answer).await
 }
@@ -413,13 +449,21 @@ impl Flow<'_> {
     async fn claim_attempt(
         &self,
         row: PaymentRow,
-        return_url: Option<&str>,
+        attempt: &CardAttempt,
     ) -> ApiResult<Result<PaymentRow, ApiResult<Outcome>>> {
         let mut claimed = row.clone();
-        if let Some(url) = return_url {
-            // Where the shopper returns after 3-D Secure (checked against the storefront origins).
-            claimed.return_url = Some(url.to_string());
+        if let Some(url) = &attempt.return_url {
+            claimed.return_url = Some(url.clone());
         }
+        // The attempt's choices stay on the payment: the 3-D Secure return, a reconciliation
+        // and a later re-authorisation (same 支払回数) read them.
+        claimed.installments = attempt.installments.code();
+        claimed.card_seq = match &attempt.source {
+            AttemptSource::Token(_) => None,
+            AttemptSource::Stored { card_seq, .. } => Some(i64::from(*card_seq)),
+        };
+        claimed.save_card = i64::from(attempt.save.is_some());
+        claimed.save_card_brand = attempt.save.clone().flatten();
         claimed.lease_until = Some(self.now + LEASE_MS);
         claimed.attempt_started_at = Some(self.now);
         // The payment may have tried Amazon Pay before; from here on the card flow holds it.
@@ -427,7 +471,12 @@ impl Flow<'_> {
         let ev = Event {
             actor: "shopper",
             kind: "authorization_started",
-            detail: json!({ "gmo_order_id": row.gmo_order_id }),
+            detail: json!({
+                "gmo_order_id": row.gmo_order_id,
+                "installments": claimed.installments,
+                "card_seq": claimed.card_seq,
+                "save_card": attempt.save.is_some(),
+            }),
         };
         if !self
             .store

@@ -32,6 +32,7 @@ pub mod payment_list;
 pub mod payments;
 pub mod reconcile;
 pub mod signin;
+pub mod stored_cards;
 pub mod sweep;
 pub mod test_clock;
 pub mod three_d_secure;

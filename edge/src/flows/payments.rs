@@ -45,6 +45,18 @@ struct PaymentRequest {
     customer_name: Option<String>,
     /// `risk` in its stored JSON form; `None` when the request had none.
     risk_data: Option<String>,
+    /// The shop's member id (`customer`): the payment may save and use that member's cards.
+    customer_id: Option<String>,
+}
+
+/// The shop's member id as the merchant names it: 1–100 of `[A-Za-z0-9._@+-]` (EC-CUBE's
+/// numeric ids, e-mail-like logins). Never sent to GMO (kessai makes its own MemberID).
+pub fn customer_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b))
 }
 
 /// Reads and checks the body of `POST /v1/payments` (400 with `param` for each bad field).
@@ -105,6 +117,17 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
             .with("param", "customer_name"));
         }
     };
+    let customer_id = match body.get("customer") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) if customer_id_ok(c) => Some(c.clone()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "customer must be 1-100 characters of A-Z a-z 0-9 . _ @ + -",
+                "会員IDは半角英数字と . _ @ + - の1〜100文字で指定してください。",
+            )
+            .with("param", "customer"));
+        }
+    };
     let risk = risk::parse(body.get("risk"))
         .map_err(|e| ApiError::bad_request(e.message_en, e.message_ja).with("param", &e.param))?;
     Ok(PaymentRequest {
@@ -113,6 +136,7 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
         capture,
         customer_name: customer_name.map(str::to_string),
         risk_data: (!risk::is_empty(&risk)).then(|| risk::to_json(&risk).to_string()),
+        customer_id,
     })
 }
 
@@ -124,12 +148,14 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         capture,
         customer_name,
         risk_data,
+        customer_id,
     } = parse_request(raw)?;
     let order_id = order_id.as_str();
     let customer_name = customer_name.as_deref();
     let now = platform::now().0;
 
     if let Some(existing) = store.payment_by_order(order_id).await? {
+        same_customer(&existing, customer_id.as_deref())?;
         let existing = update_risk(store, existing, risk_data.as_deref()).await?;
         return resume_payment(store, existing, amount, capture, now).await;
     }
@@ -152,6 +178,7 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         now,
         customer_name,
         risk_data: risk_data.as_deref(),
+        customer_id: customer_id.as_deref(),
     };
     let ev = Event {
         actor: "merchant",
@@ -171,6 +198,21 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         .await?
         .ok_or_else(|| ApiError::internal("payment vanished"))?;
     Ok(Reply::with_status(201, payment_view(&row)?))
+}
+
+/// A resumed creation names the payment's customer or none: another member would see (and
+/// could pay with) the first one's cards.
+fn same_customer(row: &PaymentRow, customer_id: Option<&str>) -> ApiResult<()> {
+    if customer_id.is_none() || row.customer_id.as_deref() == customer_id {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        409,
+        "customer_mismatch",
+        "this order's payment was created for another customer",
+        "この注文の決済は別の会員で作成されています。",
+    )
+    .with("payment_id", &row.id))
 }
 
 /// A resumed creation that sends risk data replaces the stored one while nothing is charged (the

@@ -5,6 +5,7 @@
 use super::card_checkout::{Finished, Flow};
 use super::card_testing;
 use super::lease::LEASE_MS;
+use super::stored_cards;
 #[cfg(doc)]
 use super::three_d_secure::RETURN_PATH;
 use crate::config::Config;
@@ -23,7 +24,14 @@ pub async fn on_return(store: &Store<'_>, cfg: &Config, payment_id: &str, access
     match finish(store, cfg, payment_id, access_id).await {
         Ok(row) => {
             card_testing::settle_open_attempt(store, &row).await;
-            back_to_shop(&row, cfg)
+            // 「このカードを登録する」 after a 3-D Secure-authenticated payment: the shop's page
+            // learns the result from `kessai_card_saved` (the payment stands either way).
+            let saved = match row.state().map(PaymentState::phase) {
+                Ok(Phase::Paid) => stored_cards::save_after_payment(store, cfg, &row, true).await,
+                Ok(Phase::Open | Phase::InFlight | Phase::Unknown | Phase::Closed) | Err(_) => None,
+            };
+            let saved = saved.map(|v| v.get("card_saved").is_some());
+            back_to_shop(&row, cfg, saved)
         }
         Err(e) => Nav::ErrorPage {
             status: e.status,
@@ -169,7 +177,7 @@ async fn refused(flow: &Flow<'_>, claimed: PaymentRow, e: GmoErrors) -> ApiResul
 
 /// The storefront's page with `kessai_payment` and `kessai_card` (`authorized`, `declined`,
 /// `pending`, `error`); a Japanese page when the payment has no return URL on the shop.
-fn back_to_shop(row: &PaymentRow, cfg: &Config) -> Nav {
+fn back_to_shop(row: &PaymentRow, cfg: &Config, card_saved: Option<bool>) -> Nav {
     let outcome = match row.state().map(PaymentState::phase) {
         Ok(Phase::Paid) => "authorized",
         Ok(Phase::Open) => "declined",
@@ -177,10 +185,17 @@ fn back_to_shop(row: &PaymentRow, cfg: &Config) -> Nav {
         Ok(Phase::Closed) | Err(_) => "error",
     };
     match row.return_url.as_deref() {
-        Some(url) if cfg.url_on_allowed_origin(url) => Nav::Redirect(with_query(
-            url,
-            &format!("kessai_payment={}&kessai_card={outcome}", row.id),
-        )),
+        Some(url) if cfg.url_on_allowed_origin(url) => {
+            let saved = match card_saved {
+                Some(true) => "&kessai_card_saved=1",
+                Some(false) => "&kessai_card_saved=0",
+                None => "",
+            };
+            Nav::Redirect(with_query(
+                url,
+                &format!("kessai_payment={}&kessai_card={outcome}{saved}", row.id),
+            ))
+        }
         _ => Nav::ErrorPage {
             status: 200,
             reason: "no return url",

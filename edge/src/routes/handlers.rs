@@ -6,7 +6,7 @@ use crate::flows::notifications::{amazon_ipn, gmo_result};
 use crate::flows::operations::{bulk, force as force_flow, parse, run};
 use crate::flows::{
     account_links, amazon_checkout, card_testing, checkout, console, payment_list, payments,
-    signin, test_clock, three_d_secure_return,
+    signin, stored_cards, test_clock, three_d_secure_return,
 };
 use crate::http::{ApiError, ApiResult, Nav, Reply, json_response};
 use crate::platform;
@@ -110,6 +110,29 @@ pub fn delete_link<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(async move {
         account_links::delete_link(c.store, c.param(0)).await?;
         Ok(Reply::no_content())
+    })
+}
+
+pub fn customer_cards<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        Ok(Reply::ok(
+            stored_cards::merchant_list(c.store, c.cfg, c.param(0)).await?,
+        ))
+    })
+}
+
+pub fn delete_customer_card<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        stored_cards::merchant_delete(c.store, c.cfg, c.param(0), c.param(1)).await?;
+        Ok(Reply::no_content())
+    })
+}
+
+pub fn checkout_cards<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        Ok(Reply::ok(
+            stored_cards::checkout_list(c.store, c.cfg, &c.payment()?).await?,
+        ))
     })
 }
 

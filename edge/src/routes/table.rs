@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 30] = [
+pub static ROUTES: [Route; 33] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -79,8 +79,12 @@ pub static ROUTES: [Route; 30] = [
     amazon(route(Get,    "/v1/amazon-pay/links/{member}",   MerchantOrOperator, NO_BODY,    Json(get_link))),
     amazon(route(Put,    "/v1/amazon-pay/links/{member}",   MerchantOrOperator, JSON_BODY,  Json(put_link))),
     amazon(route(Delete, "/v1/amazon-pay/links/{member}",   MerchantOrOperator, NO_BODY,    Json(delete_link))),
+    // Stored cards (会員カード, #14): the merchant server manages its customers' cards.
+    route(Get,    "/v1/customers/{customer}/cards",         MerchantOrOperator, NO_BODY,    Json(customer_cards)),
+    route(Delete, "/v1/customers/{customer}/cards/{seq}",   MerchantOrOperator, NO_BODY,    Json(delete_customer_card)),
     // Widget API (storefront pages, client secret).
     route(Get,    "/v1/checkout/{id}",                      Checkout,           NO_BODY,    Json(checkout_view)),
+    route(Get,    "/v1/checkout/{id}/cards",                Checkout,           NO_BODY,    Json(checkout_cards)),
     route(Post,   "/v1/checkout/{id}/card",                 Checkout,           JSON_BODY,  Json(pay_by_card)),
     amazon(route(Post, "/v1/checkout/{id}/amazon-pay/button", Checkout,         JSON_BODY,  Json(amazon_button))),
     amazon(route(Post, "/v1/amazon-pay/signin-button",      Storefront,         JSON_BODY,  Json(signin_button))),

@@ -5,12 +5,13 @@
 //! Rooms: [`payments`] (the payment aggregate and its compare-and-set), [`events`] (its
 //! append-only history), [`notifications`] (gateway notifications, recorded once),
 //! [`members`] (Amazon account links and sign-in states), [`operators`] (console sessions and
-//! login failures), [`idempotency`] (replayed answers), [`clock`] (the test clock), [`card_attempts`] (card attempts per payment and IP, #13); [`db`] holds the `Store` handle and
+//! login failures), [`idempotency`] (replayed answers), [`clock`] (the test clock), [`card_attempts`] (card attempts per payment and IP, #13), [`customers`] (GMO members and stored-card notes, #14); [`db`] holds the `Store` handle and
 //! the statement helpers they share.
 //! Migrations stay wrangler-native in `edge/migrations`.
 
 pub mod card_attempts;
 pub mod clock;
+pub mod customers;
 pub mod db;
 pub mod events;
 pub mod idempotency;

@@ -8,6 +8,7 @@ use super::events::Event;
 use crate::http::{ApiError, ApiResult};
 use kessai_core::amazon::errors::AmazonErrorClass;
 use kessai_core::gmo::api::Access;
+use kessai_core::gmo::installments::Installments;
 use kessai_core::operations::PaymentMethod;
 use kessai_core::payment::{CaptureMode, PaymentState};
 use serde::{Deserialize, Serialize};
@@ -76,6 +77,29 @@ pub struct PaymentRow {
     /// resumed creation that sends it, never by `transition`.
     #[serde(default)]
     pub risk_data: Option<String>,
+    // Stored cards and 支払回数 (migration 0009).
+    /// The shop's customer (member) id, set on creation; written by `transition` never.
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    /// 支払回数 of the current attempt (`kessai_core::gmo::installments` code).
+    #[serde(default = "lump")]
+    pub installments: String,
+    /// The stored card (CardSeq) the current attempt pays with; `None`: a token.
+    #[serde(default)]
+    pub card_seq: Option<i64>,
+    /// The shopper asked to save the card of the current attempt (1), with the brand the
+    /// widget saw.
+    #[serde(default)]
+    pub save_card: i64,
+    #[serde(default)]
+    pub save_card_brand: Option<String>,
+    /// The card saved from this payment (TradedCard's CardSeq).
+    #[serde(default)]
+    pub saved_card_seq: Option<i64>,
+}
+
+fn lump() -> String {
+    "lump".to_string()
 }
 
 impl PaymentRow {
@@ -85,6 +109,11 @@ impl PaymentRow {
     pub fn capture(&self) -> ApiResult<CaptureMode> {
         CaptureMode::parse(&self.capture_mode)
             .ok_or_else(|| ApiError::internal("unknown capture mode in D1"))
+    }
+    /// 支払回数 of the current (or last) attempt.
+    pub fn pay_installments(&self) -> ApiResult<Installments> {
+        Installments::parse(&self.installments)
+            .ok_or_else(|| ApiError::internal("unknown installments in D1"))
     }
     /// How the payment's current (or last) attempt pays: card unless it went through Amazon Pay.
     pub fn method(&self) -> PaymentMethod {
@@ -151,16 +180,17 @@ pub struct NewPayment<'a> {
     pub now: i64,
     pub customer_name: Option<&'a str>,
     pub risk_data: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
 }
 
 impl Store<'_> {
     /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
     pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
         let insert = self.stmt(
-            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9) ON CONFLICT(order_id) DO NOTHING",
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data, customer_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9, ?10) ON CONFLICT(order_id) DO NOTHING",
             &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now),
-              opt(p.customer_name), opt(p.risk_data)],
+              opt(p.customer_name), opt(p.risk_data), opt(p.customer_id)],
         )?;
         let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
         let res = self.db.batch(vec![insert, event]).await.map_err(d1)?;
@@ -250,7 +280,8 @@ impl Store<'_> {
                last_error_info = ?14, authorized_at = ?15, updated_at = ?16, capture_mode = ?20, attempt_started_at = ?21, \
                method = ?22, amazon_checkout_session_id = ?23, amazon_charge_id = ?24, amazon_charge_permission_id = ?25, \
                amazon_buyer_id = ?26, amazon_buyer_name = ?27, amazon_buyer_email = ?28, shipping_address = ?29, return_url = ?30, \
-               authorized_amount = ?31, captured_amount = ?32, refunded_amount = ?33, first_authorized_at = ?34, gmo_status = ?35 \
+               authorized_amount = ?31, captured_amount = ?32, refunded_amount = ?33, first_authorized_at = ?34, gmo_status = ?35, \
+               installments = ?36, card_seq = ?37, save_card = ?38, save_card_brand = ?39, saved_card_seq = ?40 \
              WHERE id = ?17 AND version = ?18 AND state = ?19",
             &[
                 s(to.as_str()),
@@ -288,6 +319,11 @@ impl Store<'_> {
                 opt_n(row.refunded_amount),
                 opt_n(row.first_authorized_at),
                 opt(row.gmo_status.as_deref()),
+                s(&row.installments),
+                opt_n(row.card_seq),
+                n(row.save_card),
+                opt(row.save_card_brand.as_deref()),
+                opt_n(row.saved_card_seq),
             ],
         )?;
         let event = self.event_stmt(&row.id, now, Some(from), Some(to), ev)?;

@@ -92,7 +92,18 @@ impl Runner<'_> {
         let gmo = GmoClient::new(self.cfg);
         let answer = match step.call {
             GatewayCall::GmoAlterTran { job, amount } => {
-                gmo.alter_tran(&access, job, amount.map(Jpy::yen)).await
+                // A re-authorisation keeps the shopper's 支払回数.
+                let pay = match row.pay_installments() {
+                    Ok(pay) => pay,
+                    Err(_) => {
+                        return StepResult::refused(
+                            json!({ "call": call, "reason": "unreadable installments" }),
+                            "internal_error",
+                        );
+                    }
+                };
+                gmo.alter_tran(&access, job, amount.map(Jpy::yen), pay)
+                    .await
             }
             GatewayCall::GmoChangeTran { job, amount } => {
                 gmo.change_tran(&access, job, amount.yen()).await

@@ -8,6 +8,8 @@ pub mod transport;
 use crate::config::Config;
 use kessai_core::gmo::api::{self, Access, Answer, Authorization, ExecResult, Malformed, Trade};
 use kessai_core::gmo::codec::Params;
+use kessai_core::gmo::installments::Installments;
+use kessai_core::gmo::site::{self, SavedCard, SiteAuth, StoredCard};
 use kessai_core::gmo::status::JobCd;
 use kessai_core::gmo::tds2::{self, RiskData};
 use transport::{GmoTransport, TransportError};
@@ -65,16 +67,29 @@ impl<'a> GmoClient<'a> {
         self.call(api::ENTRY_TRAN, &params, api::read_access).await
     }
 
-    /// ExecTran with a single-use token from GMO's token JS; with `three_d_secure`, also where
-    /// the issuer's page sends the browser back and the risk data (an ACS=2 answer follows).
-    pub async fn exec_tran_token(
+    /// ExecTran with a single-use token from GMO's token JS or a stored card, paid as `pay`
+    /// (支払回数); with `three_d_secure`, also where the issuer's page sends the browser back
+    /// and the risk data (an ACS=2 answer follows).
+    pub async fn exec_tran(
         &self,
         access: &Access,
         order_id: &str,
-        token: &str,
+        source: CardSource<'_>,
+        pay: Installments,
         three_d_secure: Option<(&str, &RiskData)>,
     ) -> Called<ExecResult> {
-        let params = api::exec_tran_token(access, order_id, token);
+        let params = match source {
+            CardSource::Token(token) => api::exec_tran_token(access, order_id, token, pay),
+            CardSource::Stored {
+                member_id,
+                card_seq,
+            } => {
+                let Some(auth) = self.cfg.site.as_ref() else {
+                    return Err(CallError::NotSent("no GMO site configured".into()));
+                };
+                site::exec_tran_stored(access, order_id, auth, member_id, card_seq, pay)
+            }
+        };
         let params = match three_d_secure {
             Some((ret_url, risk)) => tds2::with_exec_fields(params, ret_url, risk),
             None => params,
@@ -104,8 +119,9 @@ impl<'a> GmoClient<'a> {
         access: &Access,
         job: JobCd,
         amount: Option<i64>,
+        pay: Installments,
     ) -> Called<Authorization> {
-        let params = api::alter_tran(&self.cfg.gmo, access, job, amount);
+        let params = api::alter_tran(&self.cfg.gmo, access, job, amount, pay);
         self.call(api::ALTER_TRAN, &params, api::read_alter).await
     }
 
@@ -119,4 +135,56 @@ impl<'a> GmoClient<'a> {
         let params = api::change_tran(&self.cfg.gmo, access, job, amount);
         self.call(api::CHANGE_TRAN, &params, api::read_alter).await
     }
+
+    fn site_auth(&self) -> Result<&SiteAuth, CallError> {
+        self.cfg
+            .site
+            .as_ref()
+            .ok_or_else(|| CallError::NotSent("no GMO site configured".into()))
+    }
+
+    /// SaveMember: registers kessai's MemberID for a customer at GMO.
+    pub async fn save_member(&self, member_id: &str) -> Called<String> {
+        let params = site::save_member(self.site_auth()?, member_id);
+        self.call(site::SAVE_MEMBER, &params, site::read_member)
+            .await
+    }
+
+    /// SearchCard: the member's cards (deleted ones included, flagged).
+    pub async fn search_cards(&self, member_id: &str) -> Called<Vec<StoredCard>> {
+        let params = site::search_card(self.site_auth()?, member_id);
+        self.call(site::SEARCH_CARD, &params, site::read_cards)
+            .await
+    }
+
+    /// DeleteCard (logical: the CardSeq is never reused).
+    pub async fn delete_card(&self, member_id: &str, card_seq: u32) -> Called<()> {
+        let params = site::delete_card(self.site_auth()?, member_id, card_seq);
+        self.call(site::DELETE_CARD, &params, |_| Ok(())).await
+    }
+
+    /// TradedCard: stores the card of the finished transaction of `order_id` for the member.
+    pub async fn traded_card(
+        &self,
+        order_id: &str,
+        member_id: &str,
+        default: bool,
+    ) -> Called<SavedCard> {
+        let params = site::traded_card(
+            &self.cfg.gmo,
+            self.site_auth()?,
+            order_id,
+            member_id,
+            default,
+        );
+        self.call(site::TRADED_CARD, &params, site::read_saved)
+            .await
+    }
+}
+
+/// What ExecTran charges: a token from GMO's token JS, or a card GMO keeps for a member.
+#[derive(Debug, Clone, Copy)]
+pub enum CardSource<'s> {
+    Token(&'s str),
+    Stored { member_id: &'s str, card_seq: u32 },
 }
