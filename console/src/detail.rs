@@ -199,6 +199,8 @@ pub fn PaymentDetail(id: String, session: Session) -> impl IntoView {
                             <tr><th>"トランザクションID"</th><td>{g["tran_id"].as_str().unwrap_or("—").to_string()}</td></tr>
                             <tr><th>"承認番号"</th><td>{g["approve"].as_str().unwrap_or("—").to_string()}</td></tr>
                             <tr><th>"3Dセキュア"</th><td id="detail-3ds">{fmt::three_d_secure(&events)}</td></tr>
+                            <tr><th>"支払回数"</th><td id="detail-installments">{p["card"]["installments_label_ja"].as_str().unwrap_or("一括払い").to_string()}</td></tr>
+                            <tr><th>"カード"</th><td id="detail-card">{fmt::card_used(&p, &events)}</td></tr>
                         })}
                         {amazon.then(|| view! {
                             <tr><th>"Charge ID"</th><td>{az["charge_id"].as_str().unwrap_or("—").to_string()}</td></tr>

@@ -115,6 +115,8 @@ pub fn event_label(kind: &str) -> String {
         "amazon_ipn_applied" => "Amazon Pay 通知（IPN）反映".into(),
         "gmo_notification_applied" => "GMO 結果通知反映".into(),
         "card_attempts_unlocked" => "カード試行ロックの解除".into(),
+        "card_saved" => "カード登録（会員カード）".into(),
+        "card_save_failed" => "カード登録の失敗（決済は有効）".into(),
         "card_ip_unlocked" => "IPアドレス制限の解除".into(),
         other => other.into(),
     }
@@ -123,6 +125,31 @@ pub fn event_label(kind: &str) -> String {
 /// The payment's 3-D Secure outcome, from its newest event that says one: `authorized` with
 /// `detail.three_d_secure` (or `captured`, 即時売上) → 認証成功（Y、ECI 05）; `three_d_secure_failed` → 認証失敗;
 /// `three_d_secure_started` → 認証中; none → — (the card went without 3-D Secure).
+/// 決済詳細's カード row: the stored card paid with (登録カード), or the card typed in, and
+/// whether this payment saved it (with the masked number GMO gave when saving).
+pub fn card_used(p: &serde_json::Value, events: &[serde_json::Value]) -> String {
+    let card = &p["card"];
+    let mask = p["card_mask"].as_str().filter(|m| !m.is_empty());
+    let mut text = match (card["stored_card_seq"].as_i64(), mask) {
+        (Some(seq), Some(m)) => format!("登録カード（No.{seq}、{m}）"),
+        (Some(seq), None) => format!("登録カード（No.{seq}）"),
+        (None, Some(m)) => format!("新しいカード（{m}）"),
+        (None, None) => "新しいカード".into(),
+    };
+    if let Some(seq) = card["saved_card_seq"].as_i64() {
+        let masked = events
+            .iter()
+            .rev()
+            .find(|e| e["kind"] == "card_saved")
+            .and_then(|e| e["detail"]["masked"].as_str());
+        text.push_str(&match masked {
+            Some(m) => format!("・このお支払いで登録済み（No.{seq}、{m}）"),
+            None => format!("・このお支払いで登録済み（No.{seq}）"),
+        });
+    }
+    text
+}
+
 pub fn three_d_secure(events: &[serde_json::Value]) -> String {
     for e in events.iter().rev() {
         let t = &e["detail"]["three_d_secure"];
@@ -161,6 +188,22 @@ pub fn three_d_secure(events: &[serde_json::Value]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn card_used_says_stored_or_new_and_saved() {
+        let stored =
+            json!({"card_mask": null, "card": {"stored_card_seq": 2, "saved_card_seq": null}});
+        assert_eq!(card_used(&stored, &[]), "登録カード（No.2）");
+        let saved = json!({"card_mask": "************1111", "card": {"stored_card_seq": null, "saved_card_seq": 0}});
+        let ev = [
+            json!({"kind": "card_saved", "detail": {"card_seq": 0, "masked": "*************111"}}),
+        ];
+        assert_eq!(
+            card_used(&saved, &ev),
+            "新しいカード（************1111）・このお支払いで登録済み（No.0、*************111）"
+        );
+        assert_eq!(card_used(&json!({"card": null}), &[]), "新しいカード");
+    }
 
     #[test]
     fn three_d_secure_reads_the_newest_event_that_says() {
