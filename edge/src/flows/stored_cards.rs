@@ -175,18 +175,33 @@ pub async fn usable_card(
     Ok(member.gmo_member_id)
 }
 
-/// `DELETE /v1/customers/{customer}/cards/{card_seq}` (logical delete at GMO).
+/// `DELETE /v1/customers/{customer}/cards/{card_seq}` (logical delete at GMO). The customer's
+/// last card goes only with `confirm_last` (the shop's マイページ asks first): without a card,
+/// the next order must be typed in again and no 定期購入 can be charged.
 async fn delete(
     store: &Store<'_>,
     cfg: &Config,
     customer_id: &str,
     card_seq: &str,
+    confirm_last: bool,
 ) -> ApiResult<()> {
     let card_seq: u32 = card_seq.parse().map_err(|_| card_not_found())?;
     let member = member(store, cfg, customer_id, false)
         .await?
         .filter(|m| m.member_saved == 1)
         .ok_or_else(card_not_found)?;
+    let live = gmo_cards(cfg, &member).await?;
+    if !live.iter().any(|c| c.card_seq == card_seq) {
+        return Err(card_not_found());
+    }
+    if live.len() == 1 && !confirm_last {
+        return Err(ApiError::new(
+            409,
+            "last_card",
+            "this is the customer's last stored card; send confirm_last=1 to delete it anyway",
+            "最後の登録カードです。削除すると、次回のお支払いや定期購入で登録カードを使えなくなります。",
+        ));
+    }
     match GmoClient::new(cfg)
         .delete_card(&member.gmo_member_id, card_seq)
         .await
@@ -312,8 +327,16 @@ pub async fn merchant_delete(
     cfg: &Config,
     customer_id: &str,
     card_seq: &str,
+    confirm_last: bool,
 ) -> ApiResult<()> {
-    delete(store, cfg, path_customer(customer_id)?, card_seq).await
+    delete(
+        store,
+        cfg,
+        path_customer(customer_id)?,
+        card_seq,
+        confirm_last,
+    )
+    .await
 }
 
 /// `GET /v1/checkout/{id}/cards` (widget, client secret): the cards of this payment's customer

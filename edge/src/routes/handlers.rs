@@ -123,7 +123,8 @@ pub fn customer_cards<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
 
 pub fn delete_customer_card<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(async move {
-        stored_cards::merchant_delete(c.store, c.cfg, c.param(0), c.param(1)).await?;
+        let confirm_last = c.query_param("confirm_last") == "1";
+        stored_cards::merchant_delete(c.store, c.cfg, c.param(0), c.param(1), confirm_last).await?;
         Ok(Reply::no_content())
     })
 }
