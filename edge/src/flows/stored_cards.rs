@@ -140,12 +140,26 @@ fn card_view(card: &StoredCard, notes: &[CardNote], now: UnixMillis) -> Value {
     })
 }
 
+/// The shop's chosen default (`default_card_seq`) in place of GMO's DefaultFlag while that card
+/// exists; otherwise GMO's flag stands.
+fn with_chosen_default(mut cards: Vec<StoredCard>, member: &CustomerRow) -> Vec<StoredCard> {
+    let chosen = member
+        .default_card_seq
+        .filter(|seq| cards.iter().any(|c| i64::from(c.card_seq) == *seq));
+    if let Some(seq) = chosen {
+        for c in &mut cards {
+            c.default = i64::from(c.card_seq) == seq;
+        }
+    }
+    cards
+}
+
 /// The customer's cards, the default first, then by CardSeq.
 async fn list(store: &Store<'_>, cfg: &Config, customer_id: &str) -> ApiResult<Vec<Value>> {
     let Some(member) = member(store, cfg, customer_id, false).await? else {
         return Ok(Vec::new());
     };
-    let mut cards = gmo_cards(cfg, &member).await?;
+    let mut cards = with_chosen_default(gmo_cards(cfg, &member).await?, &member);
     cards.sort_by_key(|c| (!c.default, c.card_seq));
     let notes = store.card_notes(customer_id).await?;
     let now = platform::now();
@@ -337,6 +351,32 @@ pub async fn merchant_delete(
         confirm_last,
     )
     .await
+}
+
+/// `PUT /v1/customers/{customer}/cards/{card_seq}/default` (merchant): the card kessai's views
+/// put first and its charges use. Answers the list.
+pub async fn merchant_set_default(
+    store: &Store<'_>,
+    cfg: &Config,
+    customer_id: &str,
+    card_seq: &str,
+) -> ApiResult<Value> {
+    let customer_id = path_customer(customer_id)?;
+    let card_seq: u32 = card_seq.parse().map_err(|_| card_not_found())?;
+    let member = member(store, cfg, customer_id, false)
+        .await?
+        .ok_or_else(card_not_found)?;
+    if !gmo_cards(cfg, &member)
+        .await?
+        .iter()
+        .any(|c| c.card_seq == card_seq)
+    {
+        return Err(card_not_found());
+    }
+    store
+        .set_default_card(customer_id, i64::from(card_seq))
+        .await?;
+    merchant_list(store, cfg, customer_id).await
 }
 
 /// `GET /v1/checkout/{id}/cards` (widget, client secret): the cards of this payment's customer

@@ -129,6 +129,14 @@ pub fn delete_customer_card<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     })
 }
 
+pub fn default_customer_card<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        Ok(Reply::ok(
+            stored_cards::merchant_set_default(c.store, c.cfg, c.param(0), c.param(1)).await?,
+        ))
+    })
+}
+
 pub fn checkout_cards<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(async move {
         Ok(Reply::ok(

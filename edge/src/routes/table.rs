@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 33] = [
+pub static ROUTES: [Route; 34] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -82,6 +82,7 @@ pub static ROUTES: [Route; 33] = [
     // Stored cards (会員カード, #14): the merchant server manages its customers' cards.
     route(Get,    "/v1/customers/{customer}/cards",         MerchantOrOperator, NO_BODY,    Json(customer_cards)),
     route(Delete, "/v1/customers/{customer}/cards/{seq}",   MerchantOrOperator, NO_BODY,    Json(delete_customer_card)),
+    route(Put,    "/v1/customers/{customer}/cards/{seq}/default", MerchantOrOperator, NO_BODY, Json(default_customer_card)),
     // Widget API (storefront pages, client secret).
     route(Get,    "/v1/checkout/{id}",                      Checkout,           NO_BODY,    Json(checkout_view)),
     route(Get,    "/v1/checkout/{id}/cards",                Checkout,           NO_BODY,    Json(checkout_cards)),

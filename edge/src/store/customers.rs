@@ -11,6 +11,9 @@ use serde::Deserialize;
 pub struct CustomerRow {
     pub gmo_member_id: String,
     pub member_saved: i64,
+    /// The default card the shop chose (`PUT …/cards/{seq}/default`); `None`: GMO's DefaultFlag.
+    #[serde(default)]
+    pub default_card_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,7 +26,7 @@ pub struct CardNote {
 impl Store<'_> {
     pub async fn customer(&self, customer_id: &str) -> ApiResult<Option<CustomerRow>> {
         self.first(
-            "SELECT gmo_member_id, member_saved FROM customers WHERE customer_id = ?1",
+            "SELECT gmo_member_id, member_saved, default_card_seq FROM customers WHERE customer_id = ?1",
             &[s(customer_id)],
         )
         .await
@@ -44,6 +47,15 @@ impl Store<'_> {
         )
         .await?;
         self.customer(customer_id).await
+    }
+
+    pub async fn set_default_card(&self, customer_id: &str, card_seq: i64) -> ApiResult<()> {
+        self.run(
+            "UPDATE customers SET default_card_seq = ?2 WHERE customer_id = ?1",
+            &[s(customer_id), n(card_seq)],
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn mark_member_saved(&self, customer_id: &str) -> ApiResult<()> {
