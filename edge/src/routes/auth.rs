@@ -126,9 +126,23 @@ pub async fn authenticate(
 
 fn merchant_key(req: &Request, cfg: &Config) -> ApiResult<()> {
     match header(req, "authorization").strip_prefix("Bearer ") {
+        Some(_) if from_browser(req) => Err(ApiError::new(
+            403,
+            "secret_key_in_browser",
+            "the merchant secret key is for the shop's server; a browser request carrying it is refused (rotate the key if a web page holds it)",
+            "この操作はショップのサーバーからのみ行えます。",
+        )),
         Some(key) if secure_eq(key.trim(), &cfg.merchant_secret_key) => Ok(()),
         _ => Err(ApiError::unauthorized()),
     }
+}
+
+/// Whether a browser sent the request: browsers add `Origin` to every cross-origin and every
+/// non-GET request, and `Sec-Fetch-Site` to all of them; server-side HTTP clients send neither.
+/// The merchant key in a browser means a web page holds it — refused whatever the key, so a
+/// page cannot even probe it.
+fn from_browser(req: &Request) -> bool {
+    !header(req, "origin").is_empty() || !header(req, "sec-fetch-site").is_empty()
 }
 
 /// The merchant key (`Authorization: Bearer`) or an operator session cookie; a session's
