@@ -138,36 +138,78 @@ pub async fn mint_token(AxState(shared): AxState<Shared>, Json(v): Json<Value>) 
 #[serde(deny_unknown_fields)]
 pub struct ShopChange {
     tds_required: Option<bool>,
+    /// The card contract's 支払回数 beyond 一括, as the edge's `CARD_INSTALLMENTS`.
+    installments: Option<String>,
 }
 
+/// The shop and site as configured now. The site password is the sandbox's own fake
+/// credential: shown so that a harness which started the binary can configure the edge.
 fn shop_json(st: &crate::state::State) -> Value {
     json!({
         "shop_id": st.cfg.shop_id,
         "tds_required": st.tds_required,
         "tds2_timeout_minutes": st.cfg.tds2_timeout_minutes,
+        "site_id": st.cfg.site_id,
+        "site_pass": st.cfg.site_pass,
+        "installments": crate::installments_string(&st.installments),
     })
 }
 
-/// `GET /__sandbox/shop` → `{shop_id, tds_required, tds2_timeout_minutes}`.
+/// `GET /__sandbox/shop` → `{shop_id, tds_required, tds2_timeout_minutes, site_id, site_pass,
+/// installments}` (`installments` in the `CARD_INSTALLMENTS` syntax, `""` = 一括 only).
 pub async fn get_shop(AxState(shared): AxState<Shared>) -> Json<Value> {
     Json(shop_json(&lock(&shared)))
 }
 
-/// `POST /__sandbox/shop` `{"tds_required": true|false}`: the shop's 3D必須 contract (EntryTran
-/// without `TdFlag=2` → `E01080101`). Answers like GET. Reset restores the configured value.
+/// `POST /__sandbox/shop` `{"tds_required": true|false, "installments": "3,5,6,bonus,revolving"}`
+/// (either or both): the shop's 3D必須 contract (EntryTran without `TdFlag=2` → `E01080101`) and
+/// its 支払回数 contract (anything else → `42G700000`; `""` = 一括 only). A bad contract is refused
+/// whole (400, nothing changed). Answers like GET. Reset restores the configured values.
 pub async fn set_shop(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(change) = serde_json::from_slice::<ShopChange>(&body) else {
-        return bad_request("expected {\"tds_required\": true|false}");
+        return bad_request(
+            "expected {\"tds_required\": true|false, \"installments\": \"3,5,6,bonus,revolving\"}",
+        );
+    };
+    let plan = match change
+        .installments
+        .as_deref()
+        .map(crate::parse_installments)
+    {
+        None => None,
+        Some(Ok(plan)) => Some(plan),
+        Some(Err(item)) => {
+            return bad_request(&format!(
+                "installments: {item} is not 3, 5, 6, 10, 12, 15, 18, 20, 24, bonus or revolving"
+            ));
+        }
     };
     let mut st = lock(&shared);
     if let Some(required) = change.tds_required {
         st.tds_required = required;
     }
+    if let Some(plan) = plan {
+        st.installments = plan;
+    }
     Json(shop_json(&st)).into_response()
 }
 
-/// `POST /__sandbox/reset`: forgets everything (orders, tokens, log, faults, clock) and puts the
-/// shop's settings back to the configured ones.
+/// `GET /__sandbox/members/{member_id}` → the member and its cards (masked numbers, logical and
+/// physical CardSeq, default, expiry, deleted); 404 if the MemberID was never saved.
+pub async fn member(AxState(shared): AxState<Shared>, Path(member_id): Path<String>) -> Response {
+    let st = lock(&shared);
+    match crate::site::member_json(&st, &member_id) {
+        Some(v) => Json(v).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no such member", "member_id": member_id })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /__sandbox/reset`: forgets everything (orders, members, tokens, log, faults, clock) and
+/// puts the shop's settings (3D必須, 支払回数) back to the configured ones.
 pub async fn reset(AxState(shared): AxState<Shared>) -> Json<Value> {
     lock(&shared).reset();
     Json(json!({ "reset": true }))

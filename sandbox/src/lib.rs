@@ -21,11 +21,13 @@
 //! Endpoints (all on `base_url`):
 //! - `POST /payment/{EntryTran,ExecTran,AlterTran,ChangeTran,SearchTrade,SecureTran2}.idPass`:
 //!   the protocol API. `GET` answers `ErrCode=E00&ErrInfo=E31500014` like GMO.
+//! - `POST /payment/{SaveMember,UpdateMember,SearchMember,DeleteMember,SaveCard,SearchCard,
+//!   DeleteCard,TradedCard}.idPass`: the Site API (会員・カード), and ExecTran with a stored card.
 //! - `GET /payment/Tds2StubCallback.idPass?transId=…&t=…` (ExecTran's RedirectUrl), then
 //!   `POST /tds2/method` and `POST /tds2/challenge`: the 3-D Secure 2 pages (browser).
 //! - `GET /ext/js/token.js`: the token JS stand-in; `POST /ext/api/credit/getToken`: its JSON API.
-//! - `/__sandbox/…`: test controls (clock, request log, stored trades, faults, token minting,
-//!   the shop's 3D必須 setting).
+//! - `/__sandbox/…`: test controls (clock, request log, stored trades and members, faults, token
+//!   minting, the shop's 3D必須 setting and 支払回数 contract).
 //!
 //! [`amazon`] is a second simulator, of Amazon Pay CV2 (Japan), started separately on its own
 //! port with [`amazon::start`].
@@ -35,6 +37,7 @@ mod control;
 mod notify;
 pub mod page_forms;
 mod protocol;
+mod site;
 mod state;
 mod tds2;
 pub mod test_cards;
@@ -45,8 +48,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::{any, get, post};
+use kessai_core::gmo::installments::SPLIT_COUNTS;
 use tokio::sync::oneshot;
 
+/// The type of [`SandboxConfig::installments`] (core's, shared with the edge's config).
+pub use kessai_core::gmo::installments::InstallmentPlan;
 pub use state::TOKEN_LIFETIME_MINUTES;
 
 /// The simulated shop and its rules.
@@ -68,6 +74,43 @@ pub struct SandboxConfig {
     /// abandoned. [U] GMO's timeout is not documented; 10 minutes (EMV's challenge window is
     /// of that order).
     pub tds2_timeout_minutes: i64,
+    /// The only site (`SiteID`, 会員・カード) this gateway knows; the shop belongs to it.
+    pub site_id: String,
+    /// `SitePass`. [U] GMO's format is not in the reference; the sandbox takes ShopPass's (≤ 10
+    /// alphanumerics), so keep a configured one within it.
+    pub site_pass: String,
+    /// 支払回数 the shop's card contract allows beyond 一括 (the edge's `CARD_INSTALLMENTS`
+    /// syntax, see [`parse_installments`]). ExecTran/AlterTran with anything else is refused
+    /// with `42G700000`. Switchable at run time with `POST /__sandbox/shop`.
+    pub installments: InstallmentPlan,
+}
+
+/// Every 支払回数 a card contract can hold: all split counts of core's `SPLIT_COUNTS`, ボーナス一括
+/// and リボ. (ボーナス分割, Method 4, is never contracted in the sandbox.)
+pub fn full_installments() -> InstallmentPlan {
+    InstallmentPlan {
+        split: SPLIT_COUNTS.to_vec(),
+        bonus: true,
+        revolving: true,
+    }
+}
+
+/// Reads a contract written like the edge's `CARD_INSTALLMENTS` (`3,5,6,bonus,revolving`; empty:
+/// 一括 only) with core's parser, so the sandbox and the edge read it alike. `Err`: the bad item.
+pub fn parse_installments(raw: &str) -> Result<InstallmentPlan, String> {
+    InstallmentPlan::parse(raw)
+}
+
+/// The contract in the syntax [`parse_installments`] reads (`3,5,bonus,revolving`).
+pub fn installments_string(plan: &InstallmentPlan) -> String {
+    let mut items: Vec<String> = plan.split.iter().map(u8::to_string).collect();
+    if plan.bonus {
+        items.push("bonus".into());
+    }
+    if plan.revolving {
+        items.push("revolving".into());
+    }
+    items.join(",")
 }
 
 impl Default for SandboxConfig {
@@ -79,6 +122,9 @@ impl Default for SandboxConfig {
             lenient_cancel: false,
             tds_required: false,
             tds2_timeout_minutes: 10,
+            site_id: "tsite00000001".to_string(),
+            site_pass: "sitepass01".to_string(),
+            installments: full_installments(),
         }
     }
 }
@@ -209,6 +255,7 @@ fn router(shared: Shared) -> Router {
         )
         .route("/__sandbox/requests", get(control::requests))
         .route("/__sandbox/trades/{order_id}", get(control::trade))
+        .route("/__sandbox/members/{member_id}", get(control::member))
         .route("/__sandbox/faults", post(control::add_fault))
         .route("/__sandbox/tokens", post(control::mint_token))
         .route("/__sandbox/reset", post(control::reset))

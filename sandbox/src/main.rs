@@ -1,4 +1,5 @@
 //! `kessai-sandbox [--port 8790] [--host 127.0.0.1] [--auth-validity-days 60] [--lenient-cancel]
+//! [--site-id tsite00000001] [--site-pass sitepass01] [--installments 3,5,6,…,bonus,revolving]
 //! [--amazon-port 8791 [--amazon-key-file PATH]]`: runs the GMO-PG simulator (and, with
 //! `--amazon-port`, the Amazon Pay one) until Ctrl-C.
 
@@ -11,6 +12,8 @@ fn usage() -> ! {
     eprintln!(
         "usage: kessai-sandbox [--port N (8790)] [--host IP (127.0.0.1)] \
          [--auth-validity-days N (60)] [--lenient-cancel] \
+         [--site-id ID (tsite00000001)] [--site-pass PASS (sitepass01)] \
+         [--installments LIST (3,5,6,10,12,15,18,20,24,bonus,revolving; \"\" = lump only)] \
          [--amazon-port N [--amazon-key-file PATH]]"
     );
     std::process::exit(2)
@@ -45,6 +48,15 @@ async fn main() {
                     .unwrap_or_else(|| usage())
             }
             "--lenient-cancel" => config.lenient_cancel = true,
+            "--site-id" => config.site_id = args.next().unwrap_or_else(|| usage()),
+            "--site-pass" => config.site_pass = args.next().unwrap_or_else(|| usage()),
+            // The edge's CARD_INSTALLMENTS syntax, read by the same parser.
+            "--installments" => {
+                config.installments = args
+                    .next()
+                    .and_then(|v| kessai_sandbox::parse_installments(&v).ok())
+                    .unwrap_or_else(|| usage())
+            }
             "--amazon-port" => {
                 amazon_port = Some(
                     args.next()
@@ -57,6 +69,8 @@ async fn main() {
         }
     }
     let shop_id = config.shop_id.clone();
+    let site_id = config.site_id.clone();
+    let installments = kessai_sandbox::installments_string(&config.installments);
     let sandbox = match start(config, SocketAddr::new(host, port)).await {
         Ok(s) => s,
         Err(e) => {
@@ -71,6 +85,12 @@ async fn main() {
     );
     println!("  token JS:     {}", sandbox.token_js_url());
     println!("  shop id:      {shop_id}");
+    println!("  site id:      {site_id}");
+    if installments.is_empty() {
+        println!("  installments: lump only");
+    } else {
+        println!("  installments: lump,{installments}");
+    }
     let amazon = match amazon_port {
         Some(port) => Some(start_amazon(host, port, amazon_key_file.as_deref()).await),
         None => None,

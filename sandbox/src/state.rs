@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use kessai_core::gmo::installments::InstallmentPlan;
 use kessai_core::gmo::status::{JobCd, TranStatus};
 use kessai_core::gmo::tds2::{CallbackType, Tds2Type, TransStatus};
 use kessai_core::jst::UnixMillis;
@@ -211,6 +212,42 @@ pub struct ExecOptions {
     pub pay_times: String,
     pub client_fields: [String; 3],
     pub client_field_flag: bool,
+    /// The stored card paid with (ExecTran with SiteID/MemberID/CardSeq), for SearchTrade.
+    pub member: Option<MemberRef>,
+}
+
+/// Which member's stored card a transaction was paid with (SearchTrade's SiteID/MemberID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRef {
+    pub site_id: String,
+    pub member_id: String,
+    /// Logical CardSeq (SeqMode=0), whatever the mode ExecTran named it in.
+    pub card_seq: u32,
+}
+
+/// A member of the site (SaveMember). Deleting keeps the record, flagged: SearchMember shows
+/// `DeleteFlag=1` and the MemberID is not free again [U].
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    pub deleted: bool,
+    /// Index = logical CardSeq (SeqMode=0). A deleted card stays in its slot, so numbers are
+    /// never reused; physical numbering (SeqMode=1) counts only the live ones.
+    pub cards: Vec<SiteCard>,
+}
+
+/// A card GMO keeps for a member. The full number lives only in the sandbox's memory; every
+/// answer and control shows it masked.
+#[derive(Debug, Clone)]
+pub struct SiteCard {
+    pub default: bool,
+    /// `CardName` (カード会社略称), as the shop gave it.
+    pub name: String,
+    pub card_no: String,
+    /// `YYMM`.
+    pub expire: String,
+    pub holder: String,
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,6 +286,11 @@ pub struct Trade {
     pub method: String,
     pub pay_times: String,
     pub card: Option<TradeCard>,
+    /// The card the authorisation used, in full (TradedCard stores it). Never serialised.
+    #[serde(skip)]
+    pub paid_card: Option<CardData>,
+    /// Set when paid with a member's stored card.
+    pub member: Option<MemberRef>,
     pub forward: String,
     pub approve: String,
     pub tran_id: String,
@@ -319,6 +361,11 @@ pub struct State {
     /// `cfg.tds_required`; `/__sandbox/shop` switches it, reset restores it.
     pub tds_required: bool,
     pub tokens: HashMap<String, StoredToken>,
+    /// The site's members by MemberID.
+    pub members: HashMap<String, Member>,
+    /// 支払回数 the card contract allows beyond 一括. Starts as `cfg.installments`;
+    /// `/__sandbox/shop` changes it, reset restores it.
+    pub installments: InstallmentPlan,
     pub log: Vec<LogEntry>,
     pub faults: Vec<Fault>,
     seq: u64,
@@ -329,6 +376,7 @@ impl State {
     pub fn new(cfg: SandboxConfig, base_url: String) -> State {
         let start = u32::try_from(random_u64() % 900_000).unwrap_or(0);
         let tds_required = cfg.tds_required;
+        let installments = cfg.installments.clone();
         State {
             cfg,
             base_url,
@@ -340,6 +388,8 @@ impl State {
             tds2_closed: HashMap::new(),
             tds_required,
             tokens: HashMap::new(),
+            members: HashMap::new(),
+            installments,
             log: Vec::new(),
             faults: Vec::new(),
             seq: 0,
@@ -489,6 +539,15 @@ pub fn mask_last4(card_no: &str) -> String {
     format!("{}{tail}", "*".repeat(n - keep))
 }
 
+/// The Site API's mask (SaveCard, SearchCard): all but the last 3 digits
+/// (`*************111`, [C] the 2013 fixtures). TradedCard answers SearchTrade's last-4 mask.
+pub fn mask_last3(card_no: &str) -> String {
+    let n = card_no.chars().count();
+    let keep = n.min(3);
+    let tail: String = card_no.chars().skip(n - keep).collect();
+    format!("{}{tail}", "*".repeat(n - keep))
+}
+
 /// Token JS mask: first 6 and last 4 (`411111******1111`).
 pub fn mask_6_4(card_no: &str) -> String {
     let n = card_no.len();
@@ -511,6 +570,8 @@ mod tests {
     fn masks() {
         assert_eq!(mask_last4("4111111111111111"), "************1111");
         assert_eq!(mask_last4("378282246310005"), "***********0005");
+        assert_eq!(mask_last3("4111111111111111"), "*************111");
+        assert_eq!(mask_last3("12"), "12");
         assert_eq!(mask_6_4("4111111111111111"), "411111******1111");
         assert_eq!(mask_6_4("378282246310005"), "378282*****0005");
     }
