@@ -113,8 +113,8 @@ async fn call(
     tail: &str,
     body: Option<String>,
 ) -> Result<Answer, JsValue> {
-    let url = [&opts.edge_url, "/v1/checkout/", &opts.payment_id, tail].concat();
-    fetch(method, &url, Some(&opts.client_secret), body).await
+    let url = [opts.edge_url, "/v1/checkout/", opts.payment_id, tail].concat();
+    fetch(method, &url, Some(opts.client_secret), body).await
 }
 
 /// One request to the edge; `secret` goes in `X-Client-Secret` when the API wants it.

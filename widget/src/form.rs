@@ -239,7 +239,6 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
     let paid: RwSignal<String> = RwSignal::new(String::new());
 
     {
-        let opts = opts.clone();
         let host = host.clone();
         spawn_local(async move {
             let lang = state.lang.get_untracked();
@@ -274,7 +273,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             // `kessai_payment` and `kessai_amazon` or `kessai_card` to this page's URL. Read them
             // once and take them out, so a reload does not repeat the news.
             let href = js::location_href().unwrap_or_default();
-            let ours = js::query_param(&href, "kessai_payment") == Some(opts.payment_id.clone());
+            let ours = js::query_param(&href, "kessai_payment").as_deref() == Some(opts.payment_id);
             let amazon_outcome = js::query_param(&href, "kessai_amazon").filter(|_| ours);
             let card_outcome = js::query_param(&href, "kessai_card").filter(|_| ours);
             if ours && let Some(history) = js::window().and_then(|w| w.history().ok()) {
@@ -292,7 +291,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             checkout.set_value(Some(config.clone()));
             test_mode.set(config.test_mode);
             loaded.set(true);
-            events::emit(&host, "kessai:ready", &[("paymentId", &opts.payment_id)]);
+            events::emit(&host, "kessai:ready", &[("paymentId", opts.payment_id)]);
             match phase {
                 Some(Phase::Paid) => {
                     // The edge's word for the method when it gives one; else what the return
@@ -308,7 +307,7 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                         });
                     paid.set(config.state.clone());
                     let mut detail = vec![
-                        ("paymentId", opts.payment_id.as_str()),
+                        ("paymentId", opts.payment_id),
                         ("state", config.state.as_str()),
                     ];
                     if let Some(m) = &method {
@@ -373,9 +372,9 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     let amount = c.amount;
                     let amazon = c.amazon.clone();
                     EitherOf4::C(view! {
-                        <CardForm state=state checkout=c opts=opts.clone() host=host.clone() paid=paid/>
+                        <CardForm state=state checkout=c opts=opts host=host.clone() paid=paid/>
                         {amazon.map(|config| view! {
-                            <AmazonSection lang=lang config=config amount=amount opts=opts.clone()/>
+                            <AmazonSection lang=lang config=config amount=amount opts=opts/>
                         })}
                     })
                 } else {
@@ -539,7 +538,6 @@ fn CardForm(
     // would add one more signal type to the wasm.
     let submit = Action::new_unsync(move |_: &()| {
         let checkout = checkout.clone();
-        let opts = opts.clone();
         let host = host.clone();
         async move {
             match state.card() {
@@ -696,7 +694,7 @@ fn succeed(state: FormState, opts: &Options, host: &HtmlElement, paid: RwSignal<
         host,
         "kessai:success",
         &[
-            ("paymentId", &opts.payment_id),
+            ("paymentId", opts.payment_id),
             ("state", st),
             ("method", "card"),
         ],

@@ -19,16 +19,16 @@ mod signin;
 use kessai_core::card::Lang;
 use wasm_bindgen::prelude::*;
 
-/// What the host page passes to [`mount`].
-#[derive(Clone, Debug)]
+/// What the host page passes to [`mount`]. Read once per element, its texts leaked (`&'static
+/// str`): `Options` is `Copy`, with no clone and drop code wherever a closure or a future takes it.
+#[derive(Clone, Copy, Debug)]
 pub struct Options {
-    pub client_secret: String,
-    pub payment_id: String,
-    pub edge_url: String,
+    pub client_secret: &'static str,
+    pub payment_id: &'static str,
+    pub edge_url: &'static str,
     pub lang: Lang,
     /// The shop's privacy policy (`data-privacy-url`), linked from the 3-D Secure consent notice;
-    /// empty when none or not http(s). A `&'static str` (leaked once per element): no clone
-    /// and drop code wherever `Options` is cloned, and the attribute type the view has anyway.
+    /// empty when none or not http(s).
     pub privacy_url: &'static str,
     /// This page without kessai's own `kessai_*` parameters, read once at mount: where Amazon and
     /// the card issuer's 3-D Secure page send the shopper back.
@@ -40,13 +40,15 @@ impl Options {
         let client_secret = js::get_str(options, "clientSecret").unwrap_or_default();
         let payment_id = kessai_core::payment::payment_id_of_secret(&client_secret)
             .ok_or("client-secret is missing or malformed")?
-            .to_string();
-        let client_secret = client_secret.trim().to_string();
+            .to_string()
+            .leak();
+        let client_secret = client_secret.trim().to_string().leak();
         let edge_url = js::get_str(options, "edgeUrl")
             .filter(|u| !u.is_empty())
             .ok_or("edge-url is missing")?
             .trim_end_matches('/')
-            .to_string();
+            .to_string()
+            .leak();
         let lang = Lang::parse(&js::get_str(options, "lang").unwrap_or_default());
         let privacy_url = js::get_str(options, "privacyUrl")
             .filter(|u| js::is_http_url(u))
