@@ -213,7 +213,7 @@ pub fn shopper_ip(client_secret: &str) -> String {
 
 /// Calls the widget API at `path` as the storefront page does: its Origin and the payment's
 /// client secret; the answer's status and JSON (`null` when there is none).
-async fn widget_call(
+pub async fn widget_call(
     method: reqwest::Method,
     path: &str,
     secret: &str,
