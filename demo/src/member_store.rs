@@ -51,8 +51,29 @@ pub struct Member {
     pub(crate) password_hash: String,
 }
 
+/// The session cookie's name (the member pages set it; the shop's checkout reads it to name the
+/// customer).
+pub const SESSION_COOKIE: &str = "kessai_demo_sid";
+
+/// The session id in a `Cookie` header, if there is one.
+pub fn session_in_cookies(cookies: &str) -> Option<String> {
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
 #[derive(Default)]
 pub struct MemberStore {
     pub(crate) sessions: HashMap<String, Session>,
     pub(crate) members: HashMap<String, Member>,
+}
+
+impl MemberStore {
+    /// The member logged in on session `sid`.
+    pub fn member_of_session(&self, sid: &str) -> Option<Member> {
+        let id = self.sessions.get(sid)?.member_id.clone()?;
+        self.members.get(&id).cloned()
+    }
 }

@@ -21,7 +21,7 @@ use kessai_core::jst::UnixMillis;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const SESSION_COOKIE: &str = "kessai_demo_sid";
+use crate::member_store::{SESSION_COOKIE, session_in_cookies};
 /// How many outstanding sign-in nonces one session keeps (one per page that shows a button).
 const MAX_NONCES: usize = 8;
 
@@ -102,18 +102,17 @@ fn profile_of(claims: &AssertionClaims) -> AmazonProfile {
 // Sessions
 
 /// This browser's session id from the cookie, if it names a live session.
-fn session_id(shop: &Storefront, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_id(shop: &Storefront, headers: &HeaderMap) -> Option<String> {
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    let sid = cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())?;
+    let sid = session_in_cookies(cookies)?;
     shop.members().sessions.contains_key(&sid).then_some(sid)
 }
 
 /// The session id, creating a session (and its cookie) when there is none.
-fn ensure_session(shop: &Storefront, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(crate) fn ensure_session(
+    shop: &Storefront,
+    headers: &HeaderMap,
+) -> (String, Option<HeaderValue>) {
     if let Some(sid) = session_id(shop, headers) {
         return (sid, None);
     }
@@ -128,7 +127,7 @@ fn ensure_session(shop: &Storefront, headers: &HeaderMap) -> (String, Option<Hea
     (sid, HeaderValue::from_str(&cookie).ok())
 }
 
-fn with_cookie(cookie: Option<HeaderValue>, response: Response) -> Response {
+pub(crate) fn with_cookie(cookie: Option<HeaderValue>, response: Response) -> Response {
     let mut response = response;
     if let Some(c) = cookie {
         response.headers_mut().append(header::SET_COOKIE, c);
@@ -148,7 +147,7 @@ fn new_nonce(shop: &Storefront, sid: &str, purpose: Purpose) -> String {
 }
 
 /// Takes the flash message of the session, as HTML.
-fn take_flash(shop: &Storefront, sid: &str) -> String {
+pub(crate) fn take_flash(shop: &Storefront, sid: &str) -> String {
     let flash = shop
         .members()
         .sessions
@@ -167,16 +166,14 @@ fn take_flash(shop: &Storefront, sid: &str) -> String {
     }
 }
 
-fn set_flash(shop: &Storefront, sid: &str, good: bool, text: &str) {
+pub(crate) fn set_flash(shop: &Storefront, sid: &str, good: bool, text: &str) {
     if let Some(s) = shop.members().sessions.get_mut(sid) {
         s.flash = Some((good, text.to_string()));
     }
 }
 
-fn logged_in(shop: &Storefront, sid: &str) -> Option<Member> {
-    let store = shop.members();
-    let id = store.sessions.get(sid)?.member_id.clone()?;
-    store.members.get(&id).cloned()
+pub(crate) fn logged_in(shop: &Storefront, sid: &str) -> Option<Member> {
+    shop.members().member_of_session(sid)
 }
 
 /// Verifies the posted assertion for `purpose` and consumes its nonce.
@@ -424,7 +421,7 @@ fn register_with(
     Redirect::to("/register").into_response()
 }
 
-fn expired_session() -> Response {
+pub(crate) fn expired_session() -> Response {
     (
         StatusCode::BAD_REQUEST,
         page(
@@ -758,6 +755,7 @@ pub async fn mypage(State(shop): State<Storefront>, headers: HeaderMap) -> Respo
 <table id="member-info"><tr><th>会員ID</th><td id="member-id">{id}</td></tr><tr><th>お名前</th><td id="member-name">{name}({kana})</td></tr>
 <tr><th>メールアドレス</th><td id="member-email">{email}</td></tr><tr><th>ご住所</th><td>〒{postal} {address}</td></tr><tr><th>電話番号</th><td>{phone}</td></tr></table>
 <form method="post" action="/logout"><p><button type="submit" id="logout">ログアウト</button></p></form></div>
+<div class="card"><h2>カード情報</h2><p>登録済みのクレジットカードの確認・削除、いつも使うカードの変更ができます。</p><p><a href="/mypage/cards" id="mypage-cards">カード情報の管理へ</a></p></div>
 <div class="card"><h2>Amazonアカウント連携</h2>{amazon}</div>"#,
         id = escape(&member.id),
         name = escape(&member.name),

@@ -2,6 +2,7 @@
 //! ([`crate::members`]) on one router over the shared state ([`crate::shop::Storefront`]). The
 //! only module that knows both page modules, so they need not know each other.
 
+use crate::member_cards;
 use crate::members;
 use crate::shop::Storefront;
 use crate::storefront;
@@ -35,6 +36,15 @@ pub fn router(shop: Storefront) -> Router {
             get(members::link_amazon_not_completed).post(members::link_amazon),
         )
         .route("/mypage/amazon/unlink", post(members::unlink_amazon))
+        .route("/mypage/cards", get(member_cards::cards_page))
+        .route(
+            "/mypage/cards/{seq}/delete",
+            post(member_cards::delete_card),
+        )
+        .route(
+            "/mypage/cards/{seq}/default",
+            post(member_cards::make_default),
+        )
         .route("/logout", post(members::logout))
         .with_state(shop)
 }

@@ -89,6 +89,13 @@ impl Storefront {
         self.orders.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The id of the member logged in on this request's session: the payment's `customer`.
+    pub(crate) fn member_id_of(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        let cookies = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
+        let sid = crate::member_store::session_in_cookies(cookies)?;
+        self.members().member_of_session(&sid).map(|m| m.id)
+    }
+
     pub(crate) fn members(&self) -> std::sync::MutexGuard<'_, MemberStore> {
         self.members.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -13,6 +13,10 @@ use tokio::process::{Child, Command};
 /// Secrets the stack gives the edge. Test values only: production ones live in `wrangler secret`.
 pub const MERCHANT_SECRET_KEY: &str = "sk_test_kessai_demo_merchant_key";
 
+/// The 支払回数 the demo shop offers (`CARD_INSTALLMENTS`): 一括 plus these, within the sandbox
+/// shop's default contract.
+pub const DEMO_INSTALLMENTS: &str = "3,5,6,10,12,bonus,revolving";
+
 /// HMAC key the edge signs Sign-in-with-Amazon assertions with and the storefront verifies them
 /// with (HS256). Test value only.
 pub const ASSERTION_SIGNING_KEY: &str = "kessai-demo-assertion-key-7f3c9a61d2b84e05a9c1";
@@ -158,6 +162,10 @@ impl Stack {
         let sandbox_cfg = kessai_sandbox::SandboxConfig::default();
         let shop_id = sandbox_cfg.shop_id.clone();
         let shop_pass = sandbox_cfg.shop_pass.clone();
+        // Stored cards (#14): the sandbox's GMO site; the edge offers the sandbox's whole
+        // installments contract.
+        let site_id = sandbox_cfg.site_id.clone();
+        let site_pass = sandbox_cfg.site_pass.clone();
         let sandbox = kessai_sandbox::start(
             sandbox_cfg,
             SocketAddr::from(([127, 0, 0, 1], sandbox_port)),
@@ -194,6 +202,7 @@ impl Stack {
         let env_file = state_dir.join("edge.env");
         let env_text = format!(
             "GMO_SHOP_ID={shop_id}\nGMO_SHOP_PASS={shop_pass}\nMERCHANT_SECRET_KEY={MERCHANT_SECRET_KEY}\n\
+             GMO_SITE_ID={site_id}\nGMO_SITE_PASS={site_pass}\nCARD_INSTALLMENTS={DEMO_INSTALLMENTS}\n\
              GMO_API_BASE={sandbox_url}\nGMO_TOKEN_JS_URL={sandbox_url}/ext/js/token.js\n\
              ALLOWED_ORIGINS={storefront_url},http://localhost:{storefront_port}\nGMO_TIMEOUT_MS={}\n\
              AMAZON_PAY_MERCHANT_ID={}\nAMAZON_PAY_STORE_ID={}\nAMAZON_PAY_PUBLIC_KEY_ID={}\n\

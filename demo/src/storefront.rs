@@ -89,6 +89,7 @@ fn new_order_id() -> String {
 
 pub(crate) async fn create_checkout(
     State(shop): State<Storefront>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
     let mut lines = Vec::new();
@@ -122,7 +123,10 @@ pub(crate) async fn create_checkout(
         .get("customer_name")
         .map(|n| n.trim().chars().take(100).collect::<String>())
         .filter(|n| !n.is_empty());
-    let body = json!({ "order_id": order_id, "amount": amount, "capture": "manual", "customer_name": customer_name });
+    // A logged-in member pays as a customer: the widget offers the member's saved cards and
+    // 「このカードを登録する」 (会員カード, issue #14).
+    let customer = shop.member_id_of(&headers);
+    let body = json!({ "order_id": order_id, "amount": amount, "capture": "manual", "customer_name": customer_name, "customer": customer });
     match shop
         .merchant(
             reqwest::Method::POST,
@@ -304,6 +308,7 @@ pub(crate) async fn complete_page(
     let paid = matches!(state["state"].as_str(), Some("authorized" | "captured"));
     let method = method_label(&state);
     let amazon = amazon_details(&state);
+    let card_note = card_saved_note(&state);
     let headline = if paid {
         "ご注文ありがとうございます"
     } else {
@@ -312,7 +317,7 @@ pub(crate) async fn complete_page(
     let body = format!(
         r#"<div class="card"><h1 id="headline">{headline}</h1><p>注文番号 <strong>{oid}</strong></p>
 <p>お支払い金額 <strong>{amount}</strong></p><p>支払方法 <span id="payment-method" data-method="{method_code}">{method}</span></p>
-<p>決済状態 <span class="badge" id="payment-state" data-state="{st}">{label}</span></p>{amazon}
+<p>決済状態 <span class="badge" id="payment-state" data-state="{st}">{label}</span></p>{amazon}{card_note}
 <p class="note">決済ID {pid}</p><p><a href="/">買い物を続ける</a></p></div>"#,
         method_code = escape(state["method"].as_str().unwrap_or("")),
         oid = escape(&order_id),
@@ -322,6 +327,23 @@ pub(crate) async fn complete_page(
         pid = escape(&order.payment_id),
     );
     page("ご注文完了", &body).into_response()
+}
+
+/// Whether this payment saved the shopper's card (the edge's word: `card.saved_card_seq` and
+/// the `card_save_failed` event), for the completion page.
+fn card_saved_note(p: &Value) -> String {
+    if let Some(seq) = p["card"]["saved_card_seq"].as_i64() {
+        return format!(
+            r#"<p class="flash ok" id="card-saved" data-card-seq="{seq}">カードを登録しました。次回から「登録済みのカード」でお支払いいただけます(<a href="/mypage/cards">カード情報</a>)。</p>"#
+        );
+    }
+    let failed = p["events"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["kind"] == "card_save_failed"));
+    if failed {
+        return r#"<p class="flash ng" id="card-saved" data-card-seq="">お支払いは完了しましたが、カードを登録できませんでした。</p>"#.into();
+    }
+    String::new()
 }
 
 /// The shop's privacy policy (linked from the widget's 3-D Secure consent notice).
