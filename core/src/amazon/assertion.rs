@@ -251,7 +251,7 @@ pub fn check(
     if claims.sub.is_empty() {
         return Err(AssertionError::MissingSubject);
     }
-    if claims.exp - claims.iat > LIFETIME_SECS || claims.exp < claims.iat {
+    if claims.exp.saturating_sub(claims.iat) > LIFETIME_SECS || claims.exp < claims.iat {
         return Err(AssertionError::LifetimeTooLong);
     }
     if claims.iat > now_s + CLOCK_SKEW_SECS {
@@ -423,6 +423,31 @@ mod tests {
         assert!(split(&format!("{jws}.x")).is_none());
         assert!(split(&format!("{input}.")).is_none());
         assert!(split(&jws.replace('.', "=.")).is_none());
+    }
+
+    /// Regression (#16, found by `parsers_round_trip::signin_assertion`): `exp - iat` overflowed
+    /// for far-apart `i64` claims: a panic with overflow checks, and without them a wrapped
+    /// lifetime (`exp` = i64::MAX, `iat` = -1) that passed the 300 s limit.
+    #[test]
+    fn extreme_claim_times_are_refused_not_overflowed() {
+        let c = AssertionClaims::from_buyer(&buyer(), "https://shop.example.jp", "n", NOW);
+        for (iat, exp) in [
+            (-1, i64::MAX),
+            (1, i64::MIN),
+            (i64::MIN, i64::MAX),
+            (i64::MIN, 0),
+        ] {
+            let claims = AssertionClaims {
+                iat,
+                exp,
+                ..c.clone()
+            };
+            assert_eq!(
+                check(&claims, NOW, "https://shop.example.jp", Some("n")),
+                Err(AssertionError::LifetimeTooLong),
+                "iat {iat}, exp {exp}"
+            );
+        }
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub fn prefecture_code(s: &str) -> Option<String> {
     if let Ok(n) = s.parse::<usize>()
         && (1..=47).contains(&n)
         && s.len() <= 2
+        && s.bytes().all(|b| b.is_ascii_digit())
     {
         return Some(format!("{n:02}"));
     }
@@ -247,6 +248,13 @@ fn account_date(s: &str) -> Option<String> {
     if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return None;
     }
+    // `parse` alone would take a sign (`+1`) as a digit.
+    if ![y, m, d]
+        .iter()
+        .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
     let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
@@ -383,6 +391,16 @@ mod tests {
                 json!({"account_created_on": "20240101"}),
                 "risk.account_created_on",
             ),
+            // Regression (#16, found by `parsers_round_trip::risk_account_date`): signs were
+            // read as digits, `1900-+1-+1` became 1900-01-01.
+            (
+                json!({"account_created_on": "1900-+1-+1"}),
+                "risk.account_created_on",
+            ),
+            (
+                json!({"account_created_on": "+202-04-01"}),
+                "risk.account_created_on",
+            ),
             (
                 json!({"billing_address": {"postal_code": "12-34", "prefecture": "東京都", "city": "c", "line1": "l"}}),
                 "risk.billing_address.postal_code",
@@ -419,6 +437,8 @@ mod tests {
         assert_eq!(prefecture_code("0"), None);
         assert_eq!(prefecture_code("北"), None);
         assert_eq!(prefecture_code("013"), None);
+        // Regression (#16, `parsers_round_trip::risk_prefecture_codes`): a sign is not a digit.
+        assert_eq!(prefecture_code("+1"), None);
     }
 
     #[test]
