@@ -15,7 +15,7 @@ use kessai_core::amazon::signing::{
     AuthorizationHeader, base64_decode, base64url_decode, parse_amz_date, parse_query,
 };
 use kessai_core::amazon::{assertion, errors as amazon_errors, request, status as amazon_status};
-use kessai_core::gmo::codec::{decode_form, decode_response};
+use kessai_core::gmo::codec::{decode_form, decode_response, encode_form};
 use kessai_core::gmo::errors::{GmoErrors, classify, describe_ja, err_code_for};
 use kessai_core::gmo::{api, installments, notification, risk, site, status as gmo_status, tds2};
 use kessai_core::jst::{JstDateTime, UnixMillis};
@@ -209,6 +209,30 @@ proptest! {
             if let Ok(n) = notification::read_notification(&params) {
                 prop_assert!(!n.shop_id.is_empty());
                 let _ = (n.is_ping(), n.dedupe_key());
+            }
+        }
+    }
+
+    /// What decodes as CP932 re-encodes to the same pairs, whatever the first bytes are (a
+    /// UTF-8 or UTF-16 byte order mark once switched the decoder away from CP932).
+    #[test]
+    fn gmo_form_re_encodes(
+        bom in proptest::sample::select(vec![&b""[..], b"\xEF\xBB\xBF", b"\xFE\xFF", b"\xFF\xFE"]),
+        key in "[A-Za-z]{0,4}=",
+        rest in bytes(60),
+    ) {
+        let body = [key.as_bytes(), bom, &rest].concat();
+        if let Ok(params) = decode_form(&body) {
+            match encode_form(&params) {
+                Ok(again) => prop_assert_eq!(decode_form(again.as_bytes()), Ok(params)),
+                // The CP932 user-defined area (外字, F040–F9FC) decodes to private use
+                // characters that the encoder does not write back; nothing else may fail.
+                Err(_) => {
+                    let private_use = params.iter().any(|(k, v)| {
+                        k.chars().chain(v.chars()).any(|c| ('\u{E000}'..='\u{E757}').contains(&c))
+                    });
+                    prop_assert!(private_use);
+                }
             }
         }
     }

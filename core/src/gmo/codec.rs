@@ -24,7 +24,9 @@ fn cp932_bytes(s: &str) -> Option<Vec<u8>> {
 }
 
 fn cp932_string(b: &[u8]) -> Result<String, CodecError> {
-    let (s, _, had_errors) = SHIFT_JIS.decode(b);
+    // Without BOM handling: `decode` would read bytes starting with a UTF-8 or UTF-16 BOM as
+    // that encoding instead of CP932.
+    let (s, had_errors) = SHIFT_JIS.decode_without_bom_handling(b);
     if had_errors {
         Err(CodecError::BadCp932)
     } else {
@@ -249,6 +251,22 @@ mod tests {
     fn bad_escape_is_an_error() {
         assert_eq!(decode_form(b"A=%G1"), Err(CodecError::BadEscape));
         assert_eq!(decode_form(b"A=%4"), Err(CodecError::BadEscape));
+    }
+
+    /// Regression (#16, found by the `gmo_form` fuzz target): bytes starting with a BOM were
+    /// decoded as UTF-16 or UTF-8, not CP932 (`FE FF 20 3E` became `‾`).
+    #[test]
+    fn a_bom_is_not_an_encoding_switch() {
+        assert_eq!(
+            decode_form(b"A=\xFE\xFF\x20\x3E"),
+            Err(CodecError::BadCp932)
+        );
+        assert_eq!(decode_response(b"\xFE\xFF\x00A"), Err(CodecError::BadCp932));
+        // Was read as UTF-8 with the BOM dropped: `A=1`. EF BB is no CP932 character.
+        assert_eq!(
+            decode_response(b"\xEF\xBB\xBFA=1"),
+            Err(CodecError::BadCp932)
+        );
     }
 
     proptest! {
