@@ -106,7 +106,7 @@ fn installment_choices(cfg: &Config) -> Value {
     json!(
         choices
             .into_iter()
-            .map(|c| json!({ "code": c.code(), "label_ja": c.label_ja() }))
+            .map(|c| json!({ "code": c.code(), "label_ja": c.label_ja(), "label": c.label_en() }))
             .collect::<Vec<_>>()
     )
 }

@@ -60,6 +60,16 @@ impl Installments {
             Installments::Revolving => "リボ払い".into(),
         }
     }
+
+    /// The English label the widget shows when the shopper switched to English.
+    pub fn label_en(self) -> String {
+        match self {
+            Installments::Lump => "Single payment".into(),
+            Installments::Split(n) => format!("{n} installments"),
+            Installments::BonusLump => "Bonus single payment".into(),
+            Installments::Revolving => "Revolving".into(),
+        }
+    }
 }
 
 /// What the shop's card contract allows beyond 一括 (config `CARD_INSTALLMENTS`, e.g.
@@ -142,6 +152,9 @@ mod tests {
             vec![p("Method", "2"), p("PayTimes", "3")]
         );
         assert_eq!(Installments::Revolving.params(), vec![p("Method", "5")]);
+        assert_eq!(Installments::Split(10).label_ja(), "分割払い（10回）");
+        assert_eq!(Installments::Split(10).label_en(), "10 installments");
+        assert_eq!(Installments::BonusLump.label_en(), "Bonus single payment");
         let plan = InstallmentPlan::parse("12, 3,bonus,3").expect("plan");
         assert_eq!(plan.split, vec![3, 12]);
         assert!(plan.allows(Installments::Split(3)) && !plan.allows(Installments::Split(5)));
