@@ -16,6 +16,16 @@ pub struct Checkout {
     pub test_mode: bool,
     /// Present when the shop offers Amazon Pay (`amazon_pay` block of the checkout).
     pub amazon: Option<AmazonConfig>,
+    /// 支払回数 the shop offers (`card.installments`: `[{code, label_ja, label}]`), 一括 first;
+    /// empty when only 一括. Kept as the edge's JS array, read where it is shown: a Rust copy
+    /// would bring its parsing, clone and drop code into the wasm (docs/architecture.md).
+    pub installments: JsValue,
+    /// The payment names a customer and the shop keeps cards: offer the saved cards and
+    /// 「このカードを登録する」 (`card.stored_cards`).
+    pub stored_cards: bool,
+    /// The customer's saved cards (`GET /v1/checkout/{id}/cards`: `[{card_seq, brand,
+    /// last_digits, expire, expired, default}]`, the default first); `null` until read.
+    pub saved: JsValue,
 }
 
 /// What `amazon.Pay.renderButton` needs besides the signed payload.
@@ -145,7 +155,19 @@ pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
         token_js_url: js::get_str(&card, "token_js_url")?,
         test_mode: js::get_str(body, "mode").as_deref() == Some("test"),
         amazon: js::get(body, "amazon_pay").and_then(|b| AmazonConfig::read(&b)),
+        installments: js::get(&card, "installments").unwrap_or(JsValue::NULL),
+        stored_cards: js::get_bool(&card, "stored_cards"),
+        saved: JsValue::NULL,
     })
+}
+
+/// The payment's customer's saved cards (a JS array); `null` when they cannot be read (the
+/// new-card form still works).
+pub async fn saved_cards(opts: &Options) -> JsValue {
+    match call(opts, "GET", "/cards", None).await {
+        Ok(answer) => js::get(&answer.body, "cards").unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    }
 }
 
 /// A JSON object of string fields, as text.
@@ -160,9 +182,30 @@ pub fn json_body(fields: &[(&str, &str)]) -> String {
         .unwrap_or_default()
 }
 
-/// Posts the token (no card data) and the page the issuer's 3-D Secure step returns to.
-pub async fn authorize(opts: &Options, token: &str) -> Result<Answer, JsValue> {
-    let text = json_body(&[("token", token), ("return_url", opts.return_url)]);
+/// The card POST: the GMO `token` of a new card (never card data; empty when a saved card pays),
+/// the 支払回数 code (empty: 一括), the page the issuer's 3-D Secure step returns to, and `raw`:
+/// non-string members as JSON text, each starting with a comma (`,"card_seq":0`,
+/// `,"save_card":true`), which only the widget writes.
+pub async fn authorize(
+    opts: &Options,
+    token: &str,
+    installments: &str,
+    raw: &str,
+) -> Result<Answer, JsValue> {
+    let mut fields = vec![("return_url", opts.return_url)];
+    if !token.is_empty() {
+        fields.push(("token", token));
+    }
+    if !installments.is_empty() {
+        fields.push(("installments", installments));
+    }
+    let mut text = json_body(&fields);
+    // `{"return_url":…}` always has a member, so the raw ones follow it after their comma.
+    if text.ends_with('}') {
+        text.pop();
+        text.push_str(raw);
+        text.push('}');
+    }
     call(opts, "POST", "/card", Some(text)).await
 }
 

@@ -16,7 +16,7 @@ use kessai_core::gmo::token::{TokenFailure, service_message, token_failure};
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{PaymentState, Phase};
-use kessai_core::text::{digits_only, to_half_width};
+use kessai_core::text::{digits_only, html_escape, to_half_width};
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -119,6 +119,12 @@ struct FormState {
     /// The status is news (確認中), not a problem.
     status_info: RwSignal<bool>,
     busy: RwSignal<bool>,
+    /// The saved card that pays (its CardSeq), or empty: the new card typed into the fields.
+    chosen: RwSignal<String>,
+    /// 「このカードを登録する」 is ticked.
+    save: RwSignal<bool>,
+    /// The 支払回数 picked (its API code); empty or `lump`: 一括.
+    pay_times: RwSignal<String>,
 }
 
 impl FormState {
@@ -132,6 +138,9 @@ impl FormState {
             status: RwSignal::new(String::new()),
             status_info: RwSignal::new(false),
             busy: RwSignal::new(false),
+            chosen: RwSignal::new(String::new()),
+            save: RwSignal::new(false),
+            pay_times: RwSignal::new(String::new()),
         }
     }
 
@@ -220,6 +229,22 @@ impl FormState {
         (self.all_valid(), self.brand())
     }
 
+    /// The shopper picks a saved card (`seq`, its `brand`) or, with an empty `seq`, the new card.
+    /// The host page hears whether the form can pay now (`kessai:change`).
+    fn choose(&self, seq: String, brand: CardBrand, host: &HtmlElement) {
+        let new_card = seq.is_empty();
+        self.chosen.set(seq);
+        self.status.set(String::new());
+        emit_change(
+            host,
+            if new_card {
+                self.completeness()
+            } else {
+                (true, brand)
+            },
+        );
+    }
+
     fn all_valid(&self) -> bool {
         ORDER.iter().all(|f| self.problem(*f).is_none())
     }
@@ -287,6 +312,17 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                 || !amazon::claim(amazon::Kind::Checkout)
             {
                 config.amazon = None;
+            }
+            // The customer's saved cards, before the form shows, with the first usable one (the
+            // edge lists the default first) picked.
+            if config.stored_cards && phase == Some(Phase::Open) {
+                config.saved = edge::saved_cards(&opts).await;
+                let usable = js::items(&config.saved)
+                    .into_iter()
+                    .find(|c| !js::get_bool(c, "expired"));
+                if let Some(seq) = usable.and_then(|c| js::get_i64(&c, "card_seq")) {
+                    state.chosen.set(seq.to_string());
+                }
             }
             checkout.set_value(Some(config.clone()));
             test_mode.set(config.test_mode);
@@ -524,6 +560,11 @@ fn CardForm(
 ) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
+    let saved = checkout.saved.clone();
+    let choices = checkout.installments.clone();
+    let offer_save = checkout.stored_cards;
+    let saved_for_change = saved.clone();
+    let has_saved = !js::items(&saved).is_empty();
 
     // Tell the host page whether the form is complete and the brand (never what was typed):
     // once now, then from `FormState::edit` each time one of the two changes. Untracked: this
@@ -540,8 +581,11 @@ fn CardForm(
         let checkout = checkout.clone();
         let host = host.clone();
         async move {
+            if !state.chosen.get_untracked().is_empty() {
+                return pay(state, &checkout, &opts, &host, None, paid).await;
+            }
             match state.card() {
-                Some(card) => pay(state, &checkout, &opts, &host, &card, paid).await,
+                Some(card) => pay(state, &checkout, &opts, &host, Some(&card), paid).await,
                 None => state.busy.set(false),
             }
         }
@@ -556,8 +600,10 @@ fn CardForm(
         if state.busy.get_untracked() {
             return;
         }
-        state.submitted.set(true);
-        let first_bad = ORDER.iter().copied().find(|f| {
+        // A saved card pays without the fields.
+        let new_card = state.chosen.get_untracked().is_empty();
+        state.submitted.set(new_card);
+        let first_bad = ORDER.iter().copied().filter(|_| new_card).find(|f| {
             state.problem(*f).is_some() || !state.server[field_index(*f)].get_untracked().is_empty()
         });
         if let Some(f) = first_bad {
@@ -577,19 +623,190 @@ fn CardForm(
             i18n::pay_label(lang.get(), &amount)
         }
     });
+    // The one listener for the saved-card radios, 「このカードを登録する」 and 支払回数 (`change`
+    // bubbles from each to the form).
+    let change_host = field_host.clone();
+    let on_change = move |ev: leptos::ev::Event| {
+        let Some(target) = ev.target().map(JsValue::from) else {
+            return;
+        };
+        let value = js::get_str(&target, "value").unwrap_or_default();
+        match js::get_str(&target, "name").as_deref() {
+            Some("kessai-card") => {
+                let brand = saved_brand(&saved_for_change, &value);
+                state.choose(value, brand, &change_host);
+            }
+            Some("kessai-installments") => state.pay_times.set(value),
+            Some("kessai-save-card") => state
+                .save
+                .set(js::get(&target, "checked").and_then(|b| b.as_bool()) == Some(true)),
+            _ => {}
+        }
+    };
     view! {
-        <form novalidate on:submit=on_submit>
-            <TextField state=state host=field_host.clone() field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
-            <div class="kessai-row">
-                <TextField state=state host=field_host.clone() field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
-                <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
+        <form novalidate on:submit=on_submit on:change=on_change>
+            {has_saved.then(|| {
+                view! { <div inner_html=live_text(move || saved_cards_html(lang.get(), &saved, &state.chosen.get_untracked()))></div> }
+            })}
+            // The new card's fields; the stylesheet hides them (and 「このカードを登録する」) while
+            // a saved card is picked (`:has()`, no binding).
+            <div class="kessai-new">
+                <TextField state=state host=field_host.clone() field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
+                <div class="kessai-row">
+                    <TextField state=state host=field_host.clone() field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
+                    <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
+                </div>
+                <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
             </div>
-            <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
+            <div inner_html=live_text(move || {
+                let lang = lang.get();
+                extras_html(lang, offer_save && state.save.get_untracked(), offer_save, &choices, &state.pay_times.get_untracked())
+            })></div>
             <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
                 {label}
             </button>
         </form>
     }
+}
+
+/// The customer's saved cards as radio buttons (the default first), then 「新しいカードを使う」,
+/// as HTML: one text binding instead of a view per card (every view type is code in the wasm;
+/// docs/architecture.md "Widget size"). An expired card is listed but cannot be picked. The
+/// form's one `change` listener ([`CardForm`]) hears the picks; a language switch writes it anew
+/// with the pick kept.
+fn saved_cards_html(lang: Lang, cards: &JsValue, chosen: &str) -> String {
+    let mut html = [
+        "<fieldset class=\"kessai-saved\"><legend>",
+        i18n::text(lang, Key::SavedCards),
+        "</legend>",
+    ]
+    .concat();
+    let mut radio = |seq: &str, label: &str, hint: &str, usable: bool| {
+        let id = if seq.is_empty() { "new" } else { seq };
+        html.push_str(
+            &[
+                "<label class=\"kessai-choice\"><input type=\"radio\" name=\"kessai-card\" id=\"kessai-card-",
+                id,
+                "\" value=\"",
+                seq,
+                if seq == chosen { "\" checked" } else { "\"" },
+                if usable { ">" } else { " disabled>" },
+                "<span>",
+                &html_escape(label),
+                "</span><span class=\"kessai-hint\">",
+                &html_escape(hint),
+                "</span></label>",
+            ]
+            .concat(),
+        );
+    };
+    for c in js::items(cards) {
+        // `seq` is digits: the edge's number, written here.
+        let Some(seq) = js::get_i64(&c, "card_seq") else {
+            continue;
+        };
+        let brand = brand_of_code(&js::get_str(&c, "brand").unwrap_or_default());
+        let last = js::get_str(&c, "last_digits").unwrap_or_default();
+        let expired = js::get_bool(&c, "expired");
+        let gone = if expired {
+            i18n::text(lang, Key::Expired)
+        } else {
+            ""
+        };
+        let expire = js::get_str(&c, "expire").unwrap_or_default();
+        let hint = [i18n::text(lang, Key::Expiry), " ", &expire, gone].concat();
+        let label = [brand.label(), " ・・・・", &last].concat();
+        radio(&seq.to_string(), &label, &hint, !expired);
+    }
+    radio("", i18n::text(lang, Key::NewCard), "", true);
+    html.push_str("</fieldset>");
+    html
+}
+
+/// Below the new card's fields: 「このカードを登録する」 (when `offer_save`) and the 支払回数
+/// picker (the shop's `choices`, 一括 first; none when only 一括), as HTML (as
+/// [`saved_cards_html`]).
+fn extras_html(
+    lang: Lang,
+    save: bool,
+    offer_save: bool,
+    choices: &JsValue,
+    picked: &str,
+) -> String {
+    let mut html = String::new();
+    if offer_save {
+        html = [
+            "<label class=\"kessai-check\"><input type=\"checkbox\" name=\"kessai-save-card\" id=\"kessai-save-card\"",
+            if save { " checked>" } else { ">" },
+            i18n::text(lang, Key::SaveCard),
+            "</label>",
+        ]
+        .concat();
+    }
+    let choices = js::items(choices);
+    if choices.is_empty() {
+        return html;
+    }
+    html.push_str(
+        &[
+            "<div class=\"kessai-field\"><label for=\"kessai-installments\">",
+            i18n::text(lang, Key::Installments),
+            "</label><select id=\"kessai-installments\" name=\"kessai-installments\">",
+        ]
+        .concat(),
+    );
+    for c in choices {
+        let code = js::get_str(&c, "code").unwrap_or_default();
+        let label = js::get_str(
+            &c,
+            if lang == Lang::Ja {
+                "label_ja"
+            } else {
+                "label"
+            },
+        );
+        html.push_str(
+            &[
+                "<option value=\"",
+                &html_escape(&code),
+                if code == picked {
+                    "\" selected>"
+                } else {
+                    "\">"
+                },
+                &html_escape(&label.unwrap_or(code.clone())),
+                "</option>",
+            ]
+            .concat(),
+        );
+    }
+    html.push_str("</select></div>");
+    html
+}
+
+/// The brand of the saved card `seq` in `saved` (the edge's list).
+fn saved_brand(saved: &JsValue, seq: &str) -> CardBrand {
+    js::items(saved)
+        .into_iter()
+        .find(|c| js::get_i64(c, "card_seq").is_some_and(|n| n.to_string() == seq))
+        .map_or(CardBrand::Unknown, |c| {
+            brand_of_code(&js::get_str(&c, "brand").unwrap_or_default())
+        })
+}
+
+/// The brand of an edge card code (`visa`, …).
+fn brand_of_code(code: &str) -> CardBrand {
+    [
+        CardBrand::Visa,
+        CardBrand::Mastercard,
+        CardBrand::Jcb,
+        CardBrand::Amex,
+        CardBrand::Diners,
+        CardBrand::Discover,
+    ]
+    .into_iter()
+    .find(|b| brand_code(*b) == code)
+    .unwrap_or(CardBrand::Unknown)
 }
 
 /// The field an edge error names. `token`: GMO's token expired or was used; the shopper
@@ -610,7 +827,7 @@ async fn pay(
     checkout: &Checkout,
     opts: &Options,
     host: &HtmlElement,
-    card: &CardInput,
+    card: Option<&CardInput>,
     paid: RwSignal<String>,
 ) {
     let lang = state.lang.get_untracked();
@@ -623,7 +840,23 @@ async fn pay(
             &[("code", code), ("message", &message)],
         );
     };
-    let token = gmo_token::get_token(&checkout.token_js_url, &checkout.shop_id, card).await;
+    // A saved card: its CardSeq. A new card: GMO's token, and whether to save it.
+    let seq = state.chosen.get_untracked();
+    let (token, raw) = match card {
+        None => (Ok(String::new()), [",\"card_seq\":", &seq].concat()),
+        Some(card) => {
+            let brand = brand_code(state.brand());
+            let raw = if !state.save.get_untracked() {
+                String::new()
+            } else if brand == "unknown" {
+                ",\"save_card\":true".to_string()
+            } else {
+                [",\"save_card\":true,\"card_brand\":\"", brand, "\""].concat()
+            };
+            let token = gmo_token::get_token(&checkout.token_js_url, &checkout.shop_id, card);
+            (token.await, raw)
+        }
+    };
     let token = match token {
         Ok(t) => t,
         Err(TokenError::Code(code)) => {
@@ -649,7 +882,9 @@ async fn pay(
     };
 
     // With the page the issuer's 3-D Secure step sends the shopper back to (`opts.return_url`).
-    let answer = match edge::authorize(opts, &token).await {
+    let pay_times = state.pay_times.get_untracked();
+    let pay_times = if pay_times == "lump" { "" } else { &pay_times };
+    let answer = match edge::authorize(opts, &token, pay_times, &raw).await {
         Ok(a) => a,
         // The request may or may not have reached the edge: ask it what happened.
         Err(_) => return settle_by_polling(state, opts, host, paid).await,

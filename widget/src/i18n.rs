@@ -36,6 +36,11 @@ pub enum Key {
     SignInUnavailable,
     Privacy,
     TdsFailed,
+    SavedCards,
+    NewCard,
+    SaveCard,
+    Installments,
+    Expired,
 }
 
 pub fn text(lang: Lang, key: Key) -> &'static str {
@@ -98,6 +103,11 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, TdsFailed) => {
             "本人認証に失敗しました(請求はありません)。もう一度お試しください。"
         }
+        (Lang::Ja, SavedCards) => "登録済みのカード",
+        (Lang::Ja, NewCard) => "新しいカードを使う",
+        (Lang::Ja, SaveCard) => "このカードを登録する(次回から入力を省けます)",
+        (Lang::Ja, Installments) => "お支払い回数",
+        (Lang::Ja, Expired) => "(有効期限切れ)",
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
         (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
@@ -145,6 +155,11 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
             "Sign-in with Amazon could not be shown. Please reload the page."
         }
         (Lang::En, Privacy) => "Privacy policy",
+        (Lang::En, SavedCards) => "Saved cards",
+        (Lang::En, NewCard) => "Use a new card",
+        (Lang::En, SaveCard) => "Save this card for next time",
+        (Lang::En, Installments) => "Number of payments",
+        (Lang::En, Expired) => "(expired)",
         (Lang::En, TdsFailed) => "Authentication failed (you were not charged). Please try again.",
     }
 }

@@ -70,6 +70,18 @@ pub fn get_i64(v: &JsValue, key: &str) -> Option<i64> {
         .map(|f| f as i64)
 }
 
+/// `v[key] === true`.
+pub fn get_bool(v: &JsValue, key: &str) -> bool {
+    get(v, key).and_then(|b| b.as_bool()) == Some(true)
+}
+
+/// The elements of `v` when it is an array; none otherwise.
+pub fn items(v: &JsValue) -> Vec<JsValue> {
+    v.dyn_ref::<js_sys::Array>()
+        .map(js_sys::Array::to_vec)
+        .unwrap_or_default()
+}
+
 pub fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
