@@ -15,4 +15,5 @@ pub mod money;
 pub mod operations;
 pub mod payment;
 pub mod sns;
+pub mod subscription;
 pub mod text;
