@@ -239,6 +239,7 @@ pub fn shown_state(
             | PaymentState::RequiresAction
             | PaymentState::Authorized
             | PaymentState::Captured
+            | PaymentState::Verified
             | PaymentState::Voided
             | PaymentState::Returned
             | PaymentState::ReturnedNextMonth

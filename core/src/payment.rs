@@ -16,6 +16,10 @@ pub enum PaymentState {
     Authorized,
     /// 実売上
     Captured,
+    /// カード確認済み: a card-registration payment (`CaptureMode::Verify`, GMO 有効性チェック
+    /// JobCd=CHECK, no amount) whose card the issuer accepted (after 3-D Secure when it runs). No
+    /// money moves, so no operation applies; its card is what the customer keeps (TradedCard).
+    Verified,
     /// 取消
     Voided,
     /// 返品
@@ -38,12 +42,13 @@ pub enum PaymentState {
 }
 
 impl PaymentState {
-    pub const ALL: [PaymentState; 14] = [
+    pub const ALL: [PaymentState; 15] = [
         PaymentState::RequiresPayment,
         PaymentState::Processing,
         PaymentState::RequiresAction,
         PaymentState::Authorized,
         PaymentState::Captured,
+        PaymentState::Verified,
         PaymentState::Voided,
         PaymentState::Returned,
         PaymentState::ReturnedNextMonth,
@@ -62,6 +67,7 @@ impl PaymentState {
             PaymentState::RequiresAction => "requires_action",
             PaymentState::Authorized => "authorized",
             PaymentState::Captured => "captured",
+            PaymentState::Verified => "verified",
             PaymentState::Voided => "voided",
             PaymentState::Returned => "returned",
             PaymentState::ReturnedNextMonth => "returned_next_month",
@@ -86,6 +92,7 @@ impl PaymentState {
             PaymentState::RequiresAction => "3Dセキュア認証中",
             PaymentState::Authorized => "仮売上",
             PaymentState::Captured => "実売上",
+            PaymentState::Verified => "カード確認済み",
             PaymentState::Voided => "取消",
             PaymentState::Returned => "返品",
             PaymentState::ReturnedNextMonth => "月跨返品",
@@ -105,7 +112,10 @@ impl PaymentState {
             // Nobody else may start a gateway call meanwhile: the authentication holds the
             // transaction until SecureTran2 or the sweep settles it.
             PaymentState::Processing | PaymentState::RequiresAction => Phase::InFlight,
-            PaymentState::Authorized | PaymentState::Captured => Phase::Paid,
+            // A verified card is the success of a card-registration payment.
+            PaymentState::Authorized | PaymentState::Captured | PaymentState::Verified => {
+                Phase::Paid
+            }
             PaymentState::Unknown => Phase::Unknown,
             PaymentState::Voided
             | PaymentState::Returned
@@ -135,6 +145,7 @@ impl PaymentState {
         match self {
             PaymentState::Authorized
             | PaymentState::Captured
+            | PaymentState::Verified
             | PaymentState::Voided
             | PaymentState::Returned
             | PaymentState::ReturnedNextMonth
@@ -161,6 +172,7 @@ impl PaymentState {
             | PaymentState::Processing
             | PaymentState::RequiresAction
             | PaymentState::Authorized
+            | PaymentState::Verified
             | PaymentState::Voided
             | PaymentState::Returned
             | PaymentState::ReturnedNextMonth
@@ -206,6 +218,9 @@ pub enum CaptureMode {
     Manual,
     /// 即時売上 (GMO JobCd CAPTURE).
     Automatic,
+    /// カード登録 only: GMO 有効性チェック (JobCd CHECK, no amount), with 3-D Secure when it
+    /// runs, then the card is stored for the payment's customer. Ends `verified`.
+    Verify,
 }
 
 impl CaptureMode {
@@ -213,12 +228,14 @@ impl CaptureMode {
         match self {
             CaptureMode::Manual => "manual",
             CaptureMode::Automatic => "automatic",
+            CaptureMode::Verify => "verify",
         }
     }
     pub fn parse(s: &str) -> Option<CaptureMode> {
         match s {
             "manual" => Some(CaptureMode::Manual),
             "automatic" => Some(CaptureMode::Automatic),
+            "verify" => Some(CaptureMode::Verify),
             _ => None,
         }
     }
@@ -226,6 +243,7 @@ impl CaptureMode {
         match self {
             CaptureMode::Manual => crate::gmo::status::JobCd::Auth,
             CaptureMode::Automatic => crate::gmo::status::JobCd::Capture,
+            CaptureMode::Verify => crate::gmo::status::JobCd::Check,
         }
     }
     /// The kessai state a successful authorisation in this mode leaves.
@@ -233,6 +251,7 @@ impl CaptureMode {
         match self {
             CaptureMode::Manual => PaymentState::Authorized,
             CaptureMode::Automatic => PaymentState::Captured,
+            CaptureMode::Verify => PaymentState::Verified,
         }
     }
 }
@@ -241,7 +260,9 @@ impl CaptureMode {
 pub fn state_from_gmo(status: crate::gmo::status::TranStatus) -> PaymentState {
     use crate::gmo::status::TranStatus as T;
     match status {
-        T::Unprocessed | T::Authenticated | T::Check => PaymentState::RequiresPayment,
+        T::Unprocessed | T::Authenticated => PaymentState::RequiresPayment,
+        // Only a card-registration payment sends CHECK.
+        T::Check => PaymentState::Verified,
         T::Auth | T::Sauth => PaymentState::Authorized,
         T::Capture | T::Sales => PaymentState::Captured,
         T::Void => PaymentState::Voided,
@@ -292,6 +313,21 @@ mod tests {
         for s in held {
             assert!(matches!(s.phase(), Phase::Paid | Phase::Closed), "{s:?}");
         }
+    }
+
+    #[test]
+    fn a_card_registration_checks_the_card_and_ends_verified_without_money() {
+        let verify = CaptureMode::parse("verify").expect("verify");
+        assert_eq!(verify.as_str(), "verify");
+        assert_eq!(verify.gmo_job(), crate::gmo::status::JobCd::Check);
+        assert_eq!(verify.paid_state(), PaymentState::Verified);
+        assert_eq!(
+            state_from_gmo(crate::gmo::status::TranStatus::Check),
+            PaymentState::Verified
+        );
+        assert!(PaymentState::Verified.is_paid(), "the widget's success");
+        assert!(!PaymentState::Verified.holds_capture());
+        assert!(!PaymentState::Verified.accepts_payment_attempt());
     }
 
     #[test]

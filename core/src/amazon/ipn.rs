@@ -24,6 +24,7 @@ pub fn moves_forward(current: PaymentState, observed: PaymentState) -> bool {
         S::RequiresPayment
         | S::Processing
         | S::RequiresAction
+        | S::Verified
         | S::Unknown
         | S::Voided
         | S::Returned

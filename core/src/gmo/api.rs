@@ -49,15 +49,19 @@ pub fn order_id_error(order_id: &str) -> Option<&'static str> {
     }
 }
 
+/// EntryTran. CHECK (有効性チェック) carries no Amount or Tax (reference §2).
 pub fn entry_tran(auth: &ShopAuth, order_id: &str, job: JobCd, amount: i64) -> Params {
-    vec![
+    let mut v = vec![
         p("ShopID", &auth.shop_id),
         p("ShopPass", &auth.shop_pass),
         p("OrderID", order_id),
         p("JobCd", job.as_str()),
-        p("Amount", amount.to_string()),
-        p("Tax", "0"),
-    ]
+    ];
+    if job != JobCd::Check {
+        v.push(p("Amount", amount.to_string()));
+        v.push(p("Tax", "0"));
+    }
+    v
 }
 
 /// ExecTran with a token, paid as `pay` (支払回数: `Method`, `PayTimes`).
@@ -240,6 +244,25 @@ pub fn read_trade(params: &[(String, String)]) -> Result<Trade, Malformed> {
 mod tests {
     use super::*;
     use crate::gmo::codec::decode_response;
+
+    #[test]
+    fn entry_tran_sends_no_amount_for_a_card_check() {
+        let auth = ShopAuth {
+            shop_id: "tshop0001".into(),
+            shop_pass: "pass".into(),
+        };
+        let keys = |job| {
+            entry_tran(&auth, "o-1", job, 1_500)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(JobCd::Check),
+            ["ShopID", "ShopPass", "OrderID", "JobCd"]
+        );
+        assert!(keys(JobCd::Auth).contains(&"Amount".to_string()));
+    }
 
     #[test]
     fn order_ids() {

@@ -21,8 +21,10 @@ pub(super) fn plan(
         PaymentState::Unknown => Err(Refusal::OutcomeUnknown),
         PaymentState::Processing | PaymentState::RequiresAction => Err(Refusal::InProgress),
         PaymentState::RequiresPayment => Err(Refusal::NotAuthorized { state }),
-        // 返品/月跨返品 are card states; an Amazon payment in them is finished all the same.
-        PaymentState::Voided
+        // 返品/月跨返品 and カード確認済み are card states; an Amazon payment in them is finished
+        // all the same.
+        PaymentState::Verified
+        | PaymentState::Voided
         | PaymentState::Returned
         | PaymentState::ReturnedNextMonth
         | PaymentState::Refunded

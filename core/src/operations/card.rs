@@ -22,7 +22,9 @@ pub(super) fn plan(
         PaymentState::Unknown => Err(Refusal::OutcomeUnknown),
         PaymentState::Processing | PaymentState::RequiresAction => Err(Refusal::InProgress),
         PaymentState::RequiresPayment => Err(Refusal::NotAuthorized { state }),
-        PaymentState::Voided
+        // A card registration moved no money: nothing to capture, change, cancel or refund.
+        PaymentState::Verified
+        | PaymentState::Voided
         | PaymentState::Returned
         | PaymentState::ReturnedNextMonth
         | PaymentState::Refunded

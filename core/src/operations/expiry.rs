@@ -50,6 +50,7 @@ impl AuthorizationExpiry {
             | PaymentState::Processing
             | PaymentState::RequiresAction
             | PaymentState::Captured
+            | PaymentState::Verified
             | PaymentState::Voided
             | PaymentState::Returned
             | PaymentState::ReturnedNextMonth
