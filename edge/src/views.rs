@@ -9,7 +9,7 @@ use crate::store::{EventRow, PaymentRow};
 use kessai_core::console::{ExpiryBadge, expiry_badge, shown_state};
 use kessai_core::gmo::installments::Installments;
 use kessai_core::jst::UnixMillis;
-use kessai_core::payment::PaymentState;
+use kessai_core::payment::{CaptureMode, PaymentState};
 use serde_json::{Value, json};
 
 /// The merchant's (and the console's) view of a payment.
@@ -75,6 +75,9 @@ pub fn payment_result(row: &PaymentRow) -> ApiResult<Value> {
 
 /// `GET /v1/checkout/{id}`: what the widget needs to render the payment.
 pub fn checkout_view(row: &PaymentRow, cfg: &Config) -> Value {
+    // A card registration (`capture: verify`) takes one new card, 一括, and saves it: no saved
+    // cards to pick, no 支払回数, no Amazon Pay.
+    let verify = row.capture_mode == CaptureMode::Verify.as_str();
     json!({
         "payment_id": row.id,
         "order_id": row.order_id,
@@ -88,11 +91,11 @@ pub fn checkout_view(row: &PaymentRow, cfg: &Config) -> Value {
         "card": {
             "shop_id": cfg.gmo.shop_id,
             "token_js_url": cfg.gmo_token_js_url,
-            "installments": installment_choices(cfg),
+            "installments": if verify { json!([]) } else { installment_choices(cfg) },
             // The widget offers the customer's saved cards and 「このカードを登録する」 only then.
-            "stored_cards": cfg.site.is_some() && row.customer_id.is_some(),
+            "stored_cards": !verify && cfg.site.is_some() && row.customer_id.is_some(),
         },
-        "amazon_pay": amazon_checkout_block(cfg),
+        "amazon_pay": if verify { Value::Null } else { amazon_checkout_block(cfg) },
         "last_error": amazon_last_error_block(row),
     })
 }

@@ -23,7 +23,7 @@ use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::installments::Installments;
 use kessai_core::gmo::status::TranStatus;
 use kessai_core::gmo::tds2::{self, RiskData, ThreeDSecurePolicy};
-use kessai_core::payment::{PaymentState, Phase, state_from_gmo};
+use kessai_core::payment::{CaptureMode, PaymentState, Phase, state_from_gmo};
 use serde_json::json;
 
 /// Whether the gateway finished with the call whose outcome we are reconciling.
@@ -566,9 +566,10 @@ impl Flow<'_> {
         if let Some(o) = tds {
             detail["three_d_secure"] = three_d_secure::outcome_detail(o);
         }
-        let kind = match capture.paid_state() {
-            PaymentState::Captured => "captured",
-            _ => "authorized",
+        let kind = match capture {
+            CaptureMode::Manual => "authorized",
+            CaptureMode::Automatic => "captured",
+            CaptureMode::Verify => "verified",
         };
         let ev = Event {
             actor: "gateway",

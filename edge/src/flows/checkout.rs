@@ -14,7 +14,7 @@ use crate::platform;
 use crate::store::{PaymentRow, Store};
 use crate::views::{checkout_view, payment_result};
 use kessai_core::gmo::installments::Installments;
-use kessai_core::payment::PaymentState;
+use kessai_core::payment::{CaptureMode, PaymentState};
 use serde_json::{Value, json};
 
 fn outcome_open(row: &PaymentRow) -> ApiResult<bool> {
@@ -80,7 +80,15 @@ fn card_request(cfg: &Config, row: &PaymentRow, raw: &str) -> ApiResult<CardRequ
         ));
     }
     let source = requested_source(row, &body)?;
-    let save = requested_save(cfg, row, &body, &source)?;
+    let verify = row.capture_mode == CaptureMode::Verify.as_str();
+    if verify && matches!(source, RequestedSource::Stored(_)) {
+        return Err(ApiError::bad_request(
+            "a card registration takes a new card (token), not a stored one",
+            "登録済みのカードは登録できません。新しいカードを入力してください。",
+        )
+        .with("param", "card_seq"));
+    }
+    let save = requested_save(cfg, row, &body, &source, verify)?;
     let installments = match body.get("installments") {
         None | Some(Value::Null) => Installments::Lump,
         Some(Value::String(code)) => Installments::parse(code)
@@ -88,6 +96,10 @@ fn card_request(cfg: &Config, row: &PaymentRow, raw: &str) -> ApiResult<CardRequ
             .ok_or_else(installments_refused)?,
         Some(_) => return Err(installments_refused()),
     };
+    // 有効性チェック (CHECK) has no 支払回数.
+    if verify && installments != Installments::Lump {
+        return Err(installments_refused());
+    }
     // Where the shopper comes back after 3-D Secure: a page of the storefront, or none.
     let return_url = match body.get("return_url") {
         None | Some(Value::Null) => None,
@@ -163,10 +175,19 @@ fn requested_save(
     row: &PaymentRow,
     body: &Value,
     source: &RequestedSource,
+    verify: bool,
 ) -> ApiResult<Option<Option<String>>> {
     Ok(match body.get("save_card") {
-        None | Some(Value::Null | Value::Bool(false)) => None,
-        Some(Value::Bool(true)) => {
+        // A card registration (`verify`) always saves its card.
+        Some(Value::Bool(false)) if verify => {
+            return Err(ApiError::bad_request(
+                "a card registration saves the card: save_card cannot be false",
+                "カード登録ではカードを保存します。",
+            )
+            .with("param", "save_card"));
+        }
+        None | Some(Value::Null | Value::Bool(false)) if !verify => None,
+        None | Some(Value::Null | Value::Bool(true)) => {
             if row.customer_id.is_none() || matches!(source, RequestedSource::Stored(_)) {
                 return Err(ApiError::bad_request(
                     "save_card needs a new card on a payment with a customer",

@@ -59,6 +59,49 @@ pub fn customer_id_ok(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b))
 }
 
+/// `capture` (manual by default) and `amount`: whole yen within GMO's range, or none at all for
+/// a card registration (`verify`, GMO 有効性チェック: no money moves).
+fn capture_and_amount(body: &Value) -> ApiResult<(CaptureMode, Jpy)> {
+    let capture = match body.get("capture").and_then(Value::as_str) {
+        None => CaptureMode::Manual,
+        Some(c) => CaptureMode::parse(c).ok_or_else(|| {
+            ApiError::bad_request(
+                "capture must be manual, automatic or verify",
+                "売上方式はmanual・automatic・verifyのいずれかで指定してください。",
+            )
+            .with("param", "capture")
+        })?,
+    };
+    let amount = match body.get("amount") {
+        // カード登録 (`verify`: GMO 有効性チェック) charges nothing: no amount, or 0.
+        None | Some(Value::Null) if capture == CaptureMode::Verify => 0,
+        Some(v) if capture == CaptureMode::Verify && v.as_i64() == Some(0) => 0,
+        Some(_) if capture == CaptureMode::Verify => {
+            return Err(ApiError::bad_request(
+                "a card registration (capture: verify) charges nothing: leave amount out",
+                "カード登録(verify)では金額を指定できません。",
+            )
+            .with("param", "amount"));
+        }
+        Some(v) if v.is_i64() => v.as_i64().unwrap_or(0),
+        _ => {
+            return Err(ApiError::bad_request(
+                "amount must be an integer number of yen",
+                "金額は円単位の整数で指定してください。",
+            )
+            .with("param", "amount"));
+        }
+    };
+    let amount = if capture == CaptureMode::Verify {
+        Jpy::from_stored(0)
+    } else {
+        Jpy::chargeable(amount).map_err(|e| {
+            ApiError::bad_request(e.message_en(), e.message_ja()).with("param", "amount")
+        })?
+    };
+    Ok((capture, amount))
+}
+
 /// Reads and checks the body of `POST /v1/payments` (400 with `param` for each bad field).
 fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
     let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
@@ -77,29 +120,7 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
         )
         .with("param", "order_id"));
     }
-    let amount = match body.get("amount") {
-        Some(v) if v.is_i64() => v.as_i64().unwrap_or(0),
-        _ => {
-            return Err(ApiError::bad_request(
-                "amount must be an integer number of yen",
-                "金額は円単位の整数で指定してください。",
-            )
-            .with("param", "amount"));
-        }
-    };
-    let amount = Jpy::chargeable(amount).map_err(|e| {
-        ApiError::bad_request(e.message_en(), e.message_ja()).with("param", "amount")
-    })?;
-    let capture = match body.get("capture").and_then(Value::as_str) {
-        None => CaptureMode::Manual,
-        Some(c) => CaptureMode::parse(c).ok_or_else(|| {
-            ApiError::bad_request(
-                "capture must be manual or automatic",
-                "売上方式はmanualかautomaticで指定してください。",
-            )
-            .with("param", "capture")
-        })?,
-    };
+    let (capture, amount) = capture_and_amount(&body)?;
     let customer_name = match body.get("customer_name") {
         None | Some(Value::Null) => None,
         Some(Value::String(name))
@@ -128,6 +149,13 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
             .with("param", "customer"));
         }
     };
+    if capture == CaptureMode::Verify && customer_id.is_none() {
+        return Err(ApiError::bad_request(
+            "a card registration (capture: verify) needs the customer whose card it stores",
+            "カード登録(verify)には会員ID(customer)が必要です。",
+        )
+        .with("param", "customer"));
+    }
     let risk = risk::parse(body.get("risk"))
         .map_err(|e| ApiError::bad_request(e.message_en, e.message_ja).with("param", &e.param))?;
     Ok(PaymentRequest {
@@ -141,7 +169,7 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
 }
 
 /// `POST /v1/payments`: creates the payment for an order, or resumes the open one.
-pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
+pub async fn create(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResult<Reply> {
     let PaymentRequest {
         order_id,
         amount,
@@ -150,6 +178,9 @@ pub async fn create(store: &Store<'_>, raw: &str) -> ApiResult<Reply> {
         risk_data,
         customer_id,
     } = parse_request(raw)?;
+    if capture == CaptureMode::Verify {
+        cfg.stored_cards()?;
+    }
     let order_id = order_id.as_str();
     let customer_name = customer_name.as_deref();
     let now = platform::now().0;
@@ -246,6 +277,16 @@ async fn resume_payment(
     now: i64,
 ) -> ApiResult<Reply> {
     let state = row.state()?;
+    // A card registration stays one, and an order's payment never becomes one.
+    if (row.capture_mode == CaptureMode::Verify.as_str()) != (capture == CaptureMode::Verify) {
+        return Err(ApiError::new(
+            409,
+            "capture_mismatch",
+            "this order's payment was created with another capture mode (verify is for card registration only)",
+            "この注文の決済は別の売上方式で作成されています(verifyはカード登録専用です)。",
+        )
+        .with("payment_id", &row.id));
+    }
     if state != PaymentState::RequiresPayment {
         return Err(ApiError::new(
             409,

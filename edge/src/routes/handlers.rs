@@ -35,7 +35,7 @@ pub fn release_clock<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
 }
 
 pub fn create_payment<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
-    Box::pin(async move { payments::create(c.store, c.text()?).await })
+    Box::pin(async move { payments::create(c.store, c.cfg, c.text()?).await })
 }
 
 pub fn list_payments<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {

@@ -9,7 +9,7 @@ use crate::platform;
 use crate::store::{Event, PaymentRow, Store};
 use kessai_core::amazon::button::{self, CheckoutButtonPayload};
 use kessai_core::money::Jpy;
-use kessai_core::payment::Phase;
+use kessai_core::payment::{CaptureMode, Phase};
 use serde_json::{Value, json};
 
 /// `POST /v1/checkout/{id}/amazon-pay/button`: the signed checkout payload for this payment.
@@ -22,6 +22,14 @@ pub async fn button(
 ) -> ApiResult<Value> {
     only_fields(body, &["return_url"])?;
     let return_url = cfg.storefront_return_url(body)?;
+    if row.capture_mode == CaptureMode::Verify.as_str() {
+        return Err(ApiError::new(
+            409,
+            "card_registration_only",
+            "this payment registers a card; Amazon Pay cannot be used for it",
+            "このお手続きはカードの登録専用です。Amazon Payはご利用いただけません。",
+        ));
+    }
     let state = row.state()?;
     if state.phase() != Phase::Open {
         return Err(ApiError::new(

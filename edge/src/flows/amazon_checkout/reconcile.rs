@@ -32,9 +32,10 @@ pub async fn reconcile_now(
             }
         }
         PaymentState::Authorized | PaymentState::Captured => reread_charge(&flow, row, state).await,
-        // 3Dセキュア認証中 is a card state: an Amazon payment is never in it.
+        // 3Dセキュア認証中 and カード確認済み are card states: an Amazon payment is never in them.
         PaymentState::RequiresPayment
         | PaymentState::RequiresAction
+        | PaymentState::Verified
         | PaymentState::Voided
         | PaymentState::Returned
         | PaymentState::ReturnedNextMonth

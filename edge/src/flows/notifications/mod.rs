@@ -88,6 +88,7 @@ where
             PaymentState::RequiresPayment
             | PaymentState::Authorized
             | PaymentState::Captured
+            | PaymentState::Verified
             | PaymentState::Voided
             | PaymentState::Returned
             | PaymentState::ReturnedNextMonth

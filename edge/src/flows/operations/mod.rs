@@ -80,6 +80,7 @@ pub fn snapshot_of(row: &PaymentRow) -> ApiResult<PaymentSnapshot> {
                 // The checkout flow captures with JobCd CAPTURE (即時売上); a later AlterTran
                 // SALES is recorded in gmo_status.
                 PaymentState::Captured => Some(TranStatus::Capture),
+                PaymentState::Verified => Some(TranStatus::Check),
                 PaymentState::RequiresPayment
                 | PaymentState::Processing
                 | PaymentState::RequiresAction

@@ -122,6 +122,7 @@ async fn observe_card(
         | PaymentState::RequiresAction
         | PaymentState::Authorized
         | PaymentState::Captured
+        | PaymentState::Verified
         | PaymentState::Voided
         | PaymentState::Returned
         | PaymentState::ReturnedNextMonth
