@@ -93,6 +93,8 @@ pub fn event_label(kind: &str) -> String {
         "authorized" => "与信（仮売上）".into(),
         // 即時売上: authorised and captured by one ExecTran / SecureTran2.
         "captured" => "与信・売上確定（即時売上）".into(),
+        // カード登録 (有効性チェック, no amount): the issuer accepted the card.
+        "verified" => "カード確認（有効性チェック）".into(),
         "card_declined" | "authorization_declined" => "カード会社が拒否".into(),
         "entry_failed" => "取引登録エラー".into(),
         "exec_not_sent" => "与信未送信".into(),
@@ -154,7 +156,7 @@ pub fn three_d_secure(events: &[serde_json::Value]) -> String {
     for e in events.iter().rev() {
         let t = &e["detail"]["three_d_secure"];
         match e["kind"].as_str() {
-            Some("authorized" | "captured") if t.is_object() => {
+            Some("authorized" | "captured" | "verified") if t.is_object() => {
                 return match (
                     t["trans_status"].as_str(),
                     t["trans_status_label_ja"].as_str(),
@@ -167,7 +169,7 @@ pub fn three_d_secure(events: &[serde_json::Value]) -> String {
                 };
             }
             // Authorised without a reported outcome (e.g. settled by 再照会 after the return).
-            Some("authorized" | "captured") => {
+            Some("authorized" | "captured" | "verified") => {
                 let started = events.iter().any(|e| e["kind"] == "three_d_secure_started");
                 return if started {
                     "認証済み（結果の詳細なし）"

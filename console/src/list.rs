@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// The 状態 filter, after 「すべて」, most used first. `expired` also finds 仮売上 past their
 /// deadline and `unpaid` card payments still waiting after a failed attempt (the edge decides).
 /// Not `processing`: a payment is there for seconds.
-const STATE_FILTERS: [PaymentState; 12] = [
+const STATE_FILTERS: [PaymentState; 13] = [
     PaymentState::Authorized,
     PaymentState::Captured,
     PaymentState::Voided,
@@ -26,6 +26,7 @@ const STATE_FILTERS: [PaymentState; 12] = [
     PaymentState::Unknown,
     PaymentState::RequiresPayment,
     PaymentState::Declined,
+    PaymentState::Verified,
 ];
 
 /// Payments per bulk request: small enough for the progress bar to move, large enough not to

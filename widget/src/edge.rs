@@ -23,6 +23,8 @@ pub struct Checkout {
     /// The payment names a customer and the shop keeps cards: offer the saved cards and
     /// 「このカードを登録する」 (`card.stored_cards`).
     pub stored_cards: bool,
+    /// A card registration (`capture: verify`): nothing is charged, the card is saved.
+    pub verify: bool,
     /// The customer's saved cards (`GET /v1/checkout/{id}/cards`: `[{card_seq, brand,
     /// last_digits, expire, expired, default}]`, the default first); `null` until read.
     pub saved: JsValue,
@@ -157,6 +159,7 @@ pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
         amazon: js::get(body, "amazon_pay").and_then(|b| AmazonConfig::read(&b)),
         installments: js::get(&card, "installments").unwrap_or(JsValue::NULL),
         stored_cards: js::get_bool(&card, "stored_cards"),
+        verify: js::get_str(body, "capture").as_deref() == Some("verify"),
         saved: JsValue::NULL,
     })
 }

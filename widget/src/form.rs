@@ -449,10 +449,10 @@ fn Header(state: FormState, test_mode: RwSignal<bool>) -> impl IntoView {
 
 #[component]
 fn PaidResult(lang: LangSignal, state: String) -> impl IntoView {
-    let key = if state == "captured" {
-        Key::PaidCaptured
-    } else {
-        Key::PaidAuthorized
+    let key = match state.as_str() {
+        "captured" => Key::PaidCaptured,
+        "verified" => Key::Registered,
+        _ => Key::PaidAuthorized,
     };
     view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{tr(lang, key)}</div> }
 }
@@ -560,6 +560,7 @@ fn CardForm(
 ) -> impl IntoView {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
+    let verify = checkout.verify;
     let saved = checkout.saved.clone();
     let choices = checkout.installments.clone();
     let offer_save = checkout.stored_cards;
@@ -619,6 +620,8 @@ fn CardForm(
     let label = live_text(move || {
         if state.busy.get() {
             i18n::text(lang.get(), Key::Paying).to_string()
+        } else if verify {
+            i18n::text(lang.get(), Key::Register).to_string()
         } else {
             i18n::pay_label(lang.get(), &amount)
         }
@@ -846,7 +849,8 @@ async fn pay(
         None => (Ok(String::new()), [",\"card_seq\":", &seq].concat()),
         Some(card) => {
             let brand = brand_code(state.brand());
-            let raw = if !state.save.get_untracked() {
+            // A card registration always saves the card.
+            let raw = if !(checkout.verify || state.save.get_untracked()) {
                 String::new()
             } else if brand == "unknown" {
                 ",\"save_card\":true".to_string()

@@ -41,6 +41,8 @@ pub enum Key {
     SaveCard,
     Installments,
     Expired,
+    Register,
+    Registered,
 }
 
 pub fn text(lang: Lang, key: Key) -> &'static str {
@@ -108,6 +110,8 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, SaveCard) => "このカードを登録する(次回から入力を省けます)",
         (Lang::Ja, Installments) => "お支払い回数",
         (Lang::Ja, Expired) => "(有効期限切れ)",
+        (Lang::Ja, Register) => "カードを登録する",
+        (Lang::Ja, Registered) => "カードを登録しました。",
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
         (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
@@ -160,6 +164,8 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, SaveCard) => "Save this card for next time",
         (Lang::En, Installments) => "Number of payments",
         (Lang::En, Expired) => "(expired)",
+        (Lang::En, Register) => "Save card",
+        (Lang::En, Registered) => "Your card has been saved.",
         (Lang::En, TdsFailed) => "Authentication failed (you were not charged). Please try again.",
     }
 }
