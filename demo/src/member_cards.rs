@@ -1,7 +1,8 @@
 //! マイページ › カード情報 (会員カード, issue #14): the member's stored cards as the edge lists
 //! them (masked; GMO keeps the cards), 「いつも使うカードにする」 and 削除, all through the
-//! edge's merchant API with the secret key. A new card is saved at checkout (「このカードを登録する」),
-//! after the payment's 3-D Secure authentication, so every stored card was authenticated once.
+//! edge's merchant API with the secret key. A new card is saved at checkout (「このカードを登録する」)
+//! or here (「カードを追加する」: a card-registration payment, `capture: verify`, GMO 有効性チェック
+//! with 3-D Secure, nothing charged), so every stored card was authenticated once.
 
 use crate::html::{escape, page};
 use crate::members::{
@@ -12,7 +13,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 fn brand_label(brand: &str) -> &'static str {
@@ -101,7 +102,8 @@ pub async fn cards_page(
     };
     let body = format!(
         r#"<div class="card"><h1>カード情報</h1>{flash}{confirm}{list}
-<p class="note">新しいカードは、お買い物のお支払い画面で「このカードを登録する」を選ぶと、本人認証(3Dセキュア)のうえで登録されます。カード番号はカード決済会社(GMOペイメントゲートウェイ)が保管し、当店には下桁と有効期限のみが表示されます。</p>
+<form method="post" action="/mypage/cards/add"><p><button type="submit" class="primary" id="add-card">カードを追加する</button></p></form>
+<p class="note">カードは本人認証(3Dセキュア)のうえで登録されます(ご請求はありません)。お買い物のお支払い画面で「このカードを登録する」を選んでも登録できます。カード番号はカード決済会社(GMOペイメントゲートウェイ)が保管し、当店には下桁と有効期限のみが表示されます。</p>
 <p><a href="/mypage">マイページへ戻る</a></p></div>"#
     );
     with_cookie(
@@ -193,6 +195,120 @@ pub async fn make_default(
             false,
             "変更できませんでした。しばらくしてから再度お試しください。",
         ),
+    };
+    set_flash(&shop, &sid, good, message);
+    Redirect::to("/mypage/cards").into_response()
+}
+
+/// `POST /mypage/cards/add`: a card-registration payment for the member (nothing charged), then
+/// its page.
+pub async fn start_add(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
+    let Some(sid) = session_id(&shop, &headers) else {
+        return expired_session();
+    };
+    let Some(member) = logged_in(&shop, &sid) else {
+        return Redirect::to("/login").into_response();
+    };
+    let order_id = format!("CARD-{}", crate::members::random_hex(8));
+    let body = json!({ "order_id": order_id, "capture": "verify", "customer": member.id });
+    match shop
+        .merchant(
+            reqwest::Method::POST,
+            "/v1/payments",
+            Some(body),
+            Some(&order_id),
+        )
+        .await
+    {
+        Ok((201 | 200, p)) => {
+            let id = p["id"].as_str().unwrap_or_default();
+            Redirect::to(&format!("/mypage/cards/add/{id}")).into_response()
+        }
+        Ok(_) | Err(_) => {
+            set_flash(
+                &shop,
+                &sid,
+                false,
+                "カードの登録を開始できませんでした。しばらくしてから再度お試しください。",
+            );
+            Redirect::to("/mypage/cards").into_response()
+        }
+    }
+}
+
+/// `GET /mypage/cards/add/{payment}`: the widget for the member's card registration (the issuer's
+/// 3-D Secure page brings the browser back here). Only the member whose registration it is may
+/// open it.
+pub async fn add_page(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Path(payment_id): Path<String>,
+) -> Response {
+    let (sid, cookie) = ensure_session(&shop, &headers);
+    let Some(member) = logged_in(&shop, &sid) else {
+        return with_cookie(cookie, Redirect::to("/login").into_response());
+    };
+    let path = format!("/v1/payments/{payment_id}");
+    let p = match shop.merchant(reqwest::Method::GET, &path, None, None).await {
+        Ok((200, p)) if p["customer"] == member.id.as_str() && p["capture"] == "verify" => p,
+        Ok(_) | Err(_) => return not_found(),
+    };
+    let edge = escape(&shop.edge_url);
+    let body = format!(
+        r#"<div class="card"><h1>カードを追加する</h1>
+<p class="note">ご請求はありません。カード発行会社の本人認証(3Dセキュア)のうえで登録します。</p>
+<script type="module" src="{edge}/kessai.js"></script>
+<kessai-checkout id="kessai" client-secret="{secret}" edge-url="{edge}" lang="ja"{privacy}></kessai-checkout>
+<p><a href="/mypage/cards">カード情報へ戻る</a></p></div>
+<script>
+document.getElementById('kessai').addEventListener('kessai:success', () => setTimeout(() => location.assign('/mypage/cards/added/{pid}'), 300));
+</script>"#,
+        secret = escape(p["client_secret"].as_str().unwrap_or("")),
+        pid = escape(&payment_id),
+        privacy = if shop.origin.is_empty() {
+            String::new()
+        } else {
+            format!(" data-privacy-url=\"{}/privacy\"", escape(&shop.origin))
+        },
+    );
+    with_cookie(
+        cookie,
+        (
+            [(header::CACHE_CONTROL, "no-store")],
+            page("カードを追加する", &body),
+        )
+            .into_response(),
+    )
+}
+
+/// `GET /mypage/cards/added/{payment}`: confirms the registration with the edge (server to server,
+/// never the browser's word alone), then back to the list with the news.
+pub async fn added(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Path(payment_id): Path<String>,
+) -> Response {
+    let Some(sid) = session_id(&shop, &headers) else {
+        return expired_session();
+    };
+    let Some(member) = logged_in(&shop, &sid) else {
+        return Redirect::to("/login").into_response();
+    };
+    let path = format!("/v1/payments/{payment_id}");
+    let (good, message) = match shop.merchant(reqwest::Method::GET, &path, None, None).await {
+        Ok((200, p)) if p["customer"] == member.id.as_str() => {
+            if p["state"] == "verified" && p["card"]["saved_card_seq"].is_number() {
+                (true, "カードを登録しました。")
+            } else if p["state"] == "verified" {
+                (
+                    false,
+                    "カードは確認できましたが、登録できませんでした。登録できるカードの上限に達している可能性があります。",
+                )
+            } else {
+                (false, "カードを登録できませんでした。")
+            }
+        }
+        Ok(_) | Err(_) => return not_found(),
     };
     set_flash(&shop, &sid, good, message);
     Redirect::to("/mypage/cards").into_response()

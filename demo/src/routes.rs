@@ -37,6 +37,9 @@ pub fn router(shop: Storefront) -> Router {
         )
         .route("/mypage/amazon/unlink", post(members::unlink_amazon))
         .route("/mypage/cards", get(member_cards::cards_page))
+        .route("/mypage/cards/add", post(member_cards::start_add))
+        .route("/mypage/cards/add/{payment}", get(member_cards::add_page))
+        .route("/mypage/cards/added/{payment}", get(member_cards::added))
         .route(
             "/mypage/cards/{seq}/delete",
             post(member_cards::delete_card),

@@ -269,3 +269,48 @@ async fn an_expired_saved_card_is_listed_but_cannot_be_picked() {
     assert!(fields);
     c.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_member_adds_a_card_on_mypage_with_3ds_and_nothing_is_charged() {
+    let _t = CLOCK.read().await;
+    let c = browser().await;
+    let member = register_member(&c).await;
+    goto(&c, "/mypage/cards").await;
+    wait_for(&c, "#cards-empty").await;
+    click(&c, "#add-card").await;
+    // The widget registers: no amount, no saved cards, no 支払回数, no Amazon Pay.
+    wait_for(&c, "#kessai-card-number").await;
+    let button = text_of(&c, "#kessai-pay").await;
+    assert_eq!(button, "カードを登録する");
+    assert!(c.find(Locator::Css("#kessai-installments")).await.is_err());
+    assert!(c.find(Locator::Css("#kessai-save-card")).await.is_err());
+    assert!(c.find(Locator::Css(".kessai-or")).await.is_err());
+    let page = c.current_url().await.expect("url").path().to_string();
+    let payment_id = page.rsplit('/').next().unwrap_or("").to_string();
+    // A challenge card: the issuer's page asks for the code, then the card is stored.
+    fill_card(&c, test_cards::TDS2_CHALLENGE).await;
+    click(&c, "#kessai-pay").await;
+    let right = text_of(&c, "#tds2-otp-code").await;
+    wait_for(&c, "#tds2-otp")
+        .await
+        .send_keys(&right)
+        .await
+        .expect("otp");
+    click(&c, "#tds2-submit").await;
+    let flash = web::wait_for_text(&c, ".flash", "カードを登録しました").await;
+    assert!(flash.contains("カードを登録しました"), "{flash}");
+    let list = text_of(&c, "#saved-cards").await;
+    assert!(list.contains("VISA ・・・・022"), "{list}");
+    let p = payment(&payment_id).await;
+    assert_eq!(p["state"], "verified", "{p}");
+    assert_eq!(p["amount"], 0);
+    assert_eq!(p["customer"], member.as_str());
+    // Another member cannot open this member's registration page.
+    goto(&c, "/mypage").await;
+    click(&c, "#logout").await;
+    register_member(&c).await;
+    goto(&c, &format!("/mypage/cards/add/{payment_id}")).await;
+    let body = text_of(&c, "body").await;
+    assert!(body.contains("カードが見つかりません"), "{body}");
+    c.close().await.expect("close");
+}

@@ -581,3 +581,181 @@ async fn gmo_refuses_installments_outside_the_card_contract_and_nothing_is_charg
         card_back_in_shop(&id_of(&p), "authorized")
     );
 }
+
+#[tokio::test]
+async fn a_card_registration_charges_nothing_authenticates_with_3ds_and_stores_the_card() {
+    init();
+    let _t = TURN.read().await;
+    let c = customer();
+    // What a registration refuses before anything is created.
+    for (body, param) in [
+        (
+            json!({ "order_id": order_id("CARD"), "capture": "verify" }),
+            "customer",
+        ),
+        (
+            json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": c, "amount": 1 }),
+            "amount",
+        ),
+        (
+            json!({ "order_id": order_id("CARD"), "capture": "later", "customer": c }),
+            "capture",
+        ),
+    ] {
+        let (status, answer) = merchant(Method::POST, "/v1/payments", Some(body)).await;
+        assert_eq!(
+            (status, answer["error"]["param"].clone()),
+            (400, json!(param)),
+            "{answer}"
+        );
+    }
+    let (status, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": c })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    assert_eq!(
+        (p["amount"].clone(), p["capture"].clone()),
+        (json!(0), json!("verify"))
+    );
+    // The widget gets one new card, 一括, no Amazon Pay.
+    let (_, view) = checkout_config(&p).await;
+    assert_eq!(view["capture"], "verify");
+    assert_eq!(view["card"]["installments"], json!([]), "{view}");
+    assert_eq!(view["card"]["stored_cards"], false);
+    assert!(view["amazon_pay"].is_null(), "{view}");
+    let token = token_for(test_cards::APPROVED).await;
+    for (body, param) in [
+        (
+            json!({ "card_seq": 0, "return_url": tds_return_url() }),
+            "card_seq",
+        ),
+        (
+            json!({ "token": token, "save_card": false, "return_url": tds_return_url() }),
+            "save_card",
+        ),
+        (
+            json!({ "token": token, "installments": "split_3", "return_url": tds_return_url() }),
+            "installments",
+        ),
+    ] {
+        let (status, answer) = widget_post(&p, body).await;
+        assert_eq!(
+            (status, answer["error"]["param"].clone()),
+            (400, json!(param)),
+            "{answer}"
+        );
+    }
+    let (status, answer) = widget_call(
+        Method::POST,
+        &format!("/v1/checkout/{}/amazon-pay/button", id_of(&p)),
+        p["client_secret"].as_str().unwrap_or(""),
+        Some(json!({ "return_url": tds_return_url() })),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (409, json!("card_registration_only"))
+    );
+
+    // The card: 3-D Secure, then the card is stored; no save_card needed.
+    let url = card_post_requiring_3ds(&p, json!({ "token": token, "card_brand": "visa" })).await;
+    assert_eq!(
+        through_3ds(&url).await,
+        format!(
+            "{}&kessai_card_saved=1",
+            card_back_in_shop(&id_of(&p), "authorized")
+        )
+    );
+    let done = payment(&id_of(&p)).await;
+    assert_eq!(done["state"], "verified", "{done}");
+    assert_eq!(done["card"]["saved_card_seq"], 0, "{done}");
+    assert!(
+        event_kinds(&done).contains(&"verified".to_string()),
+        "{done}"
+    );
+    let entry = sent(&p, "EntryTran").await;
+    assert_eq!(entry["JobCd"], "CHECK", "{entry}");
+    assert!(
+        entry.get("Amount").is_none(),
+        "有効性チェック carries no amount: {entry}"
+    );
+    assert_eq!(entry["TdFlag"], "2", "{entry}");
+    let trade = gmo_trade(&gmo_order(&p)).await;
+    assert_eq!(trade["status"], "CHECK", "{trade}");
+    let cards = cards_of(&c).await;
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(
+        (
+            cards[0]["brand"].clone(),
+            cards[0]["three_d_secure"].clone()
+        ),
+        (json!("visa"), json!(true))
+    );
+    // No money moved: no operation applies, and the order stays a registration.
+    for (op, body) in [
+        ("capture", None),
+        ("cancel", None),
+        ("amount", Some(json!({ "amount": 100 }))),
+        ("refund", Some(json!({ "amount": 100 }))),
+    ] {
+        let (status, answer) = operate(&id_of(&p), op, body).await;
+        assert_eq!(status, 409, "{op}: {answer}");
+    }
+    let (status, answer) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": p["order_id"], "amount": 500, "customer": c })),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (409, json!("capture_mismatch"))
+    );
+    // The stored card pays a later order (3-D Secure again).
+    let next = payment_of(&c, 2_000).await;
+    let url = card_post_requiring_3ds(&next, json!({ "card_seq": 0 })).await;
+    assert_eq!(
+        through_3ds(&url).await,
+        card_back_in_shop(&id_of(&next), "authorized")
+    );
+}
+
+#[tokio::test]
+async fn a_declined_card_registration_stores_nothing_and_can_be_retried() {
+    init();
+    let _t = TURN.read().await;
+    let c = customer();
+    let (_, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": c })),
+    )
+    .await;
+    let token = token_for(test_cards::INSUFFICIENT_FUNDS).await;
+    let (status, answer) = widget_post(
+        &p,
+        json!({ "token": token, "return_url": tds_return_url() }),
+    )
+    .await;
+    let declined = if status == 200 {
+        // Declined after the issuer's authentication.
+        let url = answer["next_action"]["url"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        through_3ds(&url).await == card_back_in_shop(&id_of(&p), "declined")
+    } else {
+        status == 402
+    };
+    assert!(declined, "{status} {answer}");
+    assert_eq!(payment(&id_of(&p)).await["state"], "requires_payment");
+    assert!(cards_of(&c).await.is_empty());
+    let token = token_for(test_cards::APPROVED).await;
+    let url = card_post_requiring_3ds(&p, json!({ "token": token })).await;
+    through_3ds(&url).await;
+    assert_eq!(payment(&id_of(&p)).await["state"], "verified");
+    assert_eq!(cards_of(&c).await.len(), 1);
+}
