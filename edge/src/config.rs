@@ -7,6 +7,7 @@ use kessai_core::gmo::api::ShopAuth;
 use kessai_core::gmo::installments::InstallmentPlan;
 use kessai_core::gmo::site::SiteAuth;
 use kessai_core::gmo::tds2::{ThreeDSecurePolicy, encode_tenant_name};
+use kessai_core::subscription::RetrySchedule;
 use serde_json::Value;
 use worker::Env;
 
@@ -35,6 +36,9 @@ pub struct Config {
     pub site: Option<SiteAuth>,
     /// 支払回数 the shop's card contract allows beyond 一括 (`CARD_INSTALLMENTS`).
     pub installments: InstallmentPlan,
+    /// 定期購入 (#15): days after a failed charge on which it is tried again
+    /// (`SUBSCRIPTION_RETRY_DAYS`, default `1,3,7`); after the last, the subscription is 未決済.
+    pub subscription_retry: RetrySchedule,
 }
 
 /// `CARD_ATTEMPTS_PER_PAYMENT` (default 5) and `CARD_FAILURES_PER_IP` (default 10, per
@@ -277,6 +281,12 @@ impl Config {
                     "CARD_INSTALLMENTS: {item} is not 3, 5, 6, 10, 12, 15, 18, 20, 24, bonus or revolving"
                 ))
             })?,
+            subscription_retry: match value(env, "SUBSCRIPTION_RETRY_DAYS") {
+                None => RetrySchedule::default(),
+                Some(days) => RetrySchedule::parse(&days).map_err(|e| {
+                    ApiError::internal(&format!("SUBSCRIPTION_RETRY_DAYS: {}", e.message_en()))
+                })?,
+            },
         };
         Ok(cfg)
     }

@@ -241,7 +241,12 @@ impl Flow<'_> {
         let access = loop {
             let entry = self
                 .gmo
-                .entry_tran(&row.gmo_order_id, capture.gmo_job(), row.amount)
+                .entry_tran(
+                    &row.gmo_order_id,
+                    capture.gmo_job(),
+                    row.amount,
+                    row.subscription_id.is_some(),
+                )
                 .await;
             match entry {
                 Ok(Answer::Ok(access)) => break access,
@@ -360,7 +365,7 @@ pub async fn authorize(
     row: PaymentRow,
     attempt: &CardAttempt,
     now: i64,
-    ticket: &Ticket,
+    ticket: Option<&Ticket>,
 ) -> ApiResult<Outcome> {
     let flow = Flow::new(store, cfg, now);
     // A flow left behind (lease expired) or a lost outcome is settled before anything new.
@@ -398,7 +403,10 @@ pub async fn authorize(
     };
     let ret_url = three_d_secure::ret_url(cfg, &claimed.id);
     let risk = stored_risk(&claimed);
+    // A 定期購入 charge (the payment of a subscription) is merchant-initiated: no shopper to
+    // authenticate; its stored card was authenticated when it was saved (#14).
     let tds = match cfg.three_d_secure.policy {
+        _ if claimed.subscription_id.is_some() => None,
         ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
             Some((ret_url.as_str(), &risk))
         }
@@ -414,7 +422,9 @@ pub async fn authorize(
             card_seq: *card_seq,
         },
     };
-    ticket.reached_gateway();
+    if let Some(ticket) = ticket {
+        ticket.reached_gateway();
+    }
     let answer = flow
         .gmo
         .exec_tran(
@@ -469,7 +479,12 @@ impl Flow<'_> {
         // The payment may have tried Amazon Pay before; from here on the card flow holds it.
         claimed.method = "card".to_string();
         let ev = Event {
-            actor: "shopper",
+            // A 定期購入 charge is started by kessai's cron, not by a shopper.
+            actor: if row.subscription_id.is_some() {
+                "system"
+            } else {
+                "shopper"
+            },
             kind: "authorization_started",
             detail: json!({
                 "gmo_order_id": row.gmo_order_id,
@@ -517,12 +532,17 @@ impl Flow<'_> {
             }
             Ok(Answer::Ok(ExecResult::ThreeDSecure { redirect_url })) => {
                 match self.cfg.three_d_secure.policy {
-                    ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
+                    // A merchant-initiated charge never asked for 3-D Secure: settle it as below.
+                    ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable
+                        if claimed.subscription_id.is_none() =>
+                    {
                         let row = self.three_d_secure_started(claimed).await?;
                         Ok(Outcome::RequiresAction { row, redirect_url })
                     }
                     // We did not ask for 3-D Secure: our view of the shop is off.
-                    ThreeDSecurePolicy::Off => settled(
+                    ThreeDSecurePolicy::Required
+                    | ThreeDSecurePolicy::IfAvailable
+                    | ThreeDSecurePolicy::Off => settled(
                         self.reconcile(claimed, "unexpected 3-D Secure redirect", Finished::Yes)
                             .await?,
                     ),

@@ -283,7 +283,7 @@ pub async fn pay_by_card(
     let now = platform::now().0;
     // Card-testing limits before anything reaches GMO; the attempt is recorded after it.
     let ticket = card_testing::admit(store, cfg, &row.id, client_ip, now).await?;
-    let result = card_checkout::authorize(store, cfg, row, &attempt, now, &ticket).await;
+    let result = card_checkout::authorize(store, cfg, row, &attempt, now, Some(&ticket)).await;
     card_testing::finish(store, ticket, attempt_outcome(&result)).await;
     match result? {
         Outcome::Paid(p) => {

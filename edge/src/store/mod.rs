@@ -5,7 +5,7 @@
 //! Rooms: [`payments`] (the payment aggregate and its compare-and-set), [`events`] (its
 //! append-only history), [`notifications`] (gateway notifications, recorded once),
 //! [`members`] (Amazon account links and sign-in states), [`operators`] (console sessions and
-//! login failures), [`idempotency`] (replayed answers), [`clock`] (the test clock), [`card_attempts`] (card attempts per payment and IP, #13), [`customers`] (GMO members and stored-card notes, #14); [`db`] holds the `Store` handle and
+//! login failures), [`idempotency`] (replayed answers), [`clock`] (the test clock), [`card_attempts`] (card attempts per payment and IP, #13), [`customers`] (GMO members and stored-card notes, #14), [`subscriptions`] (定期購入 and their history, #15); [`db`] holds the `Store` handle and
 //! the statement helpers they share.
 //! Migrations stay wrangler-native in `edge/migrations`.
 
@@ -19,6 +19,7 @@ pub mod members;
 pub mod notifications;
 pub mod operators;
 pub mod payments;
+pub mod subscriptions;
 
 pub use db::Store;
 pub use events::{Event, EventRow};

@@ -96,6 +96,9 @@ pub struct PaymentRow {
     /// The card saved from this payment (TradedCard's CardSeq).
     #[serde(default)]
     pub saved_card_seq: Option<i64>,
+    /// The subscription (定期購入, #15) this payment is one attempt of.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
 }
 
 fn lump() -> String {

@@ -11,7 +11,7 @@ use kessai_core::gmo::codec::Params;
 use kessai_core::gmo::installments::Installments;
 use kessai_core::gmo::site::{self, SavedCard, SiteAuth, StoredCard};
 use kessai_core::gmo::status::JobCd;
-use kessai_core::gmo::tds2::{self, RiskData};
+use kessai_core::gmo::tds2::{self, RiskData, ThreeDSecurePolicy};
 use transport::{GmoTransport, TransportError};
 
 /// Why a call has no usable answer.
@@ -57,11 +57,24 @@ impl<'a> GmoClient<'a> {
 
     /// EntryTran: registers the order and amount, with the shop's 3-D Secure flags (TdFlag,
     /// Tds2Type, TdTenantName); answers the AccessID/AccessPass.
-    pub async fn entry_tran(&self, order_id: &str, job: JobCd, amount: i64) -> Called<Access> {
+    /// `merchant_initiated` (a 定期購入 charge on a stored card, #15): no 3-D Secure (TdFlag=0),
+    /// whatever the shop's policy; the card was authenticated when it was stored.
+    pub async fn entry_tran(
+        &self,
+        order_id: &str,
+        job: JobCd,
+        amount: i64,
+        merchant_initiated: bool,
+    ) -> Called<Access> {
         let tds = &self.cfg.three_d_secure;
+        let policy = if merchant_initiated {
+            ThreeDSecurePolicy::Off
+        } else {
+            tds.policy
+        };
         let params = tds2::with_entry_flags(
             api::entry_tran(&self.cfg.gmo, order_id, job, amount),
-            tds.policy,
+            policy,
             tds.tenant_name.as_deref(),
         );
         self.call(api::ENTRY_TRAN, &params, api::read_access).await
