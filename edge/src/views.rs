@@ -5,11 +5,13 @@
 use crate::config::Config;
 use crate::http::ApiResult;
 use crate::platform;
+use crate::store::subscriptions::{SubscriptionEventRow, SubscriptionRow};
 use crate::store::{EventRow, PaymentRow};
 use kessai_core::console::{ExpiryBadge, expiry_badge, shown_state};
 use kessai_core::gmo::installments::Installments;
 use kessai_core::jst::UnixMillis;
 use kessai_core::payment::{CaptureMode, PaymentState};
+use kessai_core::subscription::PaymentSource;
 use serde_json::{Value, json};
 
 /// The merchant's (and the console's) view of a payment.
@@ -38,6 +40,7 @@ pub fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
         "card_mask": row.card_mask,
         "card": card_payment_block(row),
         "customer": row.customer_id,
+        "subscription_id": row.subscription_id,
         "amazon_pay": amazon_payment_block(row),
         "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
         "created_at": row.created_at,
@@ -221,4 +224,61 @@ pub fn display_state(row: &PaymentRow, now: i64) -> ApiResult<PaymentState> {
         row.gmo_access_id.is_some(),
         badge(row, now).as_ref(),
     ))
+}
+
+/// A subscription (定期購入, #15) as the merchant API shows it: the model's fields, labels for the
+/// console, its charges (every attempt's payment, newest first) and its history.
+pub fn subscription_view(
+    row: &SubscriptionRow,
+    charges: &[PaymentRow],
+    events: &[SubscriptionEventRow],
+) -> ApiResult<Value> {
+    let sub = row.subscription()?;
+    let source = match &sub.source {
+        PaymentSource::GmoCard { card_seq, .. } => json!({ "type": "card", "card_seq": card_seq }),
+        PaymentSource::AmazonChargePermission {
+            charge_permission_id,
+        } => json!({ "type": "amazon_pay", "charge_permission_id": charge_permission_id }),
+    };
+    let charges = charges
+        .iter()
+        .map(|p| {
+            let state = p.state()?;
+            Ok(json!({
+                "payment_id": p.id, "order_id": p.order_id, "amount": p.amount, "state": p.state,
+                "state_label_ja": state.label_ja(), "created_at": p.created_at,
+                "last_error": p.last_error_code,
+            }))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let history = events
+        .iter()
+        .map(|e| {
+            json!({
+                "at": e.at, "actor": e.actor, "kind": e.kind,
+                "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null),
+            })
+        })
+        .collect::<Vec<_>>();
+    Ok(json!({
+        "id": row.id,
+        "customer": row.customer_id,
+        "status": sub.status.as_str(),
+        "status_label_ja": sub.status.label_ja(),
+        "source": source,
+        "amount": sub.amount.yen(),
+        "cycle": sub.cycle.to_string(),
+        "cycle_label_ja": sub.cycle.label_ja(),
+        "next_charge_on": sub.next_charge_on.to_string(),
+        "due_on": row.due_on,
+        "dunning": sub.dunning.map(|d| json!({
+            "first_failed_on": d.first_failed_on.to_string(),
+            "failed_attempts": d.failed_attempts,
+            "next_attempt_on": d.next_attempt_on.map(|x| x.to_string()),
+        })),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "charges": charges,
+        "events": history,
+    }))
 }

@@ -12,6 +12,7 @@
 //! - [`operations`]: capture, amount change, cancel, refund (single and bulk), force, previews.
 //! - [`reconcile`]: settling an open outcome with whichever gateway holds it.
 //! - [`notifications`]: Amazon IPN and GMO 結果通知.
+//! - [`subscriptions`]: 定期購入 (#15): the merchant's API and the cron's charges.
 //! - [`sweep`]: the Cron Trigger.
 //! - [`console`]: operator login, logout and the session's operator.
 //! - [`test_clock`]: the injected clock (test mode only).
@@ -33,6 +34,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod signin;
 pub mod stored_cards;
+pub mod subscriptions;
 pub mod sweep;
 pub mod test_clock;
 pub mod three_d_secure;

@@ -17,6 +17,7 @@ use kessai_core::gmo::api::Answer;
 use kessai_core::gmo::errors::GmoErrors;
 use kessai_core::gmo::site::{self, StoredCard};
 use kessai_core::jst::UnixMillis;
+use kessai_core::subscription::{PaymentSource, SubscriptionStatus};
 use serde_json::{Value, json};
 
 /// The brands the widget may report for a card it saves (`kessai_core::card::CardBrand`).
@@ -208,6 +209,14 @@ async fn delete(
     if !live.iter().any(|c| c.card_seq == card_seq) {
         return Err(card_not_found());
     }
+    if card_in_use(store, customer_id, card_seq).await? {
+        return Err(ApiError::new(
+            409,
+            "card_in_use",
+            "this card pays a subscription; change or cancel the subscription first",
+            "このカードは定期購入のお支払いに使われているため削除できません。定期購入のお支払い方法を変更するか、解約してから削除してください。",
+        ));
+    }
     if live.len() == 1 && !confirm_last {
         return Err(ApiError::new(
             409,
@@ -387,4 +396,27 @@ pub async fn checkout_list(store: &Store<'_>, cfg: &Config, row: &PaymentRow) ->
         (None, _) | (_, None) => Vec::new(),
     };
     Ok(json!({ "cards": cards }))
+}
+
+/// Whether the customer's stored card `card_seq` pays a subscription that is not cancelled: it
+/// must not be deleted (the delete refuses with 409 `card_in_use`).
+pub async fn card_in_use(store: &Store<'_>, customer_id: &str, card_seq: u32) -> ApiResult<bool> {
+    let rows = store.subscriptions_of(customer_id).await?;
+    for row in rows {
+        let sub = row.subscription()?;
+        let live = match sub.status {
+            SubscriptionStatus::Active
+            | SubscriptionStatus::Paused
+            | SubscriptionStatus::Unpaid => true,
+            SubscriptionStatus::Cancelled => false,
+        };
+        let same_card = match &sub.source {
+            PaymentSource::GmoCard { card_seq: seq, .. } => *seq == card_seq,
+            PaymentSource::AmazonChargePermission { .. } => false,
+        };
+        if live && same_card {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

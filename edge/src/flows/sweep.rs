@@ -19,6 +19,7 @@
 use super::card_testing;
 use super::notifications::{amazon_ipn, gmo_result};
 use super::reconcile::reconcile_any;
+use super::subscriptions;
 use super::test_clock;
 use super::three_d_secure::AUTHENTICATION_WINDOW_MS;
 use crate::config::{CardTestingConfig, Config};
@@ -50,6 +51,8 @@ pub struct SweepReport {
     pub notifications_failed: usize,
     /// Card attempts past their retention (`CardTestingConfig::RETENTION_MS`) deleted.
     pub card_attempts_pruned: usize,
+    /// 定期購入 charges (#15).
+    pub subscriptions: subscriptions::charge::ChargeReport,
 }
 
 /// The Cron Trigger's entry (`[triggers]` in wrangler.toml): configuration, the test clock,
@@ -76,14 +79,19 @@ pub async fn scheduled(env: &Env) {
     }
     let report = run(&store, &cfg).await;
     worker::console_log!(
-        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}",
+        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}; subscriptions due {} charged {} failed {} waiting {} errors {}",
         report.examined,
         report.settled,
         report.still_open,
         report.failed,
         report.notifications_processed,
         report.notifications_failed,
-        report.card_attempts_pruned
+        report.card_attempts_pruned,
+        report.subscriptions.due,
+        report.subscriptions.charged,
+        report.subscriptions.failed,
+        report.subscriptions.waiting,
+        report.subscriptions.errors
     );
 }
 
@@ -92,6 +100,8 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
     settle_payments(store, cfg, &mut report).await;
     finish_notifications(store, cfg, &mut report).await;
     prune_card_attempts(store, &mut report).await;
+    // Last: what the reconciliation above settled is read by the charges.
+    report.subscriptions = subscriptions::charge::run(store, cfg).await;
     report
 }
 

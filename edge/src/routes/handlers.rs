@@ -6,7 +6,7 @@ use crate::flows::notifications::{amazon_ipn, gmo_result};
 use crate::flows::operations::{bulk, force as force_flow, parse, run};
 use crate::flows::{
     account_links, amazon_checkout, card_testing, checkout, console, payment_list, payments,
-    signin, stored_cards, test_clock, three_d_secure_return,
+    signin, stored_cards, subscriptions, test_clock, three_d_secure_return,
 };
 use crate::http::{ApiError, ApiResult, Nav, Reply, json_response};
 use crate::platform;
@@ -252,4 +252,41 @@ pub fn fraud_unlock<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(async move {
         card_testing::unlock(c.store, c.text()?, &c.caller.actor(), platform::now().0).await
     })
+}
+
+// 定期購入 (#15): card subscriptions.
+
+pub fn create_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { subscriptions::create(c.store, c.cfg, c.text()?).await })
+}
+
+pub fn get_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { subscriptions::get(c.store, c.param(0)).await })
+}
+
+pub fn customer_subscriptions<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { subscriptions::list(c.store, c.param(0)).await })
+}
+
+async fn change_subscription(c: &Call<'_>, what: subscriptions::Change) -> ApiResult<Reply> {
+    subscriptions::change(c.store, c.cfg, c.param(0), what, &c.caller.actor()).await
+}
+
+pub fn update_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move {
+        let body = c.text()?.to_string();
+        change_subscription(c, subscriptions::Change::Update(body)).await
+    })
+}
+
+pub fn pause_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(change_subscription(c, subscriptions::Change::Pause))
+}
+
+pub fn resume_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(change_subscription(c, subscriptions::Change::Resume))
+}
+
+pub fn cancel_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(change_subscription(c, subscriptions::Change::Cancel))
 }

@@ -1,0 +1,282 @@
+//! The Cron Trigger's 定期購入 step: every 有効 subscription with an attempt due today (JST) is
+//! charged once, merchant-initiated, on its stored card.
+//!
+//! Exactly once, whatever runs overlap or repeat: the attempt's payment has the order id of its
+//! `ChargeKey` (subscription, scheduled date, attempt), UNIQUE in `payments`, so every run finds
+//! the same payment; the payment's own claim (`requires_payment → processing`, compare-and-set)
+//! lets one run call GMO; the subscription moves on by compare-and-set on its version, and the
+//! model refuses a result for another cycle or attempt (`stale_charge_result`). A run that dies
+//! half-way is finished by the next: the payment tells what happened (paid, declined, or still
+//! open and then charged), and an unknown outcome waits for the sweep's reconciliation — never a
+//! second ExecTran on a guess.
+
+use super::super::card_checkout::{self, AttemptSource, CardAttempt, Outcome};
+use super::super::gmo_order::new_gmo_order_id;
+use crate::config::Config;
+use crate::http::{ApiError, ApiResult};
+use crate::platform;
+use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
+use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store};
+use kessai_core::gmo::installments::Installments;
+use kessai_core::payment::{CaptureMode, Phase};
+use kessai_core::subscription::{ChargeDate, DueCharge, Effect, Event, FailureKind, PaymentSource};
+use serde_json::json;
+
+/// Subscriptions one run charges at most (each costs up to three GMO calls and a few D1
+/// queries); the rest wait for the next run, oldest due first.
+pub const CHARGE_BATCH: i64 = 25;
+
+/// What one run did (its log line).
+#[derive(Default, Debug)]
+pub struct ChargeReport {
+    pub due: usize,
+    pub charged: usize,
+    pub failed: usize,
+    /// Left for a later run: in flight elsewhere, outcome unknown, gateway busy.
+    pub waiting: usize,
+    pub errors: usize,
+}
+
+/// Charges what is due now.
+pub async fn run(store: &Store<'_>, cfg: &Config) -> ChargeReport {
+    let mut report = ChargeReport::default();
+    if cfg.site.is_none() {
+        return report;
+    }
+    let today = ChargeDate::of_instant(platform::now());
+    let rows = match store
+        .due_subscriptions(&today.to_string(), CHARGE_BATCH)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            worker::console_error!("subscriptions: listing due failed: {}", e.code);
+            report.errors += 1;
+            return report;
+        }
+    };
+    for row in rows {
+        report.due += 1;
+        match charge_one(store, cfg, &row, today).await {
+            Ok(Step::Charged) => report.charged += 1,
+            Ok(Step::Failed) => report.failed += 1,
+            Ok(Step::Waiting) => report.waiting += 1,
+            Err(e) => {
+                report.errors += 1;
+                worker::console_warn!("subscriptions: {} failed: {}", row.id, e.code);
+            }
+        }
+    }
+    report
+}
+
+enum Step {
+    Charged,
+    Failed,
+    Waiting,
+}
+
+/// How the attempt's payment stands.
+enum Attempted {
+    Paid,
+    Failed(FailureKind),
+    Waiting,
+}
+
+async fn charge_one(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    today: ChargeDate,
+) -> ApiResult<Step> {
+    let sub = row.subscription()?;
+    // `due_on` is what the query saw; the model decides (it may have moved meanwhile).
+    let Some(due) = sub.due(today) else {
+        return Ok(Step::Waiting);
+    };
+    let PaymentSource::GmoCard {
+        member_id,
+        card_seq,
+    } = &sub.source
+    else {
+        // Amazon Pay recurring charges are not built yet (#15): never charged by this step.
+        return Ok(Step::Waiting);
+    };
+    let payment = attempt_payment(store, row, &due).await?;
+    let attempted = match attempted(&payment)? {
+        Some(a) => a,
+        None => charge_card(store, cfg, &payment, member_id, *card_seq).await?,
+    };
+    let now = platform::now();
+    let on = ChargeDate::of_instant(now);
+    let (event, kind, step) = match attempted {
+        Attempted::Waiting => return Ok(Step::Waiting),
+        Attempted::Paid => (
+            Event::ChargeSucceeded {
+                scheduled_on: due.scheduled_on,
+                on,
+            },
+            "charge_succeeded",
+            Step::Charged,
+        ),
+        Attempted::Failed(failure) => (
+            Event::ChargeFailed {
+                scheduled_on: due.scheduled_on,
+                attempt: due.attempt,
+                on,
+                kind: failure,
+            },
+            "charge_failed",
+            Step::Failed,
+        ),
+    };
+    let transition = match sub.apply(&event, &cfg.subscription_retry) {
+        Ok(t) => t,
+        // Another run applied this result first (the model names the cycle and attempt).
+        Err(r) => {
+            worker::console_log!("subscriptions: {}: {}", row.id, r.code());
+            return Ok(Step::Waiting);
+        }
+    };
+    let ev = SubscriptionEvent {
+        actor: "system",
+        kind,
+        detail: json!({
+            "payment_id": payment.id,
+            "order_id": payment.order_id,
+            "scheduled_on": due.scheduled_on.to_string(),
+            "attempt": due.attempt,
+            "effects": effects_detail(&transition.effects),
+            "status": transition.subscription.status.as_str(),
+        }),
+    };
+    store
+        .update_subscription(row, &transition.subscription, now.0, &ev)
+        .await?;
+    Ok(step)
+}
+
+/// ExecTran on the stored card, merchant-initiated (the payment's `subscription_id` makes the
+/// card flow send no 3-D Secure), then what the payment says.
+async fn charge_card(
+    store: &Store<'_>,
+    cfg: &Config,
+    payment: &PaymentRow,
+    member_id: &str,
+    card_seq: u32,
+) -> ApiResult<Attempted> {
+    let attempt = CardAttempt {
+        source: AttemptSource::Stored {
+            member_id: member_id.to_string(),
+            card_seq,
+        },
+        installments: Installments::Lump,
+        save: None,
+        return_url: None,
+    };
+    let now = platform::now().0;
+    Ok(
+        match card_checkout::authorize(store, cfg, payment.clone(), &attempt, now, None).await {
+            Ok(Outcome::Paid(_)) => Attempted::Paid,
+            Ok(Outcome::Unknown(_) | Outcome::RequiresAction { .. }) => Attempted::Waiting,
+            // Declined, refused, busy: the payment records which.
+            Err(_) => {
+                let after = store.existing_payment(&payment.id).await?;
+                attempted(&after)?.unwrap_or(Attempted::Waiting)
+            }
+        },
+    )
+}
+
+/// The effects, as the history shows them. The merchant webhook is not built yet (#15): the
+/// notice is recorded here for the console and the merchant's `GET`.
+fn effects_detail(effects: &[Effect]) -> Vec<serde_json::Value> {
+    effects
+        .iter()
+        .map(|e| match e {
+            Effect::NextChargeOn { on, skipped } => {
+                json!({ "next_charge_on": on.to_string(), "skipped": skipped })
+            }
+            Effect::RetryOn { attempt, on } => {
+                json!({ "retry": attempt, "on": on.to_string() })
+            }
+            Effect::RecordUnpaidCharge {
+                scheduled_on,
+                attempt,
+            } => json!({ "unpaid_charge": scheduled_on.to_string(), "attempt": attempt }),
+            Effect::NotifyMerchant(notice) => json!({ "notice": notice }),
+            Effect::CloseChargePermission {
+                charge_permission_id,
+            } => json!({ "close_charge_permission": charge_permission_id }),
+        })
+        .collect()
+}
+
+/// What the attempt's payment already says; `None` when it has not been charged yet (never
+/// tried, or only a busy or unreachable gateway, where nothing was charged).
+fn attempted(p: &PaymentRow) -> ApiResult<Option<Attempted>> {
+    Ok(match p.state()?.phase() {
+        Phase::Paid => Some(Attempted::Paid),
+        Phase::InFlight | Phase::Unknown => Some(Attempted::Waiting),
+        Phase::Closed => Some(Attempted::Failed(FailureKind::Hard)),
+        Phase::Open => match p.last_error_code.as_deref() {
+            // The issuer declined: may pass another day.
+            Some("card_declined") => Some(Attempted::Failed(FailureKind::Retryable)),
+            // The card cannot pay (expired, deleted, refused by GMO) until the customer acts.
+            Some("card_input" | "gateway_rejected" | "card_expired" | "card_not_found") => {
+                Some(Attempted::Failed(FailureKind::Hard))
+            }
+            Some(_) | None => None,
+        },
+    })
+}
+
+/// The payment of this attempt: created once (its order id is the attempt's `ChargeKey`
+/// OrderID), marked as the subscription's.
+async fn attempt_payment(
+    store: &Store<'_>,
+    row: &SubscriptionRow,
+    due: &DueCharge,
+) -> ApiResult<PaymentRow> {
+    let order_id = due.key(&row.id).order_id();
+    if store.payment_by_order(&order_id).await?.is_none() {
+        let id = format!(
+            "pay_{}",
+            platform::random_hex(12).ok_or_else(|| ApiError::internal("random"))?
+        );
+        let secret = format!(
+            "{id}_secret_{}",
+            platform::random_hex(16).ok_or_else(|| ApiError::internal("random"))?
+        );
+        let gmo_order_id = new_gmo_order_id(1)?;
+        let new = NewPayment {
+            id: &id,
+            client_secret: &secret,
+            order_id: &order_id,
+            amount: due.amount.yen(),
+            capture: CaptureMode::Manual,
+            gmo_order_id: &gmo_order_id,
+            now: platform::now().0,
+            customer_name: None,
+            risk_data: None,
+            customer_id: Some(&row.customer_id),
+        };
+        let ev = PaymentEvent {
+            actor: "system",
+            kind: "created",
+            detail: json!({ "amount": due.amount.yen(), "capture": "manual", "subscription_id": row.id, "scheduled_on": due.scheduled_on.to_string(), "attempt": due.attempt }),
+        };
+        // A concurrent run may have created it first: that one is used below.
+        store.insert_payment(&new, &ev).await?;
+    }
+    let payment = store
+        .payment_by_order(&order_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("subscription payment vanished"))?;
+    // Before anything reaches GMO: the tag makes the charge merchant-initiated (no 3-D Secure).
+    if payment.subscription_id.is_none() {
+        store.tag_subscription_payment(&payment.id, &row.id).await?;
+        return store.existing_payment(&payment.id).await;
+    }
+    Ok(payment)
+}
