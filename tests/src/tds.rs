@@ -122,3 +122,23 @@ pub async fn pay_frictionless(amount: i64, card: &str) -> (Value, HtmlForm, Hop)
     let back = post_return(&f).await;
     (p, f, back)
 }
+
+/// The card POST with `body` (plus the shop's return page); the issuer's redirect URL.
+pub async fn card_post_requiring_3ds(p: &Value, mut body: Value) -> String {
+    body["return_url"] = json!(tds_return_url());
+    let (status, answer) = widget_post(p, body).await;
+    assert_eq!(status, 200, "card POST: {answer}");
+    assert_eq!(answer["state"], "requires_action", "{answer}");
+    answer["next_action"]["url"]
+        .as_str()
+        .expect("redirect url")
+        .to_string()
+}
+
+/// Through the issuer's frictionless pages back to the edge's RetUrl: its `Location`.
+pub async fn through_3ds(redirect_url: &str) -> String {
+    let (html, _) = device_step(redirect_url).await;
+    let back = post_return(&return_form(&html).0).await;
+    assert_eq!(back.status, 303, "RetUrl: {}", back.body);
+    back.location.unwrap_or_default()
+}

@@ -38,26 +38,6 @@ async fn payment_of(customer: &str, amount: i64) -> Value {
     body
 }
 
-/// The card POST with `body` (plus the shop's return page); the issuer's redirect URL.
-async fn card_post_requiring_3ds(p: &Value, mut body: Value) -> String {
-    body["return_url"] = json!(tds_return_url());
-    let (status, answer) = widget_post(p, body).await;
-    assert_eq!(status, 200, "card POST: {answer}");
-    assert_eq!(answer["state"], "requires_action", "{answer}");
-    answer["next_action"]["url"]
-        .as_str()
-        .expect("redirect url")
-        .to_string()
-}
-
-/// Through the issuer's frictionless pages back to the edge's RetUrl: its `Location`.
-async fn through_3ds(redirect_url: &str) -> String {
-    let (html, _) = device_step(redirect_url).await;
-    let back = post_return(&return_form(&html).0).await;
-    assert_eq!(back.status, 303, "RetUrl: {}", back.body);
-    back.location.unwrap_or_default()
-}
-
 /// Pays `p` with a new card and 「このカードを登録する」; the edge's redirect after 3-D Secure.
 async fn pay_and_save(p: &Value, card: &str) -> String {
     let token = token_for(card).await;

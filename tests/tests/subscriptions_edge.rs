@@ -1,0 +1,317 @@
+//! 定期購入 on stored cards (issue #15, first slice) through the edge in workerd against the GMO
+//! sandbox: the merchant creates a subscription on a card the customer registered with 3-D
+//! Secure; the Cron Trigger charges each cycle exactly once, merchant-initiated (no 3-D Secure),
+//! even when two runs overlap; pause, resume, cancel and changes follow the model's rules; a card
+//! paying a subscription cannot be deleted.
+//!
+//! Every test here moves the edge's clock, so they take [`CLOCK`] one at a time.
+
+use kessai_sandbox::test_cards;
+use kessai_tests::tds::*;
+use kessai_tests::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+static CLOCK: Mutex<()> = Mutex::const_new(());
+
+/// 12:00 JST on `y`-`m`-`d`, as Unix ms.
+fn jst_noon(y: i32, m: u32, d: u32) -> i64 {
+    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm as i32 + 2) / 5 + d as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = i64::from(era) * 146_097 + i64::from(doe) - 719_468;
+    days * 86_400_000 + 3 * 3_600_000
+}
+
+/// A shop member with one card stored by a card registration (有効性チェック with 3-D Secure).
+async fn customer_with_card() -> String {
+    let customer = order_id("sub-member");
+    let (status, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": customer })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let token = token_for(test_cards::APPROVED).await;
+    let url = card_post_requiring_3ds(&p, json!({ "token": token, "card_brand": "visa" })).await;
+    through_3ds(&url).await;
+    assert_eq!(payment(&id_of(&p)).await["state"], "verified");
+    customer
+}
+
+async fn subscribe(body: Value) -> (u16, Value) {
+    merchant(Method::POST, "/v1/subscriptions", Some(body)).await
+}
+
+async fn subscription(id: &str) -> Value {
+    let (status, body) = merchant(Method::GET, &format!("/v1/subscriptions/{id}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn act(id: &str, what: &str) -> (u16, Value) {
+    merchant(
+        Method::POST,
+        &format!("/v1/subscriptions/{id}/{what}"),
+        None,
+    )
+    .await
+}
+
+fn charges(sub: &Value) -> Vec<Value> {
+    sub["charges"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn each_cycle_is_charged_once_without_3ds_even_when_two_cron_runs_overlap() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 1, 10)).await;
+    let customer = customer_with_card().await;
+    let (status, sub) = subscribe(json!({
+        "customer": customer, "card_seq": 0, "amount": 1_980, "cycle": "monthly:10"
+    }))
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["status_label_ja"], "有効");
+    assert_eq!(sub["next_charge_on"], "2027-01-10");
+    assert_eq!(sub["source"], json!({ "type": "card", "card_seq": 0 }));
+    let id = sub["id"].as_str().expect("id").to_string();
+
+    // Two runs at once: one payment, one ExecTran, the next cycle a month on.
+    tokio::join!(run_cron(), run_cron());
+    let after = subscription(&id).await;
+    let paid = charges(&after);
+    assert_eq!(paid.len(), 1, "{after}");
+    assert_eq!(paid[0]["state"], "authorized", "{after}");
+    assert_eq!(paid[0]["amount"], 1_980);
+    assert_eq!(after["next_charge_on"], "2027-02-10", "{after}");
+    let p = payment(paid[0]["payment_id"].as_str().expect("payment id")).await;
+    assert_eq!(p["subscription_id"], id.as_str());
+    assert_eq!(p["customer"], customer.as_str());
+    let log = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+    let entry = log
+        .iter()
+        .find(|r| r["api"] == "EntryTran")
+        .expect("EntryTran");
+    assert_ne!(
+        entry["params"]["TdFlag"], "2",
+        "merchant-initiated: {entry}"
+    );
+    let exec = log
+        .iter()
+        .find(|r| r["api"] == "ExecTran")
+        .expect("ExecTran");
+    assert_eq!(exec["params"]["CardSeq"], "0", "{exec}");
+    assert!(
+        exec["params"].get("RetUrl").is_none(),
+        "no 3-D Secure: {exec}"
+    );
+    assert!(
+        event_kinds(&p).contains(&"authorized".to_string()),
+        "{:?}",
+        event_kinds(&p)
+    );
+
+    // The same day again: nothing more.
+    run_cron().await;
+    assert_eq!(charges(&subscription(&id).await).len(), 1);
+    // The charge is a payment like any other: the shop captures it.
+    let (status, captured) = operate(&id_of(&p), "capture", None).await;
+    assert_eq!(status, 200, "{captured}");
+
+    // A month later: the second cycle.
+    set_clock(jst_noon(2027, 2, 10)).await;
+    run_cron().await;
+    let later = subscription(&id).await;
+    real_clock().await;
+    assert_eq!(charges(&later).len(), 2, "{later}");
+    assert_eq!(later["next_charge_on"], "2027-03-10");
+    let kinds: Vec<_> = later["events"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["kind"].clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        vec![
+            json!("created"),
+            json!("charge_succeeded"),
+            json!("charge_succeeded")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn pause_resume_cancel_and_changes_follow_the_rules_and_a_paused_one_is_not_charged() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 3, 1)).await;
+    let customer = customer_with_card().await;
+    let (_, sub) = subscribe(json!({
+        "customer": customer, "card_seq": 0, "amount": 3_000, "cycle": "days:14",
+        "first_charge_on": "2027-03-05"
+    }))
+    .await;
+    let id = sub["id"].as_str().expect("id").to_string();
+    assert_eq!(sub["next_charge_on"], "2027-03-05");
+
+    let (status, paused) = act(&id, "pause").await;
+    assert_eq!(
+        (status, paused["status"].clone()),
+        (200, json!("paused")),
+        "{paused}"
+    );
+    let (status, again) = act(&id, "pause").await;
+    assert_eq!(status, 409, "{again}");
+    assert!(
+        again["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    // Paused over its date: not charged.
+    set_clock(jst_noon(2027, 3, 6)).await;
+    run_cron().await;
+    assert!(charges(&subscription(&id).await).is_empty());
+    // Resumed: the missed date is skipped, not charged late.
+    let (status, resumed) = act(&id, "resume").await;
+    assert_eq!(
+        (status, resumed["status"].clone()),
+        (200, json!("active")),
+        "{resumed}"
+    );
+    assert_eq!(resumed["next_charge_on"], "2027-03-19", "{resumed}");
+    // Amount and date changes.
+    let (status, changed) = merchant(
+        Method::POST,
+        &format!("/v1/subscriptions/{id}"),
+        Some(json!({ "amount": 3_300, "next_charge_on": "2027-03-08" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["amount"].clone(), changed["next_charge_on"].clone()),
+        (json!(3_300), json!("2027-03-08"))
+    );
+    for (body, param) in [
+        (json!({ "amount": 0 }), "amount"),
+        (json!({ "next_charge_on": "2027-13-01" }), "next_charge_on"),
+        (json!({ "colour": "red" }), "colour"),
+    ] {
+        let (status, answer) =
+            merchant(Method::POST, &format!("/v1/subscriptions/{id}"), Some(body)).await;
+        assert_eq!(
+            (status, answer["error"]["param"].clone()),
+            (400, json!(param)),
+            "{answer}"
+        );
+    }
+    // The card pays it: it cannot be deleted.
+    let (status, refused) = merchant(
+        Method::DELETE,
+        &format!("/v1/customers/{customer}/cards/0?confirm_last=1"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (409, json!("card_in_use"))
+    );
+    // Cancelled: final, never charged, and the card may go.
+    let (status, cancelled) = act(&id, "cancel").await;
+    assert_eq!(
+        (status, cancelled["status"].clone()),
+        (200, json!("cancelled"))
+    );
+    assert_eq!(act(&id, "resume").await.0, 409);
+    set_clock(jst_noon(2027, 3, 8)).await;
+    run_cron().await;
+    let last = subscription(&id).await;
+    real_clock().await;
+    assert!(charges(&last).is_empty(), "{last}");
+    let (status, _) = merchant(
+        Method::DELETE,
+        &format!("/v1/customers/{customer}/cards/0?confirm_last=1"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    // The customer's list.
+    let (status, list) = merchant(
+        Method::GET,
+        &format!("/v1/customers/{customer}/subscriptions"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["data"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_subscription_needs_a_valid_stored_card_cycle_amount_and_date() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    let customer = customer_with_card().await;
+    for (body, param) in [
+        (
+            json!({ "card_seq": 0, "amount": 100, "cycle": "days:7" }),
+            "customer",
+        ),
+        (
+            json!({ "customer": customer, "amount": 100, "cycle": "days:7" }),
+            "card_seq",
+        ),
+        (
+            json!({ "customer": customer, "card_seq": 0, "amount": 1.5, "cycle": "days:7" }),
+            "amount",
+        ),
+        (
+            json!({ "customer": customer, "card_seq": 0, "amount": 10_000_000, "cycle": "days:7" }),
+            "amount",
+        ),
+        (
+            json!({ "customer": customer, "card_seq": 0, "amount": 100, "cycle": "days:0" }),
+            "cycle",
+        ),
+        (
+            json!({ "customer": customer, "card_seq": 0, "amount": 100, "cycle": "yearly" }),
+            "cycle",
+        ),
+        (
+            json!({ "customer": customer, "card_seq": 0, "amount": 100, "cycle": "days:7", "first_charge_on": "2001-01-01" }),
+            "first_charge_on",
+        ),
+        (
+            json!({ "customer": customer, "card_seq": 0, "amount": 100, "cycle": "days:7", "plan": "gold" }),
+            "plan",
+        ),
+    ] {
+        let (status, answer) = subscribe(body.clone()).await;
+        assert_eq!(
+            (status, answer["error"]["param"].clone()),
+            (400, json!(param)),
+            "{body}: {answer}"
+        );
+        assert!(
+            answer["error"]["message_ja"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    // A card the customer does not have.
+    let (status, answer) = subscribe(json!({
+        "customer": customer, "card_seq": 5, "amount": 100, "cycle": "days:7"
+    }))
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (404, json!("card_not_found"))
+    );
+    let (status, _) = merchant(Method::GET, "/v1/subscriptions/sub_nope", None).await;
+    assert_eq!(status, 404);
+}
