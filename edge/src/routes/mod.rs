@@ -1,9 +1,9 @@
 //! The edge's front door. [`table`] is the API's index (method, path, access, body limit,
 //! idempotency, handler); [`serve`] applies, in this order and in this one place: the
 //! configuration, the storefront-origin rule and CORS, the test clock, the route lookup,
-//! authentication ([`auth`]), the Amazon Pay switch, the body limit, the `Idempotency-Key`
-//! ([`idempotency`]), then the handler ([`handlers`]), and renders its answer with one log line
-//! (method, path, status: never a query, a body or a header).
+//! authentication ([`auth`]), the Amazon Pay switch, the body limit, a JSON route's content
+//! type, the `Idempotency-Key` ([`idempotency`]), then the handler ([`handlers`]), and renders
+//! its answer with one log line (method, path, status: never a query, a body or a header).
 
 pub mod auth;
 pub mod call;
@@ -38,6 +38,34 @@ fn body_too_large(max: usize) -> ApiError {
         format!("the request body is larger than {max} bytes"),
         "リクエストが大きすぎます。",
     )
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        415,
+        "unsupported_media_type",
+        "the request body must be JSON (Content-Type: application/json)",
+        "リクエストの形式が正しくありません(JSONで送信してください)。",
+    )
+}
+
+/// A JSON route's body declared as anything but JSON (a form, text: what a cross-site HTML
+/// form can send) is refused; a body without `Content-Type` is read as JSON.
+fn json_content_type(req: &Request) -> ApiResult<()> {
+    let declared = auth::header(req, "content-type");
+    let media = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"));
+    if media.is_empty() || json {
+        Ok(())
+    } else {
+        Err(unsupported_media_type())
+    }
 }
 
 /// The storefront origin a cross-origin route may answer (CORS), `Err` for an origin that is
@@ -142,6 +170,9 @@ async fn prepare<'a>(
         cfg.amazon_pay()?;
     }
     let body = read_body(&mut req, route.max_body).await?;
+    if matches!(route.handler, Handler::Json(_)) && !body.is_empty() {
+        json_content_type(&req)?;
+    }
     let query = req
         .url()
         .map(|u| {
