@@ -3,6 +3,7 @@
 //! chromedriver for browser tests.
 
 pub mod bench;
+pub mod ipn;
 pub mod tds;
 pub mod web;
 

@@ -8,6 +8,7 @@
 //! would, so the edge hears of them only through IPNs. Hand-made envelopes (forged, tampered,
 //! replayed) are signed by the sandbox's `/__sandbox/amazon/ipn/sign` control.
 
+use kessai_tests::ipn::{cp_of, events_of_notification, seller_central};
 use kessai_tests::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -31,29 +32,6 @@ async fn deliver_to_edge() {
     DELIVERY_ON.get_or_init(point_delivery_at_edge).await;
 }
 
-/// How many history events a notification with this NotificationId left.
-fn events_of_notification(p: &Value, notification_id: &str) -> usize {
-    p["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|e| e["detail"]["notification"]["notification_id"] == notification_id)
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// `POST /__sandbox/amazon/console/charges/{id}/{action}` (Seller Central).
-async fn console(charge_id: &str, action: &str, body: Value) -> Value {
-    let (status, answer) = amazon_sandbox_post(
-        &format!("/__sandbox/amazon/console/charges/{charge_id}/{action}"),
-        body,
-    )
-    .await;
-    assert_eq!(status, 200, "console {action}: {answer}");
-    answer
-}
-
 fn count(p: &Value, kind: &str) -> usize {
     event_kinds(p).iter().filter(|k| *k == kind).count()
 }
@@ -68,13 +46,6 @@ async fn wait_for(id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("payment {id}: {what} did not happen: {}", payment(id).await);
-}
-
-fn cp_of(p: &Value) -> String {
-    p["amazon_pay"]["charge_permission_id"]
-        .as_str()
-        .expect("charge permission id")
-        .to_string()
 }
 
 /// Waits until the sandbox has delivered every notification about this charge permission (the
@@ -243,7 +214,7 @@ async fn console_capture_then_refund_move_the_payment_forward_exactly_once() {
     deliver_to_edge().await;
     let (p, charge_id) = authorized_amazon_payment(4980).await;
     let id = id_of(&p);
-    console(&charge_id, "capture", json!({})).await;
+    seller_central(&charge_id, "capture", json!({})).await;
     let after = wait_for(&id, "captured by IPN", |p| p["state"] == "captured").await;
     assert_eq!(count(&after, "amazon_ipn_applied"), 1, "{after}");
     let applied = after["events"]
@@ -262,13 +233,13 @@ async fn console_capture_then_refund_move_the_payment_forward_exactly_once() {
         0
     );
 
-    console(&charge_id, "refund", json!({ "amount": 980 })).await;
+    seller_central(&charge_id, "refund", json!({ "amount": 980 })).await;
     let after = wait_for(&id, "partially refunded by IPN", |p| {
         p["state"] == "partially_refunded"
     })
     .await;
     assert_eq!(count(&after, "amazon_ipn_applied"), 2, "{after}");
-    console(&charge_id, "refund", json!({ "amount": 4000 })).await;
+    seller_central(&charge_id, "refund", json!({ "amount": 4000 })).await;
     let after = wait_for(&id, "refunded by IPN", |p| p["state"] == "refunded").await;
     assert_eq!(count(&after, "amazon_ipn_applied"), 3, "{after}");
 
@@ -301,7 +272,7 @@ async fn console_cancel_voids_the_payment() {
     deliver_to_edge().await;
     let (p, charge_id) = authorized_amazon_payment(1500).await;
     let id = id_of(&p);
-    console(&charge_id, "cancel", json!({})).await;
+    seller_central(&charge_id, "cancel", json!({})).await;
     let after = wait_for(&id, "voided by IPN", |p| p["state"] == "voided").await;
     assert_eq!(count(&after, "amazon_ipn_applied"), 1, "{after}");
     assert_eq!(after["state_label_ja"], "取消");
@@ -323,7 +294,7 @@ async fn edge_down_during_delivery_then_retry_delivers_once() {
         json!({ "url": format!("http://127.0.0.1:{dead}/api/amazonpay2/ipn.php") }),
     )
     .await;
-    console(&charge_id, "capture", json!({})).await;
+    seller_central(&charge_id, "capture", json!({})).await;
     let mut failed = 0;
     for _ in 0..100 {
         failed = deliveries_for(&charge_id)
