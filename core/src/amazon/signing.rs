@@ -136,6 +136,13 @@ pub fn canonical_uri(path: &str) -> String {
     percent_encode(&percent_decode(path), true)
 }
 
+/// The path with its `%XX` sequences decoded, as a client wrote it before its HTTP library
+/// percent-encoded it (`/a%7Cb` → `/a|b`); `None` when the decoded bytes are not UTF-8.
+/// A `%` not followed by two hex digits stays literal; `+` stays `+`.
+pub fn percent_decode_path(path: &str) -> Option<String> {
+    String::from_utf8(percent_decode(path)).ok()
+}
+
 /// Canonical query: RFC 3986-encoded `key=value` pairs sorted by encoded key, then encoded value,
 /// joined with `&`. Empty when there are no parameters.
 pub fn canonical_query(query: &[(String, String)]) -> String {
@@ -182,10 +189,23 @@ pub fn canonical_request(
     signed_headers: &[(String, String)],
     body: &[u8],
 ) -> String {
-    let mut out = String::with_capacity(256 + path.len());
+    canonical_request_with_uri(method, &canonical_uri(path), query, signed_headers, body)
+}
+
+/// [`canonical_request`] with the URI line given verbatim instead of derived from a path by
+/// [`canonical_uri`]: for a verifier that also tries the forms a client may have signed (the
+/// path exactly as it arrived, or as the client wrote it before its HTTP library encoded it).
+pub fn canonical_request_with_uri(
+    method: &str,
+    uri_line: &str,
+    query: &[(String, String)],
+    signed_headers: &[(String, String)],
+    body: &[u8],
+) -> String {
+    let mut out = String::with_capacity(256 + uri_line.len());
     out.push_str(&method.to_ascii_uppercase());
     out.push('\n');
-    out.push_str(&canonical_uri(path));
+    out.push_str(uri_line);
     out.push('\n');
     out.push_str(&canonical_query(query));
     out.push('\n');
@@ -565,6 +585,49 @@ mod tests {
         assert_eq!(canonical_uri("/%41~"), "/A~");
         // A stray '%' is itself encoded.
         assert_eq!(canonical_uri("/100%"), "/100%25");
+    }
+
+    #[test]
+    fn pipe_in_a_path_raw_or_encoded_has_one_canonical_uri() {
+        // What an HTTP library does to `|` (Node's url.parse escapes it, reqwest keeps it) does
+        // not change the canonical URI: RFC 3986 encodes it, uppercase hex.
+        assert_eq!(canonical_uri("/v2/charges/a|b"), "/v2/charges/a%7Cb");
+        assert_eq!(canonical_uri("/v2/charges/a%7Cb"), "/v2/charges/a%7Cb");
+        assert_eq!(canonical_uri("/v2/charges/a%7cb"), "/v2/charges/a%7Cb");
+        assert_eq!(
+            percent_decode_path("/v2/charges/a%7Cb").as_deref(),
+            Some("/v2/charges/a|b")
+        );
+        assert_eq!(
+            percent_decode_path("/a%20b/%C3%BC").as_deref(),
+            Some("/a b/ü")
+        );
+        assert_eq!(percent_decode_path("/100%").as_deref(), Some("/100%"));
+        assert_eq!(percent_decode_path("/a+b").as_deref(), Some("/a+b"));
+        assert_eq!(percent_decode_path("/%FF"), None);
+    }
+
+    #[test]
+    fn canonical_request_with_uri_is_canonical_request_with_the_line_given() {
+        let h = pairs(&[("x-amz-pay-date", "d"), ("accept", "application/json")]);
+        let q = parse_query("b=2&a=1");
+        for path in [
+            "",
+            "/sandbox/v2/checkoutSessions",
+            "/v2/charges/a|b",
+            "/a%20b/ü",
+        ] {
+            assert_eq!(
+                canonical_request("POST", path, &q, &h, b"{}"),
+                canonical_request_with_uri("POST", &canonical_uri(path), &q, &h, b"{}"),
+                "{path}"
+            );
+        }
+        let c = canonical_request_with_uri("get", "/v2/charges/a|b", &[], &h, b"");
+        assert!(
+            c.starts_with("GET\n/v2/charges/a|b\n\naccept:application/json\n"),
+            "{c}"
+        );
     }
 
     #[test]
