@@ -198,19 +198,30 @@ pub fn verify_request(
         signed.push((name.clone(), values.join(",")));
     }
     let query_pairs = signing::parse_query(query);
-    let canonical = signing::canonical_request(method.as_str(), path, &query_pairs, &signed, body);
-    let string_to_sign = signing::string_to_sign(parsed.algorithm, &canonical);
+    let string_to_sign = |uri_line: &str| {
+        let canonical = signing::canonical_request_with_uri(
+            method.as_str(),
+            uri_line,
+            &query_pairs,
+            &signed,
+            body,
+        );
+        signing::string_to_sign(parsed.algorithm, &canonical)
+    };
+    let uris = canonical_uri_candidates(path);
     let sig = signing::base64_decode(&parsed.signature_b64);
     let valid = match (key, sig) {
-        (Some(key), Some(sig)) => {
-            verify_pss(key, parsed.algorithm, string_to_sign.as_bytes(), &sig)
-        }
+        (Some(key), Some(sig)) => uris
+            .iter()
+            .any(|uri| verify_pss(key, parsed.algorithm, string_to_sign(uri).as_bytes(), &sig)),
         _ => false,
     };
     if !valid {
-        // Amazon's wording (reference §2.2): the message carries the string it verified.
+        // Amazon's wording (reference §2.2): the message carries the string it verified, here
+        // the one of the canonical form.
         return Err(signature_error(format!(
-            "Unable to verify signature, signing String [{string_to_sign}]"
+            "Unable to verify signature, signing String [{}]",
+            string_to_sign(&uris[0])
         )));
     }
     // The signature is good; now the signed values must make sense for this sandbox.
@@ -229,19 +240,87 @@ pub fn verify_request(
         )));
     }
     let region = header_str(headers, "x-amz-pay-region").unwrap_or_default();
-    if !region.eq_ignore_ascii_case("jp") {
+    if !region.eq_ignore_ascii_case(REGION) {
         // A wrong region is a signature failure in practice [C php#47].
         return Err(signature_error(format!(
-            "Unable to verify signature: region '{region}' does not match this endpoint (jp)."
+            "Unable to verify signature: region '{region}' does not match this endpoint ({REGION})."
         )));
     }
     let host = header_str(headers, "x-amz-pay-host").unwrap_or_default();
-    if !host_matches(host, own_host) && !host.eq_ignore_ascii_case("pay-api.amazon.jp") {
+    if !host_accepted(host, own_host, headers) {
         return Err(signature_error(format!(
             "Unable to verify signature: host '{host}' does not match this endpoint."
         )));
     }
     Ok(parsed.algorithm)
+}
+
+/// The region this sandbox simulates: `x-amz-pay-region` must name it (any case).
+pub const REGION: &str = "jp";
+
+/// Amazon's API host name for a region (`x-amz-pay-region` value), as every official SDK maps
+/// it [C reference §1.1, Node `API_ENDPOINTS`].
+pub fn amazon_api_host(region: &str) -> Option<&'static str> {
+    match region.to_ascii_lowercase().as_str() {
+        "jp" => Some("pay-api.amazon.jp"),
+        "na" => Some("pay-api.amazon.com"),
+        "eu" => Some("pay-api.amazon.eu"),
+        _ => None,
+    }
+}
+
+/// The URI lines a signature is checked against, the canonical one first (it is the one named
+/// in the error message). Each is a form a client may have signed for the path that arrived:
+/// 1. the canonical URI Amazon documents (decode, then RFC 3986-encode every byte outside
+///    `A-Za-z0-9-_.~/`, uppercase hex): what the edge and the PHP/Java/.NET SDKs sign, whether
+///    the request line carries `|` or `%7C`;
+/// 2. the path exactly as it arrived (a client that signed the bytes it sent, e.g. `%7c`);
+/// 3. the path decoded, as the client wrote it before its HTTP library encoded it: the Node
+///    SDK signs `/` + its URL fragment verbatim, and Node's `url.parse` (under axios) sends
+///    `|` as `%7C`. Skipped when the decoded path is not UTF-8 or has a control character,
+///    which could forge lines of the canonical request.
+///
+/// Duplicates are dropped, so a plain ASCII path costs one verification.
+fn canonical_uri_candidates(path: &str) -> Vec<String> {
+    let mut out = vec![signing::canonical_uri(path)];
+    let mut add = |uri: String| {
+        if !uri.is_empty() && !out.contains(&uri) {
+            out.push(uri);
+        }
+    };
+    add(path.to_string());
+    if let Some(decoded) = signing::percent_decode_path(path)
+        && !decoded.chars().any(char::is_control)
+    {
+        add(decoded);
+    }
+    out
+}
+
+/// Whether a (correctly signed) `x-amz-pay-host` names this sandbox: Amazon's own API host
+/// name for [`REGION`] (a client or official SDK configured for the real API, reaching the
+/// sandbox through a proxy or a hosts entry), the sandbox's bound `host:port` (or a loopback
+/// spelling of it), the `Host` the request arrived with, or the first `X-Forwarded-Host` (a
+/// proxy that rewrites `Host`). Case-insensitive; anything else is refused.
+fn host_accepted(host: &str, own_host: &str, headers: &HeaderMap) -> bool {
+    if host.is_empty() {
+        return false;
+    }
+    if amazon_api_host(REGION).is_some_and(|h| host.eq_ignore_ascii_case(h)) {
+        return true;
+    }
+    if host_matches(host, own_host) {
+        return true;
+    }
+    let reached_as = [
+        header_str(headers, "host"),
+        header_str(headers, "x-forwarded-host").and_then(|v| v.split(',').next()),
+    ];
+    reached_as
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .any(|h| !h.is_empty() && host.eq_ignore_ascii_case(h))
 }
 
 /// `host` names this sandbox: its own `host:port`, or another loopback spelling of it
@@ -313,6 +392,79 @@ mod tests {
         assert!(!host_matches("localhost:8792", "127.0.0.1:8791"));
         assert!(!host_matches("example.com:8791", "127.0.0.1:8791"));
         assert!(!host_matches("127.0.0.1", "127.0.0.1:8791"));
+    }
+
+    #[test]
+    fn canonical_uri_candidates_canonical_first_then_as_sent_then_as_written() {
+        let c = |p: &str| canonical_uri_candidates(p);
+        // Plain paths: one form only.
+        assert_eq!(
+            c("/sandbox/v2/charges/S03-1-C1"),
+            ["/sandbox/v2/charges/S03-1-C1"]
+        );
+        // `|` on the wire: canonical `%7C`, then the raw `|`.
+        assert_eq!(
+            c("/v2/charges/a|b"),
+            ["/v2/charges/a%7Cb", "/v2/charges/a|b"]
+        );
+        // `%7C` on the wire: canonical (the same), then as written before encoding.
+        assert_eq!(
+            c("/v2/charges/a%7Cb"),
+            ["/v2/charges/a%7Cb", "/v2/charges/a|b"]
+        );
+        // Lowercase hex: canonical, as sent, as written.
+        assert_eq!(
+            c("/v2/charges/a%7cb"),
+            ["/v2/charges/a%7Cb", "/v2/charges/a%7cb", "/v2/charges/a|b"]
+        );
+        // A decoded control character is never a candidate (it could forge canonical lines);
+        // neither is a decoding that is not UTF-8.
+        assert_eq!(c("/v2/charges/a%0Ab"), ["/v2/charges/a%0Ab"]);
+        assert_eq!(c("/v2/charges/%FF"), ["/v2/charges/%FF"]);
+        // Never a double encoding (`%257C`): that is a different path.
+        assert!(!c("/v2/charges/a%7Cb").iter().any(|u| u.contains("%25")));
+    }
+
+    #[test]
+    fn accepted_hosts() {
+        let own = "127.0.0.1:8791";
+        let mut h = HeaderMap::new();
+        // Amazon's JP host, any case; not the other regions' hosts, not with a port.
+        assert!(host_accepted("pay-api.amazon.jp", own, &h));
+        assert!(host_accepted("PAY-API.amazon.JP", own, &h));
+        assert!(!host_accepted("pay-api.amazon.com", own, &h));
+        assert!(!host_accepted("pay-api.amazon.eu", own, &h));
+        assert!(!host_accepted("pay-api.amazon.jp:443", own, &h));
+        assert!(!host_accepted("pay-api.amazon.jp.evil.example", own, &h));
+        // The bound address and its loopback spellings.
+        assert!(host_accepted("127.0.0.1:8791", own, &h));
+        assert!(host_accepted("localhost:8791", own, &h));
+        assert!(!host_accepted("proxy.example:8443", own, &h));
+        assert!(!host_accepted("", own, &h));
+        // The Host it was reached at (a proxy that keeps Host).
+        h.insert("host", "proxy.example:8443".parse().unwrap());
+        assert!(host_accepted("proxy.example:8443", own, &h));
+        assert!(host_accepted("Proxy.Example:8443", own, &h));
+        assert!(!host_accepted("proxy.example", own, &h));
+        assert!(!host_accepted("other.example:8443", own, &h));
+        // The first X-Forwarded-Host (a proxy that rewrites Host); not a later hop.
+        h.insert("host", own.parse().unwrap());
+        h.insert(
+            "x-forwarded-host",
+            "shop-proxy.example, inner.example".parse().unwrap(),
+        );
+        assert!(host_accepted("shop-proxy.example", own, &h));
+        assert!(!host_accepted("inner.example", own, &h));
+        assert!(!host_accepted("other.example", own, &h));
+    }
+
+    #[test]
+    fn amazon_hosts_per_region() {
+        assert_eq!(amazon_api_host("jp"), Some("pay-api.amazon.jp"));
+        assert_eq!(amazon_api_host("JP"), Some("pay-api.amazon.jp"));
+        assert_eq!(amazon_api_host("na"), Some("pay-api.amazon.com"));
+        assert_eq!(amazon_api_host("eu"), Some("pay-api.amazon.eu"));
+        assert_eq!(amazon_api_host("us"), None);
     }
 
     #[test]
