@@ -140,7 +140,20 @@ pub struct ShopChange {
     tds_required: Option<bool>,
     /// The card contract's 支払回数 beyond 一括, as the edge's `CARD_INSTALLMENTS`.
     installments: Option<String>,
+    /// Card number → the decline code the issuer now answers for it (one of
+    /// [`ISSUER_DECLINE_CODES`]), or `null` to let it pay again.
+    issuer_declines: Option<std::collections::HashMap<String, Option<String>>>,
 }
+
+/// Declines the simulated issuer can be told to answer for a card (the test cards' own codes:
+/// insufficient funds / limit, card unusable, CVC, number, expiry).
+pub const ISSUER_DECLINE_CODES: [&str; 5] = [
+    "42G020000",
+    "42G120000",
+    "42G440000",
+    "42G650000",
+    "42G830000",
+];
 
 /// The shop and site as configured now. The site password is the sandbox's own fake
 /// credential: shown so that a harness which started the binary can configure the edge.
@@ -152,6 +165,7 @@ fn shop_json(st: &crate::state::State) -> Value {
         "site_id": st.cfg.site_id,
         "site_pass": st.cfg.site_pass,
         "installments": crate::installments_string(&st.installments),
+        "issuer_declines": st.issuer_declines,
     })
 }
 
@@ -184,7 +198,32 @@ pub async fn set_shop(AxState(shared): AxState<Shared>, body: axum::body::Bytes)
             ));
         }
     };
+    let mut declines = Vec::new();
+    for (card, code) in change.issuer_declines.iter().flatten() {
+        let code = match code.as_deref() {
+            None => None,
+            Some(c) => match ISSUER_DECLINE_CODES.iter().find(|k| **k == c) {
+                Some(k) => Some(*k),
+                None => {
+                    return bad_request(&format!(
+                        "issuer_declines: {c} is not one of {}",
+                        ISSUER_DECLINE_CODES.join(", ")
+                    ));
+                }
+            },
+        };
+        if card.is_empty() || !card.bytes().all(|b| b.is_ascii_digit()) {
+            return bad_request("issuer_declines: card numbers are digits");
+        }
+        declines.push((card.clone(), code));
+    }
     let mut st = lock(&shared);
+    for (card, code) in declines {
+        match code {
+            Some(c) => st.issuer_declines.insert(card, c),
+            None => st.issuer_declines.remove(&card),
+        };
+    }
     if let Some(required) = change.tds_required {
         st.tds_required = required;
     }

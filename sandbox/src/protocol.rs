@@ -911,6 +911,9 @@ pub(crate) fn fail_exec(st: &mut State, order: &str, code: &'static str) -> Repl
 /// authorisation and SaveCard's card check both ask it.
 pub(crate) fn issuer_outcome(st: &State, card: &CardData) -> Outcome {
     let jst = st.now().to_jst();
+    if let Some(code) = st.issuer_declines.get(&card.card_no) {
+        return Outcome::Decline(code);
+    }
     let outcome = test_cards::outcome(&card.card_no);
     let expired = {
         let yy = card.expire.get(..2).and_then(|s| s.parse::<i32>().ok());

@@ -366,6 +366,9 @@ pub struct State {
     /// 支払回数 the card contract allows beyond 一括. Starts as `cfg.installments`;
     /// `/__sandbox/shop` changes it, reset restores it.
     pub installments: InstallmentPlan,
+    /// Cards the simulated issuer now declines, with the code (a card that paid yesterday
+    /// may be over its limit today): `/__sandbox/shop {"issuer_declines": …}`, reset clears.
+    pub issuer_declines: HashMap<String, &'static str>,
     pub log: Vec<LogEntry>,
     pub faults: Vec<Fault>,
     seq: u64,
@@ -390,6 +393,7 @@ impl State {
             tokens: HashMap::new(),
             members: HashMap::new(),
             installments,
+            issuer_declines: HashMap::new(),
             log: Vec::new(),
             faults: Vec::new(),
             seq: 0,
