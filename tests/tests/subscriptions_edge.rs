@@ -315,3 +315,118 @@ async fn a_subscription_needs_a_valid_stored_card_cycle_amount_and_date() {
     let (status, _) = merchant(Method::GET, "/v1/subscriptions/sub_nope", None).await;
     assert_eq!(status, 404);
 }
+
+/// Tells the GMO sandbox's issuer to decline `card` from now on with `code` (`None`: pay again).
+async fn issuer_declines(card: &str, code: Option<&str>) {
+    let resp = client()
+        .post(format!("{}/__sandbox/shop", stack().sandbox))
+        .json(&json!({ "issuer_declines": { card: code } }))
+        .send()
+        .await
+        .expect("sandbox reachable");
+    assert!(resp.status().is_success(), "{}", resp.status());
+}
+
+/// A second card for `customer` (Mastercard), by another registration.
+async fn add_card(customer: &str) {
+    let (_, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": customer })),
+    )
+    .await;
+    let token = token_for(test_cards::APPROVED_MASTERCARD).await;
+    let url = card_post_requiring_3ds(&p, json!({ "token": token })).await;
+    through_3ds(&url).await;
+    assert_eq!(payment(&id_of(&p)).await["state"], "verified");
+}
+
+#[tokio::test]
+async fn declines_are_retried_on_the_schedule_then_unpaid_until_the_card_is_changed() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 5, 1)).await;
+    let customer = customer_with_card().await;
+    let (_, sub) = subscribe(json!({
+        "customer": customer, "card_seq": 0, "amount": 4_500, "cycle": "days:30"
+    }))
+    .await;
+    let id = sub["id"].as_str().expect("id").to_string();
+    // The card is over its limit from now on (insufficient funds: worth retrying).
+    issuer_declines(test_cards::APPROVED, Some("42G020000")).await;
+    run_cron().await;
+    let failed = subscription(&id).await;
+    assert_eq!(failed["status"], "active", "{failed}");
+    assert_eq!(
+        failed["dunning"],
+        json!({ "first_failed_on": "2027-05-01", "failed_attempts": 1, "next_attempt_on": "2027-05-02" })
+    );
+    assert_eq!(charges(&failed)[0]["state"], "requires_payment");
+    assert_eq!(charges(&failed)[0]["last_error"], "card_declined");
+    // The retries: +1, +3, +7 days after the first failure, one payment each.
+    for (day, next) in [(2, Some("2027-05-04")), (4, Some("2027-05-08")), (8, None)] {
+        set_clock(jst_noon(2027, 5, day)).await;
+        run_cron().await;
+        run_cron().await;
+        let now = subscription(&id).await;
+        assert_eq!(
+            now["dunning"]["next_attempt_on"],
+            json!(next),
+            "day {day}: {now}"
+        );
+    }
+    let unpaid = subscription(&id).await;
+    assert_eq!(unpaid["status"], "unpaid", "{unpaid}");
+    assert_eq!(unpaid["status_label_ja"], "未決済");
+    assert_eq!(
+        charges(&unpaid).len(),
+        4,
+        "one payment per attempt: {unpaid}"
+    );
+    let notices: Vec<_> = unpaid["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .flat_map(|e| {
+                    e["detail"]["effects"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|f| f.get("notice").cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(notices.last(), Some(&json!("became_unpaid")), "{notices:?}");
+    // 未決済: nothing is charged until the customer changes the card.
+    set_clock(jst_noon(2027, 5, 9)).await;
+    run_cron().await;
+    assert_eq!(charges(&subscription(&id).await).len(), 4);
+    add_card(&customer).await;
+    let (status, changed) = merchant(
+        Method::POST,
+        &format!("/v1/subscriptions/{id}"),
+        Some(json!({ "card_seq": 1 })),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["status"], "active", "{changed}");
+    assert_eq!(changed["source"]["card_seq"], 1);
+    // The owed cycle is charged at once on the new card; the schedule goes on from it.
+    run_cron().await;
+    let recovered = subscription(&id).await;
+    issuer_declines(test_cards::APPROVED, None).await;
+    real_clock().await;
+    let last = &charges(&recovered)[0];
+    assert_eq!(last["state"], "authorized", "{recovered}");
+    assert!(recovered["dunning"].is_null(), "{recovered}");
+    assert_eq!(recovered["status"], "active");
+    assert_eq!(recovered["next_charge_on"], "2027-05-31", "{recovered}");
+    let p = payment(last["payment_id"].as_str().expect("id")).await;
+    let exec = gateway_requests(&gmo_order(&p)).await;
+    let exec = exec
+        .iter()
+        .find(|r| r["api"] == "ExecTran")
+        .expect("ExecTran");
+    assert_eq!(exec["params"]["CardSeq"], "1", "{exec}");
+}

@@ -202,14 +202,18 @@ pub enum Change {
     Update(String),
 }
 
-fn update_events(raw: &str, today: ChargeDate) -> ApiResult<Vec<(Event, &'static str)>> {
+/// The changes of `POST /v1/subscriptions/{id}`: amount and date as events, and the stored card
+/// to pay with from now on (`card_seq`, checked by the caller against GMO).
+type Updates = (Vec<(Event, &'static str)>, Option<u32>);
+
+fn update_events(raw: &str, today: ChargeDate) -> ApiResult<Updates> {
     let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
     let Some(obj) = body.as_object() else {
         return Err(invalid_json());
     };
     if let Some(k) = obj
         .keys()
-        .find(|k| !["amount", "next_charge_on"].contains(&k.as_str()))
+        .find(|k| !["amount", "next_charge_on", "card_seq"].contains(&k.as_str()))
     {
         return Err(bad(
             k,
@@ -244,14 +248,28 @@ fn update_events(raw: &str, today: ChargeDate) -> ApiResult<Vec<(Event, &'static
         })?;
         events.push((Event::ChangeNextDate { date, today }, "next_date_changed"));
     }
-    if events.is_empty() {
+    let card_seq = match body.get("card_seq") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    bad(
+                        "card_seq",
+                        "card_seq must be one of the customer's stored cards",
+                        "登録済みのカードを指定してください。",
+                    )
+                })?,
+        ),
+    };
+    if events.is_empty() && card_seq.is_none() {
         return Err(bad(
             "amount",
-            "nothing to change: send amount or next_charge_on",
-            "変更する項目(金額または次回課金日)を指定してください。",
+            "nothing to change: send amount, next_charge_on or card_seq",
+            "変更する項目(金額・次回課金日・カード)を指定してください。",
         ));
     }
-    Ok(events)
+    Ok((events, card_seq))
 }
 
 /// `POST /v1/subscriptions/{id}/pause|resume|cancel` and `POST /v1/subscriptions/{id}`. A change
@@ -271,7 +289,19 @@ pub async fn change(
         Change::Pause => vec![(Event::Pause, "paused")],
         Change::Resume => vec![(Event::Resume { today }, "resumed")],
         Change::Cancel => vec![(Event::Cancel, "cancelled")],
-        Change::Update(raw) => update_events(&raw, today)?,
+        Change::Update(raw) => {
+            let (mut events, card_seq) = update_events(&raw, today)?;
+            // Another of the customer's cards (valid now) pays from here on; in 未決済 the owed
+            // cycle is tried at once by the next cron run.
+            if let Some(seq) = card_seq {
+                let member_id =
+                    stored_cards::usable_card(store, cfg, &row.customer_id, seq).await?;
+                let source = PaymentSource::gmo_card(&member_id, seq)
+                    .map_err(|e| bad("card_seq", e.message_en(), e.message_ja()))?;
+                events.push((Event::SourceChanged { source, today }, "card_changed"));
+            }
+            events
+        }
     };
     let mut sub = row.subscription()?;
     for (event, _) in &events {
