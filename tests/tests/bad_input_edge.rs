@@ -253,7 +253,8 @@ async fn oversized_bodies_are_413_and_change_nothing() {
         assert_japanese(&answer, path);
         assert_eq!(answer["error"]["message_ja"], "リクエストが大きすぎます。");
     }
-    // Exactly at the limit the body is read (and refused for what it says, not its size).
+    // Exactly at the limit the body is read (and refused for what it says, not its size: its
+    // padding is a key `POST /v1/payments` does not take).
     let at_limit = {
         let mut b = over(&format!("\"order_id\":\"{oid}\",\"amount\":\"x\","));
         b.remove(b.len() - 3);
@@ -264,7 +265,7 @@ async fn oversized_bodies_are_413_and_change_nothing() {
         merchant_raw(Method::POST, "/v1/payments", "application/json", &at_limit).await;
     assert_eq!(
         (status, code_param(&answer).1.as_deref()),
-        (400, Some("amount")),
+        (400, Some("pad")),
         "{answer}"
     );
 
@@ -391,6 +392,23 @@ async fn wrong_content_types_malformed_json_and_non_objects_are_400() {
         );
         assert_japanese(&answer, not_object);
     }
+    // An unknown key (a typo of `capture`) is refused, named in `param`: no payment the merchant
+    // did not mean.
+    let (status, answer) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": oid, "amount": 1200, "captrue": "automatic" })),
+    )
+    .await;
+    assert_eq!(
+        (status, code_param(&answer)),
+        (
+            400,
+            ("invalid_request".to_string(), Some("captrue".to_string()))
+        ),
+        "{answer}"
+    );
+    assert_japanese(&answer, "unknown key");
     assert_eq!(payments_matching(&oid).await, 0);
 
     // The same on the widget (the shopper's card POST) and on an operation: nothing reaches GMO.

@@ -103,8 +103,29 @@ fn capture_and_amount(body: &Value) -> ApiResult<(CaptureMode, Jpy)> {
 }
 
 /// Reads and checks the body of `POST /v1/payments` (400 with `param` for each bad field).
+/// The keys `POST /v1/payments` takes: any other is refused, so a typo (`"captrue"`) fails
+/// loudly instead of creating a payment the merchant did not ask for.
+const PAYMENT_KEYS: [&str; 6] = [
+    "order_id",
+    "amount",
+    "capture",
+    "customer_name",
+    "customer",
+    "risk",
+];
+
 fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
     let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
+    let Some(fields) = body.as_object() else {
+        return Err(invalid_json());
+    };
+    if let Some(k) = fields.keys().find(|k| !PAYMENT_KEYS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            format!("unknown field {k}"),
+            "指定できない項目があります。",
+        )
+        .with("param", k));
+    }
     let order_id = body
         .get("order_id")
         .and_then(Value::as_str)
