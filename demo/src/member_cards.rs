@@ -5,6 +5,7 @@
 //! with 3-D Secure, nothing charged), so every stored card was authenticated once.
 
 use crate::html::{escape, page};
+use crate::member_store::Member;
 use crate::members::{
     ensure_session, expired_session, logged_in, session_id, set_flash, take_flash, with_cookie,
 };
@@ -121,6 +122,21 @@ pub struct DeleteForm {
     confirm_last: Option<String>,
 }
 
+/// The session and its logged-in member for a form POST: the page to answer otherwise (an
+/// expired session, or the login page).
+fn member_session(
+    shop: &Storefront,
+    headers: &HeaderMap,
+) -> Result<(String, Member), Box<Response>> {
+    let Some(sid) = session_id(shop, headers) else {
+        return Err(Box::new(expired_session()));
+    };
+    match logged_in(shop, &sid) {
+        Some(member) => Ok((sid, member)),
+        None => Err(Box::new(Redirect::to("/login").into_response())),
+    }
+}
+
 fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -139,11 +155,9 @@ pub async fn delete_card(
     Path(seq): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let Some(sid) = session_id(&shop, &headers) else {
-        return expired_session();
-    };
-    let Some(member) = logged_in(&shop, &sid) else {
-        return Redirect::to("/login").into_response();
+    let (sid, member) = match member_session(&shop, &headers) {
+        Ok(m) => m,
+        Err(page) => return *page,
     };
     let Ok(seq) = seq.parse::<u32>() else {
         return not_found();
@@ -178,11 +192,9 @@ pub async fn make_default(
     headers: HeaderMap,
     Path(seq): Path<String>,
 ) -> Response {
-    let Some(sid) = session_id(&shop, &headers) else {
-        return expired_session();
-    };
-    let Some(member) = logged_in(&shop, &sid) else {
-        return Redirect::to("/login").into_response();
+    let (sid, member) = match member_session(&shop, &headers) {
+        Ok(m) => m,
+        Err(page) => return *page,
     };
     let Ok(seq) = seq.parse::<u32>() else {
         return not_found();
@@ -203,11 +215,9 @@ pub async fn make_default(
 /// `POST /mypage/cards/add`: a card-registration payment for the member (nothing charged), then
 /// its page.
 pub async fn start_add(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
-    let Some(sid) = session_id(&shop, &headers) else {
-        return expired_session();
-    };
-    let Some(member) = logged_in(&shop, &sid) else {
-        return Redirect::to("/login").into_response();
+    let (sid, member) = match member_session(&shop, &headers) {
+        Ok(m) => m,
+        Err(page) => return *page,
     };
     let order_id = format!("CARD-{}", crate::members::random_hex(8));
     let body = json!({ "order_id": order_id, "capture": "verify", "customer": member.id });
@@ -288,11 +298,9 @@ pub async fn added(
     headers: HeaderMap,
     Path(payment_id): Path<String>,
 ) -> Response {
-    let Some(sid) = session_id(&shop, &headers) else {
-        return expired_session();
-    };
-    let Some(member) = logged_in(&shop, &sid) else {
-        return Redirect::to("/login").into_response();
+    let (sid, member) = match member_session(&shop, &headers) {
+        Ok(m) => m,
+        Err(page) => return *page,
     };
     let path = format!("/v1/payments/{payment_id}");
     let (good, message) = match shop.merchant(reqwest::Method::GET, &path, None, None).await {

@@ -189,6 +189,20 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
     })
 }
 
+/// A new payment's id (`pay_<24 hex>`), client secret (`pay_…_secret_<32 hex>`) and first GMO
+/// OrderID.
+pub fn new_payment_ids() -> ApiResult<(String, String, String)> {
+    let id = format!(
+        "pay_{}",
+        platform::random_hex(12).ok_or_else(|| ApiError::internal("random"))?
+    );
+    let secret = format!(
+        "{id}_secret_{}",
+        platform::random_hex(16).ok_or_else(|| ApiError::internal("random"))?
+    );
+    Ok((id, secret, new_gmo_order_id(1)?))
+}
+
 /// `POST /v1/payments`: creates the payment for an order, or resumes the open one.
 pub async fn create(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResult<Reply> {
     let PaymentRequest {
@@ -211,15 +225,7 @@ pub async fn create(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResult<Rep
         let existing = update_risk(store, existing, risk_data.as_deref()).await?;
         return resume_payment(store, existing, amount, capture, now).await;
     }
-    let id = format!(
-        "pay_{}",
-        platform::random_hex(12).ok_or_else(|| ApiError::internal("random"))?
-    );
-    let secret = format!(
-        "{id}_secret_{}",
-        platform::random_hex(16).ok_or_else(|| ApiError::internal("random"))?
-    );
-    let gmo_order_id = new_gmo_order_id(1)?;
+    let (id, secret, gmo_order_id) = new_payment_ids()?;
     let new = NewPayment {
         id: &id,
         client_secret: &secret,

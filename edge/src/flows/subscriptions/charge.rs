@@ -11,7 +11,7 @@
 //! second ExecTran on a guess.
 
 use super::super::card_checkout::{self, AttemptSource, CardAttempt, Outcome};
-use super::super::gmo_order::new_gmo_order_id;
+use super::super::payments::new_payment_ids;
 use crate::config::Config;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
@@ -240,15 +240,7 @@ async fn attempt_payment(
 ) -> ApiResult<PaymentRow> {
     let order_id = due.key(&row.id).order_id();
     if store.payment_by_order(&order_id).await?.is_none() {
-        let id = format!(
-            "pay_{}",
-            platform::random_hex(12).ok_or_else(|| ApiError::internal("random"))?
-        );
-        let secret = format!(
-            "{id}_secret_{}",
-            platform::random_hex(16).ok_or_else(|| ApiError::internal("random"))?
-        );
-        let gmo_order_id = new_gmo_order_id(1)?;
+        let (id, secret, gmo_order_id) = new_payment_ids()?;
         let new = NewPayment {
             id: &id,
             client_secret: &secret,

@@ -27,6 +27,21 @@ fn bad(param: &str, en: impl Into<String>, ja: impl Into<String>) -> ApiError {
     ApiError::bad_request(en, ja).with("param", param)
 }
 
+/// `amount`: whole yen GMO can charge (¥1–¥9,999,999).
+fn amount_of(v: Option<&Value>) -> ApiResult<Jpy> {
+    let yen = v
+        .filter(|v| v.is_i64())
+        .and_then(Value::as_i64)
+        .ok_or_else(|| {
+            bad(
+                "amount",
+                "amount must be an integer number of yen",
+                "金額は円単位の整数で指定してください。",
+            )
+        })?;
+    Jpy::chargeable(yen).map_err(|e| bad("amount", e.message_en(), e.message_ja()))
+}
+
 /// What `POST /v1/subscriptions` asks for.
 struct NewSubscription {
     customer_id: String,
@@ -71,20 +86,7 @@ fn parse_new(raw: &str) -> ApiResult<NewSubscription> {
                 "登録済みのカードを指定してください。",
             )
         })?;
-    let amount = body
-        .get("amount")
-        .and_then(Value::as_i64)
-        .filter(|_| body.get("amount").is_some_and(Value::is_i64))
-        .ok_or_else(|| {
-            bad(
-                "amount",
-                "amount must be an integer number of yen",
-                "金額は円単位の整数で指定してください。",
-            )
-        })
-        .and_then(|yen| {
-            Jpy::chargeable(yen).map_err(|e| bad("amount", e.message_en(), e.message_ja()))
-        })?;
+    let amount = amount_of(body.get("amount"))?;
     let cycle = match body.get("cycle").and_then(Value::as_str).map(Cycle::parse) {
         Some(Ok(c)) => c,
         Some(Err(e)) => return Err(bad("cycle", e.message_en(), e.message_ja())),
@@ -223,19 +225,7 @@ fn update_events(raw: &str, today: ChargeDate) -> ApiResult<Updates> {
     }
     let mut events = Vec::new();
     if let Some(v) = body.get("amount") {
-        let amount = v
-            .as_i64()
-            .filter(|_| v.is_i64())
-            .ok_or_else(|| {
-                bad(
-                    "amount",
-                    "amount must be an integer number of yen",
-                    "金額は円単位の整数で指定してください。",
-                )
-            })
-            .and_then(|yen| {
-                Jpy::chargeable(yen).map_err(|e| bad("amount", e.message_en(), e.message_ja()))
-            })?;
+        let amount = amount_of(Some(v))?;
         events.push((Event::ChangeAmount { amount }, "amount_changed"));
     }
     if let Some(v) = body.get("next_charge_on") {
