@@ -241,6 +241,25 @@ async fn pause_resume_cancel_and_changes_follow_the_rules_and_a_paused_one_is_no
     )
     .await;
     assert_eq!(status, 204);
+    // The shop's lists by status (the console's 定期購入).
+    let (status, cancelled_list) =
+        merchant(Method::GET, "/v1/subscriptions?status=cancelled", None).await;
+    assert_eq!(status, 200, "{cancelled_list}");
+    let ids: Vec<_> = cancelled_list["data"]
+        .as_array()
+        .map(|a| a.iter().map(|s| s["id"].clone()).collect())
+        .unwrap_or_default();
+    assert!(ids.contains(&json!(id)), "{cancelled_list}");
+    let (_, active_list) = merchant(Method::GET, "/v1/subscriptions?status=active", None).await;
+    assert!(
+        !active_list.to_string().contains(id.as_str()),
+        "{active_list}"
+    );
+    let (status, bad) = merchant(Method::GET, "/v1/subscriptions?status=gone", None).await;
+    assert_eq!(
+        (status, bad["error"]["param"].clone()),
+        (400, json!("status"))
+    );
     // The customer's list.
     let (status, list) = merchant(
         Method::GET,

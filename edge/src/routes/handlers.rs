@@ -260,6 +260,10 @@ pub fn create_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(async move { subscriptions::create(c.store, c.cfg, c.text()?).await })
 }
 
+pub fn list_subscriptions<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(async move { subscriptions::list_all(c.store, &c.query).await })
+}
+
 pub fn get_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(async move { subscriptions::get(c.store, c.param(0)).await })
 }

@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 41] = [
+pub static ROUTES: [Route; 42] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -85,6 +85,7 @@ pub static ROUTES: [Route; 41] = [
     route(Put,    "/v1/customers/{customer}/cards/{seq}/default", MerchantOrOperator, NO_BODY, Json(default_customer_card)),
     // 定期購入 (#15): card subscriptions, charged by the Cron Trigger.
     keyed(route(Post, "/v1/subscriptions",                  MerchantOrOperator, JSON_BODY,  Json(create_subscription)), Body),
+    route(Get,    "/v1/subscriptions",                      MerchantOrOperator, NO_BODY,    Json(list_subscriptions)),
     route(Get,    "/v1/subscriptions/{id}",                 MerchantOrOperator, NO_BODY,    Json(get_subscription)),
     keyed(route(Post, "/v1/subscriptions/{id}",             MerchantOrOperator, JSON_BODY,  Json(update_subscription)), PathAndBody),
     keyed(route(Post, "/v1/subscriptions/{id}/pause",       MerchantOrOperator, NO_BODY,    Json(pause_subscription)), PathAndBody),

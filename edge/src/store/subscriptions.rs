@@ -120,6 +120,20 @@ impl Store<'_> {
         .await
     }
 
+    /// Every subscription, or those in `status`, newest first (the console's 定期購入 list).
+    pub async fn subscriptions_by_status(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> ApiResult<Vec<SubscriptionRow>> {
+        self.all(
+            "SELECT * FROM subscriptions WHERE (?1 IS NULL OR status = ?1) \
+             ORDER BY created_at DESC, id DESC LIMIT ?2",
+            &[opt(status), n(limit)],
+        )
+        .await
+    }
+
     /// 有効 subscriptions with an attempt due on or before `today` (`YYYY-MM-DD`), oldest first.
     pub async fn due_subscriptions(
         &self,

@@ -20,7 +20,9 @@ use crate::store::Store;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
 use crate::views::subscription_view;
 use kessai_core::money::Jpy;
-use kessai_core::subscription::{ChargeDate, Cycle, Event, PaymentSource, Subscription};
+use kessai_core::subscription::{
+    ChargeDate, Cycle, Event, PaymentSource, Subscription, SubscriptionStatus,
+};
 use serde_json::{Value, json};
 
 fn bad(param: &str, en: impl Into<String>, ja: impl Into<String>) -> ApiError {
@@ -193,6 +195,31 @@ pub async fn list(store: &Store<'_>, customer_id: &str) -> ApiResult<Reply> {
         .map(|r| subscription_view(r, &[], &[]))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Reply::ok(json!({ "customer": customer_id, "data": data })))
+}
+
+/// `GET /v1/subscriptions?status=active|paused|unpaid|cancelled`: the shop's subscriptions, newest
+/// first (200 at most), without charges and history; the console's 定期購入 list.
+pub async fn list_all(store: &Store<'_>, query: &[(String, String)]) -> ApiResult<Reply> {
+    let status = query
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty());
+    if let Some(s) = status
+        && SubscriptionStatus::parse(s).is_none()
+    {
+        return Err(bad(
+            "status",
+            "status must be active, paused, unpaid or cancelled",
+            "状態は active・paused・unpaid・cancelled のいずれかで指定してください。",
+        ));
+    }
+    let rows = store.subscriptions_by_status(status, 200).await?;
+    let data = rows
+        .iter()
+        .map(|r| subscription_view(r, &[], &[]))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Reply::ok(json!({ "data": data })))
 }
 
 /// What the merchant asks a subscription to do.
