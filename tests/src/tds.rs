@@ -142,3 +142,21 @@ pub async fn through_3ds(redirect_url: &str) -> String {
     assert_eq!(back.status, 303, "RetUrl: {}", back.body);
     back.location.unwrap_or_default()
 }
+
+/// A shop member (new customer id) with one card stored (`card_seq` 0) by a card registration
+/// (有効性チェック with 3-D Secure): needs [`crate::stack_3ds`].
+pub async fn customer_with_card() -> String {
+    let customer = crate::order_id("sub-member");
+    let (status, p) = crate::merchant(
+        reqwest::Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": crate::order_id("CARD"), "capture": "verify", "customer": customer })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let token = token_for(kessai_sandbox::test_cards::APPROVED).await;
+    let url = card_post_requiring_3ds(&p, json!({ "token": token, "card_brand": "visa" })).await;
+    through_3ds(&url).await;
+    assert_eq!(crate::payment(&crate::id_of(&p)).await["state"], "verified");
+    customer
+}

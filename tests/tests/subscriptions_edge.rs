@@ -26,23 +26,6 @@ fn jst_noon(y: i32, m: u32, d: u32) -> i64 {
     days * 86_400_000 + 3 * 3_600_000
 }
 
-/// A shop member with one card stored by a card registration (有効性チェック with 3-D Secure).
-async fn customer_with_card() -> String {
-    let customer = order_id("sub-member");
-    let (status, p) = merchant(
-        Method::POST,
-        "/v1/payments",
-        Some(json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": customer })),
-    )
-    .await;
-    assert_eq!(status, 201, "{p}");
-    let token = token_for(test_cards::APPROVED).await;
-    let url = card_post_requiring_3ds(&p, json!({ "token": token, "card_brand": "visa" })).await;
-    through_3ds(&url).await;
-    assert_eq!(payment(&id_of(&p)).await["state"], "verified");
-    customer
-}
-
 async fn subscribe(body: Value) -> (u16, Value) {
     merchant(Method::POST, "/v1/subscriptions", Some(body)).await
 }
