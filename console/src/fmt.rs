@@ -186,6 +186,74 @@ pub fn three_d_secure(events: &[serde_json::Value]) -> String {
     "—".into()
 }
 
+/// A date of the subscription view (`2027-02-10`, JST) as `2027/02/10`; `—` when absent.
+pub fn date(v: &Value) -> String {
+    v.as_str()
+        .filter(|d| !d.is_empty())
+        .map(|d| d.replace('-', "/"))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// 定期購入's 支払方法: the stored card it charges (`source` of the view).
+pub fn subscription_source(source: &Value) -> String {
+    match (source["type"].as_str(), source["card_seq"].as_i64()) {
+        (Some("card"), Some(seq)) => format!("登録カード No.{seq}"),
+        (Some("amazon_pay"), _) => "Amazon Pay".into(),
+        _ => "—".into(),
+    }
+}
+
+/// 定期購入's history: what happened, in Japanese.
+pub fn subscription_event_label(kind: &str) -> String {
+    match kind {
+        "created" => "申込（定期購入の作成）".into(),
+        "charge_succeeded" => "課金成功".into(),
+        "charge_failed" => "課金失敗".into(),
+        "paused" => "一時停止".into(),
+        "resumed" => "再開".into(),
+        "cancelled" => "解約".into(),
+        "amount_changed" => "金額変更".into(),
+        "next_date_changed" => "次回課金日の変更".into(),
+        "card_changed" => "お支払いカードの変更".into(),
+        other => other.into(),
+    }
+}
+
+/// 定期購入's history: the event's detail in a line (the charge's order number, the retry, the
+/// state after it); the raw detail stays in the cell's title.
+pub fn subscription_event_detail(kind: &str, d: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(order) = d["order_id"].as_str() {
+        parts.push(format!("注文番号 {order}"));
+    }
+    if let Some(on) = d["scheduled_on"].as_str() {
+        parts.push(format!("課金日 {}", date(&Value::from(on))));
+    }
+    if kind == "charge_failed" {
+        if let Some(n) = d["attempt"].as_i64() {
+            parts.push(format!("{}回目", n + 1));
+        }
+        for e in d["effects"].as_array().into_iter().flatten() {
+            if let Some(on) = e["on"].as_str().filter(|_| !e["retry"].is_null()) {
+                parts.push(format!("再試行予定 {}", date(&Value::from(on))));
+            }
+        }
+    }
+    if let Some(a) = d["amount"].as_i64().filter(|_| kind == "amount_changed") {
+        parts.push(format!("金額 {}", yen(&Value::from(a))));
+    }
+    if let Some(on) = d["next_charge_on"].as_str() {
+        parts.push(format!("次回課金日 {}", date(&Value::from(on))));
+    }
+    if let Some(s) = d["status"].as_str() {
+        let label = kessai_core::subscription::SubscriptionStatus::parse(s)
+            .map(|x| x.label_ja().to_string())
+            .unwrap_or_else(|| s.to_string());
+        parts.push(format!("状態 {label}"));
+    }
+    parts.join("・")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +326,38 @@ mod tests {
         ] {
             assert!(!event_label(kind).is_ascii(), "{kind}");
         }
+    }
+
+    #[test]
+    fn every_subscription_event_kind_has_a_japanese_label() {
+        for kind in [
+            "created",
+            "charge_succeeded",
+            "charge_failed",
+            "paused",
+            "resumed",
+            "cancelled",
+            "amount_changed",
+            "next_date_changed",
+            "card_changed",
+        ] {
+            assert!(!subscription_event_label(kind).is_ascii(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn subscription_fields_read_in_japanese() {
+        assert_eq!(date(&json!("2027-02-10")), "2027/02/10");
+        assert_eq!(date(&Value::Null), "—");
+        assert_eq!(
+            subscription_source(&json!({"type": "card", "card_seq": 0})),
+            "登録カード No.0"
+        );
+        let failed = json!({"order_id": "kr1", "scheduled_on": "2027-02-10", "attempt": 0,
+            "effects": [{"retry": 1, "on": "2027-02-11"}], "status": "active"});
+        assert_eq!(
+            subscription_event_detail("charge_failed", &failed),
+            "注文番号 kr1・課金日 2027/02/10・1回目・再試行予定 2027/02/11・状態 有効"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! kessai operator console (管理画面): ログイン, 受注一覧 and 決済詳細 with the payment
-//! operations (売上確定, 金額変更, 取消/返品/月跨返品, 返金, 再照会, エラーを無視して変更する).
+//! operations (売上確定, 金額変更, 取消/返品/月跨返品, 返金, 再照会, エラーを無視して変更する),
+//! 定期購入 (list, detail, 一時停止 / 再開 / 解約) and 不正検知.
 //!
 //! Static files served by the edge under `/console/`; every call goes to the same edge with the
 //! operator's session cookie (HttpOnly) and the `X-Kessai-Console: 1` header. The edge decides
@@ -11,6 +12,7 @@ mod detail;
 mod fmt;
 mod fraud;
 mod list;
+mod subs;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -26,21 +28,33 @@ enum Route {
     Payment(String),
     /// 不正検知 (`#/fraud`).
     Fraud,
+    /// 定期購入 (`#/subscriptions`).
+    Subscriptions,
+    /// 定期購入詳細 (`#/subscriptions/<id>`).
+    Subscription(String),
 }
 
-/// `#/payments/<id>` → the payment page; anything else → 受注一覧.
+/// An id in a route: what the edge generates (`pay_…`, `sub_…`), nothing to escape.
+fn route_id(id: &str) -> Option<String> {
+    (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then(|| id.to_string())
+}
+
+/// `#/payments/<id>` → the payment page, `#/subscriptions[/<id>]` → 定期購入; anything else →
+/// 受注一覧.
 fn route_of(hash: &str) -> Route {
-    if hash.trim_start_matches('#') == "/fraud" {
-        return Route::Fraud;
+    let path = hash.trim_start_matches('#');
+    match path {
+        "/fraud" => return Route::Fraud,
+        "/subscriptions" => return Route::Subscriptions,
+        _ => {}
     }
-    hash.trim_start_matches('#')
-        .strip_prefix("/payments/")
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= 64
-                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
-        .map(|id| Route::Payment(id.to_string()))
+    if let Some(id) = path.strip_prefix("/subscriptions/").and_then(route_id) {
+        return Route::Subscription(id);
+    }
+    path.strip_prefix("/payments/")
+        .and_then(route_id)
+        .map(Route::Payment)
         .unwrap_or(Route::List)
 }
 
@@ -136,6 +150,7 @@ fn Shell(name: String, session: Session, route: RwSignal<Route>) -> impl IntoVie
         <header>
             <nav>
                 <a href="#/" id="nav-list">"kessai 管理画面 — 受注一覧"</a>" "
+                <a href="#/subscriptions" id="nav-subscriptions">"定期購入"</a>" "
                 <a href="#/fraud" id="nav-fraud">"不正検知"</a>
             </nav>
             <span>
@@ -148,6 +163,8 @@ fn Shell(name: String, session: Session, route: RwSignal<Route>) -> impl IntoVie
                 Route::List => view! { <list::OrderList session/> }.into_any(),
                 Route::Payment(id) => view! { <detail::PaymentDetail id session/> }.into_any(),
                 Route::Fraud => view! { <fraud::FraudList session/> }.into_any(),
+                Route::Subscriptions => view! { <subs::SubscriptionList session/> }.into_any(),
+                Route::Subscription(id) => view! { <subs::SubscriptionDetail id session/> }.into_any(),
             }}
         </main>
     }
@@ -168,5 +185,11 @@ mod tests {
         assert_eq!(route_of("#/payments/../x"), Route::List);
         assert_eq!(route_of("#/payments/"), Route::List);
         assert_eq!(route_of("#/fraud"), Route::Fraud);
+        assert_eq!(route_of("#/subscriptions"), Route::Subscriptions);
+        assert_eq!(
+            route_of("#/subscriptions/sub_0a1b"),
+            Route::Subscription("sub_0a1b".into())
+        );
+        assert_eq!(route_of("#/subscriptions/a/b"), Route::List);
     }
 }
