@@ -3,14 +3,15 @@
 //! storefront together. The end-to-end tests start the same stack.
 //!
 //! Layering (each module imports only the ones below it):
-//! `stack` → `routes` → `storefront`, `member_cards` → `members` → `shop` → `member_store`; `html` is used by
-//! both page modules; `operator` (console logins) by `stack`; `args` (the demo's command line,
-//! used by `main.rs`) only reads `stack::repo_root`.
+//! `stack` → `routes` → `storefront`, `member_cards`, `member_subscriptions` → `members` → `shop`
+//! → `member_store`; `html` is used by the page modules; `operator` (console logins) by `stack`;
+//! `args` (the demo's command line, used by `main.rs`) only reads `stack::repo_root`.
 
 pub mod args;
 mod html;
 mod member_cards;
 mod member_store;
+mod member_subscriptions;
 pub mod members;
 pub mod operator;
 mod routes;

@@ -756,6 +756,7 @@ pub async fn mypage(State(shop): State<Storefront>, headers: HeaderMap) -> Respo
 <tr><th>メールアドレス</th><td id="member-email">{email}</td></tr><tr><th>ご住所</th><td>〒{postal} {address}</td></tr><tr><th>電話番号</th><td>{phone}</td></tr></table>
 <form method="post" action="/logout"><p><button type="submit" id="logout">ログアウト</button></p></form></div>
 <div class="card"><h2>カード情報</h2><p>登録済みのクレジットカードの確認・削除、いつも使うカードの変更ができます。</p><p><a href="/mypage/cards" id="mypage-cards">カード情報の管理へ</a></p></div>
+<div class="card"><h2>定期購入</h2><p>お申し込み中の定期購入の確認・解約と、新しい定期購入のお申し込みができます。</p><p><a href="/mypage/subscriptions" id="mypage-subscriptions">定期購入の管理へ</a></p></div>
 <div class="card"><h2>Amazonアカウント連携</h2>{amazon}</div>"#,
         id = escape(&member.id),
         name = escape(&member.name),

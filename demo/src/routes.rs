@@ -3,6 +3,7 @@
 //! only module that knows both page modules, so they need not know each other.
 
 use crate::member_cards;
+use crate::member_subscriptions;
 use crate::members;
 use crate::shop::Storefront;
 use crate::storefront;
@@ -47,6 +48,14 @@ pub fn router(shop: Storefront) -> Router {
         .route(
             "/mypage/cards/{seq}/default",
             post(member_cards::make_default),
+        )
+        .route(
+            "/mypage/subscriptions",
+            get(member_subscriptions::subscriptions_page).post(member_subscriptions::subscribe),
+        )
+        .route(
+            "/mypage/subscriptions/{id}/cancel",
+            post(member_subscriptions::cancel),
         )
         .route("/logout", post(members::logout))
         .with_state(shop)
