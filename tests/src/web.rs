@@ -1,7 +1,7 @@
 //! Helpers shared by the headless-Chromium tests (card and Amazon Pay): waiting for elements,
 //! running JS, the storefront's cart → checkout steps, and the payment behind an order.
 
-use crate::{merchant, payment, stack};
+use crate::{merchant, order_id, payment, stack};
 use fantoccini::{Client, Locator};
 use serde_json::Value;
 use std::time::Duration;
@@ -132,4 +132,45 @@ pub async fn pay_button_disabled(c: &Client) -> bool {
         .await
         .expect("prop");
     disabled.as_deref() == Some("true")
+}
+
+/// Opens `path` on the storefront at `storefront`.
+async fn open(c: &Client, storefront: &str, path: &str) {
+    c.goto(&format!("{storefront}{path}"))
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
+/// Registers a new member of the demo shop at `storefront` (the stack's URL: the caller's
+/// binary picks [`crate::stack`] or [`crate::stack_3ds`]); logged in afterwards; their member id.
+pub async fn register_member(c: &Client, storefront: &str) -> String {
+    open(c, storefront, "/register").await;
+    let email = format!("{}@example.jp", order_id("card").to_lowercase());
+    for (css, value) in [
+        ("#reg-name", "山田 太郎"),
+        ("#reg-kana", "ヤマダ タロウ"),
+        ("#reg-email", email.as_str()),
+        ("#reg-postal", "150-0001"),
+        ("#reg-pref", "東京都"),
+        ("#reg-city", "渋谷区"),
+        ("#reg-addr1", "神宮前1-1"),
+        ("#reg-phone", "03-0000-0001"),
+        ("#reg-password", "kessai-demo-pass"),
+    ] {
+        wait_for(c, css).await.send_keys(value).await.expect(css);
+    }
+    click(c, "#register-submit").await;
+    text_of(c, "#member-id").await
+}
+
+/// The logged-in member adds card `number` on マイページ › カード情報 › カードを追加する (a card
+/// whose 3-D Secure is frictionless) and is back on the list with 「カードを登録しました」.
+pub async fn add_card_on_mypage(c: &Client, storefront: &str, number: &str) {
+    open(c, storefront, "/mypage/cards").await;
+    click(c, "#add-card").await;
+    wait_for(c, "#kessai-card-number").await;
+    fill_card(c, number).await;
+    click(c, "#kessai-pay").await;
+    let flash = wait_for_text(c, ".flash", "カードを登録しました").await;
+    assert!(flash.contains("カードを登録しました"), "{flash}");
 }

@@ -10,7 +10,9 @@
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use kessai_sandbox::test_cards;
-use kessai_tests::web::{self, click, fill_card, payment_for_order, text_of, wait_for};
+use kessai_tests::web::{
+    self, click, fill_card, payment_for_order, register_member, text_of, wait_for,
+};
 use kessai_tests::*;
 use serde_json::Value;
 use std::time::Duration;
@@ -22,27 +24,6 @@ async fn goto(c: &Client, path: &str) {
     c.goto(&format!("{}{path}", stack_3ds().storefront))
         .await
         .unwrap_or_else(|e| panic!("{path}: {e}"));
-}
-
-/// Registers a new member of the demo shop (logged in afterwards); their member id.
-async fn register_member(c: &Client) -> String {
-    goto(c, "/register").await;
-    let email = format!("{}@example.jp", order_id("card").to_lowercase());
-    for (css, value) in [
-        ("#reg-name", "山田 太郎"),
-        ("#reg-kana", "ヤマダ タロウ"),
-        ("#reg-email", email.as_str()),
-        ("#reg-postal", "150-0001"),
-        ("#reg-pref", "東京都"),
-        ("#reg-city", "渋谷区"),
-        ("#reg-addr1", "神宮前1-1"),
-        ("#reg-phone", "03-0000-0001"),
-        ("#reg-password", "kessai-demo-pass"),
-    ] {
-        wait_for(c, css).await.send_keys(value).await.expect(css);
-    }
-    click(c, "#register-submit").await;
-    text_of(c, "#member-id").await
 }
 
 /// The storefront's completion page: the payment's state (`data-state`).
@@ -102,7 +83,7 @@ async fn pay_and_save(c: &Client, card: &str) -> String {
 async fn a_member_saves_a_card_at_checkout_and_pays_the_next_order_with_it_in_3_installments() {
     let _t = CLOCK.read().await;
     let c = browser().await;
-    let member = register_member(&c).await;
+    let member = register_member(&c, &stack_3ds().storefront).await;
     let first = pay_and_save(&c, test_cards::APPROVED).await;
     let saved_note = wait_for(&c, "#card-saved").await;
     assert_eq!(
@@ -184,7 +165,7 @@ async fn a_member_saves_a_card_at_checkout_and_pays_the_next_order_with_it_in_3_
 async fn a_member_deletes_cards_on_mypage_and_the_last_one_only_after_confirming() {
     let _t = CLOCK.read().await;
     let c = browser().await;
-    register_member(&c).await;
+    register_member(&c, &stack_3ds().storefront).await;
     pay_and_save(&c, test_cards::APPROVED).await;
     pay_and_save_second(&c).await;
 
@@ -252,7 +233,7 @@ async fn pay_and_save_second(c: &Client) {
 async fn an_expired_saved_card_is_listed_but_cannot_be_picked() {
     let _t = CLOCK.write().await;
     let c = browser().await;
-    register_member(&c).await;
+    register_member(&c, &stack_3ds().storefront).await;
     pay_and_save(&c, test_cards::APPROVED).await;
     // The card was typed with 12/30: January 2031, JST noon, it has expired.
     set_clock(1_925_002_800_000).await;
@@ -274,7 +255,7 @@ async fn an_expired_saved_card_is_listed_but_cannot_be_picked() {
 async fn a_member_adds_a_card_on_mypage_with_3ds_and_nothing_is_charged() {
     let _t = CLOCK.read().await;
     let c = browser().await;
-    let member = register_member(&c).await;
+    let member = register_member(&c, &stack_3ds().storefront).await;
     goto(&c, "/mypage/cards").await;
     wait_for(&c, "#cards-empty").await;
     click(&c, "#add-card").await;
@@ -308,7 +289,7 @@ async fn a_member_adds_a_card_on_mypage_with_3ds_and_nothing_is_charged() {
     // Another member cannot open this member's registration page.
     goto(&c, "/mypage").await;
     click(&c, "#logout").await;
-    register_member(&c).await;
+    register_member(&c, &stack_3ds().storefront).await;
     goto(&c, &format!("/mypage/cards/add/{payment_id}")).await;
     let body = text_of(&c, "body").await;
     assert!(body.contains("カードが見つかりません"), "{body}");
