@@ -18,3 +18,4 @@ mod routes;
 mod shop;
 pub mod stack;
 pub mod storefront;
+mod webhook_inbox;

@@ -4,6 +4,7 @@
 use crate::operator::{self, OperatorLogin};
 use crate::routes;
 use crate::shop::{AmazonDemo, Storefront, StorefrontOptions};
+use crate::webhook_inbox;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -16,6 +17,10 @@ pub const MERCHANT_SECRET_KEY: &str = "sk_test_kessai_demo_merchant_key";
 /// The 支払回数 the demo shop offers (`CARD_INSTALLMENTS`): 一括 plus these, within the sandbox
 /// shop's default contract.
 pub const DEMO_INSTALLMENTS: &str = "3,5,6,10,12,bonus,revolving";
+
+/// HMAC key the edge signs its webhooks to the shop with (`WEBHOOK_SIGNING_KEY`; the demo's
+/// receiver, `webhook_inbox`, checks them). Test value only.
+pub const WEBHOOK_SIGNING_KEY: &str = "kessai-demo-webhook-key-2b7d41c9e0a34f8f";
 
 /// HMAC key the edge signs Sign-in-with-Amazon assertions with and the storefront verifies them
 /// with (HS256). Test value only.
@@ -203,6 +208,7 @@ impl Stack {
         let env_text = format!(
             "GMO_SHOP_ID={shop_id}\nGMO_SHOP_PASS={shop_pass}\nMERCHANT_SECRET_KEY={MERCHANT_SECRET_KEY}\n\
              GMO_SITE_ID={site_id}\nGMO_SITE_PASS={site_pass}\nCARD_INSTALLMENTS={DEMO_INSTALLMENTS}\n\
+             WEBHOOK_URL={storefront_url}/webhooks/kessai\nWEBHOOK_SIGNING_KEY={WEBHOOK_SIGNING_KEY}\n\
              GMO_API_BASE={sandbox_url}\nGMO_TOKEN_JS_URL={sandbox_url}/ext/js/token.js\n\
              ALLOWED_ORIGINS={storefront_url},http://localhost:{storefront_port}\nGMO_TIMEOUT_MS={}\n\
              AMAZON_PAY_MERCHANT_ID={}\nAMAZON_PAY_STORE_ID={}\nAMAZON_PAY_PUBLIC_KEY_ID={}\n\
@@ -341,7 +347,10 @@ impl Stack {
             .await
             .map_err(err("storefront"))?;
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, routes::router(storefront)).await {
+            let app = routes::router(storefront).merge(webhook_inbox::router(
+                webhook_inbox::WebhookInbox::new(WEBHOOK_SIGNING_KEY),
+            ));
+            if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("storefront stopped: {e}");
             }
         });

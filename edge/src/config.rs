@@ -39,6 +39,38 @@ pub struct Config {
     /// 定期購入 (#15): days after a failed charge on which it is tried again
     /// (`SUBSCRIPTION_RETRY_DAYS`, default `1,3,7`); after the last, the subscription is 未決済.
     pub subscription_retry: RetrySchedule,
+    /// The shop's webhook receiver (`WEBHOOK_URL`, with the secret `WEBHOOK_SIGNING_KEY`);
+    /// `None`: no webhooks.
+    pub webhook: Option<WebhookConfig>,
+}
+
+pub struct WebhookConfig {
+    pub url: String,
+    pub signing_key: String,
+}
+
+impl WebhookConfig {
+    fn from_env(env: &Env, mode: AccessMode) -> Result<Option<WebhookConfig>, ApiError> {
+        Ok(match value(env, "WEBHOOK_URL") {
+            None => None,
+            // Live: https to a host that is not this machine.
+            Some(url)
+                if mode.allows_url(&url)
+                    && (url.starts_with("https://")
+                        || (mode == AccessMode::Test && url.starts_with("http://"))) =>
+            {
+                Some(WebhookConfig {
+                    url,
+                    signing_key: required(env, "WEBHOOK_SIGNING_KEY")?,
+                })
+            }
+            Some(_) => {
+                return Err(ApiError::internal(
+                    "WEBHOOK_URL must be an https URL (http only in test mode), not loopback in live",
+                ));
+            }
+        })
+    }
 }
 
 /// `CARD_ATTEMPTS_PER_PAYMENT` (default 5) and `CARD_FAILURES_PER_IP` (default 10, per
@@ -287,6 +319,7 @@ impl Config {
                     ApiError::internal(&format!("SUBSCRIPTION_RETRY_DAYS: {}", e.message_en()))
                 })?,
             },
+            webhook: WebhookConfig::from_env(env, mode)?,
         };
         Ok(cfg)
     }

@@ -16,6 +16,7 @@
 //! - [`sweep`]: the Cron Trigger.
 //! - [`console`]: operator login, logout and the session's operator.
 //! - [`test_clock`]: the injected clock (test mode only).
+//! - [`webhooks`]: signed notices to the shop's server, with retries (#15).
 //! - [`gmo_order`]: a payment's GMO OrderIDs (a fresh one after a refused EntryTran).
 //! - [`lease`]: the processing lease every gateway flow holds.
 
@@ -39,3 +40,4 @@ pub mod sweep;
 pub mod test_clock;
 pub mod three_d_secure;
 pub mod three_d_secure_return;
+pub mod webhooks;

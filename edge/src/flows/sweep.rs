@@ -22,6 +22,7 @@ use super::reconcile::reconcile_any;
 use super::subscriptions;
 use super::test_clock;
 use super::three_d_secure::AUTHENTICATION_WINDOW_MS;
+use super::webhooks;
 use crate::config::{CardTestingConfig, Config};
 use crate::http::{Refusal, refuse};
 use crate::platform;
@@ -53,6 +54,8 @@ pub struct SweepReport {
     pub card_attempts_pruned: usize,
     /// 定期購入 charges (#15).
     pub subscriptions: subscriptions::charge::ChargeReport,
+    /// Webhooks to the shop (#15).
+    pub webhooks: webhooks::DeliveryReport,
 }
 
 /// The Cron Trigger's entry (`[triggers]` in wrangler.toml): configuration, the test clock,
@@ -79,7 +82,7 @@ pub async fn scheduled(env: &Env) {
     }
     let report = run(&store, &cfg).await;
     worker::console_log!(
-        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}; subscriptions due {} charged {} failed {} waiting {} errors {}",
+        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}; subscriptions due {} charged {} failed {} waiting {} errors {}; webhooks delivered {} failed {} given up {}",
         report.examined,
         report.settled,
         report.still_open,
@@ -91,7 +94,10 @@ pub async fn scheduled(env: &Env) {
         report.subscriptions.charged,
         report.subscriptions.failed,
         report.subscriptions.waiting,
-        report.subscriptions.errors
+        report.subscriptions.errors,
+        report.webhooks.delivered,
+        report.webhooks.failed,
+        report.webhooks.given_up
     );
 }
 
@@ -102,6 +108,8 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> SweepReport {
     prune_card_attempts(store, &mut report).await;
     // Last: what the reconciliation above settled is read by the charges.
     report.subscriptions = subscriptions::charge::run(store, cfg).await;
+    // The notices the charges just decided go out in the same run.
+    report.webhooks = webhooks::deliver_due(store, cfg).await;
     report
 }
 

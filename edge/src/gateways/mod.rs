@@ -6,3 +6,4 @@
 
 pub mod amazon;
 pub mod gmo;
+pub mod merchant;

@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod operators;
 pub mod payments;
 pub mod subscriptions;
+pub mod webhooks;
 
 pub use db::Store;
 pub use events::{Event, EventRow};

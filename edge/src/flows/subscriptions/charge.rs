@@ -12,6 +12,7 @@
 
 use super::super::card_checkout::{self, AttemptSource, CardAttempt, Outcome};
 use super::super::payments::new_payment_ids;
+use super::super::webhooks;
 use crate::config::Config;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
@@ -19,7 +20,9 @@ use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
 use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store};
 use kessai_core::gmo::installments::Installments;
 use kessai_core::payment::{CaptureMode, Phase};
-use kessai_core::subscription::{ChargeDate, DueCharge, Effect, Event, FailureKind, PaymentSource};
+use kessai_core::subscription::{
+    ChargeDate, DueCharge, Effect, Event, FailureKind, Notice, PaymentSource, Transition,
+};
 use serde_json::json;
 
 /// Subscriptions one run charges at most (each costs up to three GMO calls and a few D1
@@ -103,32 +106,18 @@ async fn charge_one(
         return Ok(Step::Waiting);
     };
     let payment = attempt_payment(store, row, &due).await?;
-    let attempted = match attempted(&payment)? {
-        Some(a) => a,
-        None => charge_card(store, cfg, &payment, member_id, *card_seq).await?,
+    let (attempted, payment) = match attempted(&payment)? {
+        Some(a) => (a, payment),
+        None => {
+            let a = charge_card(store, cfg, &payment, member_id, *card_seq).await?;
+            // As the charge left it (its decline code goes into the notice).
+            (a, store.existing_payment(&payment.id).await?)
+        }
     };
     let now = platform::now();
     let on = ChargeDate::of_instant(now);
-    let (event, kind, step) = match attempted {
-        Attempted::Waiting => return Ok(Step::Waiting),
-        Attempted::Paid => (
-            Event::ChargeSucceeded {
-                scheduled_on: due.scheduled_on,
-                on,
-            },
-            "charge_succeeded",
-            Step::Charged,
-        ),
-        Attempted::Failed(failure) => (
-            Event::ChargeFailed {
-                scheduled_on: due.scheduled_on,
-                attempt: due.attempt,
-                on,
-                kind: failure,
-            },
-            "charge_failed",
-            Step::Failed,
-        ),
+    let Some((event, kind, step)) = result_event(attempted, &due, on) else {
+        return Ok(Step::Waiting);
     };
     let transition = match sub.apply(&event, &cfg.subscription_retry) {
         Ok(t) => t,
@@ -150,10 +139,77 @@ async fn charge_one(
             "status": transition.subscription.status.as_str(),
         }),
     };
-    store
+    if !store
         .update_subscription(row, &transition.subscription, now.0, &ev)
-        .await?;
+        .await?
+    {
+        // Another run moved it first and sent its notices.
+        return Ok(Step::Waiting);
+    }
+    notify(store, cfg, row, &payment, &due, &transition).await?;
     Ok(step)
+}
+
+/// The notices of a transition, as webhooks to the shop (`flows::webhooks`).
+async fn notify(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    payment: &PaymentRow,
+    due: &DueCharge,
+    transition: &Transition,
+) -> ApiResult<()> {
+    for effect in &transition.effects {
+        if let Effect::NotifyMerchant(notice) = effect {
+            let event = match notice {
+                Notice::ChargeFailed => "subscription.charge_failed",
+                Notice::BecameUnpaid => "subscription.unpaid",
+            };
+            let data = json!({
+                "subscription_id": row.id,
+                "customer": row.customer_id,
+                "payment_id": payment.id,
+                "order_id": payment.order_id,
+                "amount": payment.amount,
+                "scheduled_on": due.scheduled_on.to_string(),
+                "attempt": due.attempt,
+                "status": transition.subscription.status.as_str(),
+                "next_attempt_on": transition.subscription.dunning.and_then(|d| d.next_attempt_on).map(|d| d.to_string()),
+                "reason": payment.last_error_code,
+            });
+            webhooks::enqueue(store, cfg, event, data).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The model's event for what the attempt's payment says; `None` while it cannot tell yet.
+fn result_event(
+    attempted: Attempted,
+    due: &DueCharge,
+    on: ChargeDate,
+) -> Option<(Event, &'static str, Step)> {
+    Some(match attempted {
+        Attempted::Waiting => return None,
+        Attempted::Paid => (
+            Event::ChargeSucceeded {
+                scheduled_on: due.scheduled_on,
+                on,
+            },
+            "charge_succeeded",
+            Step::Charged,
+        ),
+        Attempted::Failed(failure) => (
+            Event::ChargeFailed {
+                scheduled_on: due.scheduled_on,
+                attempt: due.attempt,
+                on,
+                kind: failure,
+            },
+            "charge_failed",
+            Step::Failed,
+        ),
+    })
 }
 
 /// ExecTran on the stored card, merchant-initiated (the payment's `subscription_id` makes the
