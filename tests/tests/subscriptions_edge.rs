@@ -432,3 +432,55 @@ async fn declines_are_retried_on_the_schedule_then_unpaid_until_the_card_is_chan
         .expect("ExecTran");
     assert_eq!(exec["params"]["CardSeq"], "1", "{exec}");
 }
+
+/// `POST /v1/subscriptions` with an `Idempotency-Key`.
+async fn subscribe_keyed(key: &str, body: &Value) -> (u16, Value) {
+    let resp = client()
+        .post(format!("{}/v1/subscriptions", stack().edge))
+        .bearer_auth(kessai_demo::stack::MERCHANT_SECRET_KEY)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("edge reachable");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn one_idempotency_key_creates_one_subscription_even_when_sent_twice_at_once() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    let customer = customer_with_card().await;
+    let body = json!({ "customer": customer, "card_seq": 0, "amount": 1_000, "cycle": "days:30" });
+    let key = order_id("idem");
+    let (a, b) = tokio::join!(subscribe_keyed(&key, &body), subscribe_keyed(&key, &body));
+    // One ran; the other got its answer replayed, or was told the key is still in progress.
+    let statuses = [a.0, b.0];
+    assert!(statuses.contains(&201), "{a:?} {b:?}");
+    for (status, answer) in [&a, &b] {
+        match status {
+            201 => {}
+            409 => assert_eq!(answer["error"]["code"], "idempotency_key_in_progress"),
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    // A retry afterwards replays the first answer.
+    let (status, replayed) = subscribe_keyed(&key, &body).await;
+    let first = if a.0 == 201 { &a.1 } else { &b.1 };
+    assert_eq!((status, replayed["id"].clone()), (201, first["id"].clone()));
+    let (_, list) = merchant(
+        Method::GET,
+        &format!("/v1/customers/{customer}/subscriptions"),
+        None,
+    )
+    .await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1), "{list}");
+    // The same key with another body is refused.
+    let other = json!({ "customer": customer, "card_seq": 0, "amount": 2_000, "cycle": "days:30" });
+    let (status, refused) = subscribe_keyed(&key, &other).await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (422, json!("idempotency_key_reused"))
+    );
+}
