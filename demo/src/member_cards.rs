@@ -5,9 +5,8 @@
 //! with 3-D Secure, nothing charged), so every stored card was authenticated once.
 
 use crate::html::{escape, page};
-use crate::member_store::Member;
 use crate::members::{
-    ensure_session, expired_session, logged_in, session_id, set_flash, take_flash, with_cookie,
+    ensure_session, logged_in, member_session, set_flash, take_flash, with_cookie,
 };
 use crate::shop::Storefront;
 use axum::extract::{Form, Path, Query, State};
@@ -120,21 +119,6 @@ pub async fn cards_page(
 #[derive(Deserialize)]
 pub struct DeleteForm {
     confirm_last: Option<String>,
-}
-
-/// The session and its logged-in member for a form POST: the page to answer otherwise (an
-/// expired session, or the login page).
-fn member_session(
-    shop: &Storefront,
-    headers: &HeaderMap,
-) -> Result<(String, Member), Box<Response>> {
-    let Some(sid) = session_id(shop, headers) else {
-        return Err(Box::new(expired_session()));
-    };
-    match logged_in(shop, &sid) {
-        Some(member) => Ok((sid, member)),
-        None => Err(Box::new(Redirect::to("/login").into_response())),
-    }
 }
 
 fn not_found() -> Response {

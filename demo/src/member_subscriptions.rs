@@ -5,10 +5,8 @@
 //! nonce that becomes the `Idempotency-Key`, so a double submit creates one subscription.
 
 use crate::html::{escape, page};
-use crate::member_store::Member;
 use crate::members::{
-    ensure_session, expired_session, logged_in, random_hex, session_id, set_flash, take_flash,
-    with_cookie,
+    ensure_session, logged_in, member_session, random_hex, set_flash, take_flash, with_cookie,
 };
 use crate::shop::Storefront;
 use axum::extract::{Form, Path, State};
@@ -96,21 +94,6 @@ fn card_label(c: &Value) -> String {
         brand_label(c["brand"].as_str().unwrap_or("")),
         c["last_digits"].as_str().unwrap_or("")
     )
-}
-
-/// The session and its logged-in member for a form POST: the page to answer otherwise (an
-/// expired session, or the login page). As `member_cards`' check.
-fn member_session(
-    shop: &Storefront,
-    headers: &HeaderMap,
-) -> Result<(String, Member), Box<Response>> {
-    let Some(sid) = session_id(shop, headers) else {
-        return Err(Box::new(expired_session()));
-    };
-    match logged_in(shop, &sid) {
-        Some(member) => Ok((sid, member)),
-        None => Err(Box::new(Redirect::to("/login").into_response())),
-    }
 }
 
 /// One subscription's row; `cards` the member's cards by `card_seq`.

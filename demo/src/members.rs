@@ -421,6 +421,21 @@ fn register_with(
     Redirect::to("/register").into_response()
 }
 
+/// The session and its logged-in member for a form POST: the page to answer otherwise (an
+/// expired session, or the login page).
+pub(crate) fn member_session(
+    shop: &Storefront,
+    headers: &HeaderMap,
+) -> Result<(String, Member), Box<Response>> {
+    let Some(sid) = session_id(shop, headers) else {
+        return Err(Box::new(expired_session()));
+    };
+    match logged_in(shop, &sid) {
+        Some(member) => Ok((sid, member)),
+        None => Err(Box::new(Redirect::to("/login").into_response())),
+    }
+}
+
 pub(crate) fn expired_session() -> Response {
     (
         StatusCode::BAD_REQUEST,
