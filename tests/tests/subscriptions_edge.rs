@@ -484,3 +484,47 @@ async fn one_idempotency_key_creates_one_subscription_even_when_sent_twice_at_on
         (422, json!("idempotency_key_reused"))
     );
 }
+
+#[tokio::test]
+async fn a_retry_of_an_unpaid_subscription_charges_its_owed_cycle_at_once() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 7, 1)).await;
+    let customer = customer_with_card().await;
+    let (_, sub) = subscribe(json!({
+        "customer": customer, "card_seq": 0, "amount": 3_980, "cycle": "days:30"
+    }))
+    .await;
+    let id = sub["id"].as_str().expect("id").to_string();
+    let (status, refused) = act(&id, "retry").await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (409, json!("subscription_not_unpaid"))
+    );
+    assert!(
+        refused["error"]["message_ja"]
+            .as_str()
+            .is_some_and(|m| m.contains("未決済"))
+    );
+    issuer_declines(test_cards::APPROVED, Some("42G020000")).await;
+    for day in [1, 2, 4, 8] {
+        set_clock(jst_noon(2027, 7, day)).await;
+        run_cron().await;
+    }
+    assert_eq!(subscription(&id).await["status"], "unpaid");
+    // 再オーソリ while the card still declines: one more payment, 未決済 again.
+    let (status, again) = act(&id, "retry").await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "unpaid", "{again}");
+    assert_eq!(charges(&again).len(), 5, "{again}");
+    assert_eq!(charges(&again)[0]["last_error"], "card_declined");
+    // The customer settled it with the issuer: the retry pays at once.
+    issuer_declines(test_cards::APPROVED, None).await;
+    let (status, paid) = act(&id, "retry").await;
+    real_clock().await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["status"], "active", "{paid}");
+    assert!(paid["dunning"].is_null(), "{paid}");
+    assert_eq!(charges(&paid).len(), 6);
+    assert_eq!(charges(&paid)[0]["state"], "authorized", "{paid}");
+}

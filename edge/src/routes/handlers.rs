@@ -291,6 +291,10 @@ pub fn resume_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(change_subscription(c, subscriptions::Change::Resume))
 }
 
+pub fn retry_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(change_subscription(c, subscriptions::Change::Retry))
+}
+
 pub fn cancel_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(change_subscription(c, subscriptions::Change::Cancel))
 }

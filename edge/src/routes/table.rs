@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 42] = [
+pub static ROUTES: [Route; 43] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -91,6 +91,7 @@ pub static ROUTES: [Route; 42] = [
     keyed(route(Post, "/v1/subscriptions/{id}/pause",       MerchantOrOperator, NO_BODY,    Json(pause_subscription)), PathAndBody),
     keyed(route(Post, "/v1/subscriptions/{id}/resume",      MerchantOrOperator, NO_BODY,    Json(resume_subscription)), PathAndBody),
     keyed(route(Post, "/v1/subscriptions/{id}/cancel",      MerchantOrOperator, NO_BODY,    Json(cancel_subscription)), PathAndBody),
+    keyed(route(Post, "/v1/subscriptions/{id}/retry",       MerchantOrOperator, NO_BODY,    Json(retry_subscription)), PathAndBody),
     route(Get,    "/v1/customers/{customer}/subscriptions", MerchantOrOperator, NO_BODY,    Json(customer_subscriptions)),
     // Widget API (storefront pages, client secret).
     route(Get,    "/v1/checkout/{id}",                      Checkout,           NO_BODY,    Json(checkout_view)),

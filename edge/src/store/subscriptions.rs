@@ -182,7 +182,7 @@ impl Store<'_> {
         subscription_id: &str,
     ) -> ApiResult<Vec<crate::store::PaymentRow>> {
         self.all(
-            "SELECT * FROM payments WHERE subscription_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 200",
+            "SELECT * FROM payments WHERE subscription_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 200",
             &[s(subscription_id)],
         )
         .await

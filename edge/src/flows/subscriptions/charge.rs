@@ -88,7 +88,7 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> ChargeReport {
     report
 }
 
-enum Step {
+pub(super) enum Step {
     Charged,
     Failed,
     Waiting,
@@ -101,7 +101,9 @@ enum Attempted {
     Waiting,
 }
 
-async fn charge_one(
+/// Charges `row`'s due attempt now, if it has one (the cron's step for one subscription; also
+/// 再オーソリ).
+pub(super) async fn charge_one(
     store: &Store<'_>,
     cfg: &Config,
     row: &SubscriptionRow,

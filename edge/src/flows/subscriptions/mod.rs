@@ -227,6 +227,8 @@ pub enum Change {
     Pause,
     Resume,
     Cancel,
+    /// 再オーソリ: a 未決済 subscription's owed cycle charged again now, on its card.
+    Retry,
     /// `POST /v1/subscriptions/{id}` `{amount?, next_charge_on?}`.
     Update(String),
 }
@@ -302,10 +304,15 @@ pub async fn change(
     let row = existing(store, id).await?;
     let now = platform::now();
     let today = ChargeDate::of_instant(now);
+    let retry = matches!(what, Change::Retry);
     let events = match what {
         Change::Pause => vec![(Event::Pause, "paused")],
         Change::Resume => vec![(Event::Resume { today }, "resumed")],
         Change::Cancel => vec![(Event::Cancel, "cancelled")],
+        Change::Retry => vec![(
+            retry_event(store, cfg, &row, today).await?,
+            "retry_requested",
+        )],
         Change::Update(raw) => {
             let (mut events, card_seq) = update_events(&raw, today)?;
             // Another of the customer's cards (valid now) pays from here on; in 未決済 the owed
@@ -341,6 +348,40 @@ pub async fn change(
             "定期購入が同時に更新されました。最新の状態を確認してください。",
         ));
     }
-    let row = existing(store, id).await?;
+    let mut row = existing(store, id).await?;
+    if retry {
+        // 再オーソリ charges at once (the operator waits for the answer), exactly as the cron
+        // would: the same payment key, claim and compare-and-set.
+        charge::charge_one(store, cfg, &row, today).await?;
+        row = existing(store, id).await?;
+    }
     Ok(Reply::ok(full_view(store, &row).await?))
+}
+
+/// 再オーソリ of a 未決済 subscription: its card again (checked at GMO first), as a source change.
+async fn retry_event(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    today: ChargeDate,
+) -> ApiResult<Event> {
+    let sub = row.subscription()?;
+    if sub.status != SubscriptionStatus::Unpaid {
+        return Err(ApiError::new(
+            409,
+            "subscription_not_unpaid",
+            "only a subscription in unpaid (未決済) can be charged again now",
+            "再オーソリできるのは「未決済」の定期購入だけです。",
+        ));
+    }
+    let source = match &sub.source {
+        PaymentSource::GmoCard { card_seq, .. } => {
+            let member_id =
+                stored_cards::usable_card(store, cfg, &row.customer_id, *card_seq).await?;
+            PaymentSource::gmo_card(&member_id, *card_seq)
+                .map_err(|e| bad("card_seq", e.message_en(), e.message_ja()))?
+        }
+        PaymentSource::AmazonChargePermission { .. } => sub.source.clone(),
+    };
+    Ok(Event::SourceChanged { source, today })
 }
