@@ -1,7 +1,8 @@
 //! 定期購入: the shop's subscriptions with the 状態 filter (未決済 is the カード未決済 follow-up
-//! list), and a subscription's page with its charges (each a payment with its own 決済詳細), its
-//! history and 一時停止 / 再開 / 解約 behind a confirmation dialog. The edge applies the rules
-//! (e.g. a 解約 is final); the console shows its Japanese answer.
+//! list, where the checked rows get 一括再オーソリ with a progress line and a result per row),
+//! and a subscription's page with its charges (each a payment with its own 決済詳細), its history
+//! and 一時停止 / 再開 / 解約 (and 再オーソリ while 未決済) behind a confirmation dialog. The edge
+//! applies the rules (e.g. a 解約 is final); the console shows its Japanese answer.
 
 use crate::Session;
 use crate::api;
@@ -11,6 +12,33 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
+/// What a 再オーソリ's 200 answer (the subscription view) means: paid (有効 again, its charge 仮売上)
+/// or declined again (still 未決済).
+fn retry_outcome(sub: &Value) -> (bool, String) {
+    match sub["status"].as_str() {
+        Some("active") => (true, "再オーソリに成功しました（仮売上）".to_string()),
+        Some("unpaid") => (
+            false,
+            "再オーソリできませんでした（カード会社が拒否）".to_string(),
+        ),
+        _ => (
+            false,
+            format!(
+                "再オーソリの結果、状態は「{}」です。",
+                sub["status_label_ja"].as_str().unwrap_or("不明")
+            ),
+        ),
+    }
+}
+
+/// One row's 一括再オーソリ result.
+#[derive(Clone, Debug, PartialEq)]
+struct RowResult {
+    id: String,
+    ok: bool,
+    text: String,
+}
+
 #[component]
 pub fn SubscriptionList(session: Session) -> impl IntoView {
     let status_filter = RwSignal::new(String::new());
@@ -19,6 +47,12 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
     let load_error = RwSignal::new(None::<String>);
     // The filter the rows answer (`all` or a status), for the eye and for the browser tests.
     let shown = RwSignal::new(String::new());
+    // 一括再オーソリ (on the 未決済 list): checked rows, results, progress (done, total).
+    let selected = RwSignal::new(Vec::<String>::new());
+    let results = RwSignal::new(Vec::<RowResult>::new());
+    let progress = RwSignal::new(None::<(usize, usize)>);
+    let confirming = RwSignal::new(false);
+    let running = move || progress.get().is_some_and(|(d, t)| d < t);
 
     let load = move || {
         let st = status_filter.get_untracked();
@@ -37,7 +71,10 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
             match answer {
                 Ok(a) if a.ok() => {
                     load_error.set(None);
-                    rows.set(a.body["data"].as_array().cloned().unwrap_or_default());
+                    let data = a.body["data"].as_array().cloned().unwrap_or_default();
+                    // Only rows still listed stay checked.
+                    selected.update(|s| s.retain(|id| data.iter().any(|r| r["id"] == *id)));
+                    rows.set(data);
                     shown.set(if st.is_empty() { "all".into() } else { st });
                 }
                 Ok(a) if a.unauthorized() => session.set(Some(None)),
@@ -48,6 +85,60 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
         });
     };
     load();
+
+    // One retry at a time, in the order checked; each answer replaces its row (a paid one shows
+    // 有効 with its result until the list is reloaded).
+    let run_bulk = move || {
+        let ids = selected.get_untracked();
+        if ids.is_empty() || progress.get_untracked().is_some_and(|(d, t)| d < t) {
+            return;
+        }
+        results.set(Vec::new());
+        progress.set(Some((0, ids.len())));
+        spawn_local(async move {
+            for (n, id) in ids.iter().enumerate() {
+                let path = format!("/v1/subscriptions/{id}/retry");
+                let (ok, text) = match api::call("POST", &path, None).await {
+                    Ok(a) if a.ok() => {
+                        let outcome = retry_outcome(&a.body);
+                        let fresh = a.body;
+                        rows.update(|r| {
+                            if let Some(row) = r.iter_mut().find(|row| row["id"] == *id) {
+                                *row = fresh;
+                            }
+                        });
+                        outcome
+                    }
+                    Ok(a) => {
+                        if a.unauthorized() {
+                            session.set(Some(None));
+                        }
+                        (false, a.error_ja())
+                    }
+                    Err(why) => (false, why),
+                };
+                results.update(|r| {
+                    r.push(RowResult {
+                        id: id.clone(),
+                        ok,
+                        text,
+                    })
+                });
+                progress.set(Some((n + 1, ids.len())));
+            }
+            selected.set(Vec::new());
+        });
+    };
+
+    let toggle = move |id: String, on: bool| {
+        selected.update(|s| {
+            s.retain(|x| x != &id);
+            if on {
+                s.push(id);
+            }
+        })
+    };
+    let unpaid_list = move || shown.get() == "unpaid";
 
     view! {
         <h1>"定期購入"</h1>
@@ -69,11 +160,36 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
             <span class="note">"未決済: カードで課金できず再試行も尽きた定期購入（カード未決済の対応リスト）"</span>
             <button id="sub-reload" type="submit">"再読み込み"</button>
         </form>
+        {move || unpaid_list().then(|| view! {
+            <div class="card">
+                <button id="sub-bulk-retry" type="button"
+                    disabled=move || selected.with(Vec::is_empty) || running()
+                    on:click=move |_| confirming.set(true)>
+                    {move || format!("選択した定期購入を一括再オーソリ（{}件）", selected.with(Vec::len))}
+                </button>
+                <span class="note">" 登録カードで未決済の回の金額を今すぐ課金します（1件ずつ順に）。"</span>
+            </div>
+        })}
+        {move || progress.get().map(|(done, total)| {
+            let (ok, ng) = results.with(|r| {
+                (r.iter().filter(|x| x.ok).count(), r.iter().filter(|x| !x.ok).count())
+            });
+            view! {
+                <div id="sub-bulk-progress" class="card">
+                    <progress max=total.to_string() value=done.to_string()></progress>
+                    <p id="sub-bulk-summary">
+                        {format!("再オーソリ {done} / {total} 件処理済み — 成功 {ok}件・失敗 {ng}件")}
+                        {(done == total).then_some("（完了）")}
+                    </p>
+                </div>
+            }
+        })}
         {move || load_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         {move || loading.get().then(|| view! { <p class="loading">"読み込み中…"</p> })}
         <table id="subscriptions" data-shown=move || shown.get()>
             <thead>
                 <tr>
+                    {move || unpaid_list().then(|| view! { <th></th> })}
                     <th>"定期購入ID"</th>
                     <th>"会員ID"</th>
                     <th class="num">"金額"</th>
@@ -81,13 +197,23 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
                     <th>"次回課金日"</th>
                     <th>"状態"</th>
                     <th>"支払方法"</th>
+                    {move || unpaid_list().then(|| view! { <th>"再オーソリの結果"</th> })}
                 </tr>
             </thead>
             <tbody>
                 {move || rows.get().into_iter().map(|s| {
                     let id = s["id"].as_str().unwrap_or("").to_string();
+                    let (id_check, id_toggle, id_result) = (id.clone(), id.clone(), id.clone());
+                    let with_checks = unpaid_list();
                     view! {
                         <tr data-subscription-id=id.clone() data-status=s["status"].as_str().unwrap_or("").to_string()>
+                            {with_checks.then(|| view! {
+                                <td>
+                                    <input type="checkbox" class="select" aria-label="選択"
+                                        prop:checked=move || selected.with(|s| s.contains(&id_check))
+                                        on:change=move |ev| toggle(id_toggle.clone(), event_target_checked(&ev))/>
+                                </td>
+                            })}
                             <td><a href=format!("#/subscriptions/{id}")>{id.clone()}</a></td>
                             <td>{s["customer"].as_str().unwrap_or("—").to_string()}</td>
                             <td class="num amount">{fmt::yen(&s["amount"])}</td>
@@ -95,6 +221,14 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
                             <td>{fmt::date(&s["next_charge_on"])}</td>
                             <td class="status">{s["status_label_ja"].as_str().unwrap_or("").to_string()}</td>
                             <td>{fmt::subscription_source(&s["source"])}</td>
+                            {with_checks.then(|| view! {
+                                <td class="result">
+                                    {move || results.with(|r| r.iter().find(|x| x.id == id_result).map(|x| {
+                                        let class = if x.ok { "ok" } else { "error" };
+                                        view! { <span class=class>{x.text.clone()}</span> }
+                                    }))}
+                                </td>
+                            })}
                         </tr>
                     }
                 }).collect_view()}
@@ -102,6 +236,21 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
         </table>
         {move || (!loading.get() && load_error.get().is_none() && rows.with(Vec::is_empty))
             .then(|| view! { <p class="note" id="subscriptions-empty">"該当する定期購入はありません。"</p> })}
+        {move || confirming.get().then(|| view! {
+            <div class="dialog-backdrop">
+                <div class="dialog" role="dialog" aria-modal="true">
+                    <p id="confirm-message">
+                        {format!(
+                            "選択した{}件の定期購入を再オーソリします。登録カードで未決済の回の金額を今すぐ課金します。よろしいですか？",
+                            selected.with(Vec::len),
+                        )}
+                    </p>
+                    <button id="confirm-yes" on:click=move |_| { confirming.set(false); run_bulk(); }>"実行する"</button>
+                    " "
+                    <button id="confirm-no" on:click=move |_| confirming.set(false)>"やめる"</button>
+                </div>
+            </div>
+        })}
     }
 }
 
@@ -111,6 +260,7 @@ enum SubOp {
     Pause,
     Resume,
     Cancel,
+    Retry,
 }
 
 impl SubOp {
@@ -119,6 +269,7 @@ impl SubOp {
             SubOp::Pause => "pause",
             SubOp::Resume => "resume",
             SubOp::Cancel => "cancel",
+            SubOp::Retry => "retry",
         }
     }
 
@@ -132,6 +283,9 @@ impl SubOp {
             }
             SubOp::Cancel => {
                 "この定期購入を解約します。解約すると再開できません（課金済みの決済はそのままです）。よろしいですか？"
+            }
+            SubOp::Retry => {
+                "この定期購入を再オーソリします。登録カードで未決済の回の金額を今すぐ課金します。よろしいですか？"
             }
         }
     }
@@ -159,11 +313,20 @@ pub fn SubscriptionDetail(id: String, session: Session) -> impl IntoView {
     load();
 
     let run = Action::new_unsync(move |op: &SubOp| {
+        let op = *op;
         let path = format!("/v1/subscriptions/{}/{}", id.get_value(), op.endpoint());
         error.set(None);
         notice.set(None);
         async move {
             match api::call("POST", &path, None).await {
+                Ok(a) if a.ok() && op == SubOp::Retry => {
+                    match retry_outcome(&a.body) {
+                        (true, text) => notice.set(Some(text)),
+                        (false, text) => error.set(Some(text)),
+                    }
+                    sub.set(Some(a.body));
+                    load();
+                }
                 Ok(a) if a.ok() => {
                     let status = a.body["status_label_ja"].as_str().unwrap_or("").to_string();
                     notice.set(Some(format!("完了しました。現在の状態: {status}")));
@@ -197,6 +360,7 @@ pub fn SubscriptionDetail(id: String, session: Session) -> impl IntoView {
             let charges = s["charges"].as_array().cloned().unwrap_or_default();
             let events = s["events"].as_array().cloned().unwrap_or_default();
             let d = &s["dunning"];
+            let unpaid = s["status"] == "unpaid";
             view! {
                 <h1>{format!("定期購入詳細 — {}", s["id"].as_str().unwrap_or(""))}</h1>
                 <div class="card">
@@ -221,6 +385,13 @@ pub fn SubscriptionDetail(id: String, session: Session) -> impl IntoView {
                 </div>
                 <h2>"操作"</h2>
                 <div class="ops card">
+                    {unpaid.then(|| view! {
+                        <div>
+                            <h3>"再オーソリ"</h3>
+                            <p class="note">"未決済の回の金額を登録カードで今すぐ課金します。"</p>
+                            <button id="sub-op-retry" disabled=move || busy.get() on:click=move |_| ask(SubOp::Retry)>"再オーソリ"</button>
+                        </div>
+                    })}
                     <div>
                         <h3>"一時停止"</h3>
                         <p class="note">"一時停止中は課金されません。"</p>

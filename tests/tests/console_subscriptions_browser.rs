@@ -3,17 +3,29 @@
 //! Secure), the merchant subscribes it and the Cron Trigger charges the first cycle. The operator
 //! finds the subscription in the list (有効, its amount and card; not under 未決済), opens it, sees
 //! the charge as 仮売上 linking to its 決済詳細, pauses it after confirming (state and history
-//! change), cancels it, and an attempt to resume it shows the edge's Japanese refusal.
+//! change), cancels it, and an attempt to resume it shows the edge's Japanese refusal. A
+//! subscription the issuer kept declining (未決済 after its retries) is found under 未決済; its
+//! page's 再オーソリ while the issuer still declines says so and leaves it 未決済; once the card pays
+//! again it is checked and 一括再オーソリ'd from the list: its row says so and the edge has it 有効.
+//!
+//! Both tests move the edge's clock (and one the sandbox issuer's answers), so they take
+//! [`CLOCK`] one at a time.
 
 use fantoccini::{Client, Locator};
 use kessai_tests::tds::customer_with_card;
 use kessai_tests::web::{click, wait_for, wait_for_text};
 use kessai_tests::*;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+static CLOCK: Mutex<()> = Mutex::const_new(());
 
 /// 2027-01-10 12:00 JST as Unix ms: a `monthly:10` subscription is due that day.
 const JAN_10_NOON_JST: i64 = 1_799_550_000_000;
+/// 2027-03-01 12:00 JST as Unix ms, and a day.
+const MAR_1_NOON_JST: i64 = 1_803_870_000_000;
+const DAY_MS: i64 = 86_400_000;
 
 async fn login(c: &Client) {
     let (name, password) = operator_login();
@@ -58,6 +70,7 @@ async fn confirmed(c: &Client, op: &str, says: &str) {
 #[tokio::test]
 async fn operator_finds_pauses_and_cancels_a_subscription_in_the_console() {
     stack_3ds();
+    let _t = CLOCK.lock().await;
     set_clock(JAN_10_NOON_JST).await;
     let customer = customer_with_card().await;
     let (status, sub) = merchant(
@@ -176,4 +189,109 @@ async fn operator_finds_pauses_and_cancels_a_subscription_in_the_console() {
     filter(&c, "cancelled").await;
     assert!(row_shown(&c, "cancelled", &id).await);
     c.close().await.expect("close");
+}
+
+/// Tells the GMO sandbox's issuer to decline the test card from now on with `code` (`None`: pay
+/// again).
+async fn issuer_declines(code: Option<&str>) {
+    let resp = client()
+        .post(format!("{}/__sandbox/shop", stack().sandbox))
+        .json(&json!({ "issuer_declines": { "4111111111111111": code } }))
+        .send()
+        .await
+        .expect("sandbox reachable");
+    assert!(resp.status().is_success(), "{}", resp.status());
+}
+
+async fn subscription(id: &str) -> Value {
+    let (status, sub) = merchant(Method::GET, &format!("/v1/subscriptions/{id}"), None).await;
+    assert_eq!(status, 200, "{sub}");
+    sub
+}
+
+#[tokio::test]
+async fn operator_bulk_retries_an_unpaid_subscription_in_the_console() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(MAR_1_NOON_JST).await;
+    let customer = customer_with_card().await;
+    let (status, sub) = merchant(
+        Method::POST,
+        "/v1/subscriptions",
+        Some(json!({ "customer": customer, "card_seq": 0, "amount": 2_480, "cycle": "days:30" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    let id = id_of(&sub);
+    // The issuer declines (over the limit): the charge date and its retries +1, +3, +7 days.
+    issuer_declines(Some("42G020000")).await;
+    for (attempts, day) in [0, 1, 3, 7].into_iter().enumerate() {
+        set_clock(MAR_1_NOON_JST + day * DAY_MS).await;
+        // The cron charges a limited number a run: again until this one was attempted.
+        for _ in 0..5 {
+            run_cron().await;
+            if subscription(&id).await["dunning"]["failed_attempts"] == json!(attempts + 1) {
+                break;
+            }
+        }
+    }
+    let unpaid = subscription(&id).await;
+    assert_eq!(unpaid["status"], "unpaid", "{unpaid}");
+    let charged = unpaid["charges"].as_array().map_or(0, Vec::len);
+
+    let c = browser().await;
+    login(&c).await;
+    click(&c, "#nav-subscriptions").await;
+    wait_for(&c, "#subscriptions[data-shown='all']").await;
+    filter(&c, "unpaid").await;
+    assert!(row_shown(&c, "unpaid", &id).await);
+    let row = format!("#subscriptions tr[data-subscription-id='{id}']");
+
+    // 再オーソリ on its page while the issuer still declines: said so, still 未決済, one more charge.
+    click(&c, &format!("{row} a")).await;
+    assert_eq!(wait_for_text(&c, "#sub-status", "未決済").await, "未決済");
+    confirmed(&c, "retry", "再オーソリします").await;
+    let refused = wait_for_text(&c, "#sub-op-error", "再オーソリできませんでした").await;
+    assert_eq!(refused, "再オーソリできませんでした（カード会社が拒否）");
+    assert_eq!(wait_for_text(&c, "#sub-status", "未決済").await, "未決済");
+    let again = subscription(&id).await;
+    assert_eq!(again["status"], "unpaid", "{again}");
+    assert_eq!(again["charges"].as_array().map_or(0, Vec::len), charged + 1);
+
+    // The card pays again: 一括再オーソリ from the 未決済 list.
+    issuer_declines(None).await;
+    click(&c, "#nav-subscriptions").await;
+    wait_for(&c, "#subscriptions[data-shown='all']").await;
+    filter(&c, "unpaid").await;
+    assert!(row_shown(&c, "unpaid", &id).await);
+    assert_eq!(
+        wait_for_text(&c, &format!("{row} td.status"), "未決済").await,
+        "未決済"
+    );
+    click(&c, &format!("{row} input.select")).await;
+    let button = wait_for_text(&c, "#sub-bulk-retry", "（1件）").await;
+    assert!(
+        button.contains("選択した定期購入を一括再オーソリ"),
+        "{button}"
+    );
+    click(&c, "#sub-bulk-retry").await;
+    let message = wait_for_text(&c, "#confirm-message", "再オーソリ").await;
+    assert!(message.contains("1件"), "{message}");
+    click(&c, "#confirm-yes").await;
+    let summary = wait_for_text(&c, "#sub-bulk-summary", "（完了）").await;
+    assert!(summary.contains("1 / 1"), "{summary}");
+    assert!(summary.contains("成功 1件"), "{summary}");
+    let result = wait_for_text(&c, &format!("{row} td.result span.ok"), "成功").await;
+    assert_eq!(result, "再オーソリに成功しました（仮売上）");
+    assert_eq!(
+        wait_for_text(&c, &format!("{row} td.status"), "有効").await,
+        "有効"
+    );
+    c.close().await.expect("close");
+
+    let paid = subscription(&id).await;
+    real_clock().await;
+    assert_eq!(paid["status"], "active", "{paid}");
+    assert!(paid["dunning"].is_null(), "{paid}");
+    assert_eq!(paid["charges"][0]["state"], "authorized", "{paid}");
 }
