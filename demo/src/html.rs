@@ -28,3 +28,16 @@ input[type=text],input[type=email],input[type=tel],input[type=password]{{width:1
 <main>{body}</main></body></html>"#
     ))
 }
+
+/// The brand of a stored card as the edge names it (`visa`, …), for the member pages.
+pub(crate) fn brand_label(brand: &str) -> &'static str {
+    match brand {
+        "visa" => "VISA",
+        "mastercard" => "Mastercard",
+        "jcb" => "JCB",
+        "amex" => "American Express",
+        "diners" => "Diners Club",
+        "discover" => "Discover",
+        _ => "カード",
+    }
+}

@@ -4,7 +4,7 @@
 //! or here (「カードを追加する」: a card-registration payment, `capture: verify`, GMO 有効性チェック
 //! with 3-D Secure, nothing charged), so every stored card was authenticated once.
 
-use crate::html::{escape, page};
+use crate::html::{brand_label, escape, page};
 use crate::members::{
     ensure_session, logged_in, member_session, set_flash, take_flash, with_cookie,
 };
@@ -15,18 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-
-fn brand_label(brand: &str) -> &'static str {
-    match brand {
-        "visa" => "VISA",
-        "mastercard" => "Mastercard",
-        "jcb" => "JCB",
-        "amex" => "American Express",
-        "diners" => "Diners Club",
-        "discover" => "Discover",
-        _ => "カード",
-    }
-}
 
 /// One card's row: brand ・・・・last digits, expiry, default badge or button, delete.
 fn card_row(c: &Value) -> String {

@@ -4,7 +4,7 @@
 //! member's stored cards, created with the edge's merchant API (secret key). The form carries a
 //! nonce that becomes the `Idempotency-Key`, so a double submit creates one subscription.
 
-use crate::html::{escape, page};
+use crate::html::{brand_label, escape, page};
 use crate::members::{
     ensure_session, logged_in, member_session, random_hex, set_flash, take_flash, with_cookie,
 };
@@ -12,10 +12,11 @@ use crate::shop::Storefront;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use kessai_core::money::Jpy;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// A plan the demo sells as 定期購入: form value, 商品名, amount (yen), the edge's cycle.
 struct Plan {
@@ -48,43 +49,6 @@ fn product_names() -> std::sync::MutexGuard<'static, HashMap<String, &'static st
         .get_or_init(Mutex::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-}
-
-/// The lock of one `Idempotency-Key` while its request is at the edge: the edge stores a key's
-/// answer once it has one, so two submits of the same form at the same moment would both create;
-/// here the second waits and then gets the first answer replayed. Unused locks are dropped.
-fn key_lock(key: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
-    let mut locks = LOCKS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    locks.retain(|_, l| Arc::strong_count(l) > 1);
-    locks.entry(key.to_string()).or_default().clone()
-}
-
-fn yen(amount: i64) -> String {
-    let digits = amount.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{}¥{out}", if amount < 0 { "-" } else { "" })
-}
-
-fn brand_label(brand: &str) -> &'static str {
-    match brand {
-        "visa" => "VISA",
-        "mastercard" => "Mastercard",
-        "jcb" => "JCB",
-        "amex" => "American Express",
-        "diners" => "Diners Club",
-        "discover" => "Discover",
-        _ => "カード",
-    }
 }
 
 /// `VISA ・・・・111` for a card of the edge's list.
@@ -128,7 +92,7 @@ fn subscription_row(s: &Value, cards: &HashMap<i64, String>) -> String {
         id = escape(id),
         status = escape(status),
         name = escape(&name),
-        amount = yen(s["amount"].as_i64().unwrap_or(0)),
+        amount = Jpy::from_stored(s["amount"].as_i64().unwrap_or(0)),
         cycle = escape(s["cycle_label_ja"].as_str().unwrap_or("")),
         next = escape(&next),
         label = escape(s["status_label_ja"].as_str().unwrap_or("")),
@@ -153,7 +117,7 @@ fn subscribe_form(cards: &[Value]) -> String {
                 r#"<p><label><input type="radio" name="plan" value="{key}" id="plan-{key}"{checked}> {name} {amount}</label></p>"#,
                 key = p.key,
                 name = escape(p.name),
-                amount = yen(p.amount),
+                amount = Jpy::from_stored(p.amount),
                 checked = if i == 0 { " checked" } else { "" },
             )
         })
@@ -293,17 +257,16 @@ pub async fn subscribe(
         "amount": plan.amount,
         "cycle": plan.cycle,
     });
-    let lock = key_lock(&key);
-    let answer = {
-        let _one_at_a_time = lock.lock().await;
-        shop.merchant(
+    // A double submit sends the same key twice: the edge runs it once and the shared client
+    // waits for the first answer (`Storefront::merchant`).
+    let answer = shop
+        .merchant(
             reqwest::Method::POST,
             "/v1/subscriptions",
             Some(body),
             Some(&key),
         )
-        .await
-    };
+        .await;
     let (good, message) = match answer {
         Ok((200 | 201, v)) => {
             if let Some(id) = v["id"].as_str() {

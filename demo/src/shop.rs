@@ -101,8 +101,34 @@ impl Storefront {
     }
 
     /// Calls the edge's merchant API with the secret key: status and JSON body (`null` when
-    /// there is none, as for 204).
+    /// there is none, as for 204). With an `Idempotency-Key` whose first request is still
+    /// running at the edge (409 `idempotency_key_in_progress`, e.g. a double submit), waits and
+    /// asks again, so both get the first answer (up to about 10 s).
     pub(crate) async fn merchant(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> Result<(u16, Value), String> {
+        let mut answer = self
+            .merchant_once(method.clone(), path, body.clone(), idem)
+            .await;
+        for _ in 0..50 {
+            match &answer {
+                Ok((409, v)) if v["error"]["code"] == "idempotency_key_in_progress" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    answer = self
+                        .merchant_once(method.clone(), path, body.clone(), idem)
+                        .await;
+                }
+                _ => break,
+            }
+        }
+        answer
+    }
+
+    async fn merchant_once(
         &self,
         method: reqwest::Method,
         path: &str,

@@ -136,35 +136,61 @@ pub(super) async fn charge_one(
     let Some((event, kind, step)) = result_event(attempted, &due, on) else {
         return Ok(Step::Waiting);
     };
-    let transition = match sub.apply(&event, &cfg.subscription_retry) {
-        Ok(t) => t,
-        // Another run applied this result first (the model names the cycle and attempt).
-        Err(r) => {
-            worker::console_log!("subscriptions: {}: {}", row.id, r.code());
-            return Ok(Step::Waiting);
-        }
-    };
-    let ev = SubscriptionEvent {
-        actor: "system",
-        kind,
-        detail: json!({
-            "payment_id": payment.id,
-            "order_id": payment.order_id,
-            "scheduled_on": due.scheduled_on.to_string(),
-            "attempt": due.attempt,
-            "effects": effects_detail(&transition.effects),
-            "status": transition.subscription.status.as_str(),
-        }),
-    };
-    if !store
-        .update_subscription(row, &transition.subscription, now.0, &ev)
-        .await?
-    {
-        // Another run moved it first and sent its notices.
-        return Ok(Step::Waiting);
+    if record(store, cfg, row, &payment, &due, &event, kind).await? {
+        Ok(step)
+    } else {
+        Ok(Step::Waiting)
     }
-    notify(store, cfg, row, &payment, &due, &transition).await?;
-    Ok(step)
+}
+
+/// Records the attempt's result on the subscription (compare-and-set), then sends its notices.
+/// A lost compare-and-set (a merchant's pause or change meanwhile) is tried again on the fresh
+/// row, so a paid cycle is never left unrecorded; the model refuses a result another run has
+/// already recorded (`stale_charge_result`): `Ok(false)`.
+async fn record(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    payment: &PaymentRow,
+    due: &DueCharge,
+    event: &Event,
+    kind: &str,
+) -> ApiResult<bool> {
+    let mut row = row.clone();
+    for _ in 0..3 {
+        let transition = match row.subscription()?.apply(event, &cfg.subscription_retry) {
+            Ok(t) => t,
+            Err(r) => {
+                worker::console_log!("subscriptions: {}: {}", row.id, r.code());
+                return Ok(false);
+            }
+        };
+        let ev = SubscriptionEvent {
+            actor: "system",
+            kind,
+            detail: json!({
+                "payment_id": payment.id,
+                "order_id": payment.order_id,
+                "scheduled_on": due.scheduled_on.to_string(),
+                "attempt": due.attempt,
+                "effects": effects_detail(&transition.effects),
+                "status": transition.subscription.status.as_str(),
+            }),
+        };
+        let now = platform::now().0;
+        if store
+            .update_subscription(&row, &transition.subscription, now, &ev)
+            .await?
+        {
+            notify(store, cfg, &row, payment, due, &transition).await?;
+            return Ok(true);
+        }
+        row = store
+            .subscription(&row.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("subscription vanished"))?;
+    }
+    Err(ApiError::internal("subscription kept changing"))
 }
 
 /// The notices of a transition, as webhooks to the shop (`flows::webhooks`).
