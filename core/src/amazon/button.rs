@@ -68,7 +68,8 @@ pub const SIGNIN_SCOPES: [Scope; 5] = [
 ];
 
 /// What varies per checkout button; the rest of the payload is kessai's fixed choice:
-/// scopes [`CHECKOUT_SCOPES`], `chargePermissionType: OneTime`, delivery to Japan only, and
+/// scopes [`CHECKOUT_SCOPES`], `chargePermissionType: OneTime` (or `Recurring` for a 定期購入
+/// sign-up), delivery to Japan only, and
 /// `paymentDetails {paymentIntent: Authorize, canHandlePendingAuthorization: false, chargeAmount}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutButtonPayload {
@@ -79,6 +80,20 @@ pub struct CheckoutButtonPayload {
     /// `merchantMetadata.merchantReferenceId`: the order id.
     pub merchant_reference_id: String,
     /// `paymentDetails.chargeAmount`, integer yen.
+    pub amount: Jpy,
+    /// A 定期購入 sign-up: `chargePermissionType: Recurring` with this `recurringMetadata`
+    /// (Amazon uses it only for the permission's expiry and the buyer's mails; kessai creates each
+    /// cycle's charge itself).
+    pub recurring: Option<RecurringButton>,
+}
+
+/// `recurringMetadata` of a recurring checkout: `frequency {unit, value}` and the amount of one
+/// cycle's charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecurringButton {
+    /// `Year` | `Month` | `Week` | `Day` (kessai never sends `Variable`).
+    pub unit: &'static str,
+    pub value: u32,
     pub amount: Jpy,
 }
 
@@ -94,7 +109,14 @@ impl CheckoutButtonPayload {
             store_id: store_id.into(),
             merchant_reference_id: merchant_reference_id.into(),
             amount,
+            recurring: None,
         }
+    }
+
+    /// The same button for a 定期購入 sign-up (a `Recurring` charge permission).
+    pub fn recurring(mut self, recurring: RecurringButton) -> CheckoutButtonPayload {
+        self.recurring = Some(recurring);
+        self
     }
 }
 
@@ -116,9 +138,23 @@ struct CheckoutWire<'a> {
     store_id: &'a str,
     scopes: &'a [Scope],
     charge_permission_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurring_metadata: Option<RecurringWire>,
     delivery_specifications: DeliveryWire,
     payment_details: PaymentDetailsWire,
     merchant_metadata: MerchantMetadataWire<'a>,
+}
+
+#[derive(Serialize)]
+struct RecurringWire {
+    frequency: FrequencyWire,
+    amount: PriceWire,
+}
+
+#[derive(Serialize)]
+struct FrequencyWire {
+    unit: &'static str,
+    value: String,
 }
 
 #[derive(Serialize)]
@@ -184,6 +220,14 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+fn price_wire(amount: Jpy) -> PriceWire {
+    PriceWire {
+        // Integer yen as a string: Amazon rejects "705.00" and "1,000" for JPY.
+        amount: amount.yen().to_string(),
+        currency_code: "JPY",
+    }
+}
+
 /// The exact checkout payload JSON to sign and to pass as `payloadJSON`.
 pub fn checkout_payload_json(p: &CheckoutButtonPayload) -> String {
     to_json(&CheckoutWire {
@@ -192,7 +236,18 @@ pub fn checkout_payload_json(p: &CheckoutButtonPayload) -> String {
         },
         store_id: &p.store_id,
         scopes: &CHECKOUT_SCOPES,
-        charge_permission_type: "OneTime",
+        charge_permission_type: if p.recurring.is_some() {
+            "Recurring"
+        } else {
+            "OneTime"
+        },
+        recurring_metadata: p.recurring.as_ref().map(|r| RecurringWire {
+            frequency: FrequencyWire {
+                unit: r.unit,
+                value: r.value.to_string(),
+            },
+            amount: price_wire(r.amount),
+        }),
         delivery_specifications: DeliveryWire {
             address_restrictions: AddressRestrictionsWire {
                 kind: "Allowed",
@@ -203,11 +258,7 @@ pub fn checkout_payload_json(p: &CheckoutButtonPayload) -> String {
             payment_intent: "Authorize",
             // kessai has no asynchronous authorisation path: an answer is needed at Complete.
             can_handle_pending_authorization: false,
-            charge_amount: PriceWire {
-                // Integer yen as a string: Amazon rejects "705.00" and "1,000" for JPY.
-                amount: p.amount.yen().to_string(),
-                currency_code: "JPY",
-            },
+            charge_amount: price_wire(p.amount),
         },
         merchant_metadata: MerchantMetadataWire {
             merchant_reference_id: &p.merchant_reference_id,
@@ -268,6 +319,33 @@ mod tests {
                 r#""merchantMetadata":{"merchantReferenceId":"order-1001"}}"#
             )
         );
+    }
+
+    #[test]
+    fn recurring_checkout_payload_exact() {
+        let p = CheckoutButtonPayload::new(
+            "https://edge.example.jp/v1/amazon-pay/review?payment=pay_2",
+            "amzn1.application-oa2-client.test",
+            "order-1002",
+            Jpy::chargeable(3_980).unwrap(),
+        )
+        .recurring(RecurringButton {
+            unit: "Month",
+            value: 1,
+            amount: Jpy::chargeable(3_980).unwrap(),
+        });
+        let json = checkout_payload_json(&p);
+        assert!(json.contains(concat!(
+            r#""chargePermissionType":"Recurring","#,
+            r#""recurringMetadata":{"frequency":{"unit":"Month","value":"1"},"amount":{"amount":"3980","currencyCode":"JPY"}},"#,
+            r#""deliverySpecifications""#
+        )));
+        // The one-time payload carries no recurringMetadata at all (not even null).
+        let one_time = CheckoutButtonPayload {
+            recurring: None,
+            ..p
+        };
+        assert!(!checkout_payload_json(&one_time).contains("recurring"));
     }
 
     #[test]

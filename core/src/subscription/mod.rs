@@ -8,6 +8,7 @@
 //!   over [`Event`]s giving a [`Transition`] (new subscription + [`Effect`]s) or a [`Refusal`].
 //! - [`retry`]: [`RetrySchedule`] (`"1,3,7"` days after the first failure).
 //! - [`key`]: [`ChargeKey`], one attempt's idempotency key and GMO OrderID.
+//! - [`plan`]: [`SubscriptionPlan`], a sign-up at checkout and the subscription it becomes.
 //! - [`amazon_limit`]: ¥100,000 per JST calendar month per charge permission.
 //!
 //! Nothing here reads a clock: callers pass today's JST date ([`ChargeDate::of_instant`]).
@@ -15,6 +16,7 @@
 pub mod amazon_limit;
 pub mod date;
 pub mod key;
+pub mod plan;
 pub mod refusal;
 pub mod retry;
 pub mod schedule;
@@ -27,6 +29,7 @@ mod tests;
 pub use amazon_limit::{RecurringCharge, RecurringChargeState};
 pub use date::{ChargeDate, Weekday};
 pub use key::ChargeKey;
+pub use plan::SubscriptionPlan;
 pub use refusal::Refusal;
 pub use retry::{RetrySchedule, RetryScheduleError, retry_date};
 pub use schedule::{Cycle, CycleError, first_on_or_after, is_due, next_after, next_cycle_after};

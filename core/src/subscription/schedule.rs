@@ -157,6 +157,17 @@ impl Cycle {
         }
     }
 
+    /// Amazon Pay's `recurringMetadata.frequency` (`unit`, `value`) for this cycle: `days:N` →
+    /// `Day`/N, `monthly:D` → `Month`/1, `weekly:W` → `Week`/1. Amazon reads it only for the
+    /// permission's expiry and the buyer's mails; the charge dates stay kessai's.
+    pub fn amazon_frequency(self) -> (&'static str, u32) {
+        match self {
+            Cycle::EveryDays(n) => ("Day", u32::from(n)),
+            Cycle::Monthly { .. } => ("Month", 1),
+            Cycle::Weekly(_) => ("Week", 1),
+        }
+    }
+
     /// For the console: 「14日ごと」「毎月31日(月末)」「毎週金曜日」.
     pub fn label_ja(self) -> String {
         match self {
@@ -294,6 +305,14 @@ mod tests {
 
     fn d(y: i32, m: u8, day: u8) -> ChargeDate {
         ChargeDate::new(y, m, day).expect("test date")
+    }
+
+    #[test]
+    fn amazon_frequency_of_cycles() {
+        let f = |c: &str| Cycle::parse(c).map(Cycle::amazon_frequency);
+        assert_eq!(f("days:14"), Ok(("Day", 14)));
+        assert_eq!(f("monthly:31"), Ok(("Month", 1)));
+        assert_eq!(f("weekly:fri"), Ok(("Week", 1)));
     }
 
     #[test]
