@@ -41,6 +41,7 @@ pub fn payment_view(row: &PaymentRow) -> ApiResult<Value> {
         "card": card_payment_block(row),
         "customer": row.customer_id,
         "subscription_id": row.subscription_id,
+        "subscription_plan": row.subscription_plan.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()),
         "amazon_pay": amazon_payment_block(row),
         "last_error": row.last_error_code.as_ref().map(|c| json!({ "code": c, "err_info": row.last_error_info })),
         "created_at": row.created_at,
@@ -238,7 +239,12 @@ pub fn subscription_view(
         PaymentSource::GmoCard { card_seq, .. } => json!({ "type": "card", "card_seq": card_seq }),
         PaymentSource::AmazonChargePermission {
             charge_permission_id,
-        } => json!({ "type": "amazon_pay", "charge_permission_id": charge_permission_id }),
+        } => json!({
+            "type": "amazon_pay",
+            "charge_permission_id": charge_permission_id,
+            // 解約 closes the permission at Amazon; until then the Cron Trigger tries again.
+            "closed_at": row.source_closed_at,
+        }),
     };
     let charges = charges
         .iter()

@@ -122,6 +122,26 @@ pub enum FailureKind {
     Hard,
 }
 
+impl FailureKind {
+    /// What a refused Create Charge on a recurring charge permission means for the subscription
+    /// (reference §5): the buyer must fix the payment method on Amazon (`HardDeclined`,
+    /// `PaymentMethodNotAllowed`, `AmazonRejected`: "do not retry"; the permission no longer
+    /// chargeable, closed or missing), or another day may pass (`SoftDeclined`,
+    /// `ProcessingFailure`, `TransactionTimedOut`, the monthly cap). [U] Amazon's JP docs do not
+    /// list which reasons leave a Recurring permission NonChargeable; an unknown reason is
+    /// retried on the schedule, which ends in 未決済 anyway.
+    pub fn of_amazon_reason(reason: &str) -> FailureKind {
+        match reason {
+            "HardDeclined"
+            | "PaymentMethodNotAllowed"
+            | "AmazonRejected"
+            | "InvalidChargePermissionStatus"
+            | "ResourceNotFound" => FailureKind::Hard,
+            _ => FailureKind::Retryable,
+        }
+    }
+}
+
 /// Something that happened to a subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

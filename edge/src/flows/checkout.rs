@@ -7,6 +7,7 @@ use super::card_checkout::{self, AttemptSource, CardAttempt, Outcome};
 use super::card_testing;
 use super::reconcile::reconcile_any;
 use super::stored_cards;
+use super::subscriptions::sign_up;
 use super::three_d_secure;
 use crate::config::Config;
 use crate::http::{ApiError, ApiResult, Reply, invalid_json};
@@ -88,7 +89,11 @@ fn card_request(cfg: &Config, row: &PaymentRow, raw: &str) -> ApiResult<CardRequ
         )
         .with("param", "card_seq"));
     }
-    let save = requested_save(cfg, row, &body, &source, verify)?;
+    // A card registration saves its card, and so does a 定期購入 sign-up paying with a new card
+    // (later cycles are charged on it).
+    let sign_up_new_card =
+        row.subscription_plan.is_some() && !matches!(source, RequestedSource::Stored(_));
+    let save = requested_save(cfg, row, &body, &source, verify || sign_up_new_card)?;
     let installments = match body.get("installments") {
         None | Some(Value::Null) => Installments::Lump,
         Some(Value::String(code)) => Installments::parse(code)
@@ -169,24 +174,24 @@ fn requested_source(row: &PaymentRow, body: &Value) -> ApiResult<RequestedSource
 }
 
 /// `save_card` (with the `card_brand` the widget saw): only for a new card on a payment with a
-/// customer, on a shop with a GMO site.
+/// customer, on a shop with a GMO site. `always`: the payment saves its card whatever the
+/// shopper sends (a card registration, a 定期購入 sign-up).
 fn requested_save(
     cfg: &Config,
     row: &PaymentRow,
     body: &Value,
     source: &RequestedSource,
-    verify: bool,
+    always: bool,
 ) -> ApiResult<Option<Option<String>>> {
     Ok(match body.get("save_card") {
-        // A card registration (`verify`) always saves its card.
-        Some(Value::Bool(false)) if verify => {
+        Some(Value::Bool(false)) if always => {
             return Err(ApiError::bad_request(
-                "a card registration saves the card: save_card cannot be false",
-                "カード登録ではカードを保存します。",
+                "this payment saves its card (card registration or subscription sign-up): save_card cannot be false",
+                "このお手続きではカードを登録します。",
             )
             .with("param", "save_card"));
         }
-        None | Some(Value::Null | Value::Bool(false)) if !verify => None,
+        None | Some(Value::Null | Value::Bool(false)) if !always => None,
         None | Some(Value::Null | Value::Bool(true)) => {
             if row.customer_id.is_none() || matches!(source, RequestedSource::Stored(_)) {
                 return Err(ApiError::bad_request(
@@ -291,6 +296,9 @@ pub async fn pay_by_card(
             // Paid without a 3-D Secure redirect (policy off, or GMO answered ACS=0 at once).
             if let Some(saved) = stored_cards::save_after_payment(store, cfg, &p, false).await {
                 merge(&mut body, saved);
+            }
+            if let Some(sub) = sign_up::after_checkout(store, cfg, &p.id).await {
+                body["subscription_id"] = json!(sub);
             }
             Ok(Reply::ok(body))
         }

@@ -22,6 +22,7 @@
 
 pub mod account_links;
 pub mod amazon_checkout;
+pub mod amazon_recurring;
 pub mod card_checkout;
 pub mod card_testing;
 pub mod checkout;

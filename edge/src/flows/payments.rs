@@ -13,6 +13,7 @@ use crate::views::{events_view, payment_view};
 use kessai_core::gmo::risk;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{CaptureMode, PaymentState};
+use kessai_core::subscription::{ChargeDate, Cycle, SubscriptionPlan};
 use serde_json::{Value, json};
 
 /// `GET /v1/payments/{id}`: the payment, what capture and cancel would do now, and its history.
@@ -47,6 +48,8 @@ struct PaymentRequest {
     risk_data: Option<String>,
     /// The shop's member id (`customer`): the payment may save and use that member's cards.
     customer_id: Option<String>,
+    /// `subscription`: a 定期購入 sign-up (set up once the payment is paid or the card registered).
+    plan: Option<SubscriptionPlan>,
 }
 
 /// The shop's member id as the merchant names it: 1–100 of `[A-Za-z0-9._@+-]` (EC-CUBE's
@@ -105,14 +108,99 @@ fn capture_and_amount(body: &Value) -> ApiResult<(CaptureMode, Jpy)> {
 /// Reads and checks the body of `POST /v1/payments` (400 with `param` for each bad field).
 /// The keys `POST /v1/payments` takes: any other is refused, so a typo (`"captrue"`) fails
 /// loudly instead of creating a payment the merchant did not ask for.
-const PAYMENT_KEYS: [&str; 6] = [
+const PAYMENT_KEYS: [&str; 7] = [
     "order_id",
     "amount",
     "capture",
     "customer_name",
     "customer",
     "risk",
+    "subscription",
 ];
+
+fn bad_plan(en: impl Into<String>, ja: impl Into<String>) -> ApiError {
+    ApiError::bad_request(en, ja).with("param", "subscription")
+}
+
+/// `subscription: {cycle, amount?, first_charge_on?}`: a 定期購入 sign-up. The payment pays the
+/// first cycle (each cycle's `amount` defaults to the payment's), or, for a card registration
+/// (`capture: verify`), charges nothing and the first cycle is charged on `first_charge_on`
+/// (default today, JST) by the Cron Trigger. A customer is needed: the source is theirs.
+fn subscription_plan(
+    body: &Value,
+    capture: CaptureMode,
+    amount: Jpy,
+    customer: bool,
+) -> ApiResult<Option<SubscriptionPlan>> {
+    let plan = match body.get("subscription") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(plan)) => plan,
+        Some(_) => {
+            return Err(bad_plan(
+                "subscription must be an object {cycle, amount?, first_charge_on?}",
+                "定期購入の指定(subscription)が正しくありません。",
+            ));
+        }
+    };
+    if let Some(k) = plan
+        .keys()
+        .find(|k| !["cycle", "amount", "first_charge_on"].contains(&k.as_str()))
+    {
+        return Err(bad_plan(
+            format!("unknown field subscription.{k}"),
+            "定期購入の指定に使えない項目があります。",
+        ));
+    }
+    if !customer {
+        return Err(ApiError::bad_request(
+            "a subscription sign-up needs the customer it belongs to",
+            "定期購入のお申し込みには会員ID(customer)が必要です。",
+        )
+        .with("param", "customer"));
+    }
+    let cycle = match plan.get("cycle").and_then(Value::as_str).map(Cycle::parse) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return Err(bad_plan(e.message_en(), e.message_ja())),
+        None => {
+            return Err(bad_plan(
+                "subscription.cycle must be days:N, monthly:D or weekly:mon..sun",
+                "周期は days:N、monthly:D、weekly:mon〜sun のいずれかで指定してください。",
+            ));
+        }
+    };
+    let verify = capture == CaptureMode::Verify;
+    let amount = match plan.get("amount") {
+        None | Some(Value::Null) if !verify => amount,
+        Some(v) if v.is_i64() => Jpy::chargeable(v.as_i64().unwrap_or(0))
+            .map_err(|e| bad_plan(e.message_en(), e.message_ja()))?,
+        _ => {
+            return Err(bad_plan(
+                "subscription.amount must be an integer number of yen (required with capture: verify)",
+                "定期購入の金額(subscription.amount)を円単位の整数で指定してください。",
+            ));
+        }
+    };
+    let first_charge_on = match plan.get("first_charge_on") {
+        None | Some(Value::Null) => None,
+        Some(_) if !verify => {
+            return Err(bad_plan(
+                "subscription.first_charge_on is only for a card registration (capture: verify): this payment is the first charge",
+                "この決済が初回のお支払いのため、初回課金日は指定できません。",
+            ));
+        }
+        Some(v) => Some(v.as_str().and_then(ChargeDate::parse).ok_or_else(|| {
+            bad_plan(
+                "subscription.first_charge_on must be a date YYYY-MM-DD",
+                "初回課金日は YYYY-MM-DD で指定してください。",
+            )
+        })?),
+    };
+    Ok(Some(SubscriptionPlan {
+        cycle,
+        amount,
+        first_charge_on,
+    }))
+}
 
 fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
     let body: Value = serde_json::from_str(raw).map_err(|_| invalid_json())?;
@@ -179,6 +267,7 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
     }
     let risk = risk::parse(body.get("risk"))
         .map_err(|e| ApiError::bad_request(e.message_en, e.message_ja).with("param", &e.param))?;
+    let plan = subscription_plan(&body, capture, amount, customer_id.is_some())?;
     Ok(PaymentRequest {
         order_id: order_id.to_string(),
         amount,
@@ -186,6 +275,7 @@ fn parse_request(raw: &str) -> ApiResult<PaymentRequest> {
         customer_name: customer_name.map(str::to_string),
         risk_data: (!risk::is_empty(&risk)).then(|| risk::to_json(&risk).to_string()),
         customer_id,
+        plan,
     })
 }
 
@@ -212,16 +302,30 @@ pub async fn create(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResult<Rep
         customer_name,
         risk_data,
         customer_id,
+        plan,
     } = parse_request(raw)?;
     if capture == CaptureMode::Verify {
         cfg.stored_cards()?;
     }
+    if let Some(first) = plan.and_then(|p| p.first_charge_on)
+        && first < ChargeDate::of_instant(platform::now())
+    {
+        return Err(bad_plan(
+            "subscription.first_charge_on is in the past",
+            "初回課金日に過去の日付は指定できません。",
+        ));
+    }
+    let plan_json = plan
+        .map(|p| serde_json::to_string(&p))
+        .transpose()
+        .map_err(|_| ApiError::internal("plan encoding"))?;
     let order_id = order_id.as_str();
     let customer_name = customer_name.as_deref();
     let now = platform::now().0;
 
     if let Some(existing) = store.payment_by_order(order_id).await? {
         same_customer(&existing, customer_id.as_deref())?;
+        same_plan(&existing, plan_json.as_deref())?;
         let existing = update_risk(store, existing, risk_data.as_deref()).await?;
         return resume_payment(store, existing, amount, capture, now).await;
     }
@@ -237,11 +341,12 @@ pub async fn create(store: &Store<'_>, cfg: &Config, raw: &str) -> ApiResult<Rep
         customer_name,
         risk_data: risk_data.as_deref(),
         customer_id: customer_id.as_deref(),
+        subscription_plan: plan_json.as_deref(),
     };
     let ev = Event {
         actor: "merchant",
         kind: "created",
-        detail: json!({ "amount": amount.yen(), "capture": capture.as_str() }),
+        detail: json!({ "amount": amount.yen(), "capture": capture.as_str(), "subscription": plan }),
     };
     if !store.insert_payment(&new, &ev).await? {
         // Lost a race with a concurrent create for the same order.
@@ -269,6 +374,21 @@ fn same_customer(row: &PaymentRow, customer_id: Option<&str>) -> ApiResult<()> {
         "customer_mismatch",
         "this order's payment was created for another customer",
         "この注文の決済は別の会員で作成されています。",
+    )
+    .with("payment_id", &row.id))
+}
+
+/// A resumed creation sends the same 定期購入 plan or none (the shopper may already be paying
+/// for the first one).
+fn same_plan(row: &PaymentRow, plan_json: Option<&str>) -> ApiResult<()> {
+    if plan_json.is_none() || row.subscription_plan.as_deref() == plan_json {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        409,
+        "subscription_plan_mismatch",
+        "this order's payment was created with another subscription plan",
+        "この注文の決済は別の定期購入の内容で作成されています。",
     )
     .with("payment_id", &row.id))
 }

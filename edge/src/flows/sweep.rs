@@ -82,7 +82,7 @@ pub async fn scheduled(env: &Env) {
     }
     let report = run(&store, &cfg).await;
     worker::console_log!(
-        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}; subscriptions due {} charged {} failed {} waiting {} errors {}; webhooks delivered {} failed {} given up {}",
+        "sweep: examined {} settled {} still_open {} failed {}; notifications processed {} failed {}; card attempts pruned {}; subscriptions due {} charged {} failed {} waiting {} errors {} signed up {} permissions closed {}; webhooks delivered {} failed {} given up {}",
         report.examined,
         report.settled,
         report.still_open,
@@ -95,6 +95,8 @@ pub async fn scheduled(env: &Env) {
         report.subscriptions.failed,
         report.subscriptions.waiting,
         report.subscriptions.errors,
+        report.subscriptions.signed_up,
+        report.subscriptions.closed,
         report.webhooks.delivered,
         report.webhooks.failed,
         report.webhooks.given_up

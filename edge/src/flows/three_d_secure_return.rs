@@ -6,6 +6,7 @@ use super::card_checkout::{Finished, Flow};
 use super::card_testing;
 use super::lease::LEASE_MS;
 use super::stored_cards;
+use super::subscriptions::sign_up;
 #[cfg(doc)]
 use super::three_d_secure::RETURN_PATH;
 use crate::config::Config;
@@ -31,6 +32,8 @@ pub async fn on_return(store: &Store<'_>, cfg: &Config, payment_id: &str, access
                 Ok(Phase::Open | Phase::InFlight | Phase::Unknown | Phase::Closed) | Err(_) => None,
             };
             let saved = saved.map(|v| v.get("card_saved").is_some());
+            // A 定期購入 sign-up starts here once its card is stored.
+            let _ = sign_up::after_checkout(store, cfg, &row.id).await;
             back_to_shop(&row, cfg, saved)
         }
         Err(e) => Nav::ErrorPage {

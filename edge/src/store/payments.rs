@@ -99,6 +99,9 @@ pub struct PaymentRow {
     /// The subscription (定期購入, #15) this payment is one attempt of.
     #[serde(default)]
     pub subscription_id: Option<String>,
+    /// A 定期購入 sign-up at checkout: the plan (`SubscriptionPlan` JSON) it sets up once paid.
+    #[serde(default)]
+    pub subscription_plan: Option<String>,
 }
 
 fn lump() -> String {
@@ -184,16 +187,18 @@ pub struct NewPayment<'a> {
     pub customer_name: Option<&'a str>,
     pub risk_data: Option<&'a str>,
     pub customer_id: Option<&'a str>,
+    /// `SubscriptionPlan` JSON of a 定期購入 sign-up.
+    pub subscription_plan: Option<&'a str>,
 }
 
 impl Store<'_> {
     /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
     pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
         let insert = self.stmt(
-            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data, customer_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9, ?10) ON CONFLICT(order_id) DO NOTHING",
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data, customer_id, subscription_plan) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(order_id) DO NOTHING",
             &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now),
-              opt(p.customer_name), opt(p.risk_data), opt(p.customer_id)],
+              opt(p.customer_name), opt(p.risk_data), opt(p.customer_id), opt(p.subscription_plan)],
         )?;
         let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
         let res = self.db.batch(vec![insert, event]).await.map_err(d1)?;
@@ -232,6 +237,15 @@ impl Store<'_> {
         self.first(
             "SELECT * FROM payments WHERE gmo_order_id = ?1 LIMIT 1",
             &[s(gmo_order_id)],
+        )
+        .await
+    }
+
+    /// The payment of an Amazon charge (a Charge's IPN).
+    pub async fn payment_by_amazon_charge(&self, charge_id: &str) -> ApiResult<Option<PaymentRow>> {
+        self.first(
+            "SELECT * FROM payments WHERE amazon_charge_id = ?1 LIMIT 1",
+            &[s(charge_id)],
         )
         .await
     }

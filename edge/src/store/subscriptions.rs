@@ -19,6 +19,9 @@ pub struct SubscriptionRow {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When Amazon confirmed closing a cancelled subscription's charge permission (0014).
+    #[serde(default)]
+    pub source_closed_at: Option<i64>,
 }
 
 impl SubscriptionRow {
@@ -104,6 +107,81 @@ impl Store<'_> {
         let event = self.subscription_event_stmt(id, now, ev)?;
         self.db.batch(vec![insert, event]).await.map_err(d1)?;
         Ok(())
+    }
+
+    /// A 定期購入 sign-up's subscription and its tag on the sign-up payment, in one batch; set up
+    /// once (`id` is derived from the payment's): `Ok(false)` when it already exists.
+    pub async fn insert_sign_up(
+        &self,
+        id: &str,
+        customer_id: &str,
+        sub: &Subscription,
+        payment_id: &str,
+        now: i64,
+        ev: &SubscriptionEvent<'_>,
+    ) -> ApiResult<bool> {
+        let (status, due_on) = columns(sub);
+        let insert = self.stmt(
+            "INSERT INTO subscriptions (id, customer_id, model, status, due_on, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT(id) DO NOTHING",
+            &[s(id), s(customer_id), s(&model_json(sub)?), s(&status), opt(due_on.as_deref()), n(now)],
+        )?;
+        let event = self.subscription_event_stmt(id, now, ev)?;
+        let tag = self.stmt(
+            "UPDATE payments SET subscription_id = ?2 WHERE id = ?1 AND subscription_id IS NULL",
+            &[s(payment_id), s(id)],
+        )?;
+        let res = self.db.batch(vec![insert, event, tag]).await.map_err(d1)?;
+        Ok(res.first().map(changes) == Some(1))
+    }
+
+    /// Sign-up payments whose subscription is not set up yet (the sweep's safety net), oldest
+    /// first.
+    pub async fn pending_sign_ups(&self, limit: i64) -> ApiResult<Vec<crate::store::PaymentRow>> {
+        self.all(
+            "SELECT * FROM payments WHERE subscription_plan IS NOT NULL AND subscription_id IS NULL \
+             AND state IN ('authorized', 'captured', 'verified') ORDER BY updated_at LIMIT ?1",
+            &[n(limit)],
+        )
+        .await
+    }
+
+    /// Cancelled subscriptions whose Amazon charge permission is not closed yet.
+    pub async fn charge_permissions_to_close(&self, limit: i64) -> ApiResult<Vec<SubscriptionRow>> {
+        self.all(
+            "SELECT * FROM subscriptions WHERE status = 'cancelled' AND source_closed_at IS NULL \
+             AND json_extract(model, '$.source.type') = 'amazon_charge_permission' ORDER BY updated_at LIMIT ?1",
+            &[n(limit)],
+        )
+        .await
+    }
+
+    /// Amazon confirmed the charge permission closed.
+    pub async fn mark_source_closed(
+        &self,
+        id: &str,
+        now: i64,
+        ev: &SubscriptionEvent<'_>,
+    ) -> ApiResult<()> {
+        let update = self.stmt(
+            "UPDATE subscriptions SET source_closed_at = ?2 WHERE id = ?1 AND source_closed_at IS NULL",
+            &[s(id), n(now)],
+        )?;
+        let event = self.subscription_event_stmt(id, now, ev)?;
+        self.db.batch(vec![update, event]).await.map_err(d1)?;
+        Ok(())
+    }
+
+    /// Every payment on an Amazon charge permission (for its monthly cap), newest first.
+    pub async fn payments_of_charge_permission(
+        &self,
+        charge_permission_id: &str,
+    ) -> ApiResult<Vec<crate::store::PaymentRow>> {
+        self.all(
+            "SELECT * FROM payments WHERE amazon_charge_permission_id = ?1 ORDER BY created_at DESC LIMIT 200",
+            &[s(charge_permission_id)],
+        )
+        .await
     }
 
     pub async fn subscription(&self, id: &str) -> ApiResult<Option<SubscriptionRow>> {

@@ -931,6 +931,7 @@ pub fn process_checkout_session(st: &mut State, id: &str) -> Result<(), String> 
         state: ChargePermissionState::Chargeable,
         reasons: Vec::new(),
         last_updated: now,
+        wallet_declines: None,
     };
     st.charge_permissions.insert(cp_id.clone(), cp);
     let intent = cs
@@ -1264,8 +1265,9 @@ fn create_charge(
             }
         }
     }
+    // The buyer's wallet (test control) declines when no simulation header says otherwise.
     let declined = match simulation {
-        None => None,
+        None => cp.wallet_declines,
         Some(code) => Some(charge_simulation(code).ok_or_else(|| {
             ApiError::new(
                 "InvalidSandboxSimulationSpecified",
@@ -1301,6 +1303,16 @@ fn create_charge(
         )),
     };
     st.charges.insert(charge_id.clone(), charge);
+    if declined == Some("HardDeclined")
+        && let Some(cp) = st.charge_permissions.get_mut(cp_id)
+    {
+        // [U] Amazon's docs list PaymentMethodInvalid among NonChargeable reasons but do not
+        // say a HardDeclined charge causes it; the sandbox assumes it does, so the merchant must
+        // wait for the buyer to update the payment method on Amazon.
+        cp.state = ChargePermissionState::NonChargeable;
+        cp.reasons = vec![("PaymentMethodInvalid", None)];
+        cp.last_updated = now;
+    }
     if let Some(code) = declined {
         return Err(ApiError::new(
             code,

@@ -30,6 +30,7 @@ mod control;
 mod hosted;
 pub mod ipn;
 mod state;
+mod wallet;
 mod wire;
 
 use std::net::SocketAddr;
@@ -278,6 +279,10 @@ fn router(shared: Shared) -> Router {
             get(control::list_charge_permissions),
         )
         .route("/__sandbox/amazon/charges", get(control::list_charges))
+        .route(
+            "/__sandbox/amazon/charge-permissions/{id}/wallet",
+            post(wallet::set_wallet),
+        )
         .route("/__sandbox/amazon/refunds", get(control::list_refunds))
         .route("/__sandbox/amazon/faults", post(control::add_fault))
         .route("/__sandbox/amazon/reset", post(control::reset))

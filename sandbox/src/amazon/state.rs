@@ -157,6 +157,9 @@ pub struct ChargePermission {
     pub state: ChargePermissionState,
     pub reasons: Vec<(&'static str, Option<String>)>,
     pub last_updated: UnixMillis,
+    /// Test control (`/__sandbox/amazon/charge-permissions/{id}/wallet`): the buyer's payment
+    /// method now declines Create Charge with this reason (`HardDeclined`, `SoftDeclined`).
+    pub wallet_declines: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]

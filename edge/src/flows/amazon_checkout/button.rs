@@ -7,9 +7,11 @@ use crate::gateways::amazon::AmazonClient;
 use crate::http::{ApiError, ApiResult, only_fields};
 use crate::platform;
 use crate::store::{Event, PaymentRow, Store};
-use kessai_core::amazon::button::{self, CheckoutButtonPayload};
+use kessai_core::amazon::button::{self, CheckoutButtonPayload, RecurringButton};
+use kessai_core::amazon::rules::RECURRING_MONTHLY_CAP;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{CaptureMode, Phase};
+use kessai_core::subscription::SubscriptionPlan;
 use serde_json::{Value, json};
 
 /// `POST /v1/checkout/{id}/amazon-pay/button`: the signed checkout payload for this payment.
@@ -62,11 +64,32 @@ pub async fn button(
             ));
         }
     }
-    let payload = button::checkout_payload_json(&CheckoutButtonPayload::new(
+    let mut payload = CheckoutButtonPayload::new(
         review_url(amazon, &row.id),
         amazon.store_id.clone(),
         row.order_id.clone(),
         amount,
-    ));
+    );
+    // A 定期購入 sign-up asks Amazon for a Recurring charge permission (later cycles are charged
+    // on it by the Cron Trigger).
+    if let Some(plan) = row.subscription_plan.as_deref() {
+        let plan: SubscriptionPlan = serde_json::from_str(plan)
+            .map_err(|_| ApiError::internal("unreadable subscription plan in D1"))?;
+        if plan.amount > RECURRING_MONTHLY_CAP {
+            return Err(ApiError::new(
+                409,
+                "amount_above_monthly_cap",
+                "Amazon Pay recurring charges are limited to 100,000 yen per calendar month",
+                "Amazon Pay の定期購入は1か月あたり100,000円までのため、ご利用いただけません。",
+            ));
+        }
+        let (unit, value) = plan.cycle.amazon_frequency();
+        payload = payload.recurring(RecurringButton {
+            unit,
+            value,
+            amount: plan.amount,
+        });
+    }
+    let payload = button::checkout_payload_json(&payload);
     AmazonClient::new(amazon).sign_button(payload).await
 }

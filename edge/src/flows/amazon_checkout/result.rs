@@ -2,6 +2,7 @@
 //! Complete per payment at a time (the claim); a reload, a back button or a concurrent request
 //! only redirects with the outcome, never completes again.
 
+use super::super::subscriptions::sign_up;
 use super::settle::{Answered, Flow, claim};
 use super::{
     ShopperOutcome, back_to_shop, load_for_nav, nav_or_back_to_shop, outcome_of, valid_session_id,
@@ -82,6 +83,10 @@ async fn result_inner(
         },
     };
     let same = row.amazon_checkout_session_id.as_deref() == Some(cs_id);
+    if row.state()?.phase() == Phase::Paid {
+        // A 定期購入 sign-up starts on its Recurring charge permission (no-op otherwise).
+        let _ = sign_up::after_checkout(store, cfg, &row.id).await;
+    }
     Ok(back_to_shop(&row, cfg, outcome_for(&row, same)))
 }
 

@@ -1,5 +1,6 @@
 //! The Cron Trigger's 定期購入 step: every 有効 subscription with an attempt due today (JST) is
-//! charged once, merchant-initiated, on its stored card.
+//! charged once, merchant-initiated: on its stored card (no 3-D Secure) or by Create Charge on its
+//! Amazon Pay Recurring charge permission ([`super::amazon`], after the monthly cap).
 //!
 //! Exactly once, whatever runs overlap or repeat: the attempt's payment has the order id of its
 //! `ChargeKey` (subscription, scheduled date, attempt), UNIQUE in `payments`, so every run finds
@@ -13,6 +14,7 @@
 use super::super::card_checkout::{self, AttemptSource, CardAttempt, Outcome};
 use super::super::payments::new_payment_ids;
 use super::super::webhooks;
+use super::amazon;
 use crate::config::Config;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
@@ -42,14 +44,20 @@ pub struct ChargeReport {
     /// Left for a later run: in flight elsewhere, outcome unknown, gateway busy.
     pub waiting: usize,
     pub errors: usize,
+    /// Sign-ups at checkout set up by the safety net (their return did not).
+    pub signed_up: usize,
+    /// Charge permissions of cancelled Amazon Pay subscriptions closed.
+    pub closed: usize,
 }
 
 /// Charges what is due now.
 pub async fn run(store: &Store<'_>, cfg: &Config) -> ChargeReport {
     let mut report = ChargeReport::default();
-    if cfg.site.is_none() {
+    if cfg.site.is_none() && cfg.amazon.is_none() {
         return report;
     }
+    report.signed_up = super::sign_up::sweep(store, cfg).await;
+    report.closed = amazon::close_cancelled(store, cfg).await;
     let today = ChargeDate::of_instant(platform::now());
     let rows = match store
         .due_subscriptions(&today.to_string(), CHARGE_BATCH)
@@ -114,19 +122,23 @@ pub(super) async fn charge_one(
     let Some(due) = sub.due(today) else {
         return Ok(Step::Waiting);
     };
-    let PaymentSource::GmoCard {
-        member_id,
-        card_seq,
-    } = &sub.source
-    else {
-        // Amazon Pay recurring charges are not built yet (#15): never charged by this step.
-        return Ok(Step::Waiting);
-    };
     let payment = attempt_payment(store, row, &due).await?;
     let (attempted, payment) = match attempted(&payment)? {
         Some(a) => (a, payment),
         None => {
-            let a = charge_card(store, cfg, &payment, member_id, *card_seq).await?;
+            let a = match &sub.source {
+                PaymentSource::GmoCard {
+                    member_id,
+                    card_seq,
+                } => charge_card(store, cfg, &payment, member_id, *card_seq).await?,
+                PaymentSource::AmazonChargePermission {
+                    charge_permission_id,
+                } => {
+                    amazon::charge(store, cfg, &payment, charge_permission_id, today).await?;
+                    let after = store.existing_payment(&payment.id).await?;
+                    attempted(&after)?.unwrap_or(Attempted::Waiting)
+                }
+            };
             // As the charge left it (its decline code goes into the notice).
             (a, store.existing_payment(&payment.id).await?)
         }
@@ -287,8 +299,7 @@ async fn charge_card(
     )
 }
 
-/// The effects, as the history shows them. The merchant webhook is not built yet (#15): the
-/// notice is recorded here for the console and the merchant's `GET`.
+/// The effects, as the history shows them (the notices also go out as webhooks).
 fn effects_detail(effects: &[Effect]) -> Vec<serde_json::Value> {
     effects
         .iter()
@@ -321,6 +332,13 @@ fn attempted(p: &PaymentRow) -> ApiResult<Option<Attempted>> {
         Phase::Open => match p.last_error_code.as_deref() {
             // The issuer declined: may pass another day.
             Some("card_declined") => Some(Attempted::Failed(FailureKind::Retryable)),
+            // Amazon's monthly cap (checked by kessai): next month has room again.
+            Some("monthly_cap_exceeded") => Some(Attempted::Failed(FailureKind::Retryable)),
+            Some("amount_above_monthly_cap") => Some(Attempted::Failed(FailureKind::Hard)),
+            // Amazon refused the Create Charge: its reasonCode says whether the buyer must act.
+            Some(code) if code.starts_with("amazon_") => Some(Attempted::Failed(
+                FailureKind::of_amazon_reason(p.last_error_info.as_deref().unwrap_or("")),
+            )),
             // The card cannot pay (expired, deleted, refused by GMO) until the customer acts.
             Some("card_input" | "gateway_rejected" | "card_expired" | "card_not_found") => {
                 Some(Attempted::Failed(FailureKind::Hard))
@@ -351,6 +369,7 @@ async fn attempt_payment(
             customer_name: None,
             risk_data: None,
             customer_id: Some(&row.customer_id),
+            subscription_plan: None,
         };
         let ev = PaymentEvent {
             actor: "system",

@@ -6,10 +6,12 @@
 //! authenticated payment or registration), merchant-initiated: no 3-D Secure on each charge.
 //! Every attempt of a cycle is an ordinary payment (order id = the attempt's `ChargeKey` OrderID,
 //! `subscription_id` set), so capture, cancel, the console and the history work on it as on any
-//! other payment. Not built yet (see docs/subscriptions.md): Amazon Pay recurring charges, the
-//! merchant webhook, the subscription checkout mode, the console's 定期購入 pages.
+//! other payment. Amazon Pay subscriptions charge a Recurring charge permission instead
+//! ([`amazon`]); a sign-up at checkout ([`sign_up`]) creates either kind.
 
+pub mod amazon;
 pub mod charge;
+pub mod sign_up;
 
 use super::payments::customer_id_ok;
 use super::stored_cards;
@@ -349,6 +351,15 @@ pub async fn change(
         ));
     }
     let mut row = existing(store, id).await?;
+    // 解約 of an Amazon Pay subscription closes its charge permission (the Cron Trigger tries
+    // again if Amazon cannot be reached now).
+    if sub.status == SubscriptionStatus::Cancelled
+        && let Some(cp) = sub.source.charge_permission_id()
+        && row.source_closed_at.is_none()
+    {
+        amazon::close_permission(store, cfg, &row, cp).await?;
+        row = existing(store, id).await?;
+    }
     if retry {
         // 再オーソリ charges at once (the operator waits for the answer), exactly as the cron
         // would: the same payment key, claim and compare-and-set.

@@ -12,8 +12,8 @@ use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use kessai_core::amazon::button;
 use kessai_core::amazon::model::{
-    CancelCharge, CaptureCharge, Charge, CheckoutSession, CloseChargePermission, CreateRefund,
-    Price, to_json,
+    CancelCharge, CaptureCharge, Charge, CheckoutSession, CloseChargePermission, CreateCharge,
+    CreateRefund, MerchantMetadata, Price, to_json,
 };
 use kessai_core::amazon::request::{self, ApiConfig, Environment, HttpMethod, api};
 use kessai_core::amazon::signing::Algorithm;
@@ -123,6 +123,30 @@ impl<'a> AmazonClient<'a> {
             "CompleteCheckoutSession",
         )
         .await
+    }
+
+    /// Create Charge on a recurring charge permission: an authorisation (no capture, no pending
+    /// answer) of `amount` under `key` (Amazon replays the first answer for the same key).
+    pub async fn create_charge(
+        &self,
+        charge_permission_id: &str,
+        amount: Price,
+        merchant_reference_id: &str,
+        key: &str,
+    ) -> Sent {
+        let body = to_json(&CreateCharge {
+            charge_permission_id: charge_permission_id.to_string(),
+            charge_amount: amount,
+            capture_now: Some(false),
+            can_handle_pending_authorization: Some(false),
+            merchant_metadata: Some(MerchantMetadata {
+                merchant_reference_id: Some(merchant_reference_id.to_string()),
+                ..MerchantMetadata::default()
+            }),
+            ..CreateCharge::default()
+        });
+        self.call(api::create_charge(), Some(body), Some(key), "CreateCharge")
+            .await
     }
 
     pub async fn get_charge(&self, charge_id: &str) -> Result<Charge, ReadError> {
