@@ -323,3 +323,62 @@ async fn sign_up_requests_are_checked() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "amount_above_monthly_cap");
 }
+
+#[tokio::test]
+async fn a_lost_create_charge_answer_is_settled_by_the_same_key_never_a_second_charge() {
+    stack();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 9, 3)).await;
+    let (_paid, sub, cp) = amazon_sign_up(1_800, "monthly:3").await;
+    let id = sub["id"].as_str().expect("id").to_string();
+    set_clock(jst_noon(2027, 10, 3)).await;
+    // Amazon creates the charge but its answer never reaches the edge.
+    amazon_fault(json!({ "api": "CreateCharge", "drop_answer": true })).await;
+    run_cron().await;
+    let open = subscription(&id).await;
+    let october = charges(&open)
+        .into_iter()
+        .find(|c| c["payment_id"] != open["charges"][charges(&open).len() - 1]["payment_id"])
+        .expect("October's attempt");
+    let p = payment(october["payment_id"].as_str().expect("id")).await;
+    assert!(
+        ["unknown", "processing"].contains(&p["state"].as_str().unwrap_or("")),
+        "the outcome is open, not guessed: {p}"
+    );
+    assert_eq!(
+        open["next_charge_on"], "2027-10-03",
+        "not moved on yet: {open}"
+    );
+    assert_eq!(
+        amazon_charges_on(&cp).await.len(),
+        2,
+        "Amazon holds October's charge"
+    );
+
+    // The next runs settle it with the same Create Charge, which Amazon replays.
+    run_cron().await;
+    run_cron().await;
+    let settled = payment(&id_of(&p)).await;
+    assert_eq!(settled["state"], "authorized", "{settled}");
+    let after = subscription(&id).await;
+    assert_eq!(after["next_charge_on"], "2027-11-03", "{after}");
+    assert_eq!(amazon_charges_on(&cp).await.len(), 2, "no second charge");
+    // The log names a Create Charge by the charge it made (`<permission>-C…`); the repeat is
+    // answered from Amazon's idempotency store.
+    let calls = amazon_requests(Some("CreateCharge"), None).await;
+    let dropped = calls
+        .iter()
+        .find(|r| {
+            r["dropped"] == true && r["object_id"].as_str().is_some_and(|o| o.starts_with(&cp))
+        })
+        .unwrap_or_else(|| panic!("the dropped call: {calls:?}"));
+    let repeats: Vec<_> = calls
+        .iter()
+        .filter(|r| r["seq"].as_u64() > dropped["seq"].as_u64())
+        .collect();
+    assert!(
+        !repeats.is_empty() && repeats.iter().all(|r| r["replayed"] == true),
+        "only replays after the lost answer: {repeats:?}"
+    );
+    real_clock().await;
+}
