@@ -86,6 +86,9 @@ pub struct FaultSpec {
     #[serde(default)]
     execute_late: bool,
     order_id: Option<String>,
+    #[serde(default)]
+    commit: bool,
+    tag: Option<String>,
 }
 
 fn one() -> u32 {
@@ -97,7 +100,9 @@ fn one() -> u32 {
 /// and answered `delay_ms` late; with `err_info` they are instead answered with that ErrInfo
 /// (getToken: that resultCode) without executing anything; with `"execute_late": true` they
 /// are executed only after the delay (the call is still running when the client gives up). With
-/// `"order_id"` only calls about that OrderID trip it.
+/// `"order_id"` only calls about that OrderID trip it. With `err_info` and `"commit": true` the
+/// call is executed first and then answered with the error (an E90/E91/42C after which the
+/// change did happen). `"tag"` is a free label listed by `GET /__sandbox/faults`.
 pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(spec) = serde_json::from_slice::<FaultSpec>(&body) else {
         return bad_request("expected {api, delay_ms?, times?, err_info?}");
@@ -113,8 +118,16 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         err_info: spec.err_info,
         execute_late: spec.execute_late,
         order_id: spec.order_id,
+        commit: spec.commit,
+        tag: spec.tag,
     });
     Json(json!({ "armed": st.faults.len() })).into_response()
+}
+
+/// `GET /__sandbox/faults` → the faults still armed (`[{api, order_id, delay_ms, times,
+/// err_info, commit, execute_late, tag}]`, `times` = uses left); a fault used up is gone.
+pub async fn list_faults(AxState(shared): AxState<Shared>) -> Json<Value> {
+    Json(serde_json::to_value(&lock(&shared).faults).unwrap_or(Value::Null))
 }
 
 /// `POST /__sandbox/tokens` `{"shop_id"?, "cardno", "expire", "securitycode"?, "holdername"?,

@@ -256,7 +256,10 @@ fn router(shared: Shared) -> Router {
         .route("/__sandbox/requests", get(control::requests))
         .route("/__sandbox/trades/{order_id}", get(control::trade))
         .route("/__sandbox/members/{member_id}", get(control::member))
-        .route("/__sandbox/faults", post(control::add_fault))
+        .route(
+            "/__sandbox/faults",
+            post(control::add_fault).get(control::list_faults),
+        )
         .route("/__sandbox/tokens", post(control::mint_token))
         .route("/__sandbox/reset", post(control::reset))
         .route(

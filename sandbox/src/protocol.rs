@@ -24,8 +24,8 @@ use kessai_core::gmo::tds2::{self, CallbackType, Tds2Type};
 
 use crate::site::{self, CardRef};
 use crate::state::{
-    CardData, ExecOptions, HistoryEntry, State, Tds2Closed, Trade, TradeCard, mask_last4, md5_hex,
-    random_digits, random_hex,
+    CardData, ExecOptions, Fault, HistoryEntry, State, Tds2Closed, Trade, TradeCard, mask_last4,
+    md5_hex, random_digits, random_hex,
 };
 use crate::test_cards::{self, Outcome, Tds2Profile};
 use crate::{Shared, lock};
@@ -231,10 +231,25 @@ fn execute(
                     st.take_fault(name, Some(order_id.as_str()).filter(|o| !o.is_empty()))
                 };
                 delay = fault.as_ref().map(|f| f.delay_ms).unwrap_or(0);
-                let reply = match fault.and_then(|f| f.err_info) {
+                let reply = match fault {
+                    // An injected error after the call was executed: the outcome is committed,
+                    // the answer says "unknown" (E90/E91/42C).
+                    Some(Fault {
+                        err_info: Some(info),
+                        commit: true,
+                        ..
+                    }) => {
+                        let done = dispatch(api, &params, &mut st);
+                        let mut reply = Reply::err(&[info.as_str()], "");
+                        reply.order_id = done.order_id;
+                        reply
+                    }
                     // An injected error: nothing is executed.
-                    Some(info) => Reply::err(&[info.as_str()], ""),
-                    None => dispatch(api, &params, &mut st),
+                    Some(Fault {
+                        err_info: Some(info),
+                        ..
+                    }) => Reply::err(&[info.as_str()], ""),
+                    _ => dispatch(api, &params, &mut st),
                 };
                 (reply, params)
             }

@@ -330,13 +330,19 @@ pub struct LogEntry {
     pub delayed_ms: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Fault {
     pub api: String,
     pub delay_ms: u64,
     pub times: u32,
-    /// Answer this ErrInfo (token API: this resultCode) without executing anything.
+    /// Answer this ErrInfo (token API: this resultCode) without executing anything (unless
+    /// `commit`).
     pub err_info: Option<String>,
+    /// With `err_info`: execute the call first (the change is committed at "GMO"), then answer
+    /// the error, as an E90/E91/42C whose outcome GMO leaves unknown may have done.
+    pub commit: bool,
+    /// The caller's own label (e.g. the soak's fault kind), shown by `GET /__sandbox/faults`.
+    pub tag: Option<String>,
     /// Only calls about this OrderID trip the fault (any call when `None`).
     pub order_id: Option<String>,
     /// Execute only after the delay (the request is still running at "GMO" when the client

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod ipn;
+pub mod soak;
 pub mod tds;
 pub mod web;
 

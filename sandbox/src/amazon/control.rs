@@ -127,6 +127,10 @@ pub struct FaultSpec {
     delay_ms: u64,
     #[serde(default = "one")]
     times: u32,
+    status: Option<u16>,
+    #[serde(default)]
+    commit: bool,
+    tag: Option<String>,
 }
 
 fn one() -> u32 {
@@ -141,8 +145,18 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
     let Ok(spec) = serde_json::from_slice::<FaultSpec>(&body) else {
         return bad_request("expected {api, object_id?, drop_answer?, delay_ms?, times?}");
     };
-    if spec.api.is_empty() || spec.times == 0 || (!spec.drop_answer && spec.delay_ms == 0) {
-        return bad_request("api must be set, times ≥ 1, and drop_answer or delay_ms given");
+    let status_ok = spec
+        .status
+        .is_none_or(|s| s == 429 || (500..=599).contains(&s));
+    if spec.api.is_empty()
+        || spec.times == 0
+        || (!spec.drop_answer && spec.delay_ms == 0 && spec.status.is_none())
+        || !status_ok
+        || (spec.status.is_some() && spec.drop_answer)
+    {
+        return bad_request(
+            "api must be set, times ≥ 1, and drop_answer, delay_ms or status (429, 5xx) given",
+        );
     }
     let mut st = lock(&shared);
     st.faults.push(Fault {
@@ -151,8 +165,125 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         drop_answer: spec.drop_answer,
         delay_ms: spec.delay_ms,
         times: spec.times,
+        status: spec.status,
+        commit: spec.commit,
+        tag: spec.tag,
     });
     Json(json!({ "armed": st.faults.len() })).into_response()
+}
+
+/// `GET /__sandbox/amazon/faults` → the faults still armed (`times` = uses left).
+pub async fn list_faults(AxState(shared): AxState<Shared>) -> Json<Value> {
+    Json(serde_json::to_value(&lock(&shared).faults).unwrap_or(Value::Null))
+}
+
+/// The API name and object id of an API request, as the request log names them (only the
+/// calls an error-status fault may be armed for; `None` for anything else).
+fn api_of(method: &axum::http::Method, path: &str) -> Option<(&'static str, Option<String>)> {
+    use axum::http::Method as M;
+    let rest = ["/sandbox/v2/", "/live/v2/", "/v2/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))?;
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let id = segs.get(1).map(|s| s.to_string());
+    let api = match (segs.as_slice(), method.clone()) {
+        (["checkoutSessions"], M::POST) => "CreateCheckoutSession",
+        (["checkoutSessions", _], M::GET) => "GetCheckoutSession",
+        (["checkoutSessions", _], M::PATCH) => "UpdateCheckoutSession",
+        (["checkoutSessions", _, "complete"], M::POST) => "CompleteCheckoutSession",
+        (["chargePermissions", _], M::GET) => "GetChargePermission",
+        (["chargePermissions", _], M::PATCH) => "UpdateChargePermission",
+        (["chargePermissions", _, "close"], M::DELETE) => "CloseChargePermission",
+        (["charges"], M::POST) => "CreateCharge",
+        (["charges", _], M::GET) => "GetCharge",
+        (["charges", _, "capture"], M::POST) => "CaptureCharge",
+        (["charges", _, "cancel"], M::DELETE) => "CancelCharge",
+        (["refunds"], M::POST) => "CreateRefund",
+        (["refunds", _], M::GET) => "GetRefund",
+        (["buyers", _], M::GET) => "GetBuyer",
+        _ => return None,
+    };
+    let object = match api {
+        "CreateCheckoutSession" | "CreateCharge" | "CreateRefund" => None,
+        _ => id,
+    };
+    Some((api, object))
+}
+
+/// Amazon's error answer for an injected status.
+fn status_answer(status: u16) -> Response {
+    let code = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let reason = match status {
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        _ => "InternalServerError",
+    };
+    let body = json!({ "reasonCode": reason, "message": "kessai sandbox fault" });
+    (code, Json(body)).into_response()
+}
+
+/// Middleware around the API: an armed error-status fault for this call answers 429/5xx — before
+/// the call runs (nothing executed; logged as such), or, with `commit`, after a successful
+/// execution (the change stands, the answer says it failed). Other faults are left to the API.
+pub async fn status_fault(
+    AxState(shared): AxState<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some((api, object)) = api_of(req.method(), req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let fault = {
+        let mut st = lock(&shared);
+        let armed = |f: &Fault| {
+            f.status.is_some()
+                && f.times > 0
+                && f.api.eq_ignore_ascii_case(api)
+                && (f.object_id.is_none() || f.object_id == object)
+        };
+        match st.faults.iter().position(armed) {
+            Some(i) => {
+                let f = st.faults[i].clone();
+                st.faults[i].times -= 1;
+                if st.faults[i].times == 0 {
+                    st.faults.remove(i);
+                }
+                if !f.commit {
+                    let status = f.status.unwrap_or(500);
+                    st.record(super::state::LogEntry {
+                        seq: 0,
+                        at_unix_ms: 0,
+                        method,
+                        path,
+                        api: api.to_string(),
+                        status,
+                        reason_code: Some("InjectedFault".into()),
+                        object_id: object.clone(),
+                        replayed: false,
+                        dropped: false,
+                    });
+                }
+                Some(f)
+            }
+            None => None,
+        }
+    };
+    match fault {
+        None => next.run(req).await,
+        Some(f) if !f.commit => status_answer(f.status.unwrap_or(500)),
+        Some(f) => {
+            let resp = next.run(req).await;
+            if resp.status().is_success() {
+                status_answer(f.status.unwrap_or(500))
+            } else {
+                // Not executed after all: the fault is armed again for the next call.
+                lock(&shared).faults.push(Fault { times: 1, ..f });
+                resp
+            }
+        }
+    }
 }
 
 /// `POST /__sandbox/amazon/reset`: forgets every object, token, log entry, fault and the clock.

@@ -194,6 +194,9 @@ impl AmazonSandboxHandle {
             drop_answer,
             delay_ms,
             times: 1,
+            status: None,
+            commit: false,
+            tag: None,
         });
     }
 
@@ -240,10 +243,16 @@ impl AmazonSandboxHandle {
 }
 
 fn router(shared: Shared) -> Router {
+    // The API's error-status faults (429/5xx) are answered around `api::handle`.
+    let status_faults =
+        || axum::middleware::from_fn_with_state(shared.clone(), control::status_fault);
     Router::new()
-        .route("/sandbox/v2/{*rest}", any(api::handle))
-        .route("/live/v2/{*rest}", any(api::handle))
-        .route("/v2/{*rest}", any(api::handle))
+        .route(
+            "/sandbox/v2/{*rest}",
+            any(api::handle).layer(status_faults()),
+        )
+        .route("/live/v2/{*rest}", any(api::handle).layer(status_faults()))
+        .route("/v2/{*rest}", any(api::handle).layer(status_faults()))
         .route("/checkout.js", get(hosted::checkout_js))
         .route("/checkout/start", post(hosted::start))
         .route(
@@ -284,7 +293,10 @@ fn router(shared: Shared) -> Router {
             post(wallet::set_wallet),
         )
         .route("/__sandbox/amazon/refunds", get(control::list_refunds))
-        .route("/__sandbox/amazon/faults", post(control::add_fault))
+        .route(
+            "/__sandbox/amazon/faults",
+            post(control::add_fault).get(control::list_faults),
+        )
         .route("/__sandbox/amazon/reset", post(control::reset))
         .route("/", get(control::index))
         .with_state(shared)

@@ -268,6 +268,12 @@ pub struct Fault {
     pub drop_answer: bool,
     pub delay_ms: u64,
     pub times: u32,
+    /// Answer this HTTP status (429, 500, 503) with Amazon's error body instead: without
+    /// executing the call (throttled / down before it ran), or after it (`commit`).
+    pub status: Option<u16>,
+    pub commit: bool,
+    /// The caller's own label (e.g. the soak's fault kind), shown by `GET …/faults`.
+    pub tag: Option<String>,
 }
 
 pub struct State {
