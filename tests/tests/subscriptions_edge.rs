@@ -528,3 +528,82 @@ async fn a_retry_of_an_unpaid_subscription_charges_its_owed_cycle_at_once() {
     assert_eq!(charges(&paid).len(), 6);
     assert_eq!(charges(&paid)[0]["state"], "authorized", "{paid}");
 }
+
+#[tokio::test]
+async fn a_card_sign_up_at_checkout_saves_the_card_and_starts_the_subscription() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 3, 15)).await;
+    let customer = order_id("signup");
+    // The first cycle is paid at checkout (3-D Secure, as every customer-initiated payment).
+    let (status, p) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({
+            "order_id": order_id("signup-order"), "amount": 2_980, "customer": customer,
+            "subscription": { "cycle": "days:30" }
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let token = token_for(test_cards::APPROVED).await;
+    // The widget sends no save_card: a sign-up saves its card anyway (and refuses false).
+    let (status, refused) = widget_post(&p, json!({ "token": token, "save_card": false })).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["param"], "save_card");
+    let token = token_for(test_cards::APPROVED).await;
+    let url = card_post_requiring_3ds(&p, json!({ "token": token, "card_brand": "visa" })).await;
+    through_3ds(&url).await;
+    let paid = payment(&id_of(&p)).await;
+    assert_eq!(paid["state"], "authorized", "{paid}");
+    assert_eq!(paid["card"]["saved_card_seq"], 0, "{paid}");
+    let id = paid["subscription_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("set up at the 3-D Secure return: {paid}"))
+        .to_string();
+    let sub = subscription(&id).await;
+    assert_eq!(sub["source"], json!({ "type": "card", "card_seq": 0 }));
+    assert_eq!(
+        sub["next_charge_on"], "2027-04-14",
+        "30 days after the paid checkout"
+    );
+    assert_eq!(charges(&sub).len(), 1);
+
+    // A registration sign-up (nothing charged now) starts on its first date, charged by the cron.
+    let (status, reg) = merchant(
+        Method::POST,
+        "/v1/payments",
+        Some(json!({
+            "order_id": order_id("signup-reg"), "capture": "verify", "customer": customer,
+            "subscription": { "cycle": "monthly:20", "amount": 1_500 }
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{reg}");
+    let token = token_for(test_cards::APPROVED).await;
+    let url = card_post_requiring_3ds(&reg, json!({ "token": token, "card_brand": "visa" })).await;
+    through_3ds(&url).await;
+    let verified = payment(&id_of(&reg)).await;
+    assert_eq!(verified["state"], "verified", "{verified}");
+    let reg_sub = subscription(verified["subscription_id"].as_str().expect("set up")).await;
+    assert_eq!(reg_sub["next_charge_on"], "2027-03-20", "{reg_sub}");
+    assert_eq!(reg_sub["amount"], 1_500);
+    assert_eq!(
+        reg_sub["source"]["card_seq"], 1,
+        "the card this registration saved"
+    );
+    set_clock(jst_noon(2027, 3, 20)).await;
+    run_cron().await;
+    let charged = subscription(reg_sub["id"].as_str().expect("id")).await;
+    real_clock().await;
+    let first = charges(&charged)
+        .into_iter()
+        .find(|c| c["amount"] == 1_500 && c["state"] == "authorized")
+        .unwrap_or_else(|| panic!("the first cycle: {charged}"));
+    assert!(
+        first["order_id"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("kr20270320"))
+    );
+    assert_eq!(charged["next_charge_on"], "2027-04-20");
+}
