@@ -8,7 +8,7 @@ use crate::html::{brand_label, escape, page};
 use crate::members::{
     ensure_session, logged_in, member_session, random_hex, set_flash, take_flash, with_cookie,
 };
-use crate::shop::Storefront;
+use crate::shop::{Order, Storefront};
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -69,10 +69,14 @@ fn subscription_row(s: &Value, cards: &HashMap<i64, String>) -> String {
         .map(|n| n.to_string())
         .unwrap_or_else(|| format!("定期購入 {id}"));
     let seq = s["source"]["card_seq"].as_i64().unwrap_or(-1);
-    let card = cards
-        .get(&seq)
-        .cloned()
-        .unwrap_or_else(|| "登録カード(削除済み)".to_string());
+    let card = if s["source"]["type"] == "amazon_pay" {
+        "Amazon Pay".to_string()
+    } else {
+        cards
+            .get(&seq)
+            .cloned()
+            .unwrap_or_else(|| "登録カード(削除済み)".to_string())
+    };
     let next = if status == "cancelled" {
         "—".to_string()
     } else {
@@ -146,6 +150,32 @@ fn subscribe_form(cards: &[Value]) -> String {
     )
 }
 
+/// 「ご注文手続きで申し込む」: a plan paid at checkout with a new card or Amazon Pay (the first
+/// delivery is paid now; later ones are charged automatically on the same card or Amazon Pay).
+fn checkout_sign_up_form() -> String {
+    let plans: String = PLANS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                r#"<p><label><input type="radio" name="plan" value="{key}" id="checkout-plan-{key}"{checked}> {name} {amount}</label></p>"#,
+                key = p.key,
+                name = escape(p.name),
+                amount = Jpy::from_stored(p.amount),
+                checked = if i == 0 { " checked" } else { "" },
+            )
+        })
+        .collect();
+    format!(
+        r#"<form method="post" action="/mypage/subscriptions/checkout" id="checkout-sign-up-form">
+<input type="hidden" name="nonce" value="{nonce}">
+<fieldset><legend>商品</legend>{plans}</fieldset>
+<p><button type="submit" class="primary" id="checkout-sign-up-submit">ご注文手続きへ(クレジットカード・Amazon Pay)</button></p></form>
+<p class="note">初回分はご注文手続きでお支払いいただき、2回目以降は同じカードまたは Amazon Pay で自動的にお支払いいただきます。</p>"#,
+        nonce = random_hex(16),
+    )
+}
+
 /// `GET /mypage/subscriptions`.
 pub async fn subscriptions_page(State(shop): State<Storefront>, headers: HeaderMap) -> Response {
     let (sid, cookie) = ensure_session(&shop, &headers);
@@ -198,7 +228,9 @@ pub async fn subscriptions_page(State(shop): State<Storefront>, headers: HeaderM
     };
     let body = format!(
         r#"<div class="card"><h1>定期購入</h1>{flash}{list}<p><a href="/mypage">マイページへ戻る</a></p></div>
-<div class="card"><h2>定期購入を申し込む</h2>{form}</div>"#
+<div class="card"><h2>定期購入を申し込む</h2>{form}</div>
+<div class="card"><h2>ご注文手続きで申し込む</h2>{checkout}</div>"#,
+        checkout = checkout_sign_up_form(),
     );
     with_cookie(
         cookie,
@@ -208,6 +240,92 @@ pub async fn subscriptions_page(State(shop): State<Storefront>, headers: HeaderM
         )
             .into_response(),
     )
+}
+
+#[derive(Deserialize)]
+pub struct CheckoutSignUpForm {
+    plan: String,
+    nonce: String,
+}
+
+/// `POST /mypage/subscriptions/checkout`: a payment for the plan's first delivery that signs
+/// up for it (`subscription` on `POST /v1/payments`), then the storefront's ご注文手続き page.
+/// The edge sets the subscription up once the shopper has paid.
+pub async fn checkout_sign_up(
+    State(shop): State<Storefront>,
+    headers: HeaderMap,
+    Form(form): Form<CheckoutSignUpForm>,
+) -> Response {
+    let (sid, member) = match member_session(&shop, &headers) {
+        Ok(m) => m,
+        Err(page) => return *page,
+    };
+    let plan = PLANS.iter().find(|p| p.key == form.plan);
+    let nonce_ok =
+        (16..=64).contains(&form.nonce.len()) && form.nonce.bytes().all(|b| b.is_ascii_hexdigit());
+    let (Some(plan), true) = (plan, nonce_ok) else {
+        set_flash(
+            &shop,
+            &sid,
+            false,
+            "お申し込み内容を確認できませんでした。もう一度お試しください。",
+        );
+        return Redirect::to("/mypage/subscriptions").into_response();
+    };
+    let order_id = format!("SUB{}", &form.nonce[..12]);
+    let body = json!({
+        "order_id": order_id,
+        "amount": plan.amount,
+        "customer": member.id,
+        "customer_name": member.name,
+        "subscription": { "cycle": plan.cycle },
+    });
+    let key = format!("demo-sub-checkout-{}", form.nonce);
+    match shop
+        .merchant(
+            reqwest::Method::POST,
+            "/v1/payments",
+            Some(body),
+            Some(&key),
+        )
+        .await
+    {
+        Ok((200 | 201, v)) => {
+            let payment_id = v["id"].as_str().unwrap_or_default().to_string();
+            // The edge derives the subscription's id from the payment's.
+            product_names().insert(
+                format!("sub_{}", payment_id.trim_start_matches("pay_")),
+                plan.name,
+            );
+            shop.orders().insert(
+                order_id.clone(),
+                Order {
+                    lines: vec![(plan.name.to_string(), plan.amount, 1)],
+                    amount: plan.amount,
+                    payment_id,
+                    client_secret: v["client_secret"].as_str().unwrap_or_default().to_string(),
+                },
+            );
+            Redirect::to(&format!("/checkout/{order_id}")).into_response()
+        }
+        Ok((_, v)) => {
+            let m = message_ja(
+                &v,
+                "お申し込みを始められませんでした。しばらくしてから再度お試しください。",
+            );
+            set_flash(&shop, &sid, false, &m);
+            Redirect::to("/mypage/subscriptions").into_response()
+        }
+        Err(_) => {
+            set_flash(
+                &shop,
+                &sid,
+                false,
+                "お申し込みを始められませんでした。しばらくしてから再度お試しください。",
+            );
+            Redirect::to("/mypage/subscriptions").into_response()
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -54,6 +54,10 @@ pub fn router(shop: Storefront) -> Router {
             get(member_subscriptions::subscriptions_page).post(member_subscriptions::subscribe),
         )
         .route(
+            "/mypage/subscriptions/checkout",
+            post(member_subscriptions::checkout_sign_up),
+        )
+        .route(
             "/mypage/subscriptions/{id}/cancel",
             post(member_subscriptions::cancel),
         )

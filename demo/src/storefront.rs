@@ -308,7 +308,7 @@ pub(crate) async fn complete_page(
     let paid = matches!(state["state"].as_str(), Some("authorized" | "captured"));
     let method = method_label(&state);
     let amazon = amazon_details(&state);
-    let card_note = card_saved_note(&state);
+    let card_note = card_saved_note(&state) + &subscription_note(&state);
     let headline = if paid {
         "ご注文ありがとうございます"
     } else {
@@ -327,6 +327,17 @@ pub(crate) async fn complete_page(
         pid = escape(&order.payment_id),
     );
     page("ご注文完了", &body).into_response()
+}
+
+/// A 定期購入 sign-up that the edge has set up (the payment names its subscription).
+fn subscription_note(p: &Value) -> String {
+    match p["subscription_id"].as_str() {
+        Some(id) if p["subscription_plan"].is_object() => format!(
+            r#"<p class="flash ok" id="subscription-started" data-subscription-id="{}">定期購入を開始しました。次回からは自動的にお支払いいただきます(<a href="/mypage/subscriptions">定期購入</a>)。</p>"#,
+            escape(id)
+        ),
+        Some(_) | None => String::new(),
+    }
 }
 
 /// Whether this payment saved the shopper's card (the edge's word: `card.saved_card_seq` and

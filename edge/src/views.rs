@@ -11,7 +11,7 @@ use kessai_core::console::{ExpiryBadge, expiry_badge, shown_state};
 use kessai_core::gmo::installments::Installments;
 use kessai_core::jst::UnixMillis;
 use kessai_core::payment::{CaptureMode, PaymentState};
-use kessai_core::subscription::PaymentSource;
+use kessai_core::subscription::{PaymentSource, SubscriptionPlan};
 use serde_json::{Value, json};
 
 /// The merchant's (and the console's) view of a payment.
@@ -98,7 +98,14 @@ pub fn checkout_view(row: &PaymentRow, cfg: &Config) -> Value {
             "installments": if verify { json!([]) } else { installment_choices(cfg) },
             // The widget offers the customer's saved cards and 「このカードを登録する」 only then.
             "stored_cards": !verify && cfg.site.is_some() && row.customer_id.is_some(),
+            // A 定期購入 sign-up saves its new card whatever the shopper ticks.
+            "saves_card": row.subscription_plan.is_some(),
         },
+        "subscription": row.subscription_plan.as_deref().and_then(|p| serde_json::from_str::<SubscriptionPlan>(p).ok()).map(|p| json!({
+            "cycle": p.cycle.to_string(),
+            "cycle_label_ja": p.cycle.label_ja(),
+            "amount": p.amount.yen(),
+        })),
         "amazon_pay": if verify { Value::Null } else { amazon_checkout_block(cfg) },
         "last_error": amazon_last_error_block(row),
     })

@@ -179,3 +179,104 @@ Promise.all([0, 1].map(() => fetch(f.action, { method: 'POST', body, redirect: '
     assert_eq!(data[0]["cycle"], "monthly:10", "{list}");
     c.close().await.expect("close");
 }
+
+/// Amazon Pay's button in the widget (inside the sandbox's checkout.js rendering).
+const AMAZON_BUTTON: &str = "#kessai-amazon-pay-button [data-kessai-amazon-button]";
+
+#[tokio::test]
+async fn a_member_signs_up_at_checkout_with_amazon_pay_and_the_cron_charges_the_permission() {
+    let c = browser().await;
+    let member = register_member(&c, &shop()).await;
+    goto(&c, "/mypage/subscriptions").await;
+    assert!(checked(&c, "#checkout-plan-coffee").await);
+    click(&c, "#checkout-sign-up-submit").await;
+
+    // ご注文手続き: the widget says a new card would be saved for the subscription (no
+    // 「このカードを登録する」 box), and offers Amazon Pay.
+    let note = wait_for_text(&c, "#kessai-subscription-save", "定期購入").await;
+    assert!(note.contains("登録されます"), "{note}");
+    assert_eq!(
+        c.find_all(Locator::Css("#kessai-save-card"))
+            .await
+            .expect("find")
+            .len(),
+        0
+    );
+    click(&c, AMAZON_BUTTON).await;
+    click(
+        &c,
+        &format!("#buyer-{}", kessai_sandbox::amazon::buyers::TARO.key),
+    )
+    .await;
+    click(&c, "#signInSubmit").await;
+    click(&c, "#address-0").await;
+    click(&c, "#paymentMethod-0").await;
+    click(&c, "#continueButton").await;
+
+    // Back in the shop: paid, and the subscription started.
+    let started = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::Css("#subscription-started"))
+        .await
+        .expect("the completion page says the subscription started");
+    let id = started
+        .attr("data-subscription-id")
+        .await
+        .expect("attr")
+        .unwrap_or_default();
+    assert_eq!(text_of(&c, "#payment-state").await, "仮売上");
+    let s = subscription(&id).await;
+    assert_eq!(s["customer"], member.as_str(), "{s}");
+    assert_eq!(s["source"]["type"], "amazon_pay", "{s}");
+    assert_eq!(s["amount"], 1_980);
+    assert_eq!(s["cycle"], "monthly:10");
+
+    // マイページ lists it with Amazon Pay as the payment method.
+    goto(&c, "/mypage/subscriptions").await;
+    let row = wait_for(&c, &format!("tr[data-subscription-id='{id}']")).await;
+    let text = row.text().await.expect("text");
+    assert!(text.contains("コーヒー豆 定期便"), "{text}");
+    assert!(text.contains("Amazon Pay"), "{text}");
+    assert!(text.contains("有効"), "{text}");
+    assert_eq!(rows(&c).await, 1);
+
+    // The next cycle: moved to today by the merchant, charged by the Cron Trigger on the
+    // permission (Create Charge), 仮売上.
+    let (status, moved) = merchant(
+        Method::POST,
+        &format!("/v1/subscriptions/{id}"),
+        Some(serde_json::json!({ "next_charge_on": jst_today() })),
+    )
+    .await;
+    assert_eq!(status, 200, "{moved}");
+    run_cron().await;
+    let charged = subscription(&id).await;
+    let charges = charged["charges"].as_array().cloned().unwrap_or_default();
+    assert_eq!(charges.len(), 2, "{charged}");
+    assert!(
+        charges.iter().all(|p| p["state"] == "authorized"),
+        "{charged}"
+    );
+}
+
+/// Today's JST date, `YYYY-MM-DD`.
+fn jst_today() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + 9 * 3600;
+    let days = now.div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}

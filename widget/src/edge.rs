@@ -25,6 +25,9 @@ pub struct Checkout {
     pub stored_cards: bool,
     /// A card registration (`capture: verify`): nothing is charged, the card is saved.
     pub verify: bool,
+    /// A 定期購入 sign-up (`card.saves_card`): a new card is always saved (later cycles are
+    /// charged on it), so the widget says so instead of offering 「このカードを登録する」.
+    pub saves_card: bool,
     /// The customer's saved cards (`GET /v1/checkout/{id}/cards`: `[{card_seq, brand,
     /// last_digits, expire, expired, default}]`, the default first); `null` until read.
     pub saved: JsValue,
@@ -160,6 +163,7 @@ pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
         installments: js::get(&card, "installments").unwrap_or(JsValue::NULL),
         stored_cards: js::get_bool(&card, "stored_cards"),
         verify: js::get_str(body, "capture").as_deref() == Some("verify"),
+        saves_card: js::get_bool(&card, "saves_card"),
         saved: JsValue::NULL,
     })
 }

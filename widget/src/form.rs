@@ -563,7 +563,8 @@ fn CardForm(
     let verify = checkout.verify;
     let saved = checkout.saved.clone();
     let choices = checkout.installments.clone();
-    let offer_save = checkout.stored_cards;
+    let always_saves = checkout.saves_card;
+    let offer_save = checkout.stored_cards && !always_saves;
     let saved_for_change = saved.clone();
     let has_saved = !js::items(&saved).is_empty();
 
@@ -663,7 +664,8 @@ fn CardForm(
             </div>
             <div inner_html=live_text(move || {
                 let lang = lang.get();
-                extras_html(lang, offer_save && state.save.get_untracked(), offer_save, &choices, &state.pay_times.get_untracked())
+                let save = if always_saves { None } else { Some(offer_save && state.save.get_untracked()) };
+                extras_html(lang, save, offer_save, &choices, &state.pay_times.get_untracked())
             })></div>
             <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
                 {label}
@@ -726,26 +728,32 @@ fn saved_cards_html(lang: Lang, cards: &JsValue, chosen: &str) -> String {
     html
 }
 
-/// Below the new card's fields: 「このカードを登録する」 (when `offer_save`) and the 支払回数
-/// picker (the shop's `choices`, 一括 first; none when only 一括), as HTML (as
-/// [`saved_cards_html`]).
+/// Below the new card's fields: 「このカードを登録する」 (when `offer_save`; `save: None` when
+/// the card is always saved, a 定期購入 sign-up: a note says so) and the 支払回数 picker (the
+/// shop's `choices`, 一括 first; none when only 一括), as HTML (as [`saved_cards_html`]).
 fn extras_html(
     lang: Lang,
-    save: bool,
+    save: Option<bool>,
     offer_save: bool,
     choices: &JsValue,
     picked: &str,
 ) -> String {
-    let mut html = String::new();
-    if offer_save {
-        html = [
+    let mut html = match save {
+        None => [
+            "<p class=\"kessai-note\" id=\"kessai-subscription-save\">",
+            i18n::text(lang, Key::SubscriptionSave),
+            "</p>",
+        ]
+        .concat(),
+        Some(save) if offer_save => [
             "<label class=\"kessai-check\"><input type=\"checkbox\" name=\"kessai-save-card\" id=\"kessai-save-card\"",
             if save { " checked>" } else { ">" },
             i18n::text(lang, Key::SaveCard),
             "</label>",
         ]
-        .concat();
-    }
+        .concat(),
+        Some(_) => String::new(),
+    };
     let choices = js::items(choices);
     if choices.is_empty() {
         return html;

@@ -43,6 +43,7 @@ pub enum Key {
     Expired,
     Register,
     Registered,
+    SubscriptionSave,
 }
 
 pub fn text(lang: Lang, key: Key) -> &'static str {
@@ -112,6 +113,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::Ja, Expired) => "(有効期限切れ)",
         (Lang::Ja, Register) => "カードを登録する",
         (Lang::Ja, Registered) => "カードを登録しました。",
+        (Lang::Ja, SubscriptionSave) => "このカードは定期購入のお支払いに登録されます。",
         (Lang::En, Title) => "Credit card",
         (Lang::En, Number) => "Card number",
         (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
@@ -166,6 +168,7 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
         (Lang::En, Expired) => "(expired)",
         (Lang::En, Register) => "Save card",
         (Lang::En, Registered) => "Your card has been saved.",
+        (Lang::En, SubscriptionSave) => "This card will be saved to pay your subscription.",
         (Lang::En, TdsFailed) => "Authentication failed (you were not charged). Please try again.",
     }
 }
