@@ -115,7 +115,7 @@ async fn amazon_sign_up_then_each_cycle_is_one_create_charge_even_with_overlappi
 
     set_clock(jst_noon(2027, 4, 5)).await;
     tokio::join!(run_cron(), run_cron());
-    let after = subscription(&sub["id"].as_str().expect("id").to_string()).await;
+    let after = subscription(sub["id"].as_str().expect("id")).await;
     assert_eq!(charges(&after).len(), 2, "{after}");
     assert_eq!(after["next_charge_on"], "2027-05-05", "{after}");
     let at_amazon = amazon_charges_on(&cp).await;
