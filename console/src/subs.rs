@@ -19,7 +19,11 @@ fn retry_outcome(sub: &Value) -> (bool, String) {
         Some("active") => (true, "再オーソリに成功しました（仮売上）".to_string()),
         Some("unpaid") => (
             false,
-            "再オーソリできませんでした（カード会社が拒否）".to_string(),
+            if sub["source"]["type"] == "amazon_pay" {
+                "再オーソリできませんでした（Amazon Pay が拒否。お客様に Amazon でのお支払い方法の更新をお願いしてください）".to_string()
+            } else {
+                "再オーソリできませんでした（カード会社が拒否）".to_string()
+            },
         ),
         _ => (
             false,
@@ -261,6 +265,8 @@ enum SubOp {
     Resume,
     Cancel,
     Retry,
+    /// Test environment: the next cycle charged now (the demo's way to see a cycle).
+    ChargeNow,
 }
 
 impl SubOp {
@@ -270,6 +276,7 @@ impl SubOp {
             SubOp::Resume => "resume",
             SubOp::Cancel => "cancel",
             SubOp::Retry => "retry",
+            SubOp::ChargeNow => "charge-now",
         }
     }
 
@@ -285,7 +292,10 @@ impl SubOp {
                 "この定期購入を解約します。解約すると再開できません（課金済みの決済はそのままです）。よろしいですか？"
             }
             SubOp::Retry => {
-                "この定期購入を再オーソリします。登録カードで未決済の回の金額を今すぐ課金します。よろしいですか？"
+                "この定期購入を再オーソリします。登録カード（または Amazon Pay）で未決済の回の金額を今すぐ課金します。よろしいですか？"
+            }
+            SubOp::ChargeNow => {
+                "テスト環境の機能です。次回課金日の分を今すぐ課金します（その次の課金日から通常どおり続きます）。よろしいですか？"
             }
         }
     }
@@ -319,6 +329,19 @@ pub fn SubscriptionDetail(id: String, session: Session) -> impl IntoView {
         notice.set(None);
         async move {
             match api::call("POST", &path, None).await {
+                Ok(a) if a.ok() && op == SubOp::ChargeNow => {
+                    let charged = a.body["charges"][0]["state"] == "authorized";
+                    if charged {
+                        notice.set(Some("次回分を課金しました（仮売上）".to_string()));
+                    } else {
+                        error.set(Some(format!(
+                            "次回分を課金できませんでした。現在の状態: {}",
+                            a.body["status_label_ja"].as_str().unwrap_or("不明")
+                        )));
+                    }
+                    sub.set(Some(a.body));
+                    load();
+                }
                 Ok(a) if a.ok() && op == SubOp::Retry => {
                     match retry_outcome(&a.body) {
                         (true, text) => notice.set(Some(text)),
@@ -361,6 +384,7 @@ pub fn SubscriptionDetail(id: String, session: Session) -> impl IntoView {
             let events = s["events"].as_array().cloned().unwrap_or_default();
             let d = &s["dunning"];
             let unpaid = s["status"] == "unpaid";
+            let charge_now = s["charge_now_available"] == true && s["status"] == "active";
             view! {
                 <h1>{format!("定期購入詳細 — {}", s["id"].as_str().unwrap_or(""))}</h1>
                 <div class="card">
@@ -390,6 +414,13 @@ pub fn SubscriptionDetail(id: String, session: Session) -> impl IntoView {
                             <h3>"再オーソリ"</h3>
                             <p class="note">"未決済の回の金額を登録カードで今すぐ課金します。"</p>
                             <button id="sub-op-retry" disabled=move || busy.get() on:click=move |_| ask(SubOp::Retry)>"再オーソリ"</button>
+                        </div>
+                    })}
+                    {charge_now.then(|| view! {
+                        <div>
+                            <h3>"次回分を今すぐ課金（テスト環境）"</h3>
+                            <p class="note">"次回課金日を待たずに、次の回を今すぐ課金します。デモ・検証用です。"</p>
+                            <button id="sub-op-charge-now" disabled=move || busy.get() on:click=move |_| ask(SubOp::ChargeNow)>"次回分を今すぐ課金"</button>
                         </div>
                     })}
                     <div>

@@ -144,6 +144,24 @@ async fn operator_finds_pauses_and_cancels_a_subscription_in_the_console() {
     .await;
     assert!(charged.contains("課金成功"), "{charged}");
 
+    // 次回分を今すぐ課金 (test environment): February's cycle charged now, March next.
+    confirmed(&c, "charge-now", "テスト環境の機能です").await;
+    wait_for_text(&c, "#sub-op-notice", "次回分を課金しました").await;
+    let next = wait_for_text(&c, "#sub-next", "2027/03/10").await;
+    assert!(next.contains("2027/03/10"), "{next}");
+    let (_, after) = merchant(Method::GET, &format!("/v1/subscriptions/{id}"), None).await;
+    assert_eq!(
+        after["charges"].as_array().map(Vec::len),
+        Some(2),
+        "{after}"
+    );
+    assert!(
+        after["charges"][0]["order_id"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("kr20270210")),
+        "February's own key: {after}"
+    );
+
     // 一時停止 after confirming: the state and a history line (JST, the operator).
     confirmed(&c, "pause", "一時停止します").await;
     wait_for_text(&c, "#sub-op-notice", "完了しました").await;

@@ -283,6 +283,24 @@ impl Subscription {
         }
     }
 
+    /// The pending cycle, charged ahead of its date (the test environment's 「次回分を今すぐ
+    /// 課金」): only a 有効 subscription with no failed charge waiting for a retry. Its key is the
+    /// cycle's own (scheduled date, attempt 0), so charging early twice is one charge, and the
+    /// cron never charges that cycle again.
+    pub fn due_early(&self) -> Option<DueCharge> {
+        match (self.status, self.dunning) {
+            (SubscriptionStatus::Active, None) => Some(DueCharge {
+                scheduled_on: self.next_charge_on,
+                attempt: 0,
+                amount: self.amount,
+            }),
+            (SubscriptionStatus::Active, Some(_))
+            | (SubscriptionStatus::Paused, _)
+            | (SubscriptionStatus::Unpaid, _)
+            | (SubscriptionStatus::Cancelled, _) => None,
+        }
+    }
+
     /// Applies an event under the shop's retry schedule.
     pub fn apply(&self, event: &Event, retry: &RetrySchedule) -> Result<Transition, Refusal> {
         use SubscriptionStatus as S;

@@ -658,3 +658,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_cycle_charged_early_moves_the_schedule_on_from_its_own_date() {
+    let sub = Subscription::new(
+        PaymentSource::gmo_card("m1", 0).unwrap(),
+        Jpy::chargeable(1_000).unwrap(),
+        Cycle::parse("monthly:10").unwrap(),
+        ChargeDate::parse("2027-01-10").unwrap(),
+    );
+    let today = ChargeDate::parse("2026-12-20").unwrap();
+    assert_eq!(sub.due(today), None, "not due yet");
+    let early = sub.due_early().unwrap();
+    assert_eq!(early.scheduled_on, ChargeDate::parse("2027-01-10").unwrap());
+    assert_eq!(early.attempt, 0);
+    let paid = sub
+        .apply(
+            &Event::ChargeSucceeded {
+                scheduled_on: early.scheduled_on,
+                on: today,
+            },
+            &RetrySchedule::default(),
+        )
+        .unwrap()
+        .subscription;
+    assert_eq!(
+        paid.next_charge_on,
+        ChargeDate::parse("2027-02-10").unwrap()
+    );
+    let paused = sub
+        .apply(&Event::Pause, &RetrySchedule::default())
+        .unwrap()
+        .subscription;
+    assert_eq!(paused.due_early(), None);
+}

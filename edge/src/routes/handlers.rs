@@ -265,7 +265,7 @@ pub fn list_subscriptions<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
 }
 
 pub fn get_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
-    Box::pin(async move { subscriptions::get(c.store, c.param(0)).await })
+    Box::pin(async move { subscriptions::get(c.store, c.cfg, c.param(0)).await })
 }
 
 pub fn customer_subscriptions<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
@@ -293,6 +293,10 @@ pub fn resume_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
 
 pub fn retry_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
     Box::pin(change_subscription(c, subscriptions::Change::Retry))
+}
+
+pub fn charge_subscription_now<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {
+    Box::pin(change_subscription(c, subscriptions::Change::ChargeNow))
 }
 
 pub fn cancel_subscription<'a>(c: &'a Call<'a>) -> JsonAnswer<'a> {

@@ -62,7 +62,7 @@ use Idempotent::{Body, PathAndBody};
 use Method::{Delete, Get, Post, Put};
 
 #[rustfmt::skip]
-pub static ROUTES: [Route; 43] = [
+pub static ROUTES: [Route; 44] = [
     route(Get,    "/health",                                Public,             NO_BODY,    Json(health)),
     // Merchant API (server to server) and the operator console.
     keyed(route(Post, "/v1/payments",                       MerchantOrOperator, JSON_BODY,  Json(create_payment)), Body),
@@ -83,7 +83,7 @@ pub static ROUTES: [Route; 43] = [
     route(Get,    "/v1/customers/{customer}/cards",         MerchantOrOperator, NO_BODY,    Json(customer_cards)),
     route(Delete, "/v1/customers/{customer}/cards/{seq}",   MerchantOrOperator, NO_BODY,    Json(delete_customer_card)),
     route(Put,    "/v1/customers/{customer}/cards/{seq}/default", MerchantOrOperator, NO_BODY, Json(default_customer_card)),
-    // 定期購入 (#15): card subscriptions, charged by the Cron Trigger.
+    // 定期購入 (#15): card and Amazon Pay subscriptions, charged by the Cron Trigger.
     keyed(route(Post, "/v1/subscriptions",                  MerchantOrOperator, JSON_BODY,  Json(create_subscription)), Body),
     route(Get,    "/v1/subscriptions",                      MerchantOrOperator, NO_BODY,    Json(list_subscriptions)),
     route(Get,    "/v1/subscriptions/{id}",                 MerchantOrOperator, NO_BODY,    Json(get_subscription)),
@@ -92,6 +92,7 @@ pub static ROUTES: [Route; 43] = [
     keyed(route(Post, "/v1/subscriptions/{id}/resume",      MerchantOrOperator, NO_BODY,    Json(resume_subscription)), PathAndBody),
     keyed(route(Post, "/v1/subscriptions/{id}/cancel",      MerchantOrOperator, NO_BODY,    Json(cancel_subscription)), PathAndBody),
     keyed(route(Post, "/v1/subscriptions/{id}/retry",       MerchantOrOperator, NO_BODY,    Json(retry_subscription)), PathAndBody),
+    keyed(route(Post, "/v1/subscriptions/{id}/charge-now",  MerchantOrOperator, NO_BODY,    Json(charge_subscription_now)), PathAndBody),
     route(Get,    "/v1/customers/{customer}/subscriptions", MerchantOrOperator, NO_BODY,    Json(customer_subscriptions)),
     // Widget API (storefront pages, client secret).
     route(Get,    "/v1/checkout/{id}",                      Checkout,           NO_BODY,    Json(checkout_view)),

@@ -1,10 +1,12 @@
 //! An operation's `unknown` (or an operation abandoned in `processing` past its lease), settled
 //! with the gateway's own view (SearchTrade / Get Charge); both sides go into the `reconciled`
-//! event. While the gateway cannot tell, the payment stays `unknown`.
+//! event. While the gateway cannot tell, the payment stays `unknown` — including a GMO trade
+//! that still shows the record from before the operation while the operation's call may still
+//! be running at GMO (its in-flight window, as for a checkout).
 
 use super::sides::kessai_side;
 use crate::config::Config;
-use crate::flows::lease::LEASE_MS;
+use crate::flows::lease::{LEASE_MS, in_flight_window_passed};
 use crate::gateways::amazon::AmazonClient;
 use crate::gateways::gmo::GmoClient;
 use crate::http::ApiResult;
@@ -52,8 +54,12 @@ pub async fn reconcile_operation(
         Claim::Lost(current) => return Ok(current),
     };
     let kessai = kessai_side(&row);
+    let in_flight = match operation_started_at(store, &row).await {
+        Some(started) => !in_flight_window_passed(started, now),
+        None => false,
+    };
     let adopted = match row.method() {
-        PaymentMethod::Card => observe_card(cfg, &row, &mut claimed).await,
+        PaymentMethod::Card => observe_card(cfg, &row, &mut claimed, in_flight).await,
         PaymentMethod::AmazonPay => match cfg.amazon.as_ref() {
             None => None,
             Some(amazon) => observe_amazon(&AmazonClient::new(amazon), &row, &mut claimed).await,
@@ -92,17 +98,40 @@ pub async fn reconcile_operation(
     }
 }
 
+/// When the operation that left the payment open started (its `operation_started` event);
+/// `None` when there is none to read.
+async fn operation_started_at(store: &Store<'_>, row: &PaymentRow) -> Option<i64> {
+    let events = store.events(&row.id).await.ok()?;
+    events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "operation_started")
+        .map(|e| e.at)
+}
+
 /// SearchTrade: the state GMO's status implies and GMO's side, with the amounts written into
-/// `claimed`; `None` when GMO cannot tell.
+/// `claimed`; `None` when GMO cannot tell. `in_flight`: the operation's call may still be
+/// running at GMO, so a trade that shows nothing it changed (kessai's record before the step:
+/// the same status, and for a trade holding money the same amount) proves nothing yet.
 async fn observe_card(
     cfg: &Config,
     row: &PaymentRow,
     claimed: &mut PaymentRow,
+    in_flight: bool,
 ) -> Option<(PaymentState, Value)> {
     let t = match GmoClient::new(cfg).search_trade(&row.gmo_order_id).await {
         Ok(Answer::Ok(t)) => t,
         Ok(Answer::Err(_)) | Err(_) => return None,
     };
+    let holds_money = matches!(
+        state_from_gmo(t.status),
+        PaymentState::Authorized | PaymentState::Captured
+    );
+    let unchanged = row.gmo_status.as_deref() == Some(t.status.as_str())
+        && (!holds_money || row.authorized_amount == Some(t.amount));
+    if in_flight && unchanged {
+        return None;
+    }
     let to = state_from_gmo(t.status);
     claimed.gmo_status = Some(t.status.as_str().to_string());
     claimed.authorized_amount = Some(t.amount);

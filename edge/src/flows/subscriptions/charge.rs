@@ -24,7 +24,8 @@ use futures_util::StreamExt;
 use kessai_core::gmo::installments::Installments;
 use kessai_core::payment::{CaptureMode, Phase};
 use kessai_core::subscription::{
-    ChargeDate, DueCharge, Effect, Event, FailureKind, Notice, PaymentSource, Transition,
+    ChargeDate, DueCharge, Effect, Event, FailureKind, Notice, PaymentSource, Subscription,
+    Transition,
 };
 use serde_json::json;
 
@@ -122,6 +123,38 @@ pub(super) async fn charge_one(
     let Some(due) = sub.due(today) else {
         return Ok(Step::Waiting);
     };
+    charge_due(store, cfg, row, &sub, due, today).await
+}
+
+/// The test environment's 「次回分を今すぐ課金」: the pending cycle charged ahead of its date,
+/// under the cycle's own key (a repeat finds the same payment).
+pub(super) async fn charge_early(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    today: ChargeDate,
+) -> ApiResult<Step> {
+    let sub = row.subscription()?;
+    let Some(due) = sub.due_early() else {
+        return Err(ApiError::new(
+            409,
+            "subscription_not_chargeable_now",
+            "only an active subscription without a pending retry can be charged ahead",
+            "前倒しで課金できるのは、再試行待ちのない「有効」の定期購入だけです。",
+        ));
+    };
+    charge_due(store, cfg, row, &sub, due, today).await
+}
+
+/// Charges `due` (its payment created once under its key) and records the result.
+async fn charge_due(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    sub: &Subscription,
+    due: DueCharge,
+    today: ChargeDate,
+) -> ApiResult<Step> {
     let payment = attempt_payment(store, row, &due).await?;
     let (attempted, payment) = match attempted(&payment)? {
         Some(a) => (a, payment),

@@ -15,7 +15,7 @@ pub mod sign_up;
 
 use super::payments::customer_id_ok;
 use super::stored_cards;
-use crate::config::Config;
+use crate::config::{AccessMode, Config};
 use crate::http::{ApiError, ApiResult, Reply, invalid_json};
 use crate::platform;
 use crate::store::Store;
@@ -176,10 +176,13 @@ async fn full_view(store: &Store<'_>, row: &SubscriptionRow) -> ApiResult<Value>
     subscription_view(row, &charges, &events)
 }
 
-/// `GET /v1/subscriptions/{id}`.
-pub async fn get(store: &Store<'_>, id: &str) -> ApiResult<Reply> {
+/// `GET /v1/subscriptions/{id}`; `charge_now_available` says whether `POST …/charge-now` may be
+/// used (test environment).
+pub async fn get(store: &Store<'_>, cfg: &Config, id: &str) -> ApiResult<Reply> {
     let row = existing(store, id).await?;
-    Ok(Reply::ok(full_view(store, &row).await?))
+    let mut view = full_view(store, &row).await?;
+    view["charge_now_available"] = json!(cfg.mode == AccessMode::Test);
+    Ok(Reply::ok(view))
 }
 
 /// `GET /v1/customers/{customer}/subscriptions`: the customer's, newest first (no charges).
@@ -231,6 +234,9 @@ pub enum Change {
     Cancel,
     /// 再オーソリ: a 未決済 subscription's owed cycle charged again now, on its card.
     Retry,
+    /// Test environment only: the next cycle moved to today and charged at once (the demo's
+    /// 「次回分を今すぐ課金」, instead of waiting a whole cycle).
+    ChargeNow,
     /// `POST /v1/subscriptions/{id}` `{amount?, next_charge_on?}`.
     Update(String),
 }
@@ -306,29 +312,11 @@ pub async fn change(
     let row = existing(store, id).await?;
     let now = platform::now();
     let today = ChargeDate::of_instant(now);
+    if matches!(what, Change::ChargeNow) {
+        return charge_now(store, cfg, &row, today).await;
+    }
     let retry = matches!(what, Change::Retry);
-    let events = match what {
-        Change::Pause => vec![(Event::Pause, "paused")],
-        Change::Resume => vec![(Event::Resume { today }, "resumed")],
-        Change::Cancel => vec![(Event::Cancel, "cancelled")],
-        Change::Retry => vec![(
-            retry_event(store, cfg, &row, today).await?,
-            "retry_requested",
-        )],
-        Change::Update(raw) => {
-            let (mut events, card_seq) = update_events(&raw, today)?;
-            // Another of the customer's cards (valid now) pays from here on; in 未決済 the owed
-            // cycle is tried at once by the next cron run.
-            if let Some(seq) = card_seq {
-                let member_id =
-                    stored_cards::usable_card(store, cfg, &row.customer_id, seq).await?;
-                let source = PaymentSource::gmo_card(&member_id, seq)
-                    .map_err(|e| bad("card_seq", e.message_en(), e.message_ja()))?;
-                events.push((Event::SourceChanged { source, today }, "card_changed"));
-            }
-            events
-        }
-    };
+    let events = events_of(store, cfg, &row, what, today).await?;
     let mut sub = row.subscription()?;
     for (event, _) in &events {
         sub = sub
@@ -367,6 +355,64 @@ pub async fn change(
         row = existing(store, id).await?;
     }
     Ok(Reply::ok(full_view(store, &row).await?))
+}
+
+/// The model's events for what the merchant asks (with the history's name of each).
+async fn events_of(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    what: Change,
+    today: ChargeDate,
+) -> ApiResult<Vec<(Event, &'static str)>> {
+    Ok(match what {
+        Change::Pause => vec![(Event::Pause, "paused")],
+        Change::Resume => vec![(Event::Resume { today }, "resumed")],
+        Change::Cancel => vec![(Event::Cancel, "cancelled")],
+        Change::Retry => vec![(
+            retry_event(store, cfg, row, today).await?,
+            "retry_requested",
+        )],
+        // Handled by `change` before any event (nothing changes but the charge).
+        Change::ChargeNow => Vec::new(),
+        Change::Update(raw) => {
+            let (mut events, card_seq) = update_events(&raw, today)?;
+            // Another of the customer's cards (valid now) pays from here on; in 未決済 the owed
+            // cycle is tried at once by the next cron run.
+            if let Some(seq) = card_seq {
+                let member_id =
+                    stored_cards::usable_card(store, cfg, &row.customer_id, seq).await?;
+                let source = PaymentSource::gmo_card(&member_id, seq)
+                    .map_err(|e| bad("card_seq", e.message_en(), e.message_ja()))?;
+                events.push((Event::SourceChanged { source, today }, "card_changed"));
+            }
+            events
+        }
+    })
+}
+
+/// `POST /v1/subscriptions/{id}/charge-now` (test environment only): the pending cycle charged
+/// now, ahead of its date, under that cycle's own key — so a repeat is the same payment and the
+/// cron never charges the cycle again; the schedule then moves on from the cycle's date.
+async fn charge_now(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    today: ChargeDate,
+) -> ApiResult<Reply> {
+    if cfg.mode != AccessMode::Test {
+        return Err(ApiError::new(
+            403,
+            "test_mode_only",
+            "charging the next cycle now is only available in the test environment",
+            "次回分の前倒し課金はテスト環境でのみ使えます。",
+        ));
+    }
+    charge::charge_early(store, cfg, row, today).await?;
+    let row = existing(store, &row.id).await?;
+    let mut view = full_view(store, &row).await?;
+    view["charge_now_available"] = json!(true);
+    Ok(Reply::ok(view))
 }
 
 /// 再オーソリ of a 未決済 subscription: its card again (checked at GMO first), as a source change.
