@@ -1124,10 +1124,14 @@ fn alter_refusal(
         JobCd::Void | JobCd::Return | JobCd::Returnx => {
             let last = t.last_tran_at.unwrap_or(now).to_jst();
             let expected = status::cancel_job(t.status, &last, &now.to_jst());
-            // [U] GMO's own refusal of a wrongly classified cancel is not documented (the test
-            // host accepted RETURN on a same-day AUTH, reference §4a). E01050004 (処理区分の
-            // 処理は実行出来ません) is the closest documented code; lenient_cancel disables it.
-            if job != expected && !st.cfg.lenient_cancel {
+            // The test host accepted RETURN on a same-day AUTH (reference §4a, RB cassette [C]),
+            // so the sandbox does too. [U] Any other misclassified cancel (RETURN on a same-day
+            // SALES, VOID the next day, RETURNX in the same month) has no documented answer:
+            // refused with E01050004 (処理区分の処理は実行出来ません, the closest documented
+            // code) so a client following GMO's plugins' rule is checked; lenient_cancel accepts all.
+            let same_day_auth_return =
+                job == JobCd::Return && expected == JobCd::Void && t.status == TranStatus::Auth;
+            if job != expected && !same_day_auth_return && !st.cfg.lenient_cancel {
                 return Err("E01050004");
             }
         }

@@ -132,6 +132,16 @@ async fn cancel_classification_across_jst_day_and_month() {
     assert_eq!(get(&p, "ErrCode"), None, "{p:?}");
     assert_eq!(get(&sb.search(&o).await, "Status"), Some("VOID"));
 
+    // A same-day AUTH: VOID, or RETURN as GMO's test host accepted (reference §4a); RETURNX no.
+    let (o, a) = authorized_at(&sb, NOV30_235959, false).await;
+    assert_eq!(
+        err_info(&sb.alter(&a, &[("JobCd", "RETURNX")]).await),
+        Some("E01050004")
+    );
+    let p = sb.alter(&a, &[("JobCd", "RETURN")]).await;
+    assert_eq!(get(&p, "ErrCode"), None, "{p:?}");
+    assert_eq!(get(&sb.search(&o).await, "Status"), Some("RETURN"));
+
     // Sales at 23:59:59 on Nov 30, cancelled one second later (Dec 1 00:00:00 JST): RETURNX.
     let (o, a) = authorized_at(&sb, NOV30_235959, true).await;
     sb.set_clock(NOV30_235959 + 1000).await;
