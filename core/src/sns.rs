@@ -224,6 +224,8 @@ pub enum CertUrlError {
     NotPem,
     HostNotSns,
     Malformed,
+    /// The certificate's SNS region is not the TopicArn's (`arn:aws:sns:<region>:…`).
+    RegionMismatch,
 }
 
 impl std::fmt::Display for CertUrlError {
@@ -233,6 +235,9 @@ impl std::fmt::Display for CertUrlError {
             CertUrlError::NotPem => write!(f, "certificate URL does not end in .pem"),
             CertUrlError::HostNotSns => write!(f, "certificate host is not an SNS host"),
             CertUrlError::Malformed => write!(f, "certificate URL is malformed"),
+            CertUrlError::RegionMismatch => {
+                write!(f, "certificate region is not the TopicArn's region")
+            }
         }
     }
 }
@@ -285,6 +290,30 @@ pub fn check_live_cert_url(url: &str) -> Result<(), CertUrlError> {
         return Err(CertUrlError::NotPem);
     }
     Ok(())
+}
+
+/// The live rule tying the certificate to the topic: SNS signs a topic's messages with its own
+/// region's certificate, so `sns.<region>.amazonaws.com[.cn]` must name the region of the
+/// TopicArn (`arn:aws[-cn]:sns:<region>:<account>:<name>`). Call after [`check_live_cert_url`].
+pub fn check_topic_region(topic_arn: &str, cert_url: &str) -> Result<(), CertUrlError> {
+    let (_, host, _) = split_url(cert_url).ok_or(CertUrlError::Malformed)?;
+    let host = host.to_ascii_lowercase();
+    let cert_region = host
+        .strip_suffix(".amazonaws.com.cn")
+        .or_else(|| host.strip_suffix(".amazonaws.com"))
+        .and_then(|r| r.strip_prefix("sns."))
+        .ok_or(CertUrlError::HostNotSns)?;
+    let mut parts = topic_arn.split(':');
+    let (Some("arn"), Some(_partition), Some("sns"), Some(region)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(CertUrlError::RegionMismatch);
+    };
+    if region.eq_ignore_ascii_case(cert_region) {
+        Ok(())
+    } else {
+        Err(CertUrlError::RegionMismatch)
+    }
 }
 
 /// The sandbox rule: the URL lies directly under the one configured certificate base (exact
@@ -701,5 +730,29 @@ mod tests {
             let host_is_sns = is_sns_host(&format!("x{host}"));
             prop_assert!(!host_is_sns);
         }
+    }
+
+    #[test]
+    fn certificate_region_is_the_topics() {
+        let cert = "https://sns.ap-northeast-1.amazonaws.com/SimpleNotificationService-abc.pem";
+        let topic = "arn:aws:sns:ap-northeast-1:291180941288:A01234567890";
+        assert_eq!(check_topic_region(topic, cert), Ok(()));
+        assert_eq!(
+            check_topic_region("arn:aws:sns:us-east-1:291180941288:A0", cert),
+            Err(CertUrlError::RegionMismatch)
+        );
+        assert_eq!(
+            check_topic_region("not-an-arn", cert),
+            Err(CertUrlError::RegionMismatch)
+        );
+        assert_eq!(
+            check_topic_region(topic, "https://example.com/x.pem"),
+            Err(CertUrlError::HostNotSns)
+        );
+        let cn = "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem";
+        assert_eq!(
+            check_topic_region("arn:aws-cn:sns:cn-north-1:1:T", cn),
+            Ok(())
+        );
     }
 }

@@ -1303,7 +1303,10 @@ fn create_charge(
         )),
     };
     st.charges.insert(charge_id.clone(), charge);
-    if declined == Some("HardDeclined")
+    // The buyer's wallet declining (not a one-request simulation header): the permission waits
+    // for the buyer.
+    if simulation.is_none()
+        && declined == Some("HardDeclined")
         && let Some(cp) = st.charge_permissions.get_mut(cp_id)
     {
         // [U] Amazon's docs list PaymentMethodInvalid among NonChargeable reasons but do not

@@ -233,7 +233,13 @@ impl IpnState {
             signing_cert_url: self.cert_url(),
             subscribe_url: None,
             token: None,
-            unsubscribe_url: None,
+            // Every SNS Notification carries it (the link to stop the subscription).
+            unsubscribe_url: Some(format!(
+                "{}?Action=Unsubscribe&SubscriptionArn={}:{}",
+                self.cert_base,
+                self.topic_arn,
+                uuid_v4()
+            )),
         }
     }
 

@@ -202,7 +202,8 @@ pub async fn verify_envelope(
     }
     let url_check = match &cfg.sandbox {
         Some(trust) => sns::check_sandbox_cert_url(&env.signing_cert_url, &trust.cert_base),
-        None => sns::check_live_cert_url(&env.signing_cert_url),
+        None => sns::check_live_cert_url(&env.signing_cert_url)
+            .and_then(|()| sns::check_topic_region(&env.topic_arn, &env.signing_cert_url)),
     };
     url_check.map_err(|e| refuse(403, e.to_string()))?;
     let signature = base64_decode(env.signature.trim())
