@@ -9,9 +9,17 @@
 //! ```
 
 use kessai_tests::soak::{SoakOptions, run};
+use kessai_tests::*;
+use serde_json::json;
+use std::time::Duration;
+
+/// The soak moves every clock 10 minutes ahead for its sweep, which would close the in-flight
+/// window the other tests rely on: the tests of this binary take turns.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_under_gateway_faults_and_an_edge_restart_end_exactly_as_the_gateways_say() {
+    let _turn = TURN.lock().await;
     let opts = SoakOptions {
         payments: 300,
         fault_rate: 0.20,
@@ -57,4 +65,66 @@ async fn payments_under_gateway_faults_and_an_edge_restart_end_exactly_as_the_ga
         report.unreconciled.is_empty(),
         "left unreconciled after the sweep\n{report}"
     );
+}
+
+/// Found by the soak (N=1000, P=0.10): a capture whose AlterTran was still running at GMO when
+/// the edge's 2.5 s timeout ran out went `unknown` (right), but a 再照会 a second later adopted
+/// GMO's AUTH — the call had not executed yet — and said 仮売上; the AlterTran then executed
+/// (SALES), and the merchant's second capture was refused with E11010003, leaving 仮売上 at kessai
+/// and 実売上 at GMO for good. The same with a cancel of a 実売上 (VOID executed after the
+/// reconcile had said 実売上). Now a trade that still shows the record from before the step
+/// proves nothing within the in-flight window: the payment stays `unknown` until GMO shows the
+/// change (or the window passes).
+async fn reconcile_while_the_call_still_runs(endpoint: &str, captured_first: bool, to: &str) {
+    let _turn = TURN.lock().await;
+    let p = authorized_card_payment(2_400).await;
+    let id = id_of(&p);
+    let order = gmo_order(&p);
+    if captured_first {
+        let (status, body) = operate(&id, "capture", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let delay = TEST_GMO_TIMEOUT_MS + 3_000;
+    sandbox_fault_spec(
+        json!({ "api": "AlterTran", "order_id": order, "delay_ms": delay, "times": 1, "execute_late": true }),
+    )
+    .await;
+    let (status, body) = operate(&id, endpoint, None).await;
+    assert_eq!(
+        status, 202,
+        "{endpoint} with the call still running: {body}"
+    );
+    assert_eq!(body["state"], "unknown", "{body}");
+
+    // 再照会 while GMO still runs the call: GMO shows the old record, which proves nothing yet.
+    let (status, body) = operate(&id, "reconcile", None).await;
+    assert_eq!(status, 200, "reconcile: {body}");
+    assert_eq!(
+        body["state"], "unknown",
+        "a reconcile within the in-flight window must not adopt the record from before the call: {body}"
+    );
+    let (status, again) = operate(&id, endpoint, None).await;
+    assert_eq!(status, 409, "no second {endpoint} while open: {again}");
+
+    // Once GMO has executed it, the next 再照会 adopts it.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let (status, body) = operate(&id, "reconcile", None).await;
+    assert_eq!(status, 200, "reconcile: {body}");
+    assert_eq!(body["state"], to, "{body}");
+    let trade = gmo_trade(&order).await;
+    let expected = if to == "captured" { "SALES" } else { "VOID" };
+    assert_eq!(trade["status"], expected, "{trade}");
+    let requests = gateway_requests(&order).await;
+    let sent = if captured_first { 2 } else { 1 };
+    assert_eq!(count_api(&requests, "AlterTran"), sent, "{requests:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_still_running_at_gmo_is_not_settled_back_to_authorized() {
+    reconcile_while_the_call_still_runs("capture", false, "captured").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_still_running_at_gmo_is_not_settled_back_to_captured() {
+    reconcile_while_the_call_still_runs("cancel", true, "voided").await;
 }
