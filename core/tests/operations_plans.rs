@@ -48,6 +48,7 @@ fn card(state: PaymentState, status: TranStatus, amount: i64, at: UnixMillis) ->
         first_authorized_at: Some(at),
         last_transaction_at: Some(at),
         gmo_status: Some(status),
+        recurring_permission: false,
     }
 }
 
@@ -78,6 +79,7 @@ fn amazon(
         first_authorized_at: Some(at),
         last_transaction_at: None,
         gmo_status: None,
+        recurring_permission: false,
     }
 }
 
@@ -1042,4 +1044,28 @@ fn amazon_change_to_zero_after_capture_is_not_a_cancel() {
     let r = refusal(Operation::ChangeAmount { to: yen(0) }, &s, at);
     assert_eq!(r.code(), "invalid_amount");
     assert!(!r.message_ja().contains("取消"), "{}", r.message_ja());
+}
+
+#[test]
+fn cancelling_a_subscription_cycle_on_amazon_keeps_its_recurring_permission_open() {
+    let at = jst(2026, 11, 15, 12, 0, 0);
+    let mut s = amazon(PaymentState::Authorized, 1_980, 1_980, 0, 0, at);
+    s.recurring_permission = true;
+    // Within the authorisation: Cancel Charge only, no Close Charge Permission.
+    let p = plan(Operation::Cancel, &s, at).unwrap();
+    assert_eq!(calls(&p), vec![GatewayCall::AmazonCancelCharge]);
+    assert_eq!(p.outcome.state, PaymentState::Voided);
+    // Expired: Amazon cancels the charge itself; nothing is called and the permission stays.
+    let later = UnixMillis(at.0 + 31 * 86_400_000);
+    let p = plan(Operation::Cancel, &s, later).unwrap();
+    assert!(calls(&p).is_empty(), "{:?}", calls(&p));
+    assert_eq!(p.outcome.state, PaymentState::Expired);
+    // A one-time permission is closed as before.
+    s.recurring_permission = false;
+    let p = plan(Operation::Cancel, &s, at).unwrap();
+    assert!(
+        calls(&p).contains(&GatewayCall::AmazonCloseChargePermission {
+            cancel_pending_charges: false
+        })
+    );
 }

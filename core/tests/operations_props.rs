@@ -433,6 +433,7 @@ fn begin(st: Start) -> (PaymentSnapshot, Gateway) {
                 first_authorized_at: Some(st.at),
                 last_transaction_at: Some(st.at),
                 gmo_status: Some(status),
+                recurring_permission: false,
             };
             let trade = GmoTrade {
                 status,
@@ -455,6 +456,7 @@ fn begin(st: Start) -> (PaymentSnapshot, Gateway) {
                 first_authorized_at: Some(st.at),
                 last_transaction_at: None,
                 gmo_status: None,
+                recurring_permission: false,
             };
             let charge = AmazonCharge {
                 state: ChargeState::Authorized,

@@ -31,6 +31,17 @@ async fn subscription(id: &str) -> Value {
     body
 }
 
+/// 解約 at the end of a test: later tests move the clock, and their cron runs would charge it.
+async fn cancel(id: &str) {
+    let (status, body) = merchant(
+        Method::POST,
+        &format!("/v1/subscriptions/{id}/cancel"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 fn charges(sub: &Value) -> Vec<Value> {
     sub["charges"].as_array().cloned().unwrap_or_default()
 }
@@ -113,9 +124,26 @@ async fn amazon_sign_up_then_each_cycle_is_one_create_charge_even_with_overlappi
     run_cron().await;
     assert_eq!(amazon_charges_on(&cp).await.len(), 1);
 
+    // 取消 of the sign-up's order (March, still 仮売上) cancels that charge only: the Recurring
+    // permission keeps paying the subscription (April below).
+    let (status, voided) = operate(&id_of(&paid), "cancel", None).await;
+    assert_eq!(status, 200, "{voided}");
+    assert_eq!(voided["state"], "voided", "{voided}");
+    let permission = amazon_object("charge-permissions", "chargePermissionId", &cp).await;
+    assert_eq!(
+        permission["statusDetails"]["state"], "Chargeable",
+        "{permission}"
+    );
+    assert!(
+        amazon_requests(Some("CloseChargePermission"), Some(&cp))
+            .await
+            .is_empty()
+    );
+
     set_clock(jst_noon(2027, 4, 5)).await;
     tokio::join!(run_cron(), run_cron());
-    let after = subscription(sub["id"].as_str().expect("id")).await;
+    let sub_id = sub["id"].as_str().expect("id").to_string();
+    let after = subscription(&sub_id).await;
     assert_eq!(charges(&after).len(), 2, "{after}");
     assert_eq!(after["next_charge_on"], "2027-05-05", "{after}");
     let at_amazon = amazon_charges_on(&cp).await;
@@ -143,6 +171,8 @@ async fn amazon_sign_up_then_each_cycle_is_one_create_charge_even_with_overlappi
     let (status, captured) = operate(&id_of(&april), "capture", None).await;
     assert_eq!(status, 200, "{captured}");
     assert_eq!(captured["state"], "captured", "{captured}");
+    // Other tests' cron runs must not charge this one (their clocks move on).
+    cancel(&sub_id).await;
     real_clock().await;
 }
 
@@ -198,6 +228,7 @@ async fn a_charge_over_the_monthly_cap_is_refused_before_amazon_is_called() {
         2,
         "June's ¥60,000 and July's: {at_amazon:?}"
     );
+    cancel(&id).await;
     real_clock().await;
 }
 
@@ -380,5 +411,6 @@ async fn a_lost_create_charge_answer_is_settled_by_the_same_key_never_a_second_c
         !repeats.is_empty() && repeats.iter().all(|r| r["replayed"] == true),
         "only replays after the lost answer: {repeats:?}"
     );
+    cancel(&id).await;
     real_clock().await;
 }

@@ -90,7 +90,14 @@ fn authorized(
                 .ok_or(Refusal::MissingGatewayRecord {
                     what: "authorization time",
                 })?;
-            if expiry.is_expired(now) {
+            if expiry.is_expired(now) && snapshot.recurring_permission {
+                // Amazon cancels the expired Charge itself (ExpiredUnused); the permission pays
+                // the subscription's later cycles and stays open: nothing to call.
+                plan.outcome = Record {
+                    state: PaymentState::Expired,
+                    ..plan.outcome
+                };
+            } else if expiry.is_expired(now) {
                 // Amazon cancels the Charge itself (ExpiredUnused), maybe not yet at this very
                 // moment: closing the permission with cancelPendingCharges covers both.
                 plan.then(
@@ -108,6 +115,10 @@ fn authorized(
                     ..plan.outcome
                 };
                 plan.then(GatewayCall::AmazonCancelCharge, voided);
+                if snapshot.recurring_permission {
+                    // A 定期購入's permission: only this cycle's charge is cancelled.
+                    return Ok(plan);
+                }
                 // [U] whether Amazon closes a OneTime permission by itself once its charge is
                 // cancelled; closing it ourselves is harmless, and if this call fails the payment
                 // is 取消 already (nothing was charged).

@@ -136,6 +136,9 @@ pub struct PaymentSnapshot {
     pub last_transaction_at: Option<UnixMillis>,
     /// GMO's transaction status as kessai last saw it (card only).
     pub gmo_status: Option<TranStatus>,
+    /// Amazon Pay: the charge permission is a 定期購入's Recurring one (it pays later cycles),
+    /// so 取消 cancels the charge only and never closes the permission.
+    pub recurring_permission: bool,
 }
 
 impl PaymentSnapshot {
@@ -172,6 +175,7 @@ impl PaymentSnapshot {
                 self.last_transaction_at
             },
             gmo_status: record.gmo_status,
+            recurring_permission: self.recurring_permission,
         }
     }
 

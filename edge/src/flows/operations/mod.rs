@@ -117,6 +117,9 @@ pub fn snapshot_of(row: &PaymentRow) -> ApiResult<PaymentSnapshot> {
             .map(JstDateTime::to_unix)
             .or(authorized_at),
         gmo_status,
+        // A 定期購入's Amazon permission (a cycle's charge or the sign-up's) stays open on 取消.
+        recurring_permission: row.is_amazon()
+            && (row.subscription_id.is_some() || row.subscription_plan.is_some()),
     })
 }
 
