@@ -270,16 +270,39 @@ async fn hard_declined_is_unpaid_at_once_until_the_wallet_is_fixed_and_cancel_cl
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["status"], "unpaid", "{again}");
 
-    // The buyer updates the payment method on Amazon; the shop retries: paid, 有効 again.
+    // The buyer updates the payment method on Amazon: the permission's IPN (Chargeable again)
+    // makes the subscription 有効 with the owed cycle due, and the next cron run charges it.
+    // (IPN delivery is on only here: other tests count their own events.)
+    let ipn_url = format!("{}/api/amazonpay2/ipn.php", stack().edge);
+    let (status, _) =
+        amazon_sandbox_post("/__sandbox/amazon/ipn/url", json!({ "url": ipn_url })).await;
+    assert_eq!(status, 200);
     let (status, _) = amazon_sandbox_post(
         &format!("/__sandbox/amazon/charge-permissions/{cp}/wallet"),
         json!({ "declines": null }),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, recovered) =
-        merchant(Method::POST, &format!("/v1/subscriptions/{id}/retry"), None).await;
-    assert_eq!(status, 200, "{recovered}");
+    let mut back = subscription(&id).await;
+    for _ in 0..60 {
+        if back["status"] == "active" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        back = subscription(&id).await;
+    }
+    let (status, _) =
+        amazon_sandbox_post("/__sandbox/amazon/ipn/url", json!({ "url": null })).await;
+    assert_eq!(status, 200);
+    assert_eq!(back["status"], "active", "recovered by the IPN: {back}");
+    assert!(
+        back["events"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|e| e["kind"] == "amazon_payment_method_updated")),
+        "{back}"
+    );
+    run_cron().await;
+    let recovered = subscription(&id).await;
     assert_eq!(recovered["status"], "active", "{recovered}");
     assert_eq!(recovered["next_charge_on"], "2027-08-15", "{recovered}");
     let authorized = amazon_charges_on(&cp)

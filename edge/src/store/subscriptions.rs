@@ -172,6 +172,18 @@ impl Store<'_> {
         Ok(())
     }
 
+    /// The subscriptions charged on an Amazon charge permission.
+    pub async fn subscriptions_on_permission(
+        &self,
+        charge_permission_id: &str,
+    ) -> ApiResult<Vec<SubscriptionRow>> {
+        self.all(
+            "SELECT * FROM subscriptions WHERE json_extract(model, '$.source.charge_permission_id') = ?1 LIMIT 10",
+            &[s(charge_permission_id)],
+        )
+        .await
+    }
+
     /// Every payment on an Amazon charge permission (for its monthly cap), newest first.
     pub async fn payments_of_charge_permission(
         &self,

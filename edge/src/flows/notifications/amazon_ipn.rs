@@ -11,6 +11,7 @@
 //! certificate, topic, merchant) answer 400/403 so SNS stops; they are logged with the reason
 //! only, never the body.
 
+use super::super::subscriptions::amazon as amazon_subscriptions;
 use super::{Kinds, Observed, process};
 use crate::config::{AmazonConfig, Config};
 use crate::gateways::amazon::AmazonClient;
@@ -150,6 +151,15 @@ pub async fn process_amazon(
     charge_permission_id: &str,
     detail: &Value,
 ) -> Result<&'static str, Refusal> {
+    // A 定期購入's permission Chargeable again (the buyer updated the payment method on
+    // Amazon) brings its 未決済 subscription back; the payment itself is processed as usual.
+    if detail.get("object_type").and_then(Value::as_str) == Some("CHARGE_PERMISSION") {
+        match amazon_subscriptions::permission_changed(store, cfg, charge_permission_id).await {
+            Ok(0) => {}
+            Ok(n) => worker::console_log!("Amazon IPN: {n} subscription(s) chargeable again"),
+            Err(e) => worker::console_warn!("Amazon IPN: subscriptions not checked: {}", e.code),
+        }
+    }
     // A recurring charge permission (定期購入) has one payment per cycle: a Charge's IPN names
     // its own; anything else goes to the permission's payment.
     let by_charge = match (

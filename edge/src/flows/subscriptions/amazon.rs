@@ -9,13 +9,16 @@ use crate::gateways::amazon::AmazonClient;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
-use crate::store::{Event, PaymentRow, Store};
+use crate::store::{Event as PaymentEvent, PaymentRow, Store};
+use kessai_core::amazon::status::ChargePermissionState;
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::operations::PaymentMethod;
 use kessai_core::payment::{PaymentState, Phase};
 use kessai_core::subscription::amazon_limit::check_charge;
-use kessai_core::subscription::{ChargeDate, RecurringCharge, RecurringChargeState};
+use kessai_core::subscription::{
+    ChargeDate, Event, RecurringCharge, RecurringChargeState, SubscriptionStatus,
+};
 use serde_json::json;
 
 /// Cancelled subscriptions whose charge permission one run closes at most.
@@ -56,7 +59,7 @@ pub(super) async fn charge(
             next.amazon_charge_permission_id = Some(charge_permission_id.to_string());
             next.last_error_code = Some(refusal.code().to_string());
             next.last_error_info = None;
-            let ev = Event {
+            let ev = PaymentEvent {
                 actor: "system",
                 kind: "amazon_charge_refused",
                 detail: json!({ "charge_permission_id": charge_permission_id, "code": refusal.code(), "message": refusal.message_en() }),
@@ -130,6 +133,63 @@ pub(super) async fn close_permission(
             .await?;
     }
     Ok(closed)
+}
+
+/// A charge permission's IPN: a 未決済 subscription on it whose permission Amazon says is
+/// Chargeable again (the buyer updated the payment method on Amazon) is 有効 again with the owed
+/// cycle due today (the model's `SourceChanged`, same permission); the next cron run charges
+/// it. Returns how many recovered.
+pub async fn permission_changed(
+    store: &Store<'_>,
+    cfg: &Config,
+    charge_permission_id: &str,
+) -> ApiResult<usize> {
+    let Some(amazon) = cfg.amazon.as_ref() else {
+        return Ok(0);
+    };
+    let unpaid: Vec<SubscriptionRow> = store
+        .subscriptions_on_permission(charge_permission_id)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.subscription()
+                .is_ok_and(|s| s.status == SubscriptionStatus::Unpaid)
+        })
+        .collect();
+    if unpaid.is_empty() {
+        return Ok(0);
+    }
+    let permission = AmazonClient::new(amazon)
+        .get_charge_permission(charge_permission_id)
+        .await
+        .map_err(ApiError::from)?;
+    if permission.state() != Some(ChargePermissionState::Chargeable) {
+        return Ok(0);
+    }
+    let mut recovered = 0;
+    for row in unpaid {
+        let sub = row.subscription()?;
+        let today = ChargeDate::of_instant(platform::now());
+        let event = Event::SourceChanged {
+            source: sub.source.clone(),
+            today,
+        };
+        let Ok(t) = sub.apply(&event, &cfg.subscription_retry) else {
+            continue;
+        };
+        let ev = SubscriptionEvent {
+            actor: "gateway",
+            kind: "amazon_payment_method_updated",
+            detail: json!({ "charge_permission_id": charge_permission_id, "status": t.subscription.status.as_str() }),
+        };
+        if store
+            .update_subscription(&row, &t.subscription, platform::now().0, &ev)
+            .await?
+        {
+            recovered += 1;
+        }
+    }
+    Ok(recovered)
 }
 
 /// The Cron Trigger's step: permissions of cancelled subscriptions not closed yet (a close that

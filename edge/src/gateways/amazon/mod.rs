@@ -12,8 +12,8 @@ use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use kessai_core::amazon::button;
 use kessai_core::amazon::model::{
-    CancelCharge, CaptureCharge, Charge, CheckoutSession, CloseChargePermission, CreateCharge,
-    CreateRefund, MerchantMetadata, Price, to_json,
+    CancelCharge, CaptureCharge, Charge, ChargePermission, CheckoutSession, CloseChargePermission,
+    CreateCharge, CreateRefund, MerchantMetadata, Price, to_json,
 };
 use kessai_core::amazon::request::{self, ApiConfig, Environment, HttpMethod, api};
 use kessai_core::amazon::signing::Algorithm;
@@ -147,6 +147,18 @@ impl<'a> AmazonClient<'a> {
         });
         self.call(api::create_charge(), Some(body), Some(key), "CreateCharge")
             .await
+    }
+
+    pub async fn get_charge_permission(
+        &self,
+        charge_permission_id: &str,
+    ) -> Result<ChargePermission, ReadError> {
+        self.read(
+            api::get_charge_permission(charge_permission_id),
+            None,
+            "GetChargePermission",
+        )
+        .await
     }
 
     pub async fn get_charge(&self, charge_id: &str) -> Result<Charge, ReadError> {
