@@ -478,22 +478,31 @@ async fn the_gmo_sandbox_notifies_a_console_sale_and_the_edge_applies_it_once() 
     })
     .await;
     assert_eq!(count(&after, "gmo_notification_applied"), 1, "{after}");
-    let deliveries: Value = client()
-        .get(format!("{}/__sandbox/notify/deliveries", stack().sandbox))
-        .send()
-        .await
-        .expect("sandbox reachable")
-        .json()
-        .await
-        .expect("json");
-    let sale = deliveries
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|d| d["order_id"] == order.as_str() && d["status"] == "SALES")
-        })
-        .cloned()
-        .expect("a SALES notification");
+    // The edge may apply the notification before the sandbox has recorded its answer: wait
+    // for the record (a few seconds at most).
+    let mut sale = Value::Null;
+    for _ in 0..40 {
+        let deliveries: Value = client()
+            .get(format!("{}/__sandbox/notify/deliveries", stack().sandbox))
+            .send()
+            .await
+            .expect("sandbox reachable")
+            .json()
+            .await
+            .expect("json");
+        sale = deliveries
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|d| d["order_id"] == order.as_str() && d["status"] == "SALES")
+            })
+            .cloned()
+            .expect("a SALES notification");
+        if sale["delivered"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     assert_eq!(sale["delivered"], true, "{sale}");
     assert_eq!(
         sale["answers"].as_array().and_then(|a| a.last()).cloned(),
