@@ -38,11 +38,13 @@ pub const GMO_KINDS: [&str; 6] = [
     "gmo_e92_busy",
 ];
 /// Amazon fault kinds: answer dropped after Amazon committed; answer later than the edge's
-/// timeout (committed); 429 (throttled, nothing executed); 500/503 (nothing executed, or
-/// committed: at random).
-pub const AMAZON_KINDS: [&str; 4] = [
+/// timeout (committed); the call still running at Amazon when the edge gives up
+/// (`execute_late`); 429 (throttled, nothing executed); 500/503 (nothing executed, or committed:
+/// at random).
+pub const AMAZON_KINDS: [&str; 5] = [
     "amazon_answer_dropped",
     "amazon_slow",
+    "amazon_execute_late",
     "amazon_429",
     "amazon_5xx",
 ];
@@ -489,6 +491,10 @@ async fn arm_amazon_one(s: &Shared, rng: &mut Rng, api: &str, object_id: &str) {
     match kind {
         "amazon_answer_dropped" => spec["drop_answer"] = json!(true),
         "amazon_slow" => spec["delay_ms"] = json!(TEST_AMAZON_TIMEOUT_MS + 1_000),
+        "amazon_execute_late" => {
+            spec["delay_ms"] = json!(TEST_AMAZON_TIMEOUT_MS + 1_000);
+            spec["execute_late"] = json!(true);
+        }
         "amazon_429" => spec["status"] = json!(429),
         _ => {
             spec["status"] = json!(if rng.chance(0.5) { 500 } else { 503 });
@@ -955,9 +961,9 @@ async fn operate_once(
     let first = op_call(s, idx, id, endpoint, body.as_ref()).await;
     let outcome = match first {
         Some(outcome) => Some(outcome),
-        // The merchant left with 確認中 presses 再照会 half of the time, and tries the
-        // operation again if the payment is still where it was (a probe for a second capture,
-        // cancel or refund).
+        // The merchant left with 確認中 presses 再照会 half of the time, and, half of the time,
+        // tries the operation again if the payment is back where it was (a probe for a second
+        // capture, cancel or refund); otherwise what the 再照会 said is taken as final.
         None if rng.chance(0.5) => {
             let _ = edge(
                 s,
@@ -968,7 +974,7 @@ async fn operate_once(
             )
             .await;
             let now = payment_state(s, id).await;
-            if now.is_some() && now == before {
+            if now.is_some() && now == before && rng.chance(0.5) {
                 s.note(format!("{endpoint} again after 再照会"));
                 op_call(s, idx, id, endpoint, body.as_ref()).await
             } else {

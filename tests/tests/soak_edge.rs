@@ -128,3 +128,39 @@ async fn a_capture_still_running_at_gmo_is_not_settled_back_to_authorized() {
 async fn a_cancel_still_running_at_gmo_is_not_settled_back_to_captured() {
     reconcile_while_the_call_still_runs("cancel", true, "voided").await;
 }
+
+/// The same on Amazon Pay, found by the soak with `amazon_execute_late` faults (the call held
+/// back at Amazon past the edge's 4 s timeout): a 再照会 while the Capture Charge / Cancel Charge /
+/// Create Refund still ran read the charge as before and settled 仮売上 (or 実売上 without the
+/// refund); then the call executed at Amazon. Now the charge as before proves nothing within the
+/// in-flight window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amazon_capture_still_running_is_not_settled_back_to_authorized() {
+    let _turn = TURN.lock().await;
+    let (p, charge) = authorized_amazon_payment(3_300).await;
+    let id = id_of(&p);
+    let delay = TEST_AMAZON_TIMEOUT_MS + 2_500;
+    amazon_fault(json!({ "api": "CaptureCharge", "object_id": charge, "delay_ms": delay, "execute_late": true }))
+        .await;
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(status, 202, "capture with the call still running: {body}");
+
+    let (status, body) = operate(&id, "reconcile", None).await;
+    assert_eq!(status, 200, "reconcile: {body}");
+    assert_eq!(
+        body["state"], "unknown",
+        "a reconcile within the in-flight window must not adopt the charge as it was: {body}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let (status, body) = operate(&id, "reconcile", None).await;
+    assert_eq!(status, 200, "reconcile: {body}");
+    assert_eq!(body["state"], "captured", "{body}");
+    let at_amazon = amazon_object("charges", "chargeId", &charge).await;
+    assert_eq!(
+        at_amazon["statusDetails"]["state"], "Captured",
+        "{at_amazon}"
+    );
+    let captures = amazon_requests(Some("CaptureCharge"), Some(&charge)).await;
+    assert_eq!(captures.len(), 1, "one Capture Charge: {captures:?}");
+}

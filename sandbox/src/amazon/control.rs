@@ -130,6 +130,8 @@ pub struct FaultSpec {
     status: Option<u16>,
     #[serde(default)]
     commit: bool,
+    #[serde(default)]
+    execute_late: bool,
     tag: Option<String>,
 }
 
@@ -153,6 +155,7 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         || (!spec.drop_answer && spec.delay_ms == 0 && spec.status.is_none())
         || !status_ok
         || (spec.status.is_some() && spec.drop_answer)
+        || (spec.execute_late && (spec.status.is_some() || spec.drop_answer || spec.delay_ms == 0))
     {
         return bad_request(
             "api must be set, times ≥ 1, and drop_answer, delay_ms or status (429, 5xx) given",
@@ -167,6 +170,7 @@ pub async fn add_fault(AxState(shared): AxState<Shared>, body: axum::body::Bytes
         times: spec.times,
         status: spec.status,
         commit: spec.commit,
+        execute_late: spec.execute_late,
         tag: spec.tag,
     });
     Json(json!({ "armed": st.faults.len() })).into_response()
@@ -225,7 +229,9 @@ fn status_answer(status: u16) -> Response {
 
 /// Middleware around the API: an armed error-status fault for this call answers 429/5xx — before
 /// the call runs (nothing executed; logged as such), or, with `commit`, after a successful
-/// execution (the change stands, the answer says it failed). Other faults are left to the API.
+/// execution (the change stands, the answer says it failed). An `execute_late` fault holds the
+/// call back `delay_ms` before it runs (in its own task: it runs to the end even when the client
+/// has given up meanwhile). Other faults are left to the API.
 pub async fn status_fault(
     AxState(shared): AxState<Shared>,
     req: axum::extract::Request,
@@ -238,7 +244,7 @@ pub async fn status_fault(
     let fault = {
         let mut st = lock(&shared);
         let armed = |f: &Fault| {
-            f.status.is_some()
+            (f.status.is_some() || f.execute_late)
                 && f.times > 0
                 && f.api.eq_ignore_ascii_case(api)
                 && (f.object_id.is_none() || f.object_id == object)
@@ -250,8 +256,7 @@ pub async fn status_fault(
                 if st.faults[i].times == 0 {
                     st.faults.remove(i);
                 }
-                if !f.commit {
-                    let status = f.status.unwrap_or(500);
+                if let (Some(status), false) = (f.status, f.commit) {
                     st.record(super::state::LogEntry {
                         seq: 0,
                         at_unix_ms: 0,
@@ -272,6 +277,13 @@ pub async fn status_fault(
     };
     match fault {
         None => next.run(req).await,
+        Some(f) if f.status.is_none() => {
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(f.delay_ms)).await;
+                next.run(req).await
+            });
+            task.await.unwrap_or_else(|_| status_answer(500))
+        }
         Some(f) if !f.commit => status_answer(f.status.unwrap_or(500)),
         Some(f) => {
             let resp = next.run(req).await;

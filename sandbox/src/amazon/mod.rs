@@ -196,6 +196,7 @@ impl AmazonSandboxHandle {
             times: 1,
             status: None,
             commit: false,
+            execute_late: false,
             tag: None,
         });
     }

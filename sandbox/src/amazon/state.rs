@@ -272,6 +272,9 @@ pub struct Fault {
     /// executing the call (throttled / down before it ran), or after it (`commit`).
     pub status: Option<u16>,
     pub commit: bool,
+    /// Hold the call back `delay_ms` before executing it (still running at "Amazon" when the
+    /// client gives up), instead of executing at once and answering late.
+    pub execute_late: bool,
     /// The caller's own label (e.g. the soak's fault kind), shown by `GET …/faults`.
     pub tag: Option<String>,
 }

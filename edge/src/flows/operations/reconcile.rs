@@ -13,7 +13,7 @@ use crate::http::ApiResult;
 use crate::platform;
 use crate::store::{Claim, Event, PaymentRow, Store};
 use kessai_core::amazon::model::Price;
-use kessai_core::amazon::status::ChargeCanceledReason;
+use kessai_core::amazon::status::{ChargeCanceledReason, ChargeState};
 use kessai_core::gmo::api::Answer;
 use kessai_core::jst::JstDateTime;
 use kessai_core::money::Jpy;
@@ -62,7 +62,9 @@ pub async fn reconcile_operation(
         PaymentMethod::Card => observe_card(cfg, &row, &mut claimed, in_flight).await,
         PaymentMethod::AmazonPay => match cfg.amazon.as_ref() {
             None => None,
-            Some(amazon) => observe_amazon(&AmazonClient::new(amazon), &row, &mut claimed).await,
+            Some(amazon) => {
+                observe_amazon(&AmazonClient::new(amazon), &row, &mut claimed, in_flight).await
+            }
         },
     };
     match adopted {
@@ -165,11 +167,15 @@ async fn observe_card(
 }
 
 /// Get Charge: the state Amazon's charge implies and Amazon's side, with the amounts written
-/// into `claimed`; `None` when Amazon cannot tell or the charge is still in flight.
+/// into `claimed`; `None` when Amazon cannot tell or the charge is still in flight. `in_flight`:
+/// the operation's call may still be running at Amazon, so a charge that shows nothing it
+/// changed (still authorised with nothing captured before, or captured and refunded exactly as
+/// kessai recorded before the step) proves nothing yet.
 async fn observe_amazon(
     client: &AmazonClient<'_>,
     row: &PaymentRow,
     claimed: &mut PaymentRow,
+    in_flight: bool,
 ) -> Option<(PaymentState, Value)> {
     let charge_id = row.amazon_charge_id.clone().unwrap_or_default();
     let c = client.get_charge(&charge_id).await.ok()?;
@@ -184,6 +190,18 @@ async fn observe_amazon(
     // record reuses its idempotency key.
     let refunded = yen(&c.refunded_amount).max(Jpy::from_stored(row.refunded_amount.unwrap_or(0)));
     let state = c.state()?;
+    let before = |v: Option<i64>| v.unwrap_or(0);
+    let unchanged = match state {
+        ChargeState::Authorized => before(row.captured_amount) == 0,
+        ChargeState::Captured => {
+            captured.yen() == before(row.captured_amount)
+                && yen(&c.refunded_amount).yen() == before(row.refunded_amount)
+        }
+        _ => false,
+    };
+    if in_flight && unchanged {
+        return None;
+    }
     let to = state_from_amazon_charge(
         state,
         c.reason_code().and_then(ChargeCanceledReason::parse),
