@@ -242,6 +242,23 @@ pub async fn subscriptions_page(State(shop): State<Storefront>, headers: HeaderM
     )
 }
 
+/// The form's plan, if it names one and its nonce (the `Idempotency-Key`'s part) is well formed.
+fn checked_plan(plan: &str, nonce: &str) -> Option<&'static Plan> {
+    let nonce_ok = (16..=64).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_hexdigit());
+    PLANS.iter().find(|p| p.key == plan).filter(|_| nonce_ok)
+}
+
+/// A sign-up form the page did not make (or an old one): back to the list with a message.
+fn unreadable_form(shop: &Storefront, sid: &str) -> Response {
+    set_flash(
+        shop,
+        sid,
+        false,
+        "お申し込み内容を確認できませんでした。もう一度お試しください。",
+    );
+    Redirect::to("/mypage/subscriptions").into_response()
+}
+
 #[derive(Deserialize)]
 pub struct CheckoutSignUpForm {
     plan: String,
@@ -260,17 +277,8 @@ pub async fn checkout_sign_up(
         Ok(m) => m,
         Err(page) => return *page,
     };
-    let plan = PLANS.iter().find(|p| p.key == form.plan);
-    let nonce_ok =
-        (16..=64).contains(&form.nonce.len()) && form.nonce.bytes().all(|b| b.is_ascii_hexdigit());
-    let (Some(plan), true) = (plan, nonce_ok) else {
-        set_flash(
-            &shop,
-            &sid,
-            false,
-            "お申し込み内容を確認できませんでした。もう一度お試しください。",
-        );
-        return Redirect::to("/mypage/subscriptions").into_response();
+    let Some(plan) = checked_plan(&form.plan, &form.nonce) else {
+        return unreadable_form(&shop, &sid);
     };
     let order_id = format!("SUB{}", &form.nonce[..12]);
     let body = json!({
@@ -355,18 +363,11 @@ pub async fn subscribe(
         Ok(m) => m,
         Err(page) => return *page,
     };
-    let plan = PLANS.iter().find(|p| p.key == form.plan);
-    let seq = form.card_seq.parse::<u32>().ok();
-    let nonce_ok =
-        (16..=64).contains(&form.nonce.len()) && form.nonce.bytes().all(|b| b.is_ascii_hexdigit());
-    let (Some(plan), Some(seq), true) = (plan, seq, nonce_ok) else {
-        set_flash(
-            &shop,
-            &sid,
-            false,
-            "お申し込み内容を確認できませんでした。もう一度お試しください。",
-        );
-        return Redirect::to("/mypage/subscriptions").into_response();
+    let (Some(plan), Ok(seq)) = (
+        checked_plan(&form.plan, &form.nonce),
+        form.card_seq.parse::<u32>(),
+    ) else {
+        return unreadable_form(&shop, &sid);
     };
     let key = format!("demo-sub-{}-{}", member.id, form.nonce);
     let body = json!({

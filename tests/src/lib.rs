@@ -32,6 +32,8 @@ pub struct Urls {
     pub state_dir: std::path::PathBuf,
     /// Console operators of this run: (name, password); the edge holds only their hashes.
     pub operators: Vec<(String, String)>,
+    /// wrangler dev's V8 inspector port (the CPU profiler of `scripts/profile-edge.sh`).
+    pub inspector_port: u16,
 }
 
 /// GMO timeout the test edge uses; the sandbox's delay fault exceeds it to simulate a lost answer.
@@ -107,6 +109,7 @@ fn stack_with(test_clock: bool, three_d_secure: &'static str) -> Urls {
                                 edge: stack.edge_url.clone(),
                                 storefront: stack.storefront_url.clone(),
                                 state_dir: stack.state_dir.clone(),
+                                inspector_port: stack.inspector_port,
                                 operators: stack
                                     .operators
                                     .iter()
@@ -958,4 +961,30 @@ pub async fn post_amazon_ipn(envelope: &Value) -> (u16, Value) {
         .expect("edge reachable");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 定期購入 (issue #15)
+
+/// 12:00 JST on `y`-`m`-`d`, as Unix ms (for [`set_clock`]).
+pub fn jst_noon(y: i32, m: u32, d: u32) -> i64 {
+    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * mm as i32 + 2) / 5 + d as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = i64::from(era) * 146_097 + i64::from(doe) - 719_468;
+    days * 86_400_000 + 3 * 3_600_000
+}
+
+/// The merchant API's view of subscription `id` (with its charges and history).
+pub async fn subscription_of(id: &str) -> Value {
+    let (status, body) = merchant(
+        reqwest::Method::GET,
+        &format!("/v1/subscriptions/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
 }

@@ -222,9 +222,7 @@ async fn issuer_declines(code: Option<&str>) {
 }
 
 async fn subscription(id: &str) -> Value {
-    let (status, sub) = merchant(Method::GET, &format!("/v1/subscriptions/{id}"), None).await;
-    assert_eq!(status, 200, "{sub}");
-    sub
+    subscription_of(id).await
 }
 
 #[tokio::test]

@@ -25,11 +25,8 @@ async fn goto(c: &Client, path: &str) {
         .unwrap_or_else(|e| panic!("{path}: {e}"));
 }
 
-/// The merchant API's view of subscription `id`.
 async fn subscription(id: &str) -> Value {
-    let (status, v) = merchant(Method::GET, &format!("/v1/subscriptions/{id}"), None).await;
-    assert_eq!(status, 200, "{v}");
-    v
+    subscription_of(id).await
 }
 
 async fn checked(c: &Client, css: &str) -> bool {

@@ -15,25 +15,12 @@ use tokio::sync::Mutex;
 
 static CLOCK: Mutex<()> = Mutex::const_new(());
 
-/// 12:00 JST on `y`-`m`-`d`, as Unix ms.
-fn jst_noon(y: i32, m: u32, d: u32) -> i64 {
-    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * mm as i32 + 2) / 5 + d as i32 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = i64::from(era) * 146_097 + i64::from(doe) - 719_468;
-    days * 86_400_000 + 3 * 3_600_000
-}
-
 async fn subscribe(body: Value) -> (u16, Value) {
     merchant(Method::POST, "/v1/subscriptions", Some(body)).await
 }
 
 async fn subscription(id: &str) -> Value {
-    let (status, body) = merchant(Method::GET, &format!("/v1/subscriptions/{id}"), None).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    subscription_of(id).await
 }
 
 async fn act(id: &str, what: &str) -> (u16, Value) {

@@ -109,6 +109,24 @@ async fn settle(
     store.settle_leased(next, to, now, &ev).await
 }
 
+/// The outcome is unknown: left `unknown` for the same call again (never a guess).
+async fn open_outcome(
+    store: &Store<'_>,
+    row: PaymentRow,
+    detail: serde_json::Value,
+    now: i64,
+) -> ApiResult<PaymentRow> {
+    settle(
+        store,
+        row,
+        PaymentState::Unknown,
+        "amazon_outcome_unknown",
+        detail,
+        now,
+    )
+    .await
+}
+
 /// Create Charge for the claimed payment, and what its answer means.
 async fn send(
     store: &Store<'_>,
@@ -143,29 +161,13 @@ async fn send(
         Err(TransportError::Lost(why)) => {
             worker::console_warn!("payment {}: Create Charge answer lost: {why}", claimed.id);
             let detail = json!({ "reason": why });
-            return settle(
-                store,
-                claimed,
-                PaymentState::Unknown,
-                "amazon_outcome_unknown",
-                detail,
-                now,
-            )
-            .await;
+            return open_outcome(store, claimed, detail, now).await;
         }
     };
     if (200..=201).contains(&answer.status) {
         let Ok(charge) = serde_json::from_str::<Charge>(&answer.body) else {
             let detail = json!({ "reason": "unreadable Create Charge answer" });
-            return settle(
-                store,
-                claimed,
-                PaymentState::Unknown,
-                "amazon_outcome_unknown",
-                detail,
-                now,
-            )
-            .await;
+            return open_outcome(store, claimed, detail, now).await;
         };
         return adopt(store, claimed, &charge, now).await;
     }
@@ -187,15 +189,7 @@ async fn refused(
         // No answer worth trusting: ask again later with the same key.
         AmazonErrorClass::Unavailable => {
             let detail = json!({ "status": answer.status });
-            settle(
-                store,
-                claimed,
-                PaymentState::Unknown,
-                "amazon_outcome_unknown",
-                detail,
-                now,
-            )
-            .await
+            open_outcome(store, claimed, detail, now).await
         }
         // Nothing was done: the next run tries again (same key).
         AmazonErrorClass::Throttled => {
@@ -291,15 +285,7 @@ async fn adopt(
         )
         | None => {
             worker::console_error!("payment {}: unexpected Create Charge answer", row.id);
-            settle(
-                store,
-                row,
-                PaymentState::Unknown,
-                "amazon_outcome_unknown",
-                detail,
-                now,
-            )
-            .await
+            open_outcome(store, row, detail, now).await
         }
     }
 }
