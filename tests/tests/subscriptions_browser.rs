@@ -238,16 +238,16 @@ async fn a_member_signs_up_at_checkout_with_amazon_pay_and_the_cron_charges_the_
     assert!(text.contains("有効"), "{text}");
     assert_eq!(rows(&c).await, 1);
 
-    // The next cycle: moved to today by the merchant, charged by the Cron Trigger on the
-    // permission (Create Charge), 仮売上.
+    // The next cycle, charged now on the permission (Create Charge), 仮売上: the test
+    // environment's 次回分を今すぐ課金 (only this subscription; a cron run here would also charge
+    // the other test's).
     let (status, moved) = merchant(
         Method::POST,
-        &format!("/v1/subscriptions/{id}"),
-        Some(serde_json::json!({ "next_charge_on": jst_today() })),
+        &format!("/v1/subscriptions/{id}/charge-now"),
+        None,
     )
     .await;
     assert_eq!(status, 200, "{moved}");
-    run_cron().await;
     let charged = subscription(&id).await;
     let charges = charged["charges"].as_array().cloned().unwrap_or_default();
     assert_eq!(charges.len(), 2, "{charged}");
@@ -255,25 +255,4 @@ async fn a_member_signs_up_at_checkout_with_amazon_pay_and_the_cron_charges_the_
         charges.iter().all(|p| p["state"] == "authorized"),
         "{charged}"
     );
-}
-
-/// Today's JST date, `YYYY-MM-DD`.
-fn jst_today() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-        + 9 * 3600;
-    let days = now.div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
