@@ -80,6 +80,8 @@ pub struct Stack {
     /// their PBKDF2 hashes): `operator` and `manager`.
     pub operators: Vec<OperatorLogin>,
     pub state_dir: PathBuf,
+    /// wrangler dev's V8 inspector (DevTools protocol over WebSocket; `scripts/profile-edge.sh`).
+    pub inspector_port: u16,
     wrangler: Option<Child>,
 }
 
@@ -330,6 +332,7 @@ impl Stack {
             storefront_url,
             operators,
             state_dir,
+            inspector_port,
             wrangler,
         };
         // The storefront opens only once the edge answers, so its first checkout works.

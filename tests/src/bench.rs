@@ -127,3 +127,112 @@ pub fn start(default: usize) -> (usize, crate::Urls, Vec<i32>) {
     }
     (n, urls, pids)
 }
+
+// Set-ups shared by the benchmarks and `profile_edge` (scripts/profile-edge.sh).
+
+/// A customer with one card stored by a registration (`THREE_D_SECURE=off` in the bench stack),
+/// and `n` subscriptions on it, all due today (JST). Answers the subscription ids.
+pub async fn due_subscriptions(n: usize) -> Vec<String> {
+    use crate::*;
+    use serde_json::json;
+    let customer = order_id("bench-member");
+    let (status, p) = merchant(
+        reqwest::Method::POST,
+        "/v1/payments",
+        Some(json!({ "order_id": order_id("CARD"), "capture": "verify", "customer": customer })),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    let token = token_for(kessai_sandbox::test_cards::APPROVED).await;
+    let (status, answer) = widget_post(&p, json!({ "token": token })).await;
+    assert_eq!(status, 200, "{answer}");
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let (status, sub) = merchant(
+            reqwest::Method::POST,
+            "/v1/subscriptions",
+            Some(json!({ "customer": customer, "card_seq": 0, "amount": 1_000 + i as i64, "cycle": "days:30" })),
+        )
+        .await;
+        assert_eq!(status, 201, "subscription {i}: {sub}");
+        ids.push(sub["id"].as_str().unwrap_or_default().to_string());
+    }
+    ids
+}
+
+/// The next charge date of each of `ids` (the shop's list of active subscriptions).
+pub async fn next_dates(ids: &[String]) -> Vec<String> {
+    let (_, list) = crate::merchant(
+        reqwest::Method::GET,
+        "/v1/subscriptions?status=active",
+        None,
+    )
+    .await;
+    list["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|s| {
+                    s["id"]
+                        .as_str()
+                        .is_some_and(|id| ids.iter().any(|x| x == id))
+                })
+                .filter_map(|s| s["next_charge_on"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `n` authorised (仮売上) card payments, 8 set up at a time; answers their ids.
+pub async fn authorized_card_payments(n: usize) -> Vec<String> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(0..n)
+        .map(|i| async move { crate::authorized_card_payment(1_000 + (i as i64 % 500)).await })
+        .buffered(8)
+        .map(|p| crate::id_of(&p))
+        .collect()
+        .await
+}
+
+/// `n` IPN envelopes signed by the Amazon sandbox, each its own NotificationId, for a charge
+/// permission no payment holds (no Amazon call follows on the edge).
+pub async fn signed_ipns(n: usize, run: &str) -> Vec<String> {
+    let urls = crate::stack();
+    let http = crate::client();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let message = serde_json::json!({
+            "MerchantID": "A3KESSAISANDBOX",
+            "ObjectType": "CHARGE",
+            "ObjectId": format!("S03-BENCH-{run}-C{i:05}"),
+            "ChargePermissionId": format!("S03-BENCH-{run}"),
+            "NotificationType": "STATE_CHANGE",
+            "NotificationId": format!("bench-{run}-{i}"),
+            "NotificationVersion": "V2",
+        })
+        .to_string();
+        let env: serde_json::Value = http
+            .post(format!("{}/__sandbox/amazon/ipn/sign", urls.amazon_sandbox))
+            .json(&serde_json::json!({ "message": message }))
+            .send()
+            .await
+            .expect("sandbox reachable")
+            .json()
+            .await
+            .expect("envelope");
+        out.push(env.to_string());
+    }
+    out
+}
+
+/// POSTs one IPN envelope to the edge; it must answer 200.
+pub async fn post_ipn(envelope: &str) {
+    let r = crate::client()
+        .post(format!("{}/api/amazonpay2/ipn.php", crate::stack().edge))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .body(envelope.to_string())
+        .send()
+        .await
+        .expect("edge reachable");
+    assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
+}
