@@ -94,6 +94,22 @@ pub async fn within_timeout<T, E>(
     }
 }
 
+/// A fetch answer's whole body in one `arrayBuffer()` (#17: `worker::Response::bytes` reads it
+/// chunk by chunk through a stream reader, several JS calls per answer). The error is the
+/// runtime's message.
+pub async fn response_bytes(resp: worker::Response) -> Result<Vec<u8>, String> {
+    let web: web_sys::Response = resp.into();
+    let message = |e: JsValue| {
+        e.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| e.as_string())
+            .unwrap_or_else(|| "body unreadable".to_string())
+    };
+    let promise = web.array_buffer().map_err(message)?;
+    let buf = JsFuture::from(promise).await.map_err(message)?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
 /// Why a WebCrypto call failed. Always a runtime or configuration fault, never the caller's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CryptoError(pub &'static str);

@@ -89,11 +89,29 @@ fn allowed_origin(req: &Request, cfg: &Config, path: &str) -> ApiResult<Option<S
     }
 }
 
+thread_local! {
+    /// The configuration, read once per isolate (#17: reading ~30 vars and secrets through the
+    /// JS boundary cost more per request than routing). The vars and secrets of a deployment
+    /// never change under a running isolate (a new deployment or `.env` starts a new one).
+    static CONFIG: std::cell::RefCell<Option<std::rc::Rc<Config>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The isolate's configuration; a configuration error is not kept (each request reports it).
+fn config(env: &Env) -> ApiResult<std::rc::Rc<Config>> {
+    if let Some(cfg) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(cfg);
+    }
+    let cfg = std::rc::Rc::new(Config::from_env(env)?);
+    CONFIG.with(|c| *c.borrow_mut() = Some(cfg.clone()));
+    Ok(cfg)
+}
+
 /// Every request of the `fetch` event.
 pub async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
     let method = req.method();
     let path = req.path();
-    let cfg = match Config::from_env(env) {
+    let cfg = match config(env) {
         Ok(c) => c,
         Err(e) => return error_response(&e),
     };

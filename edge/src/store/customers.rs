@@ -40,13 +40,17 @@ impl Store<'_> {
         gmo_member_id: &str,
         now: i64,
     ) -> ApiResult<Option<CustomerRow>> {
-        self.run(
+        // One round trip (#17): the insert and the read of the row that won, in one batch.
+        let insert = self.stmt(
             "INSERT INTO customers (customer_id, gmo_member_id, created_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(customer_id) DO NOTHING",
             &[s(customer_id), s(gmo_member_id), n(now)],
-        )
-        .await?;
-        self.customer(customer_id).await
+        )?;
+        let read = self.stmt(
+            "SELECT gmo_member_id, member_saved, default_card_seq FROM customers WHERE customer_id = ?1",
+            &[s(customer_id)],
+        )?;
+        self.batch_last_first(vec![insert, read]).await
     }
 
     pub async fn set_default_card(&self, customer_id: &str, card_seq: i64) -> ApiResult<()> {

@@ -58,6 +58,19 @@ impl Store<'_> {
         self.stmt(sql, args)?.first::<T>(None).await.map_err(d1)
     }
 
+    /// Runs `stmts` in one batch (one round trip, in order, as one transaction) and answers the
+    /// first row of the last one: a write and the read of what it left, without a second trip.
+    pub(crate) async fn batch_last_first<T: serde::de::DeserializeOwned>(
+        &self,
+        stmts: Vec<D1PreparedStatement>,
+    ) -> ApiResult<Option<T>> {
+        let results = self.db.batch(stmts).await.map_err(d1)?;
+        match results.last() {
+            Some(last) => Ok(last.results::<T>().map_err(d1)?.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
     /// Every row of a query.
     pub(crate) async fn all<T: serde::de::DeserializeOwned>(
         &self,

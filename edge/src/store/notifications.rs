@@ -45,7 +45,8 @@ impl Store<'_> {
         new: &NewNotification<'_>,
         now: i64,
     ) -> ApiResult<NotificationRow> {
-        self.run(
+        // One round trip (#17): the insert and the read of its row in one batch, in this order.
+        let insert = self.stmt(
             "INSERT OR IGNORE INTO notifications (source, dedupe_key, message_id, kind, object_type, object_id, \
                charge_permission_id, status, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8)",
             &[
@@ -58,14 +59,14 @@ impl Store<'_> {
                 opt(new.charge_permission_id),
                 n(now),
             ],
-        )
-        .await?;
-        self.first(
+        )?;
+        let read = self.stmt(
             "SELECT id, status FROM notifications WHERE dedupe_key = ?1",
             &[s(new.dedupe_key)],
-        )
-        .await?
-        .ok_or_else(|| ApiError::internal("notification row vanished"))
+        )?;
+        self.batch_last_first(vec![insert, read])
+            .await?
+            .ok_or_else(|| ApiError::internal("notification row vanished"))
     }
 
     /// Ends a `received` notification with its `status` and what it did.

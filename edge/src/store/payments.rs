@@ -205,6 +205,34 @@ impl Store<'_> {
         Ok(res.first().map(changes) == Some(1))
     }
 
+    /// A 定期購入 attempt's payment in one round trip (#17; was five): created once under its
+    /// order id (a payment an earlier or concurrent run created is kept, and the `created` event
+    /// is written only with a new row, as [`Store::insert_payment`]), tagged with its
+    /// subscription unless it already carries one, and read back.
+    pub async fn insert_subscription_payment(
+        &self,
+        p: &NewPayment<'_>,
+        ev: &Event<'_>,
+        subscription_id: &str,
+    ) -> ApiResult<Option<PaymentRow>> {
+        let insert = self.stmt(
+            "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data, customer_id, subscription_plan) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(order_id) DO NOTHING",
+            &[s(p.id), s(p.client_secret), s(p.order_id), n(p.amount), s(p.capture.as_str()), s(p.gmo_order_id), n(p.now),
+              opt(p.customer_name), opt(p.risk_data), opt(p.customer_id), opt(p.subscription_plan)],
+        )?;
+        let event = self.event_stmt(p.id, p.now, None, Some(PaymentState::RequiresPayment), ev)?;
+        let tag = self.stmt(
+            "UPDATE payments SET subscription_id = ?2 WHERE order_id = ?1 AND subscription_id IS NULL",
+            &[s(p.order_id), s(subscription_id)],
+        )?;
+        let read = self.stmt(
+            "SELECT * FROM payments WHERE order_id = ?1",
+            &[s(p.order_id)],
+        )?;
+        self.batch_last_first(vec![insert, event, tag, read]).await
+    }
+
     /// Replaces the 3-D Secure risk data of a payment nothing was charged on yet.
     pub async fn set_risk_data(&self, id: &str, risk_data: &str) -> ApiResult<bool> {
         self.run(

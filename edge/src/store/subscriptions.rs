@@ -277,18 +277,4 @@ impl Store<'_> {
         )
         .await
     }
-
-    /// Marks a payment as one attempt of `subscription_id` (set once, right after its creation).
-    pub async fn tag_subscription_payment(
-        &self,
-        payment_id: &str,
-        subscription_id: &str,
-    ) -> ApiResult<()> {
-        self.run(
-            "UPDATE payments SET subscription_id = ?2 WHERE id = ?1 AND subscription_id IS NULL",
-            &[s(payment_id), s(subscription_id)],
-        )
-        .await?;
-        Ok(())
-    }
 }

@@ -389,37 +389,29 @@ async fn attempt_payment(
     due: &DueCharge,
 ) -> ApiResult<PaymentRow> {
     let order_id = due.key(&row.id).order_id();
-    if store.payment_by_order(&order_id).await?.is_none() {
-        let (id, secret, gmo_order_id) = new_payment_ids()?;
-        let new = NewPayment {
-            id: &id,
-            client_secret: &secret,
-            order_id: &order_id,
-            amount: due.amount.yen(),
-            capture: CaptureMode::Manual,
-            gmo_order_id: &gmo_order_id,
-            now: platform::now().0,
-            customer_name: None,
-            risk_data: None,
-            customer_id: Some(&row.customer_id),
-            subscription_plan: None,
-        };
-        let ev = PaymentEvent {
-            actor: "system",
-            kind: "created",
-            detail: json!({ "amount": due.amount.yen(), "capture": "manual", "subscription_id": row.id, "scheduled_on": due.scheduled_on.to_string(), "attempt": due.attempt }),
-        };
-        // A concurrent run may have created it first: that one is used below.
-        store.insert_payment(&new, &ev).await?;
-    }
-    let payment = store
-        .payment_by_order(&order_id)
+    let (id, secret, gmo_order_id) = new_payment_ids()?;
+    let new = NewPayment {
+        id: &id,
+        client_secret: &secret,
+        order_id: &order_id,
+        amount: due.amount.yen(),
+        capture: CaptureMode::Manual,
+        gmo_order_id: &gmo_order_id,
+        now: platform::now().0,
+        customer_name: None,
+        risk_data: None,
+        customer_id: Some(&row.customer_id),
+        subscription_plan: None,
+    };
+    let ev = PaymentEvent {
+        actor: "system",
+        kind: "created",
+        detail: json!({ "amount": due.amount.yen(), "capture": "manual", "subscription_id": row.id, "scheduled_on": due.scheduled_on.to_string(), "attempt": due.attempt }),
+    };
+    // One batch: created unless a concurrent or earlier run did (that one is used), tagged before
+    // anything reaches GMO (the tag makes the charge merchant-initiated: no 3-D Secure), read.
+    store
+        .insert_subscription_payment(&new, &ev, &row.id)
         .await?
-        .ok_or_else(|| ApiError::internal("subscription payment vanished"))?;
-    // Before anything reaches GMO: the tag makes the charge merchant-initiated (no 3-D Secure).
-    if payment.subscription_id.is_none() {
-        store.tag_subscription_payment(&payment.id, &row.id).await?;
-        return store.existing_payment(&payment.id).await;
-    }
-    Ok(payment)
+        .ok_or_else(|| ApiError::internal("subscription payment vanished"))
 }

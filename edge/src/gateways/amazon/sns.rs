@@ -82,7 +82,7 @@ pub async fn fetch_text(url: &str) -> Result<String, Refusal> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let call = async {
-        let mut resp = Fetch::Request(request)
+        let resp = Fetch::Request(request)
             .send_with_signal(&signal)
             .await
             .map_err(|e| refuse(502, format!("certificate fetch failed: {e}")))?;
@@ -92,8 +92,7 @@ pub async fn fetch_text(url: &str) -> Result<String, Refusal> {
                 format!("certificate fetch answered HTTP {}", resp.status_code()),
             ));
         }
-        let bytes = resp
-            .bytes()
+        let bytes = platform::response_bytes(resp)
             .await
             .map_err(|e| refuse(502, format!("certificate unreadable: {e}")))?;
         if bytes.len() > MAX_CERT {

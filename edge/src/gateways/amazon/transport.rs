@@ -6,7 +6,7 @@
 //! key, signatures, `Authorization` headers, buyer tokens.
 
 use super::signing::sign_pss;
-use crate::platform::within_timeout;
+use crate::platform::{self, within_timeout};
 use kessai_core::amazon::request::{HttpMethod, SignedRequest, UnsignedRequest};
 use std::time::Duration;
 use wasm_bindgen::JsValue;
@@ -90,14 +90,15 @@ impl AmazonTransport<'_> {
         let signal = controller.signal();
         let fetch = Fetch::Request(request);
         let call = async {
-            let mut resp = fetch
+            let resp = fetch
                 .send_with_signal(&signal)
                 .await
                 .map_err(|e| TransportError::Lost(e.to_string()))?;
             let status = resp.status_code();
-            let body = resp.text().await.map_err(|e| {
-                TransportError::Lost(format!("HTTP {status}, body unreadable: {e}"))
-            })?;
+            let unreadable =
+                |e: String| TransportError::Lost(format!("HTTP {status}, body unreadable: {e}"));
+            let bytes = platform::response_bytes(resp).await.map_err(unreadable)?;
+            let body = String::from_utf8(bytes).map_err(|e| unreadable(e.to_string()))?;
             Ok(Answer { status, body })
         };
         within_timeout(call, controller, self.timeout_ms, TransportError::Lost).await

@@ -1,7 +1,7 @@
 //! How to talk to GMO-PG: form POST in CP932, timeout, and the E92 back-off.
 //! What the answers mean is decided by the caller with `kessai_core::gmo::errors`.
 
-use crate::platform::within_timeout;
+use crate::platform::{self, within_timeout};
 use kessai_core::gmo::codec::{Params, decode_response, encode_form};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors};
 use std::time::Duration;
@@ -42,7 +42,7 @@ impl GmoTransport<'_> {
         let signal = controller.signal();
         let fetch = Fetch::Request(req);
         let call = async {
-            let mut resp = fetch
+            let resp = fetch
                 .send_with_signal(&signal)
                 .await
                 .map_err(|e| TransportError::Unknown(e.to_string()))?;
@@ -52,10 +52,9 @@ impl GmoTransport<'_> {
                     resp.status_code()
                 )));
             }
-            let bytes = resp
-                .bytes()
+            let bytes = platform::response_bytes(resp)
                 .await
-                .map_err(|e| TransportError::Unknown(e.to_string()))?;
+                .map_err(TransportError::Unknown)?;
             decode_response(&bytes)
                 .map_err(|e| TransportError::Unknown(format!("undecodable answer: {e:?}")))
         };
