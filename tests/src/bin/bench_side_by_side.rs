@@ -598,7 +598,7 @@ async fn main() {
         "  kessai: button (D1, RSA-PSS) + review (Get+Update CS, D1) + result (Complete CS + Get Charge, D1); workerd under wrangler dev, local D1"
     );
     println!(
-        "  node:   create (Create CS, SQLite) + review ({}Update CS, SQLite) + result (Complete CS{}, SQLite); {} , {}, Amazon Pay Node SDK 2.3.4",
+        "  node:   create (Create CS, SQLite) + review ({}Update CS, SQLite) + result (Complete CS{}, SQLite); Node {}, {}, Amazon Pay Node SDK 2.3.4",
         if minimal { "" } else { "Get+" },
         if minimal { "" } else { " + Get Charge" },
         stats["node"].as_str().unwrap_or("?"),
