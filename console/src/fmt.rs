@@ -203,6 +203,22 @@ pub fn subscription_source(source: &Value) -> String {
     }
 }
 
+/// 定期購入 list's 前回の課金: the newest attempt's state, and why it failed (「未決済（カード会社が拒否）」).
+pub fn last_charge(last: &Value) -> String {
+    let Some(label) = last["state_label_ja"].as_str() else {
+        return "—".into();
+    };
+    let why = match last["error"].as_str() {
+        None => return label.to_string(),
+        Some("card_declined") => "カード会社が拒否",
+        Some("monthly_cap_exceeded") => "Amazon Pay の月間上限",
+        Some("amazon_declined") => "Amazon Pay が拒否",
+        Some(c) if c.starts_with("card_") => "カードを利用できません",
+        Some(_) => "エラー",
+    };
+    format!("{label}（{why}）")
+}
+
 /// 定期購入's history: what happened, in Japanese.
 pub fn subscription_event_label(kind: &str) -> String {
     match kind {
@@ -258,6 +274,23 @@ pub fn subscription_event_detail(kind: &str, d: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn last_charge_says_the_state_and_why_it_failed() {
+        assert_eq!(last_charge(&Value::Null), "—");
+        assert_eq!(
+            last_charge(&json!({ "state_label_ja": "仮売上", "error": null })),
+            "仮売上"
+        );
+        assert_eq!(
+            last_charge(&json!({ "state_label_ja": "未決済", "error": "card_declined" })),
+            "未決済（カード会社が拒否）"
+        );
+        assert_eq!(
+            last_charge(&json!({ "state_label_ja": "未決済", "error": "monthly_cap_exceeded" })),
+            "未決済（Amazon Pay の月間上限）"
+        );
+    }
 
     #[test]
     fn card_used_says_stored_or_new_and_saved() {

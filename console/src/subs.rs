@@ -201,6 +201,7 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
                     <th>"次回課金日"</th>
                     <th>"状態"</th>
                     <th>"支払方法"</th>
+                    <th>"前回の課金"</th>
                     {move || unpaid_list().then(|| view! { <th>"再オーソリの結果"</th> })}
                 </tr>
             </thead>
@@ -225,6 +226,7 @@ pub fn SubscriptionList(session: Session) -> impl IntoView {
                             <td>{fmt::date(&s["next_charge_on"])}</td>
                             <td class="status">{s["status_label_ja"].as_str().unwrap_or("").to_string()}</td>
                             <td>{fmt::subscription_source(&s["source"])}</td>
+                            <td class="last-charge">{fmt::last_charge(&s["last_charge"])}</td>
                             {with_checks.then(|| view! {
                                 <td class="result">
                                     {move || results.with(|r| r.iter().find(|x| x.id == id_result).map(|x| {

@@ -284,6 +284,12 @@ pub fn subscription_view(
         "cycle_label_ja": sub.cycle.label_ja(),
         "next_charge_on": sub.next_charge_on.to_string(),
         "due_on": row.due_on,
+        // The list's 前回の課金 (only the list query reads it).
+        "last_charge": row.last_charge_state.as_deref().and_then(PaymentState::parse).map(|st| json!({
+            "state": st.as_str(),
+            "state_label_ja": st.label_ja(),
+            "error": row.last_charge_error,
+        })),
         "dunning": sub.dunning.map(|d| json!({
             "first_failed_on": d.first_failed_on.to_string(),
             "failed_attempts": d.failed_attempts,

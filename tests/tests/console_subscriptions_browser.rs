@@ -262,6 +262,9 @@ async fn operator_bulk_retries_an_unpaid_subscription_in_the_console() {
     filter(&c, "unpaid").await;
     assert!(row_shown(&c, "unpaid", &id).await);
     let row = format!("#subscriptions tr[data-subscription-id='{id}']");
+    // 前回の課金: the last attempt, declined by the issuer.
+    let last = wait_for_text(&c, &format!("{row} td.last-charge"), "未決済").await;
+    assert_eq!(last, "未決済（カード会社が拒否）");
 
     // 再オーソリ on its page while the issuer still declines: said so, still 未決済, one more charge.
     click(&c, &format!("{row} a")).await;

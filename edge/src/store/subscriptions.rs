@@ -22,6 +22,12 @@ pub struct SubscriptionRow {
     /// When Amazon confirmed closing a cancelled subscription's charge permission (0014).
     #[serde(default)]
     pub source_closed_at: Option<i64>,
+    /// The newest attempt's payment state and error code (only the console's list reads them:
+    /// 前回の課金).
+    #[serde(default)]
+    pub last_charge_state: Option<String>,
+    #[serde(default)]
+    pub last_charge_error: Option<String>,
 }
 
 impl SubscriptionRow {
@@ -217,8 +223,11 @@ impl Store<'_> {
         limit: i64,
     ) -> ApiResult<Vec<SubscriptionRow>> {
         self.all(
-            "SELECT * FROM subscriptions WHERE (?1 IS NULL OR status = ?1) \
-             ORDER BY created_at DESC, id DESC LIMIT ?2",
+            "SELECT s.*, \
+               (SELECT p.state FROM payments p WHERE p.subscription_id = s.id ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1) AS last_charge_state, \
+               (SELECT p.last_error_code FROM payments p WHERE p.subscription_id = s.id ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1) AS last_charge_error \
+             FROM subscriptions s WHERE (?1 IS NULL OR s.status = ?1) \
+             ORDER BY s.created_at DESC, s.id DESC LIMIT ?2",
             &[opt(status), n(limit)],
         )
         .await
