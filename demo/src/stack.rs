@@ -142,6 +142,17 @@ impl Stack {
     /// Starts everything and waits until the edge answers `/health`. The edge and the widget must
     /// have been built (`scripts/build.sh`).
     pub async fn start(opts: StackOptions) -> Result<Stack, StackError> {
+        Stack::start_inner(opts, false).await
+    }
+
+    /// [`Stack::start`] on a copy of the edge bundle taken now (`<state>/edge-build/`), so a
+    /// rebuild of `edge/build/` meanwhile does not make wrangler reload the worker under a
+    /// benchmark (#17: a reload restarts workerd, and its CPU counters with it).
+    pub async fn start_snapshot(opts: StackOptions) -> Result<Stack, StackError> {
+        Stack::start_inner(opts, true).await
+    }
+
+    async fn start_inner(opts: StackOptions, snapshot: bool) -> Result<Stack, StackError> {
         let root = repo_root();
         for built in ["edge/build/index.js", "widget/dist/kessai.js"] {
             if !root.join(built).exists() {
@@ -241,6 +252,39 @@ impl Stack {
         std::fs::write(&env_file, format!("{env_text}EDGE_PUBLIC_URL={edge_url}\n"))
             .map_err(err("env file"))?;
         let persist = state_dir.join("wrangler-state");
+        // The snapshot: the bundle copied, and wrangler.toml copied with absolute paths and
+        // `main` on the copy (a script argument alone would drop the config's bindings).
+        let config = if snapshot {
+            let copy = state_dir.join("edge-build");
+            std::fs::create_dir_all(&copy).map_err(err("edge snapshot"))?;
+            // `KESSAI_EDGE_BUILD`: another build to snapshot (a before/after comparison).
+            let build = std::env::var_os("KESSAI_EDGE_BUILD")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("edge/build"));
+            for f in ["index.js", "index_bg.wasm"] {
+                std::fs::copy(build.join(f), copy.join(f)).map_err(err("edge snapshot"))?;
+            }
+            let mut toml = std::fs::read_to_string(root.join("wrangler.toml"))
+                .map_err(err("wrangler.toml"))?;
+            for (from, to) in [
+                ("edge/build/index.js", copy.join("index.js")),
+                ("widget/dist", root.join("widget/dist")),
+                ("edge/migrations", root.join("edge/migrations")),
+            ] {
+                let quoted = format!("\"{from}\"");
+                if !toml.contains(&quoted) {
+                    return Err(StackError(format!(
+                        "wrangler.toml has no {quoted} to snapshot"
+                    )));
+                }
+                toml = toml.replace(&quoted, &format!("{:?}", to.to_string_lossy()));
+            }
+            let path = state_dir.join("wrangler.toml");
+            std::fs::write(&path, toml).map_err(err("edge snapshot"))?;
+            Some(path)
+        } else {
+            None
+        };
 
         let status = wrangler_command(&state_dir)
             .args([
@@ -287,6 +331,11 @@ impl Stack {
                 "--inspector-port",
                 &inspector_port.to_string(),
             ])
+            .args(
+                config
+                    .iter()
+                    .flat_map(|c| [std::ffi::OsStr::new("--config"), c.as_os_str()]),
+            )
             .arg("--persist-to")
             .arg(&persist)
             .arg("--env-file")

@@ -236,3 +236,69 @@ pub async fn post_ipn(envelope: &str) {
         .expect("edge reachable");
     assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
 }
+
+/// On-CPU time of every thread of `pids`, in nanoseconds: the first field of
+/// `/proc/<pid>/task/<tid>/schedstat` (the scheduler's own account, to the nanosecond; utime +
+/// stime move in 10 ms ticks, too coarse for one request).
+pub fn cpu_ns(pids: &[i32]) -> u64 {
+    let mut total = 0;
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let path = task.path().join("schedstat");
+            if let Some(ns) = std::fs::read_to_string(path).ok().and_then(|t| {
+                t.split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+            }) {
+                total += ns;
+            }
+        }
+    }
+    total
+}
+
+/// Per-request workerd CPU (ms, from [`cpu_ns`]) of requests sent one at a time.
+pub struct PerRequest {
+    pub sorted_ms: Vec<f64>,
+}
+
+impl PerRequest {
+    /// The `q` quantile (0.5 = median, 0.99 = p99), nearest rank.
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.sorted_ms.is_empty() {
+            return 0.0;
+        }
+        let rank =
+            ((q * self.sorted_ms.len() as f64).ceil() as usize).clamp(1, self.sorted_ms.len());
+        self.sorted_ms[rank - 1]
+    }
+}
+
+/// [`measure`], with each request's own workerd CPU (threads' schedstat before and after it).
+pub async fn measure_each<F, Fut>(pids: &[i32], n: usize, mut one: F) -> (Sample, PerRequest)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let cpu0 = cpu_ms(pids);
+    let t0 = Instant::now();
+    let mut each = Vec::with_capacity(n);
+    for _ in 0..n {
+        let before = cpu_ns(pids);
+        one().await;
+        each.push(cpu_ns(pids).saturating_sub(before) as f64 / 1e6);
+    }
+    let wall = t0.elapsed().as_secs_f64() * 1000.0;
+    let cpu = cpu_ms(pids) - cpu0;
+    each.sort_by(f64::total_cmp);
+    (
+        Sample {
+            cpu_ms_per_req: cpu / n as f64,
+            wall_ms_per_req: wall / n as f64,
+        },
+        PerRequest { sorted_ms: each },
+    )
+}

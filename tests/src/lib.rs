@@ -92,7 +92,14 @@ fn stack_with(test_clock: bool, three_d_secure: &'static str) -> Urls {
                         three_d_secure,
                         ..StackOptions::default()
                     };
-                    match Stack::start(opts).await {
+                    // Benchmarks (no test clock) run on a snapshot of the bundle: another
+                    // engineer's rebuild must not reload the worker mid-measurement.
+                    let started = if test_clock {
+                        Stack::start(opts).await
+                    } else {
+                        Stack::start_snapshot(opts).await
+                    };
+                    match started {
                         Ok(stack) => {
                             let urls = Urls {
                                 sandbox: stack.sandbox_url.clone(),
