@@ -107,7 +107,7 @@ async fn reconcile_while_the_call_still_runs(endpoint: &str, captured_first: boo
     assert_eq!(status, 409, "no second {endpoint} while open: {again}");
 
     // Once GMO has executed it, the next 再照会 adopts it.
-    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    tokio::time::sleep(Duration::from_millis(5_000)).await;
     let (status, body) = operate(&id, "reconcile", None).await;
     assert_eq!(status, 200, "reconcile: {body}");
     assert_eq!(body["state"], to, "{body}");
@@ -152,7 +152,7 @@ async fn an_amazon_capture_still_running_is_not_settled_back_to_authorized() {
         "a reconcile within the in-flight window must not adopt the charge as it was: {body}"
     );
 
-    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    tokio::time::sleep(Duration::from_millis(5_000)).await;
     let (status, body) = operate(&id, "reconcile", None).await;
     assert_eq!(status, 200, "reconcile: {body}");
     assert_eq!(body["state"], "captured", "{body}");
