@@ -269,13 +269,38 @@ impl Store<'_> {
         .await
     }
 
-    /// The payment of an Amazon charge (a Charge's IPN).
-    pub async fn payment_by_amazon_charge(&self, charge_id: &str) -> ApiResult<Option<PaymentRow>> {
-        self.first(
+    /// The payment an Amazon Pay IPN is about, in one round trip (#17; was two when the first
+    /// missed): the payment holding the charge when the IPN names one (a 定期購入 permission has
+    /// one payment per cycle), else the charge permission's payment. Both reads in one batch.
+    pub async fn payment_for_amazon_ipn(
+        &self,
+        charge_id: Option<&str>,
+        charge_permission_id: &str,
+    ) -> ApiResult<Option<PaymentRow>> {
+        let Some(charge_id) = charge_id else {
+            return self
+                .payment_by_charge_permission(charge_permission_id)
+                .await;
+        };
+        let by_charge = self.stmt(
             "SELECT * FROM payments WHERE amazon_charge_id = ?1 LIMIT 1",
             &[s(charge_id)],
-        )
-        .await
+        )?;
+        let by_permission = self.stmt(
+            "SELECT * FROM payments WHERE amazon_charge_permission_id = ?1 LIMIT 1",
+            &[s(charge_permission_id)],
+        )?;
+        for res in self
+            .db
+            .batch(vec![by_charge, by_permission])
+            .await
+            .map_err(d1)?
+        {
+            if let Some(row) = res.results::<PaymentRow>().map_err(d1)?.into_iter().next() {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
     }
 
     /// The payment of an Amazon charge permission (Amazon Pay IPN).

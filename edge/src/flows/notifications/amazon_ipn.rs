@@ -162,21 +162,16 @@ pub async fn process_amazon(
     }
     // A recurring charge permission (定期購入) has one payment per cycle: a Charge's IPN names
     // its own; anything else goes to the permission's payment.
-    let by_charge = match (
+    let charge_id = match (
         detail.get("object_type").and_then(Value::as_str),
         detail.get("object_id").and_then(Value::as_str),
     ) {
-        (Some("CHARGE"), Some(charge_id)) => store.payment_by_amazon_charge(charge_id).await?,
+        (Some("CHARGE"), Some(charge_id)) => Some(charge_id),
         _ => None,
     };
-    let payment = match by_charge {
-        Some(p) => Some(p),
-        None => {
-            store
-                .payment_by_charge_permission(charge_permission_id)
-                .await?
-        }
-    };
+    let payment = store
+        .payment_for_amazon_ipn(charge_id, charge_permission_id)
+        .await?;
     let Some(payment) = payment else {
         store
             .finish_notification(row, "unmatched", None, &json!({}), platform::now().0)
