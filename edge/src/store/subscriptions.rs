@@ -146,7 +146,10 @@ impl Store<'_> {
     pub async fn pending_sign_ups(&self, limit: i64) -> ApiResult<Vec<crate::store::PaymentRow>> {
         self.all(
             "SELECT * FROM payments WHERE subscription_plan IS NOT NULL AND subscription_id IS NULL \
-             AND state IN ('authorized', 'captured', 'verified') ORDER BY updated_at LIMIT ?1",
+             AND state IN ('authorized', 'captured', 'verified') \
+             AND NOT EXISTS (SELECT 1 FROM payment_events e WHERE e.payment_id = payments.id \
+                             AND e.kind = 'subscription_sign_up_failed') \
+             ORDER BY updated_at LIMIT ?1",
             &[n(limit)],
         )
         .await

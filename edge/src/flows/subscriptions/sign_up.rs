@@ -40,6 +40,14 @@ pub async fn after_checkout(store: &Store<'_>, cfg: &Config, payment_id: &str) -
     row.subscription_plan.as_ref()?;
     match set_up(store, cfg, &row).await {
         Ok(id) => id,
+        // A transient failure (GMO unreachable, D1 busy: 5xx) is tried again by the sweep.
+        Err(e) if e.status >= 500 => {
+            worker::console_warn!("sign-up {payment_id}: not set up yet: {}", e.code);
+            None
+        }
+        // The card was not stored, or is gone or expired: later cycles could never be charged.
+        // Recorded once (the sweep skips it); the shop sees it on the payment and asks the
+        // customer again.
         Err(e) => {
             worker::console_warn!("sign-up {payment_id}: not set up: {}", e.code);
             let detail = json!({ "code": e.code });
