@@ -11,36 +11,6 @@
 
 use kessai_tests::bench::{self, measure_each};
 use kessai_tests::*;
-use serde_json::{Value, json};
-
-async fn sign(n: usize, run: &str) -> Vec<String> {
-    let urls = stack();
-    let http = client();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let message = json!({
-            "MerchantID": "A3KESSAISANDBOX",
-            "ObjectType": "CHARGE",
-            "ObjectId": format!("S03-BENCH-{run}-C{i:05}"),
-            "ChargePermissionId": format!("S03-BENCH-{run}"),
-            "NotificationType": "STATE_CHANGE",
-            "NotificationId": format!("bench-{run}-{i}"),
-            "NotificationVersion": "V2",
-        })
-        .to_string();
-        let env: Value = http
-            .post(format!("{}/__sandbox/amazon/ipn/sign", urls.amazon_sandbox))
-            .json(&json!({ "message": message }))
-            .send()
-            .await
-            .expect("sandbox reachable")
-            .json()
-            .await
-            .expect("envelope");
-        out.push(env.to_string());
-    }
-    out
-}
 
 #[tokio::main]
 async fn main() {
@@ -49,8 +19,8 @@ async fn main() {
     let edge = urls.edge.clone();
     let ipn = format!("{edge}/api/amazonpay2/ipn.php");
     let run = format!("{}", std::process::id());
-    let warm = sign(20, &format!("{run}w")).await;
-    let envelopes = sign(n, &run).await;
+    let warm = bench::signed_ipns(20, &format!("{run}w")).await;
+    let envelopes = bench::signed_ipns(n, &run).await;
 
     let post = |body: String| {
         let http = http.clone();
