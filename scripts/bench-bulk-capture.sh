@@ -12,4 +12,4 @@ cd "$ROOT"
 [ -f edge/build/index.js ] || bash scripts/build-edge.sh
 [ -f widget/dist/kessai.js ] || bash scripts/build-widget.sh
 # The runner only sends requests and reads /proc: dev profile.
-cargo run --quiet -p kessai-tests --bin bench_bulk_capture -- "$N" "$CHUNK"
+cargo run --quiet -p kessai-tests --features bench --bin bench_bulk_capture -- "$N" "$CHUNK"

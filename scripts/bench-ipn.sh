@@ -11,4 +11,4 @@ cd "$ROOT"
 [ -f edge/build/index.js ] || bash scripts/build-edge.sh
 [ -f widget/dist/kessai.js ] || bash scripts/build-widget.sh
 # The runner only sends requests and reads /proc (its own speed is not measured): dev profile.
-cargo run --quiet -p kessai-tests --bin bench_ipn -- "$N"
+cargo run --quiet -p kessai-tests --features bench --bin bench_ipn -- "$N"

