@@ -459,6 +459,87 @@ async fn bulk_capture_reports_every_payment() {
     assert_eq!(status, 400);
 }
 
+/// #17: a request's payments are read at once and claimed a group at a time (each its own
+/// compare-and-set), and a capture's step and outcome are written together: still exactly one
+/// AlterTran per payment, the same history, and every id answered in the order asked.
+#[tokio::test]
+async fn bulk_capture_in_groups_captures_each_payment_once() {
+    let mut ps = Vec::new();
+    for i in 0..7 {
+        ps.push(authorized_card_payment(1400 + i).await);
+    }
+    let ids: Vec<String> = ps.iter().map(id_of).collect();
+    // Captured before the bulk request: refused by its plan.
+    let (status, body) = operate(&ids[6], "capture", None).await;
+    assert_eq!(status, 200, "{body}");
+    let asked = vec![
+        ids[0].clone(),
+        ids[1].clone(),
+        ids[0].clone(), // twice in the first group
+        ids[2].clone(),
+        ids[3].clone(),
+        ids[4].clone(),
+        "pay_0000000000000000000000000000".to_string(),
+        ids[5].clone(),
+        ids[6].clone(),
+        ids[1].clone(), // again in the second group
+    ];
+    let (status, body) = merchant(
+        Method::POST,
+        "/v1/payments/bulk/capture",
+        Some(json!({ "payment_ids": asked })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["data"].as_array().expect("rows");
+    let got: Vec<(String, bool)> = rows
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap_or("").to_string(), r["ok"] == true))
+        .collect();
+    let want: Vec<(String, bool)> = asked
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), ![2, 6, 8, 9].contains(&i)))
+        .collect();
+    assert_eq!(got, want, "{body}");
+    let code = |i: usize| rows[i]["error"]["code"].as_str().unwrap_or("").to_string();
+    assert!(
+        ["operation_in_progress", "already_captured"].contains(&code(2).as_str()),
+        "{body}"
+    );
+    assert_eq!(code(6), "not_found");
+    assert_eq!(rows[6]["state"], Value::Null);
+    assert_eq!(
+        (code(8), rows[8]["state"].clone()),
+        ("already_captured".to_string(), json!("captured"))
+    );
+    assert_eq!(code(9), "already_captured");
+    assert_eq!(
+        (body["succeeded"].clone(), body["failed"].clone()),
+        (json!(6), json!(4))
+    );
+    for p in &ps {
+        let reqs = gateway_requests(&gmo_order(p)).await;
+        assert_eq!(count_api(&reqs, "AlterTran"), 1, "one capture: {reqs:?}");
+        assert_eq!(gmo_trade(&gmo_order(p)).await["status"], "SALES");
+        let after = payment(&id_of(p)).await;
+        assert_eq!(after["state"], "captured");
+        let kinds = event_kinds(&after);
+        let tail: Vec<&str> = kinds
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            tail,
+            ["operation_started", "operation_step", "capture"],
+            "{kinds:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_e90_capture_is_reconciled_and_left_authorized() {
     let p = authorized_card_payment(2400).await;

@@ -35,8 +35,26 @@ pub async fn operate(
     op: Operation,
     actor: &str,
 ) -> ApiResult<Reply> {
-    let now = platform::now().0;
     let row = store.existing_payment(id).await?;
+    planned(store, row, op, actor)?.run_alone(cfg).await
+}
+
+/// An operation planned on a payment as read, not yet claimed: [`operate`] claims and runs it
+/// at once; 一括売上確定 claims several in one batch first ([`Planned::claim_request`]).
+pub struct Planned<'a> {
+    run: Run<'a>,
+    row: PaymentRow,
+    state: PaymentState,
+}
+
+/// Plans `op` on `row` (the planner's refusal is the error).
+pub fn planned<'a>(
+    store: &'a Store<'a>,
+    row: PaymentRow,
+    op: Operation,
+    actor: &'a str,
+) -> ApiResult<Planned<'a>> {
+    let now = platform::now().0;
     let state = row.state()?;
     let snapshot = snapshot_of(&row)?;
     let plan = plan(op, &snapshot, UnixMillis(now)).map_err(|r| refusal_error(&r))?;
@@ -47,36 +65,103 @@ pub async fn operate(
         actor,
         now,
     };
-    if run.plan.is_local() {
-        return run.apply_locally(row, state).await;
+    Ok(Planned { run, row, state })
+}
+
+impl Planned<'_> {
+    /// Whether the plan calls no gateway (recorded at once, without a claim).
+    pub fn is_local(&self) -> bool {
+        self.run.plan.is_local()
     }
-    let mut row = run.claim(row, state).await?;
-    let runner = Runner { cfg };
-    for (index, step) in run.plan.steps.iter().enumerate() {
-        match runner.run_step(&row, index, step).await? {
-            StepResult::Done { detail, tran_date } => {
-                row = run.step_done(row, index, step, detail, tran_date).await?;
+
+    /// Claims the payment, runs the plan and settles it, as [`operate`] does.
+    pub async fn run_alone(self, cfg: &Config) -> ApiResult<Reply> {
+        let Planned { run, row, state } = self;
+        if run.plan.is_local() {
+            return run.apply_locally(row, state).await;
+        }
+        let claimed = run.claim(row, state).await?;
+        run.execute(cfg, claimed, state).await
+    }
+
+    /// The claim (`Store::claim_processing`'s arguments) a batch of claims writes for this one.
+    pub fn claim_request(&self) -> (PaymentRow, PaymentState, Event<'_>) {
+        self.run.claim_request(&self.row, self.state)
+    }
+
+    /// Runs the plan on the payment this run has claimed (`claimed`, as the claim left it).
+    pub async fn run_claimed(self, cfg: &Config, claimed: PaymentRow) -> ApiResult<Reply> {
+        self.run.execute(cfg, claimed, self.state).await
+    }
+}
+
+impl Run<'_> {
+    /// Runs the plan's steps on the claimed payment and settles it: the last step's record and
+    /// the outcome in one write.
+    async fn execute(
+        &self,
+        cfg: &Config,
+        mut row: PaymentRow,
+        state: PaymentState,
+    ) -> ApiResult<Reply> {
+        let runner = Runner { cfg };
+        let last = self.plan.steps.len().saturating_sub(1);
+        for (index, step) in self.plan.steps.iter().enumerate() {
+            match runner.run_step(&row, index, step).await? {
+                StepResult::Done { detail, tran_date } if index == last => {
+                    apply_record(&mut row, &step.on_success, self.now, tran_date.as_deref());
+                    let step_ev = self.step_done_event(index, step, detail);
+                    let settled = self
+                        .store
+                        .settle_leased_after_step(
+                            row,
+                            self.plan.outcome.state,
+                            self.now,
+                            &step_ev,
+                            &self.outcome_event(state),
+                        )
+                        .await?;
+                    return reply_with(&settled, &self.plan, 200);
+                }
+                StepResult::Done { detail, tran_date } => {
+                    row = self.step_done(row, index, step, detail, tran_date).await?;
+                }
+                StepResult::Refused {
+                    detail,
+                    gateway_code,
+                } => {
+                    return Err(self
+                        .step_refused(row, index, step, detail, gateway_code)
+                        .await?);
+                }
+                StepResult::Unknown { detail } => {
+                    return self.step_unknown(row, index, detail).await;
+                }
             }
-            StepResult::Refused {
-                detail,
-                gateway_code,
-            } => {
-                return Err(run
-                    .step_refused(row, index, step, detail, gateway_code)
-                    .await?);
-            }
-            StepResult::Unknown { detail } => return run.step_unknown(row, index, detail).await,
+        }
+        // A plan without steps that is not local: the outcome alone.
+        let settled = self
+            .store
+            .settle_leased(
+                row,
+                self.plan.outcome.state,
+                self.now,
+                &self.outcome_event(state),
+            )
+            .await?;
+        reply_with(&settled, &self.plan, 200)
+    }
+
+    /// The event of the plan's outcome, from the state the operation started in.
+    fn outcome_event(&self, state: PaymentState) -> Event<'_> {
+        let to = self.plan.outcome.state;
+        let kind = self.op.kind().as_str();
+        Event {
+            actor: self.actor,
+            kind,
+            detail: json!({ "operation": kind, "from": state.as_str(), "to": to.as_str(), "amount": self.plan.outcome.amount.yen(), "cancel_job": self.plan.cancel_job.map(|j| j.as_str()) }),
         }
     }
-    let to = run.plan.outcome.state;
-    let kind = run.op.kind().as_str();
-    let ev = Event {
-        actor,
-        kind,
-        detail: json!({ "operation": kind, "from": state.as_str(), "to": to.as_str(), "amount": run.plan.outcome.amount.yen(), "cancel_job": run.plan.cancel_job.map(|j| j.as_str()) }),
-    };
-    let settled = store.settle_leased(row, to, now, &ev).await?;
-    reply_with(&settled, &run.plan, 200)
 }
 
 impl Run<'_> {
@@ -107,6 +192,23 @@ impl Run<'_> {
     /// Claim: exactly one operation reaches the gateway. A lost claim is told why this
     /// operation cannot run now.
     async fn claim(&self, row: PaymentRow, state: PaymentState) -> ApiResult<PaymentRow> {
+        let (claimed, from, ev) = self.claim_request(&row, state);
+        match self
+            .store
+            .claim_processing(claimed, from, self.now, &ev)
+            .await?
+        {
+            Claim::Won(r) => Ok(r),
+            Claim::Lost(current) => Err(self.lost(&current)),
+        }
+    }
+
+    /// The claimed row (lease, the plan's starting record) and the claim's event.
+    fn claim_request(
+        &self,
+        row: &PaymentRow,
+        state: PaymentState,
+    ) -> (PaymentRow, PaymentState, Event<'_>) {
         let mut claimed = row.clone();
         claimed.lease_until = Some(self.now + LEASE_MS);
         claimed.first_authorized_at = row.first_authorized_at.or(row.authorized_at);
@@ -117,20 +219,18 @@ impl Run<'_> {
             kind: "operation_started",
             detail: json!({ "operation": self.kind(), "from": state.as_str(), "steps": plan_summary(&self.plan)["steps"] }),
         };
-        match self
-            .store
-            .claim_processing(claimed, state, self.now, &ev)
-            .await?
-        {
-            Claim::Won(r) => Ok(r),
-            Claim::Lost(current) => {
-                // Someone else changed the payment first: tell why this one cannot run now.
-                let snap = snapshot_of(&current)?;
-                match plan(self.op, &snap, UnixMillis(self.now)) {
-                    Err(r) => Err(refusal_error(&r)),
-                    Ok(_) => Err(changed_meanwhile()),
-                }
-            }
+        (claimed, state, ev)
+    }
+
+    /// Someone else changed the payment first: why this operation cannot run now.
+    fn lost(&self, current: &PaymentRow) -> ApiError {
+        let snap = match snapshot_of(current) {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        match plan(self.op, &snap, UnixMillis(self.now)) {
+            Err(r) => refusal_error(&r),
+            Ok(_) => changed_meanwhile(),
         }
     }
 
@@ -145,6 +245,20 @@ impl Run<'_> {
         d
     }
 
+    /// The history line of a step the gateway accepted.
+    fn step_done_event(&self, index: usize, step: &Step, detail: Value) -> Event<'_> {
+        Event {
+            actor: self.actor,
+            kind: "operation_step",
+            detail: self.step_detail(
+                detail,
+                index,
+                step.on_failure.state.as_str(),
+                step.on_success.state.as_str(),
+            ),
+        }
+    }
+
     /// A step the gateway accepted: its record, kept under the lease by compare-and-set.
     async fn step_done(
         &self,
@@ -155,16 +269,7 @@ impl Run<'_> {
         tran_date: Option<String>,
     ) -> ApiResult<PaymentRow> {
         apply_record(&mut row, &step.on_success, self.now, tran_date.as_deref());
-        let ev = Event {
-            actor: self.actor,
-            kind: "operation_step",
-            detail: self.step_detail(
-                detail,
-                index,
-                step.on_failure.state.as_str(),
-                step.on_success.state.as_str(),
-            ),
-        };
+        let ev = self.step_done_event(index, step, detail);
         if !self
             .store
             .transition(
