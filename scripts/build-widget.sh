@@ -35,7 +35,8 @@ STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
   --out-dir "$STAGE" "$WIDGET_TARGET/wasm32-unknown-unknown/release/kessai_widget.wasm"
-rm -rf "$OUT" && mkdir -p "$OUT"
+# Everything but console/ (the operator console, scripts/build-console.sh, served from here too).
+mkdir -p "$OUT" && find "$OUT" -mindepth 1 -maxdepth 1 ! -name console -exec rm -rf {} +
 # npm binaryen 132; Debian's binaryen 108 breaks the module at run time (docs/toolchain.md).
 # -Os, not -Oz: 165 B smaller after brotli (though 3.9 kB larger raw), measured 2026-11-30.
 # --merge-similar-functions before and after -Os (functions that differ only in constants share one
@@ -112,6 +113,11 @@ for (const [old, now] of names.exports) {
 const left = names.exports.concat(names.imports.map(([, old]) => [old]))
   .filter(([old]) => new RegExp(`(\\bwasm\\.|^\\s+)${quote(old)}\\b`, 'm').test(glue));
 if (left.length) fail(`still named: ${left.map(([old]) => old).join(', ')}`);
+// The interop snippet as the loader's own ./interop.js (widget/js/signin.js imports it too): one
+// module in the bundle, not two copies.
+const snippet = /\.\/snippets\/[\w-]+\/js\/interop\.js/g;
+if (!snippet.test(glue)) fail('interop snippet import not found');
+glue = glue.replace(snippet, './interop.js');
 fs.writeFileSync(glueFile, glue);
 JS
 # The loader imports ./kessai_widget.js (the glue): bundle both into dist/kessai.js. The glue's

@@ -93,12 +93,20 @@ const renderButton = () => {
 
 // Loads checkout.js once per page and renders the button into #containerId. `signIn`: the
 // "Amazonでログイン" button, else the PayAndShip checkout button with the estimated amount
-// (integer yen as a string: Amazon refuses decimals and separators for JPY). The payload string
-// goes to Amazon exactly as the edge signed it. Rejects with the reason.
-export async function amazonButton(url, containerId, signIn, merchantId, ledgerCurrency, sandbox,
-  checkoutLanguage, payloadJSON, signature, publicKeyId, algorithm, amount) {
+// (integer yen as a string: Amazon refuses decimals and separators for JPY). `config`: the edge's
+// `amazon_pay` block (merchant_id, checkout_js_url, sandbox, ledger_currency?,
+// checkout_language?); `answer`: its signed payload (payload_json, signature, public_key_id,
+// algorithm). The payload string goes to Amazon exactly as the edge signed it. Rejects with the
+// reason.
+export async function amazonButton(containerId, signIn, config, answer, amount) {
+  const signed = {};
+  for (const [key, name] of [['payloadJSON', 'payload_json'], ['signature', 'signature'],
+    ['publicKeyId', 'public_key_id'], ['algorithm', 'algorithm']]) {
+    signed[key] = answer && answer[name];
+    if (typeof signed[key] !== 'string') throw new Error('no signed payload from the edge');
+  }
   try {
-    await load(url, renderButton);
+    await load(config.checkout_js_url, renderButton);
   } catch (e) {
     throw new Error('checkout.js could not be loaded');
   }
@@ -107,8 +115,14 @@ export async function amazonButton(url, containerId, signIn, merchantId, ledgerC
     await sleep(0);
     if (!document.getElementById(containerId)) throw new Error('button container missing');
   }
-  const signed = { payloadJSON, signature, publicKeyId, algorithm };
-  const options = { merchantId, ledgerCurrency, sandbox, checkoutLanguage, buttonColor: 'Gold' };
+  const text = (value, fallback) => (typeof value === 'string' ? value : fallback);
+  const options = {
+    merchantId: config.merchant_id,
+    ledgerCurrency: text(config.ledger_currency, 'JPY'),
+    sandbox: config.sandbox,
+    checkoutLanguage: text(config.checkout_language, 'ja_JP'),
+    buttonColor: 'Gold',
+  };
   if (signIn) {
     Object.assign(options, { productType: 'SignIn', placement: 'Other', signInConfig: signed });
   } else {
@@ -117,4 +131,22 @@ export async function amazonButton(url, containerId, signIn, merchantId, ledgerC
     options.createCheckoutSessionConfig = signed;
   }
   renderButton().call(null, '#' + containerId, options);
+}
+
+// The widget's DOM: its markup is written as HTML once per part; the wasm binds the few parts
+// that change (src/dom.rs).
+
+// The element the markup makes (its first).
+export function html(markup) {
+  const t = document.createElement('template');
+  t.innerHTML = markup;
+  return t.content.firstElementChild;
+}
+
+// `root`'s elements matching `selector`, as an array.
+export const findAll = (root, selector) => Array.from(root.querySelectorAll(selector));
+
+// One listener for several event types (`types`: space-separated).
+export function listen(target, types, listener) {
+  for (const type of types.split(' ')) target.addEventListener(type, listener);
 }

@@ -12,7 +12,8 @@
 // kessai:change, kessai:success, kessai:error. `window.Kessai.mount(el, {clientSecret, edgeUrl,
 // lang})` and `window.Kessai.mountAmazonSignin(el, {returnUrl, nonce, edgeUrl, lang})` do the same
 // by hand.
-import init, { mount, mount_amazon_signin } from './kessai_widget.js';
+import init, { mount } from './kessai_widget.js';
+import { mountAmazonSignin as signin } from './signin.js';
 // The stylesheet (widget/src/widget.css, bundled as text by esbuild), added to the page once. In
 // the loader rather than the wasm: 2026-12-06, for issue #13's bytes (docs/architecture.md).
 import css from './widget.css';
@@ -29,7 +30,7 @@ async function mountWith(fn, el, options) {
   }
   const o = Object.assign({}, options);
   o.lang = String(o.lang || document.documentElement.lang || 'ja');
-  o.edgeUrl = o.edgeUrl || here.origin;
+  o.edgeUrl = String(o.edgeUrl || here.origin).trim().replace(/\/+$/, '');
   try {
     await ready;
     fn(el, o);
@@ -43,8 +44,33 @@ async function mountWith(fn, el, options) {
   }
 }
 
-const mountCheckout = (el, o) => mountWith(mount, el, { clientSecret: '', ...o });
-const mountAmazonSignin = (el, o) => mountWith(mount_amazon_signin, el, o);
+// The page's URL, read once per <kessai-checkout>: `returnUrl` is the page without kessai's own
+// `kessai_*` parameters (where Amazon and 3-D Secure send the shopper back; the other parameters
+// kept as written, in order), and `backPayment`, `backAmazon`, `backCard` are the `kessai_payment`,
+// `kessai_amazon` and `kessai_card` values the edge adds on the way back (no percent-decoding:
+// ids and words only). The widget (src/form.rs) takes them out of the address bar when they name
+// its payment.
+function fromPage(o) {
+  const href = location.href;
+  const cut = href.includes('#') ? href.indexOf('#') : href.length;
+  const [base, query = ''] = href.slice(0, cut).split(/\?(.*)/s);
+  const pairs = query.split('&').filter((pair) => pair);
+  const kept = pairs.filter((pair) => !pair.startsWith('kessai_'));
+  o.returnUrl = base + (kept.length ? '?' + kept.join('&') : '') + href.slice(cut);
+  const param = (name) => {
+    const pair = pairs.find((p) => p.includes('=') && p.slice(0, p.indexOf('=')) === name);
+    return pair ? pair.slice(pair.indexOf('=') + 1) : '';
+  };
+  o.backPayment = param('kessai_payment');
+  o.backAmazon = param('kessai_amazon');
+  o.backCard = param('kessai_card');
+  // The shop's privacy policy only when http(s) (never `javascript:` and the like).
+  o.privacyUrl = /^https?:\/\//.test(o.privacyUrl || '') ? o.privacyUrl : '';
+  return o;
+}
+
+const mountCheckout = (el, o) => mountWith(mount, el, fromPage({ clientSecret: '', ...o }));
+const mountAmazonSignin = (el, o) => mountWith(signin, el, o);
 
 function define(name, attrs, mountFn) {
   if (customElements.get(name)) return;

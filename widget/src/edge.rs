@@ -14,8 +14,9 @@ pub struct Checkout {
     pub shop_id: String,
     pub token_js_url: String,
     pub test_mode: bool,
-    /// Present when the shop offers Amazon Pay (`amazon_pay` block of the checkout).
-    pub amazon: Option<AmazonConfig>,
+    /// Present when the shop offers Amazon Pay (`amazon_pay` block of the checkout,
+    /// [`amazon_config`]).
+    pub amazon: Option<JsValue>,
     /// 支払回数 the shop offers (`card.installments`: `[{code, label_ja, label}]`), 一括 first;
     /// empty when only 一括. Kept as the edge's JS array, read where it is shown: a Rust copy
     /// would bring its parsing, clone and drop code into the wasm (docs/architecture.md).
@@ -33,49 +34,15 @@ pub struct Checkout {
     pub saved: JsValue,
 }
 
-/// What `amazon.Pay.renderButton` needs besides the signed payload.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AmazonConfig {
-    pub merchant_id: String,
-    pub checkout_js_url: String,
-    pub sandbox: bool,
-    pub ledger_currency: String,
-    pub checkout_language: String,
-}
-
-/// A payload signed by the edge: `payload_json` is passed to Amazon exactly as received
-/// (Amazon hashes that very string), never re-serialised.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SignedPayload {
-    pub payload_json: String,
-    pub signature: String,
-    pub public_key_id: String,
-    pub algorithm: String,
-}
-
-impl SignedPayload {
-    pub fn read(body: &JsValue) -> Option<SignedPayload> {
-        Some(SignedPayload {
-            payload_json: js::get_str(body, "payload_json")?,
-            signature: js::get_str(body, "signature")?,
-            public_key_id: js::get_str(body, "public_key_id")?,
-            algorithm: js::get_str(body, "algorithm")?,
-        })
-    }
-}
-
-impl AmazonConfig {
-    /// From the checkout's `amazon_pay` block, or the sign-in button answer (same keys).
-    pub fn read(block: &JsValue) -> Option<AmazonConfig> {
-        Some(AmazonConfig {
-            merchant_id: js::get_str(block, "merchant_id")?,
-            checkout_js_url: js::get_str(block, "checkout_js_url")?,
-            sandbox: js::get(block, "sandbox")?.as_bool()?,
-            ledger_currency: js::get_str(block, "ledger_currency").unwrap_or_else(|| "JPY".into()),
-            checkout_language: js::get_str(block, "checkout_language")
-                .unwrap_or_else(|| "ja_JP".into()),
-        })
-    }
+/// The checkout's `amazon_pay` block (or the sign-in button answer, same keys), when it names
+/// the merchant, checkout.js and the environment: `{merchant_id, checkout_js_url, sandbox,
+/// ledger_currency?, checkout_language?}`. Kept as the edge's JS object: js/interop.js reads it
+/// for `amazon.Pay.renderButton` (no Rust copy, parsing, clone and drop code in the wasm).
+pub fn amazon_config(block: &JsValue) -> Option<JsValue> {
+    (js::get_str(block, "merchant_id").is_some()
+        && js::get_str(block, "checkout_js_url").is_some()
+        && js::get(block, "sandbox")?.as_bool().is_some())
+    .then(|| block.clone())
 }
 
 /// An answer from the edge: HTTP status and JSON body.
@@ -159,7 +126,7 @@ pub fn read_checkout(body: &JsValue) -> Option<Checkout> {
         shop_id: js::get_str(&card, "shop_id")?,
         token_js_url: js::get_str(&card, "token_js_url")?,
         test_mode: js::get_str(body, "mode").as_deref() == Some("test"),
-        amazon: js::get(body, "amazon_pay").and_then(|b| AmazonConfig::read(&b)),
+        amazon: js::get(body, "amazon_pay").and_then(|b| amazon_config(&b)),
         installments: js::get(&card, "installments").unwrap_or(JsValue::NULL),
         stored_cards: js::get_bool(&card, "stored_cards"),
         verify: js::get_str(body, "capture").as_deref() == Some("verify"),

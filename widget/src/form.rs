@@ -1,12 +1,15 @@
 //! The checkout form: plain `#[component]`s, signals for the fields, an `Action` for the submit;
-//! and, when the shop offers it, the Amazon Pay button beside it.
+//! and, when the shop offers it, the Amazon Pay button beside it. Each part writes its markup
+//! once as HTML (texts filled in by `data-t`, `crate::dom::translate`); render effects
+//! (`crate::dom::bind`) keep the few changing parts in step with the signals.
 
 use crate::Options;
 use crate::amazon;
-use crate::edge::{self, AmazonConfig, Checkout, SignedPayload};
+use crate::dom::{self, Sink, bind, bind_in, find, html, on, true_false};
+use crate::edge::{self, Checkout};
 use crate::events;
 use crate::gmo_token::{self, CardInput, TokenError};
-use crate::i18n::{self, Key};
+use crate::i18n::{self, Key, attr};
 use crate::js;
 use kessai_core::card::{
     CardBrand, Field, FieldProblem, Lang, check_cvc, check_expiry, check_holder, check_number,
@@ -17,11 +20,12 @@ use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{PaymentState, Phase};
 use kessai_core::text::{digits_only, html_escape, to_half_width};
-use leptos::either::EitherOf4;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::HtmlElement;
+use web_sys::{Element, HtmlElement};
 
 const ORDER: [Field; 4] = [Field::Number, Field::Expiry, Field::Cvc, Field::Holder];
 
@@ -34,9 +38,9 @@ fn field_id(f: Field) -> &'static str {
     }
 }
 
-/// An ARIA state's value.
-fn true_false(on: bool) -> &'static str {
-    if on { "true" } else { "false" }
+/// The field whose input has this id.
+fn field_of_id(id: &str) -> Option<Field> {
+    ORDER.into_iter().find(|f| field_id(*f) == id)
 }
 
 fn field_index(f: Field) -> usize {
@@ -46,28 +50,6 @@ fn field_index(f: Field) -> usize {
         Field::Cvc => 2,
         Field::Holder => 3,
     }
-}
-
-/// Every changing text of the widget, as one type. The view code behind a binding (its render
-/// effect, build and rebuild) is generic over the closure: boxed, it is in the wasm once, not
-/// once per closure. A `String`, like every changing text: one kind of text effect, not one for
-/// `&str` and one for `String` (measured: 312 B of brotli).
-pub(crate) type Text = Box<dyn FnMut() -> String + Send>;
-
-pub(crate) fn live_text(f: impl FnMut() -> String + Send + 'static) -> Text {
-    Box::new(f)
-}
-
-/// The same for the attribute values that change (`lang`, `aria-*`, `data-tone`).
-type AttrText = Box<dyn FnMut() -> &'static str + Send>;
-
-fn live_attr(f: impl FnMut() -> &'static str + Send + 'static) -> AttrText {
-    Box::new(f)
-}
-
-/// A text that follows the language switch.
-fn tr(lang: LangSignal, key: Key) -> Text {
-    live_text(move || i18n::text(lang.get(), key).to_string())
 }
 
 /// The shopper's language, which the language buttons switch. A `bool` signal underneath
@@ -95,6 +77,14 @@ impl LangSignal {
 
     fn set(self, lang: Lang) {
         self.0.set(lang == Lang::Ja);
+    }
+}
+
+/// `lang`'s code, for the `lang` attribute.
+fn lang_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ja => "ja",
+        Lang::En => "en",
     }
 }
 
@@ -197,10 +187,10 @@ impl FormState {
         self.status.set(text.to_string());
     }
 
-    /// What the shopper typed into `f`, normalised and formatted as they go. Tells the host
-    /// page (`kessai:change`) when this changes whether the form is complete or the brand:
-    /// edits are the only change to the values, so no effect is needed to watch them.
-    fn edit(&self, f: Field, raw: &str, host: &HtmlElement) {
+    /// What the shopper typed into `f` (its `input`), normalised and formatted as they go.
+    /// Tells the host page (`kessai:change`) when this changes whether the form is complete or
+    /// the brand: edits are the only change to the values, so no effect is needed to watch them.
+    fn edit(&self, f: Field, raw: &str, input: &JsValue, host: &HtmlElement) {
         let before = self.completeness();
         let v = match f {
             Field::Number => format_card_number(raw),
@@ -215,6 +205,9 @@ impl FormState {
             Field::Holder => to_half_width(raw).to_ascii_uppercase(),
         };
         let i = field_index(f);
+        if v != raw {
+            js::set_str(input.unchecked_ref(), "value", &v);
+        }
         self.values[i].set(v);
         self.server[i].set(String::new());
         self.status.set(String::new());
@@ -252,19 +245,83 @@ impl FormState {
 
 /// The whole widget: loads the checkout, then shows the form or the result. The one live region
 /// (`#kessai-status`) stays in place whatever is shown above it.
-pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
+#[component]
+pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
     let state = FormState::new(opts.lang);
-    // The checkout once loaded: a stored value and a `bool` signal that says it is there, not
-    // a signal of `Option<Checkout>` (one more signal type's reactive code in the wasm).
-    let checkout: StoredValue<Option<Checkout>> = StoredValue::new(None);
+    // The checkout once loaded, and a `bool` signal that says it is there (not a signal of
+    // `Option<Checkout>`: one more signal type's reactive code in the wasm).
+    let checkout: Rc<RefCell<Option<Checkout>>> = Rc::default();
     let loaded = RwSignal::new(false);
-    let test_mode = RwSignal::new(false);
     let unusable = RwSignal::new(false);
     // The paid payment's state; empty while it is not paid.
     let paid: RwSignal<String> = RwSignal::new(String::new());
+    let lang = state.lang;
+
+    // Where the card goes, and the EMV 3-D Secure consent (クレジットカード・セキュリティ
+    // ガイドライン), above the form and its pay button; the link is hidden by the stylesheet
+    // when the shop gave no privacy URL. The test-mode badge is empty (hidden) until the
+    // checkout says test mode.
+    let root = html(
+        &[
+            "<div class=\"kessai\"><div class=\"kessai-head\"><span class=\"kessai-title\" data-t=\"",
+            attr(Key::Title),
+            "\"></span><span class=\"kessai-brand\" id=\"kessai-brand\"></span><span class=\"kessai-test\"></span>\
+             <span class=\"kessai-lang\" role=\"group\" aria-label=\"Language / 言語\">\
+             <button type=\"button\" lang=\"ja\">日本語</button><button type=\"button\" lang=\"en\">English</button></span></div>\
+             <p class=\"kessai-note\" id=\"kessai-consent\"><span data-t=\"",
+            attr(Key::Secure),
+            "\"></span><a href=\"",
+            &html_escape(opts.privacy_url),
+            "\" target=\"_blank\" data-t=\"",
+            attr(Key::Privacy),
+            "\"></a></p><div class=\"kessai-status\" id=\"kessai-status\" role=\"status\" aria-live=\"polite\"></div></div>",
+        ]
+        .concat(),
+    );
+    // The language: the `lang` attribute and every text of the markup.
+    {
+        let el = root.clone();
+        bind(&root, Sink::Attr("lang"), move || {
+            let l = lang.get();
+            dom::translate(&el, l);
+            lang_code(l).to_string()
+        });
+    }
+    bind_in(&root, "#kessai-brand", Sink::Text, move || {
+        state.brand().label().to_string()
+    });
+    for (selector, l) in [("[lang=ja]", Lang::Ja), ("[lang=en]", Lang::En)] {
+        bind_in(&root, selector, Sink::Attr("aria-pressed"), move || {
+            true_false(lang.get() == l)
+        });
+    }
+    if let Some(buttons) = find(&root, ".kessai-lang") {
+        on(&buttons, "click", move |ev| {
+            match ev.target().and_then(|t| js::get_str(&t, "lang")).as_deref() {
+                Some("ja") => lang.set(Lang::Ja),
+                Some("en") => lang.set(Lang::En),
+                _ => {}
+            }
+        });
+    }
+    let Some(status) = find(&root, "#kessai-status") else {
+        return root;
+    };
+    bind(&status, Sink::Attr("data-tone"), move || {
+        if state.status_info.get() {
+            "info"
+        } else {
+            "error"
+        }
+        .to_string()
+    });
+    bind(&status, Sink::Text, move || state.status.get());
+    let test_badge = find(&root, ".kessai-test");
 
     {
         let host = host.clone();
+        let root_for_load = root.clone();
+        let checkout_for_load = checkout.clone();
         spawn_local(async move {
             let lang = state.lang.get_untracked();
             let answer = edge::checkout(&opts).await;
@@ -295,22 +352,19 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
             let phase = PaymentState::parse(&config.state).map(PaymentState::phase);
             let url = config.token_js_url.clone();
             // Back from Amazon or from the card issuer's 3-D Secure page: the edge added
-            // `kessai_payment` and `kessai_amazon` or `kessai_card` to this page's URL. Read them
-            // once and take them out, so a reload does not repeat the news.
-            let href = js::location_href().unwrap_or_default();
-            let ours = js::query_param(&href, "kessai_payment").as_deref() == Some(opts.payment_id);
-            let amazon_outcome = js::query_param(&href, "kessai_amazon").filter(|_| ours);
-            let card_outcome = js::query_param(&href, "kessai_card").filter(|_| ours);
+            // `kessai_payment` and `kessai_amazon` or `kessai_card` to this page's URL (read by
+            // the loader, `Options`). Take them out, so a reload does not repeat the news.
+            let ours = opts.back_payment == opts.payment_id;
+            let outcome = |v: &'static str| (ours && !v.is_empty()).then(|| v.to_string());
+            let amazon_outcome = outcome(opts.back_amazon);
+            let card_outcome = outcome(opts.back_card);
             if ours && let Some(history) = js::window().and_then(|w| w.history().ok()) {
                 let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(opts.return_url));
             }
             // This page's one Amazon Pay button, only while the payment can be paid: the
             // checkout view shows the button when `amazon` is still set.
             let mut config = config;
-            if phase != Some(Phase::Open)
-                || config.amazon.is_none()
-                || !amazon::claim(amazon::Kind::Checkout)
-            {
+            if phase != Some(Phase::Open) || config.amazon.is_none() || !amazon::claim() {
                 config.amazon = None;
             }
             // The customer's saved cards, before the form shows, with the first usable one (the
@@ -324,8 +378,13 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
                     state.chosen.set(seq.to_string());
                 }
             }
-            checkout.set_value(Some(config.clone()));
-            test_mode.set(config.test_mode);
+            if config.test_mode
+                && let Some(badge) = &test_badge
+            {
+                let _ = badge.set_attribute("data-t", attr(Key::TestMode));
+                dom::translate(&root_for_load, state.lang.get_untracked());
+            }
+            *checkout_for_load.borrow_mut() = Some(config.clone());
             loaded.set(true);
             events::emit(&host, "kessai:ready", &[("paymentId", opts.payment_id)]);
             match phase {
@@ -379,89 +438,78 @@ pub fn view_checkout(opts: Options, host: HtmlElement) -> impl IntoView {
         });
     }
 
-    let lang = state.lang;
-    let privacy = opts.privacy_url;
-    let status_tone = live_attr(move || {
-        if state.status_info.get() {
-            "info"
-        } else {
-            "error"
+    // What shows between the consent and the status: the loading line, the form (and the Amazon
+    // Pay section), the result, or nothing when the payment cannot be paid.
+    let mut shown: Vec<Element> = Vec::new();
+    let root_for_slot = root.clone();
+    dom::effect(move || {
+        let (unusable, st, loaded) = (unusable.get(), paid.get(), loaded.get());
+        for el in shown.drain(..) {
+            el.remove();
         }
-    });
-    view! {
-        <div class="kessai" lang=live_attr(move || if lang.get() == Lang::Ja { "ja" } else { "en" })>
-            <Header state=state test_mode=test_mode/>
-            // Where the card goes, and the EMV 3-D Secure consent (クレジットカード・セキュリティ
-            // ガイドライン), above the form and its pay button. One paragraph with the link (hidden
-            // by the stylesheet when the shop gave no privacy URL): each element costs view code.
-            <p class="kessai-note" id="kessai-consent">
-                {tr(lang, Key::Secure)}<a href=privacy target="_blank">{tr(lang, Key::Privacy)}</a>
-            </p>
-            {move || {
-                if unusable.get() {
-                    EitherOf4::A(())
-                } else if let Some(st) = Some(paid.get()).filter(|st| !st.is_empty()) {
-                    EitherOf4::B(view! { <PaidResult lang=lang state=st/> })
-                } else if loaded.get()
-                    && let Some(c) = checkout.get_value()
-                {
-                    let amount = c.amount;
-                    let amazon = c.amazon.clone();
-                    EitherOf4::C(view! {
-                        <CardForm state=state checkout=c opts=opts host=host.clone() paid=paid/>
-                        {amazon.map(|config| view! {
-                            <AmazonSection lang=lang config=config amount=amount opts=opts/>
-                        })}
-                    })
-                } else {
-                    EitherOf4::D(view! { <p class="kessai-note">{tr(lang, Key::Loading)}</p> })
+        untrack(|| {
+            if unusable {
+            } else if !st.is_empty() {
+                shown.push(PaidResult(PaidResultProps { state: st }));
+            } else if loaded && let Some(c) = checkout.borrow().clone() {
+                let amount = c.amount;
+                let amazon = c.amazon.clone();
+                shown.push(CardForm(CardFormProps {
+                    state,
+                    checkout: c,
+                    opts,
+                    host: host.clone(),
+                    paid,
+                }));
+                if let Some(config) = amazon {
+                    shown.push(AmazonSection(AmazonSectionProps {
+                        lang,
+                        config,
+                        amount,
+                        opts,
+                    }));
                 }
-            }}
-            <div class="kessai-status" id="kessai-status" role="status" aria-live="polite" data-tone=status_tone>
-                {live_text(move || state.status.get())}
-            </div>
-        </div>
-    }
+            } else {
+                shown.push(html(
+                    &[
+                        "<p class=\"kessai-note\" data-t=\"",
+                        attr(Key::Loading),
+                        "\"></p>",
+                    ]
+                    .concat(),
+                ));
+            }
+            for el in &shown {
+                let _ = status.before_with_node_1(el);
+            }
+            dom::translate(&root_for_slot, lang.get_untracked());
+        });
+    });
+    root
 }
 
 #[component]
-fn Header(state: FormState, test_mode: RwSignal<bool>) -> impl IntoView {
-    let lang = state.lang;
-    let brand = live_text(move || state.brand().label().to_string());
-    view! {
-        <div class="kessai-head">
-            <span class="kessai-title">{tr(lang, Key::Title)}</span>
-            <span class="kessai-brand" id="kessai-brand">{brand}</span>
-            // Always there, empty (and hidden by the stylesheet) outside test mode: a text
-            // closure like every other text here rather than one more optional element.
-            <span class="kessai-test">
-                {live_text(move || if test_mode.get() { i18n::text(lang.get(), Key::TestMode) } else { "" }.to_string())}
-            </span>
-            <span class="kessai-lang" role="group" aria-label="Language / 言語">
-                <button type="button" lang="ja" aria-pressed=live_attr(move || true_false(lang.get() == Lang::Ja))
-                    on:click=move |_| lang.set(Lang::Ja)>"日本語"</button>
-                <button type="button" lang="en" aria-pressed=live_attr(move || true_false(lang.get() == Lang::En))
-                    on:click=move |_| lang.set(Lang::En)>"English"</button>
-            </span>
-        </div>
-    }
-}
-
-#[component]
-fn PaidResult(lang: LangSignal, state: String) -> impl IntoView {
+fn PaidResult(state: String) -> Element {
     let key = match state.as_str() {
         "captured" => Key::PaidCaptured,
         "verified" => Key::Registered,
         _ => Key::PaidAuthorized,
     };
-    view! { <div class="kessai-result" id="kessai-result" tabindex="-1" data-state=state>{tr(lang, key)}</div> }
+    html(
+        &[
+            "<div class=\"kessai-result\" id=\"kessai-result\" tabindex=\"-1\" data-state=\"",
+            &html_escape(&state),
+            "\" data-t=\"",
+            attr(key),
+            "\"></div>",
+        ]
+        .concat(),
+    )
 }
 
 #[component]
 fn TextField(
     state: FormState,
-    /// Where `kessai:change` goes.
-    host: HtmlElement,
     field: Field,
     label: Key,
     hint: Key,
@@ -469,68 +517,49 @@ fn TextField(
     /// A name, not digits: the text keyboard and upper-case letters.
     #[prop(optional)]
     text: bool,
-) -> impl IntoView {
-    let i = field_index(field);
+) -> Element {
     let id = field_id(field);
-    // The ids of the hint and the error under the field, and both for aria-describedby.
-    let (hint_id, error_id, described) = match field {
-        Field::Number => (
-            "kessai-card-number-hint",
-            "kessai-card-number-error",
-            "kessai-card-number-hint kessai-card-number-error",
-        ),
-        Field::Expiry => (
-            "kessai-card-expiry-hint",
-            "kessai-card-expiry-error",
-            "kessai-card-expiry-hint kessai-card-expiry-error",
-        ),
-        Field::Cvc => (
-            "kessai-card-cvc-hint",
-            "kessai-card-cvc-error",
-            "kessai-card-cvc-hint kessai-card-cvc-error",
-        ),
-        Field::Holder => (
-            "kessai-card-holder-hint",
-            "kessai-card-holder-error",
-            "kessai-card-holder-hint kessai-card-holder-error",
-        ),
-    };
-    let lang = state.lang;
-    let value = state.values[i];
-    let on_end_host = host.clone();
+    // The hint and the error under the field, both named by aria-describedby.
+    let el = html(
+        &[
+            "<div class=\"kessai-field\"><label for=\"",
+            id,
+            "\" data-t=\"",
+            attr(label),
+            "\"></label><input id=\"",
+            id,
+            "\" name=\"",
+            id,
+            "\" type=\"text\" autocomplete=\"",
+            autocomplete,
+            if text {
+                "\" inputmode=\"text\" maxlength=\"50\" spellcheck=\"false\" autocapitalize=\"characters"
+            } else {
+                "\" inputmode=\"numeric\" maxlength=\"23\" spellcheck=\"false\" autocapitalize=\"off"
+            },
+            "\" aria-describedby=\"",
+            id,
+            "-hint ",
+            id,
+            "-error\"><div class=\"kessai-hint\" id=\"",
+            id,
+            "-hint\" data-t=\"",
+            attr(hint),
+            "\"></div><div class=\"kessai-error\" id=\"",
+            id,
+            "-error\"></div></div>",
+        ]
+        .concat(),
+    );
     let error = move || state.shown_error(field);
-    // Empty when there is none: every changing text in the widget renders as a `String`, so the
-    // wasm carries one kind of text effect (the stylesheet hides an empty `.kessai-error`).
-    let error_text = live_text(move || error().unwrap_or_default());
-    view! {
-        <div class="kessai-field">
-            <label for=id>{tr(lang, label)}</label>
-            <input
-                id=id
-                name=id
-                type="text"
-                autocomplete=autocomplete
-                inputmode=if text { "text" } else { "numeric" }
-                maxlength=if text { 50 } else { 23 }
-                spellcheck="false"
-                autocapitalize=if text { "characters" } else { "off" }
-                aria-describedby=described
-                aria-invalid=live_attr(move || true_false(error().is_some()))
-                prop:value=move || value.get()
-                on:input=move |ev| {
-                    // Leave an IME composition (全角入力) alone until it ends.
-                    let composing = ev.dyn_ref::<web_sys::InputEvent>().is_some_and(|e| e.is_composing());
-                    if !composing {
-                        state.edit(field, &event_target_value(&ev), &host);
-                    }
-                }
-                on:compositionend=move |ev| state.edit(field, &event_target_value(&ev), &on_end_host)
-                on:blur=move |_| state.touched[i].set(true)
-            />
-            <div class="kessai-hint" id=hint_id>{tr(lang, hint)}</div>
-            <div class="kessai-error" id=error_id>{error_text}</div>
-        </div>
-    }
+    // Empty when there is none (the stylesheet hides an empty `.kessai-error`).
+    bind_in(&el, "input", Sink::Attr("aria-invalid"), move || {
+        true_false(error().is_some())
+    });
+    bind_in(&el, ".kessai-error", Sink::Text, move || {
+        error().unwrap_or_default()
+    });
+    el
 }
 
 /// `kessai:change`, with the brand's code.
@@ -549,7 +578,6 @@ fn brand_code(b: CardBrand) -> &'static str {
         CardBrand::Unknown => "unknown",
     }
 }
-
 #[component]
 fn CardForm(
     state: FormState,
@@ -557,7 +585,7 @@ fn CardForm(
     opts: Options,
     host: HtmlElement,
     paid: RwSignal<String>,
-) -> impl IntoView {
+) -> Element {
     let lang = state.lang;
     let amount = Jpy::from_stored(checkout.amount).to_string();
     let verify = checkout.verify;
@@ -569,9 +597,8 @@ fn CardForm(
     let has_saved = !js::items(&saved).is_empty();
 
     // Tell the host page whether the form is complete and the brand (never what was typed):
-    // once now, then from `FormState::edit` each time one of the two changes. Untracked: this
-    // runs inside the view's own effect, which must not follow the fields.
-    emit_change(&host, untrack(|| state.completeness()));
+    // once now, then from `FormState::edit` each time one of the two changes.
+    emit_change(&host, state.completeness());
     let field_host = host.clone();
 
     // The submit: token → edge → result. `new_unsync`: its future holds the host element and
@@ -593,85 +620,142 @@ fn CardForm(
         }
     });
 
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        // A double click (or Enter twice) never starts a second payment: `busy` is set below
-        // before dispatching and holds while the action runs (every path of `pay` clears it
-        // only as its last step, or keeps it when the outcome is still being confirmed). Not
-        // `submit.pending()`: that memo would add its own reactive code to the wasm.
-        if state.busy.get_untracked() {
-            return;
-        }
-        // A saved card pays without the fields.
-        let new_card = state.chosen.get_untracked().is_empty();
-        state.submitted.set(new_card);
-        let first_bad = ORDER.iter().copied().filter(|_| new_card).find(|f| {
-            state.problem(*f).is_some() || !state.server[field_index(*f)].get_untracked().is_empty()
-        });
-        if let Some(f) = first_bad {
-            state.say(i18n::text(lang.get_untracked(), Key::Fix), false);
-            js::focus(field_id(f));
-            return;
-        }
-        state.busy.set(true);
-        state.status.set(String::new());
-        submit.dispatch(());
-    };
-
-    let label = live_text(move || {
-        if state.busy.get() {
-            i18n::text(lang.get(), Key::Paying).to_string()
-        } else if verify {
-            i18n::text(lang.get(), Key::Register).to_string()
-        } else {
-            i18n::pay_label(lang.get(), &amount)
-        }
+    // The saved cards (when there are any) above the new card's fields; the stylesheet hides
+    // the fields (and 「このカードを登録する」) while a saved card is picked (`:has()`, no
+    // binding). Below them 「このカードを登録する」 and 支払回数.
+    let form = html(if has_saved {
+        "<form novalidate><div class=\"kessai-saved-cards\"></div><div class=\"kessai-new\"></div><div class=\"kessai-extras\"></div>\
+         <button class=\"kessai-pay\" id=\"kessai-pay\" type=\"submit\"></button></form>"
+    } else {
+        "<form novalidate><div class=\"kessai-new\"></div><div class=\"kessai-extras\"></div>\
+         <button class=\"kessai-pay\" id=\"kessai-pay\" type=\"submit\"></button></form>"
     });
-    // The one listener for the saved-card radios, 「このカードを登録する」 and 支払回数 (`change`
-    // bubbles from each to the form).
-    let change_host = field_host.clone();
-    let on_change = move |ev: leptos::ev::Event| {
-        let Some(target) = ev.target().map(JsValue::from) else {
-            return;
+    if let Some(new_card) = find(&form, ".kessai-new") {
+        let field = |field, label, hint, autocomplete, text| {
+            TextField(TextFieldProps {
+                state,
+                field,
+                label,
+                hint,
+                autocomplete,
+                text,
+            })
         };
-        let value = js::get_str(&target, "value").unwrap_or_default();
-        match js::get_str(&target, "name").as_deref() {
-            Some("kessai-card") => {
-                let brand = saved_brand(&saved_for_change, &value);
-                state.choose(value, brand, &change_host);
-            }
-            Some("kessai-installments") => state.pay_times.set(value),
-            Some("kessai-save-card") => state
-                .save
-                .set(js::get(&target, "checked").and_then(|b| b.as_bool()) == Some(true)),
-            _ => {}
+        let row = html("<div class=\"kessai-row\"></div>");
+        for el in [
+            field(Field::Expiry, Key::Expiry, Key::ExpiryHint, "cc-exp", false),
+            field(Field::Cvc, Key::Cvc, Key::CvcHint, "cc-csc", false),
+        ] {
+            let _ = row.append_child(&el);
         }
-    };
-    view! {
-        <form novalidate on:submit=on_submit on:change=on_change>
-            {has_saved.then(|| {
-                view! { <div inner_html=live_text(move || saved_cards_html(lang.get(), &saved, &state.chosen.get_untracked()))></div> }
-            })}
-            // The new card's fields; the stylesheet hides them (and 「このカードを登録する」) while
-            // a saved card is picked (`:has()`, no binding).
-            <div class="kessai-new">
-                <TextField state=state host=field_host.clone() field=Field::Number label=Key::Number hint=Key::NumberHint autocomplete="cc-number"/>
-                <div class="kessai-row">
-                    <TextField state=state host=field_host.clone() field=Field::Expiry label=Key::Expiry hint=Key::ExpiryHint autocomplete="cc-exp"/>
-                    <TextField state=state host=field_host.clone() field=Field::Cvc label=Key::Cvc hint=Key::CvcHint autocomplete="cc-csc"/>
-                </div>
-                <TextField state=state host=field_host.clone() field=Field::Holder label=Key::Holder hint=Key::HolderHint autocomplete="cc-name" text=true/>
-            </div>
-            <div inner_html=live_text(move || {
-                let lang = lang.get();
-                let save = if always_saves { None } else { Some(offer_save && state.save.get_untracked()) };
-                extras_html(lang, save, offer_save, &choices, &state.pay_times.get_untracked())
-            })></div>
-            <button class="kessai-pay" id="kessai-pay" type="submit" prop:disabled=move || state.busy.get() aria-busy=live_attr(move || true_false(state.busy.get()))>
-                {label}
-            </button>
-        </form>
+        for el in [
+            field(
+                Field::Number,
+                Key::Number,
+                Key::NumberHint,
+                "cc-number",
+                false,
+            ),
+            row,
+            field(Field::Holder, Key::Holder, Key::HolderHint, "cc-name", true),
+        ] {
+            let _ = new_card.append_child(&el);
+        }
     }
+    bind_in(&form, ".kessai-saved-cards", Sink::Html, move || {
+        saved_cards_html(lang.get(), &saved, &state.chosen.get_untracked())
+    });
+    bind_in(&form, ".kessai-extras", Sink::Html, move || {
+        let lang = lang.get();
+        let save = if always_saves {
+            None
+        } else {
+            Some(offer_save && state.save.get_untracked())
+        };
+        extras_html(
+            lang,
+            save,
+            offer_save,
+            &choices,
+            &state.pay_times.get_untracked(),
+        )
+    });
+    if let Some(button) = find(&form, "#kessai-pay") {
+        bind(&button, Sink::Busy, move || true_false(state.busy.get()));
+        bind(&button, Sink::Text, move || {
+            if state.busy.get() {
+                i18n::text(lang.get(), Key::Paying).to_string()
+            } else if verify {
+                i18n::text(lang.get(), Key::Register).to_string()
+            } else {
+                i18n::pay_label(lang.get(), &amount)
+            }
+        });
+    }
+
+    // The form's one listener: the fields (typing, the end of an IME composition, leaving a
+    // field), the saved-card radios, 「このカードを登録する」 and 支払回数 (`change`), and the
+    // submit. Every one of these events bubbles to the form.
+    on(
+        &form,
+        "input compositionend focusout change submit",
+        move |ev| {
+            let Some(target) = ev.target().map(JsValue::from) else {
+                return;
+            };
+            let value = js::get_str(&target, "value").unwrap_or_default();
+            let kind = ev.type_();
+            if kind == "submit" {
+                ev.prevent_default();
+                return on_submit(state, submit);
+            }
+            let field = js::get_str(&target, "id").as_deref().and_then(field_of_id);
+            match (kind.as_str(), field) {
+                // Leave an IME composition (全角入力) alone until it ends.
+                ("input", Some(f)) if !js::get_bool(&ev, "isComposing") => {
+                    state.edit(f, &value, &target, &field_host)
+                }
+                ("compositionend", Some(f)) => state.edit(f, &value, &target, &field_host),
+                ("focusout", Some(f)) => state.touched[field_index(f)].set(true),
+                ("change", _) => match js::get_str(&target, "name").as_deref() {
+                    Some("kessai-card") => {
+                        let brand = saved_brand(&saved_for_change, &value);
+                        state.choose(value, brand, &field_host);
+                    }
+                    Some("kessai-installments") => state.pay_times.set(value),
+                    Some("kessai-save-card") => state.save.set(js::get_bool(&target, "checked")),
+                    _ => {}
+                },
+                _ => {}
+            }
+        },
+    );
+    form
+}
+
+/// The pay button (or Enter): checks the fields, then starts the payment.
+fn on_submit(state: FormState, submit: Action<(), ()>) {
+    // A double click (or Enter twice) never starts a second payment: `busy` is set below
+    // before dispatching and holds while the action runs (every path of `pay` clears it
+    // only as its last step, or keeps it when the outcome is still being confirmed). Not
+    // `submit.pending()`: that memo would add its own reactive code to the wasm.
+    if state.busy.get_untracked() {
+        return;
+    }
+    // A saved card pays without the fields.
+    let new_card = state.chosen.get_untracked().is_empty();
+    state.submitted.set(new_card);
+    let first_bad = ORDER.iter().copied().filter(|_| new_card).find(|f| {
+        state.problem(*f).is_some() || !state.server[field_index(*f)].get_untracked().is_empty()
+    });
+    if let Some(f) = first_bad {
+        state.say(i18n::text(state.lang.get_untracked(), Key::Fix), false);
+        js::focus(field_id(f));
+        return;
+    }
+    state.busy.set(true);
+    state.status.set(String::new());
+    submit.dispatch(());
 }
 
 /// The customer's saved cards as radio buttons (the default first), then 「新しいカードを使う」,
@@ -1046,43 +1130,40 @@ fn not_paid(state: FormState, host: &HtmlElement, code: &str, message: &str) {
 /// 「または」 and the Amazon Pay button. Whatever fails here (checkout.js, the edge's signed
 /// payload) stays a message in this section; the card form above keeps working.
 #[component]
-fn AmazonSection(
-    lang: LangSignal,
-    config: AmazonConfig,
-    amount: i64,
-    opts: Options,
-) -> impl IntoView {
+fn AmazonSection(lang: LangSignal, config: JsValue, amount: i64, opts: Options) -> Element {
+    let el = html(
+        &[
+            "<div><div class=\"kessai-or\" data-t=\"",
+            attr(Key::Or),
+            "\"></div><div class=\"kessai-amazon\"><div id=\"",
+            amazon::CONTAINER_ID,
+            "\"></div><p class=\"kessai-note\" data-t=\"",
+            attr(Key::AmazonNote),
+            "\"></p><div class=\"kessai-error\" id=\"kessai-amazon-error\" role=\"alert\"></div></div></div>",
+        ]
+        .concat(),
+    );
     // Empty while there is no problem (hidden by the stylesheet).
-    let problem: RwSignal<String> = RwSignal::new(String::new());
+    let problem = find(&el, ".kessai-error");
     spawn_local(async move {
         let ja = lang.get_untracked() == Lang::Ja;
         // Amazon sends the shopper back to this page (`opts.return_url`; the edge adds kessai_*
         // on the way back).
         let answer = edge::amazon_button(&opts).await;
-        let signed = match &answer {
-            Ok(a) if a.status == 200 => SignedPayload::read(&a.body),
-            _ => None,
-        };
-        let result = match signed {
-            Some(signed) => {
-                amazon::render(amazon::Kind::Checkout, &config, &signed, Some(amount)).await
-            }
-            None => Err(JsValue::from_str("no signed button payload from the edge")),
+        let result = match &answer {
+            Ok(a) if a.status == 200 => amazon::render(&config, &a.body, amount).await,
+            _ => Err(JsValue::from_str("no signed button payload from the edge")),
         };
         if let Err(why) = result {
             web_sys::console::warn_2(&"kessai: Amazon Pay button not shown:".into(), &why);
             let edge_words = answer.ok().and_then(|a| a.error_message(ja));
-            problem.set(edge_words.unwrap_or_else(|| {
+            let text = edge_words.unwrap_or_else(|| {
                 i18n::text(lang.get_untracked(), Key::AmazonUnavailable).to_string()
-            }));
+            });
+            if let Some(problem) = &problem {
+                problem.set_text_content(Some(&text));
+            }
         }
     });
-    view! {
-        <div class="kessai-or">{tr(lang, Key::Or)}</div>
-        <div class="kessai-amazon">
-            <div id=amazon::Kind::Checkout.container_id()></div>
-            <p class="kessai-note">{tr(lang, Key::AmazonNote)}</p>
-            <div class="kessai-error" id="kessai-amazon-error" role="alert">{live_text(move || problem.get())}</div>
-        </div>
-    }
+    el
 }

@@ -1,8 +1,13 @@
 //! The widget's own words, Japanese first. Field and decline messages come from kessai-core.
+//!
+//! One table, indexed by [`Key`]: a text in the widget's markup is an element with
+//! `data-t="<key's letter>"` ([`attr`]), filled in by [`crate::dom::translate`] at start and on
+//! every language switch, so the markup itself is the same in both languages.
 
 use kessai_core::card::Lang;
 
 #[derive(Clone, Copy)]
+#[repr(u8)]
 pub enum Key {
     Title,
     Number,
@@ -33,7 +38,6 @@ pub enum Key {
     AmazonNotPaid,
     AmazonCanceled,
     AmazonNote,
-    SignInUnavailable,
     Privacy,
     TdsFailed,
     SavedCards,
@@ -46,131 +50,139 @@ pub enum Key {
     SubscriptionSave,
 }
 
-pub fn text(lang: Lang, key: Key) -> &'static str {
-    use Key::*;
-    match (lang, key) {
-        (Lang::Ja, Title) => "クレジットカード",
-        (Lang::Ja, Number) => "カード番号",
-        (Lang::Ja, NumberHint) => "VISA / Mastercard / JCB / AMEX / Diners(全角数字も入力できます)",
-        (Lang::Ja, Expiry) => "有効期限",
-        (Lang::Ja, ExpiryHint) => "月/年 (MM/YY)",
-        (Lang::Ja, Cvc) => "セキュリティコード",
-        (Lang::Ja, CvcHint) => "カード裏面の3桁(AMEXは表面の4桁)",
-        (Lang::Ja, Holder) => "カード名義",
-        (Lang::Ja, HolderHint) => "半角英字 (例: TARO YAMADA)",
-        (Lang::Ja, Pay) => "を支払う",
-        (Lang::Ja, Paying) => "お支払い処理中…",
-        (Lang::Ja, Loading) => "お支払い情報を読み込んでいます…",
-        (Lang::Ja, LoadFailed) => {
-            "お支払い情報を読み込めませんでした。ページを再読み込みしてください。"
-        }
-        (Lang::Ja, Misconfigured) => {
-            "お支払いフォームを表示できません。ショップにお問い合わせください。"
-        }
-        (Lang::Ja, Network) => {
-            "通信できませんでした。通信環境をご確認のうえ、もう一度お試しください。"
-        }
-        (Lang::Ja, Confirming) => {
-            "決済結果を確認中です。このままお待ちください。再度お支払いはしないでください。"
-        }
-        (Lang::Ja, StillUnknown) => {
-            "決済結果の確認に時間がかかっています。二重決済を防ぐため再度お支払いはせず、ショップからのご連絡をお待ちください。"
-        }
-        (Lang::Ja, NotCharged) => {
-            "お支払いは完了していません(請求はありません)。もう一度お試しください。"
-        }
-        (Lang::Ja, Fix) => "入力内容をご確認ください。",
-        (Lang::Ja, PaidAuthorized) => "お支払いが完了しました。(与信確保済み・仮売上)",
-        (Lang::Ja, PaidCaptured) => "お支払いが完了しました。(売上確定・実売上)",
-        // Where the card goes, and the EMV 3-D Secure consent (one text: one binding fewer).
-        (Lang::Ja, Secure) => {
-            "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。本人認証(3Dセキュア)のため、カード・端末・メールの情報をカード発行会社に提供し、不正検知に利用します。"
-        }
-        (Lang::Ja, TestMode) => "テストモード",
-        (Lang::Ja, Closed) => {
-            "このお支払いは受付を終了しています。ショップにお問い合わせください。"
-        }
-        (Lang::Ja, Or) => "または",
-        (Lang::Ja, AmazonUnavailable) => {
-            "Amazon Payを表示できませんでした。クレジットカードでお支払いいただくか、ページを再読み込みしてください。"
-        }
-        (Lang::Ja, AmazonNotPaid) => {
-            "Amazon Payでのお支払いが完了しませんでした(請求はありません)。別のお支払い方法をお試しください。"
-        }
-        (Lang::Ja, AmazonCanceled) => "Amazon Payでのお支払いは中止されました(請求はありません)。",
-        (Lang::Ja, AmazonNote) => "Amazonアカウントに登録された住所とお支払い方法を使えます。",
-        (Lang::Ja, SignInUnavailable) => {
-            "Amazonでログインを表示できませんでした。ページを再読み込みしてください。"
-        }
-        (Lang::Ja, Privacy) => "プライバシーポリシー",
-        (Lang::Ja, TdsFailed) => {
-            "本人認証に失敗しました(請求はありません)。もう一度お試しください。"
-        }
-        (Lang::Ja, SavedCards) => "登録済みのカード",
-        (Lang::Ja, NewCard) => "新しいカードを使う",
-        (Lang::Ja, SaveCard) => "このカードを登録する(次回から入力を省けます)",
-        (Lang::Ja, Installments) => "お支払い回数",
-        (Lang::Ja, Expired) => "(有効期限切れ)",
-        (Lang::Ja, Register) => "カードを登録する",
-        (Lang::Ja, Registered) => "カードを登録しました。",
-        (Lang::Ja, SubscriptionSave) => "このカードは定期購入のお支払いに登録されます。",
-        (Lang::En, Title) => "Credit card",
-        (Lang::En, Number) => "Card number",
-        (Lang::En, NumberHint) => "Visa / Mastercard / JCB / Amex / Diners",
-        (Lang::En, Expiry) => "Expiry",
-        (Lang::En, ExpiryHint) => "MM/YY",
-        (Lang::En, Cvc) => "Security code",
-        (Lang::En, CvcHint) => "3 digits on the back (Amex: 4 on the front)",
-        (Lang::En, Holder) => "Name on card",
-        (Lang::En, HolderHint) => "As printed (e.g. TARO YAMADA)",
-        (Lang::En, Pay) => "Pay",
-        (Lang::En, Paying) => "Processing payment…",
-        (Lang::En, Loading) => "Loading payment details…",
-        (Lang::En, LoadFailed) => {
-            "The payment details could not be loaded. Please reload the page."
-        }
-        (Lang::En, Misconfigured) => "The payment form cannot be shown. Please contact the shop.",
-        (Lang::En, Network) => "Could not connect. Please check your connection and try again.",
-        (Lang::En, Confirming) => {
-            "Confirming the payment result. Please wait and do not pay again."
-        }
-        (Lang::En, StillUnknown) => {
-            "Confirming the result is taking longer. To avoid paying twice, do not pay again; the shop will contact you."
-        }
-        (Lang::En, NotCharged) => {
-            "The payment did not go through (you were not charged). Please try again."
-        }
-        (Lang::En, Fix) => "Please check the highlighted fields.",
-        (Lang::En, PaidAuthorized) => "Payment complete. (Authorized)",
-        (Lang::En, PaidCaptured) => "Payment complete. (Captured)",
-        (Lang::En, Secure) => {
-            "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them. For 3-D Secure authentication, card, device and e-mail data go to your card issuer to detect fraud. "
-        }
-        (Lang::En, TestMode) => "Test mode",
-        (Lang::En, Closed) => "This payment can no longer be made. Please contact the shop.",
-        (Lang::En, Or) => "or",
-        (Lang::En, AmazonUnavailable) => {
-            "Amazon Pay could not be shown. Please pay by card or reload the page."
-        }
-        (Lang::En, AmazonNotPaid) => {
-            "The Amazon Pay payment did not go through (you were not charged). Please try another payment method."
-        }
-        (Lang::En, AmazonCanceled) => "The Amazon Pay payment was canceled (you were not charged).",
-        (Lang::En, AmazonNote) => "Use the address and payment method in your Amazon account.",
-        (Lang::En, SignInUnavailable) => {
-            "Sign-in with Amazon could not be shown. Please reload the page."
-        }
-        (Lang::En, Privacy) => "Privacy policy",
-        (Lang::En, SavedCards) => "Saved cards",
-        (Lang::En, NewCard) => "Use a new card",
-        (Lang::En, SaveCard) => "Save this card for next time",
-        (Lang::En, Installments) => "Number of payments",
-        (Lang::En, Expired) => "(expired)",
-        (Lang::En, Register) => "Save card",
-        (Lang::En, Registered) => "Your card has been saved.",
-        (Lang::En, SubscriptionSave) => "This card will be saved to pay your subscription.",
-        (Lang::En, TdsFailed) => "Authentication failed (you were not charged). Please try again.",
+/// `[Japanese, English]` per [`Key`], in the order of the enum.
+static TEXTS: [[&str; 2]; 39] = [
+    ["クレジットカード", "Credit card"],
+    ["カード番号", "Card number"],
+    [
+        "VISA / Mastercard / JCB / AMEX / Diners(全角数字も入力できます)",
+        "Visa / Mastercard / JCB / Amex / Diners",
+    ],
+    ["有効期限", "Expiry"],
+    ["月/年 (MM/YY)", "MM/YY"],
+    ["セキュリティコード", "Security code"],
+    [
+        "カード裏面の3桁(AMEXは表面の4桁)",
+        "3 digits on the back (Amex: 4 on the front)",
+    ],
+    ["カード名義", "Name on card"],
+    [
+        "半角英字 (例: TARO YAMADA)",
+        "As printed (e.g. TARO YAMADA)",
+    ],
+    ["を支払う", "Pay"],
+    ["お支払い処理中…", "Processing payment…"],
+    [
+        "お支払い情報を読み込んでいます…",
+        "Loading payment details…",
+    ],
+    [
+        "お支払い情報を読み込めませんでした。ページを再読み込みしてください。",
+        "The payment details could not be loaded. Please reload the page.",
+    ],
+    [
+        "お支払いフォームを表示できません。ショップにお問い合わせください。",
+        "The payment form cannot be shown. Please contact the shop.",
+    ],
+    [
+        "通信できませんでした。通信環境をご確認のうえ、もう一度お試しください。",
+        "Could not connect. Please check your connection and try again.",
+    ],
+    [
+        "決済結果を確認中です。このままお待ちください。再度お支払いはしないでください。",
+        "Confirming the payment result. Please wait and do not pay again.",
+    ],
+    [
+        "決済結果の確認に時間がかかっています。二重決済を防ぐため再度お支払いはせず、ショップからのご連絡をお待ちください。",
+        "Confirming the result is taking longer. To avoid paying twice, do not pay again; the shop will contact you.",
+    ],
+    [
+        "お支払いは完了していません(請求はありません)。もう一度お試しください。",
+        "The payment did not go through (you were not charged). Please try again.",
+    ],
+    [
+        "入力内容をご確認ください。",
+        "Please check the highlighted fields.",
+    ],
+    [
+        "お支払いが完了しました。(与信確保済み・仮売上)",
+        "Payment complete. (Authorized)",
+    ],
+    [
+        "お支払いが完了しました。(売上確定・実売上)",
+        "Payment complete. (Captured)",
+    ],
+    // Where the card goes, and the EMV 3-D Secure consent (one text: one binding fewer).
+    [
+        "カード情報は決済代行会社(GMOペイメントゲートウェイ)に直接送信され、ショップには保存されません。本人認証(3Dセキュア)のため、カード・端末・メールの情報をカード発行会社に提供し、不正検知に利用します。",
+        "Card details go directly to the payment processor (GMO Payment Gateway); the shop never stores them. For 3-D Secure authentication, card, device and e-mail data go to your card issuer to detect fraud. ",
+    ],
+    ["テストモード", "Test mode"],
+    [
+        "このお支払いは受付を終了しています。ショップにお問い合わせください。",
+        "This payment can no longer be made. Please contact the shop.",
+    ],
+    ["または", "or"],
+    [
+        "Amazon Payを表示できませんでした。クレジットカードでお支払いいただくか、ページを再読み込みしてください。",
+        "Amazon Pay could not be shown. Please pay by card or reload the page.",
+    ],
+    [
+        "Amazon Payでのお支払いが完了しませんでした(請求はありません)。別のお支払い方法をお試しください。",
+        "The Amazon Pay payment did not go through (you were not charged). Please try another payment method.",
+    ],
+    [
+        "Amazon Payでのお支払いは中止されました(請求はありません)。",
+        "The Amazon Pay payment was canceled (you were not charged).",
+    ],
+    [
+        "Amazonアカウントに登録された住所とお支払い方法を使えます。",
+        "Use the address and payment method in your Amazon account.",
+    ],
+    ["プライバシーポリシー", "Privacy policy"],
+    [
+        "本人認証に失敗しました(請求はありません)。もう一度お試しください。",
+        "Authentication failed (you were not charged). Please try again.",
+    ],
+    ["登録済みのカード", "Saved cards"],
+    ["新しいカードを使う", "Use a new card"],
+    [
+        "このカードを登録する(次回から入力を省けます)",
+        "Save this card for next time",
+    ],
+    ["お支払い回数", "Number of payments"],
+    ["(有効期限切れ)", "(expired)"],
+    ["カードを登録する", "Save card"],
+    ["カードを登録しました。", "Your card has been saved."],
+    [
+        "このカードは定期購入のお支払いに登録されます。",
+        "This card will be saved to pay your subscription.",
+    ],
+];
+
+fn column(lang: Lang) -> usize {
+    match lang {
+        Lang::Ja => 0,
+        Lang::En => 1,
     }
+}
+
+pub fn text(lang: Lang, key: Key) -> &'static str {
+    TEXTS[key as usize][column(lang)]
+}
+
+/// One letter per key, the `data-t` values.
+const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm";
+
+/// The text of a `data-t` value ([`attr`]); `None` for anything else.
+pub fn text_of_attr(lang: Lang, attr: &str) -> Option<&'static str> {
+    Some(TEXTS.get(LETTERS.find(attr)?)?[column(lang)])
+}
+
+/// The `data-t` value of `key`: one letter (`A` for the first key).
+pub fn attr(key: Key) -> &'static str {
+    let i = key as usize;
+    LETTERS.get(i..i + 1).unwrap_or_default()
 }
 
 /// The pay button's label: 「¥3,300 を支払う」 / "Pay ¥3,300".

@@ -35,19 +35,11 @@ pub mod interop {
         ) -> js_sys::Promise;
         /// Loads checkout.js and renders the button; rejects with the reason.
         #[wasm_bindgen(js_name = amazonButton)]
-        #[allow(clippy::too_many_arguments)]
         pub fn amazon_button(
-            url: &str,
             container_id: &str,
             sign_in: bool,
-            merchant_id: &str,
-            ledger_currency: &str,
-            sandbox: bool,
-            checkout_language: &str,
-            payload_json: &str,
-            signature: &str,
-            public_key_id: &str,
-            algorithm: &str,
+            config: &JsValue,
+            signed: &JsValue,
             amount: Option<String>,
         ) -> js_sys::Promise;
     }
@@ -107,11 +99,6 @@ pub fn set_str(obj: &js_sys::Object, key: &str, value: &str) {
     let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), &JsValue::from_str(value));
 }
 
-/// The page's URL (`location.href`), if there is a window.
-pub fn location_href() -> Option<String> {
-    window()?.location().href().ok()
-}
-
 /// Whether `url` is absolute http(s) (never `javascript:` and the like).
 pub fn is_http_url(url: &str) -> bool {
     url.starts_with("https://") || url.starts_with("http://")
@@ -125,60 +112,9 @@ pub fn go_to(url: &str) {
     }
 }
 
-/// The value of query parameter `name` in `href` (ids and words only: no percent-decoding).
-pub fn query_param(href: &str, name: &str) -> Option<String> {
-    let before_hash = href.split('#').next().unwrap_or("");
-    let (_, query) = before_hash.split_once('?')?;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
-/// `href` without the `kessai_*` parameters kessai itself adds on a return from Amazon or from
-/// 3-D Secure.
-pub fn without_kessai_params(href: &str) -> String {
-    let (before_hash, hash) = href.split_at(href.find('#').unwrap_or(href.len()));
-    let (base, query) = before_hash.split_once('?').unwrap_or((before_hash, ""));
-    let mut kept = String::from(base);
-    let mut separator = '?';
-    for pair in query.split('&') {
-        if !pair.is_empty() && !pair.starts_with("kessai_") {
-            kept.push(separator);
-            kept.push_str(pair);
-            separator = '&';
-        }
-    }
-    kept.push_str(hash);
-    kept
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kessai_params_are_removed_and_the_rest_kept_in_order() {
-        assert_eq!(
-            without_kessai_params(
-                "https://shop.example/checkout/1?kessai_payment=pay_1&kessai_amazon=declined"
-            ),
-            "https://shop.example/checkout/1"
-        );
-        assert_eq!(
-            without_kessai_params("https://s.example/c?a=1&kessai_amazon=x&b=2#top"),
-            "https://s.example/c?a=1&b=2#top"
-        );
-        assert_eq!(
-            without_kessai_params("https://s.example/c"),
-            "https://s.example/c"
-        );
-        assert_eq!(
-            without_kessai_params("https://s.example/c?#x"),
-            "https://s.example/c#x"
-        );
-    }
 
     #[test]
     fn only_http_urls_pass() {
@@ -187,21 +123,5 @@ mod tests {
         assert!(!is_http_url("javascript:alert(1)"));
         assert!(!is_http_url("//shop.example/"));
         assert!(!is_http_url(""));
-    }
-
-    #[test]
-    fn query_params_are_read_by_exact_name() {
-        let href =
-            "http://127.0.0.1:8080/checkout/EC1?kessai_payment=pay_ab&kessai_amazon=authorized#f";
-        assert_eq!(
-            query_param(href, "kessai_payment").as_deref(),
-            Some("pay_ab")
-        );
-        assert_eq!(
-            query_param(href, "kessai_amazon").as_deref(),
-            Some("authorized")
-        );
-        assert_eq!(query_param(href, "kessai"), None);
-        assert_eq!(query_param("http://x/?a=1", "b"), None);
     }
 }

@@ -1,6 +1,6 @@
 //! kessai widget: the card form a storefront embeds with one script tag, with the Amazon Pay
-//! button beside it when the shop offers it, and the "Amazonでログイン" button
-//! (`<kessai-amazon-signin>`).
+//! button beside it when the shop offers it. (The "Amazonでログイン" button,
+//! `<kessai-amazon-signin>`, is plain JS: widget/js/signin.js.)
 //!
 //! Card number, expiry, CVC and holder name go from the shopper's keyboard to GMO's token JS
 //! only (トークン決済 / カード情報非通過); the edge receives the single-use token and nothing else.
@@ -8,13 +8,13 @@
 //! message in the form and a `kessai:error` event.
 
 mod amazon;
+mod dom;
 mod edge;
 mod events;
 mod form;
 mod gmo_token;
 mod i18n;
 mod js;
-mod signin;
 
 use kessai_core::card::Lang;
 use wasm_bindgen::prelude::*;
@@ -28,81 +28,64 @@ pub struct Options {
     pub edge_url: &'static str,
     pub lang: Lang,
     /// The shop's privacy policy (`data-privacy-url`), linked from the 3-D Secure consent notice;
-    /// empty when none or not http(s).
+    /// empty when none or not http(s) (the loader checks).
     pub privacy_url: &'static str,
-    /// This page without kessai's own `kessai_*` parameters, read once at mount: where Amazon and
-    /// the card issuer's 3-D Secure page send the shopper back.
+    /// This page without kessai's own `kessai_*` parameters, read once by the loader: where Amazon
+    /// and the card issuer's 3-D Secure page send the shopper back.
     pub return_url: &'static str,
+    /// On a return from Amazon or 3-D Secure, the `kessai_payment`, `kessai_amazon` and
+    /// `kessai_card` parameters of this page's URL (read by the loader); empty otherwise.
+    pub back_payment: &'static str,
+    pub back_amazon: &'static str,
+    pub back_card: &'static str,
 }
 
 impl Options {
     fn from_js(options: &JsValue) -> Result<Options, &'static str> {
-        let client_secret = js::get_str(options, "clientSecret").unwrap_or_default();
-        let payment_id = kessai_core::payment::payment_id_of_secret(&client_secret)
-            .ok_or("client-secret is missing or malformed")?
-            .to_string()
-            .leak();
-        let client_secret = client_secret.trim().to_string().leak();
-        let edge_url = js::get_str(options, "edgeUrl")
+        let text = |key| js::get_str(options, key).unwrap_or_default().leak() as &'static str;
+        let client_secret = text("clientSecret").trim();
+        let payment_id = kessai_core::payment::payment_id_of_secret(client_secret)
+            .ok_or("client-secret is missing or malformed")?;
+        let edge_url = Some(text("edgeUrl"))
             .filter(|u| !u.is_empty())
-            .ok_or("edge-url is missing")?
-            .trim_end_matches('/')
-            .to_string()
-            .leak();
-        let lang = Lang::parse(&js::get_str(options, "lang").unwrap_or_default());
-        let privacy_url = js::get_str(options, "privacyUrl")
-            .filter(|u| js::is_http_url(u))
-            .unwrap_or_default()
-            .leak();
-        let return_url = js::without_kessai_params(&js::location_href().unwrap_or_default()).leak();
+            .ok_or("edge-url is missing")?;
         Ok(Options {
             client_secret,
             payment_id,
             edge_url,
-            lang,
-            privacy_url,
-            return_url,
+            lang: Lang::parse(text("lang")),
+            privacy_url: text("privacyUrl"),
+            return_url: text("returnUrl"),
+            back_payment: text("backPayment"),
+            back_amazon: text("backAmazon"),
+            back_card: text("backCard"),
         })
     }
 }
 
 /// Mounts the card form into `host`.
-/// `options`: `{clientSecret, edgeUrl, lang?: "ja" | "en", privacyUrl?}`.
+/// `options`: `{clientSecret, edgeUrl, lang?: "ja" | "en", privacyUrl, returnUrl, backPayment,
+/// backAmazon, backCard}` (js/kessai.js).
 #[wasm_bindgen]
 pub fn mount(host: web_sys::HtmlElement, options: JsValue) {
     match Options::from_js(&options) {
         Ok(opts) => {
             // Replaces a placeholder the page may have put inside the element.
             host.replace_children_with_node_0();
-            let target = host.clone();
-            leptos::mount::mount_to(host, move || form::view_checkout(opts, target)).forget();
+            // The view is the component's own markup, appended by hand: Leptos runs the
+            // components, signals and effects under the mount's owner (`crate::dom`).
+            let parent = host.clone();
+            leptos::mount::mount_to(parent, move || {
+                let root = form::Checkout(form::CheckoutProps {
+                    opts,
+                    host: host.clone(),
+                });
+                let _ = host.append_child(&root);
+            })
+            .forget();
         }
         Err(why) => {
             host.set_text_content(Some(i18n::text(Lang::Ja, i18n::Key::Misconfigured)));
-            events::emit(
-                &host,
-                "kessai:error",
-                &[("code", "misconfigured"), ("message", why)],
-            );
-            web_sys::console::error_2(&"kessai:".into(), &why.into());
-        }
-    }
-}
-
-/// Mounts the "Amazonでログイン" button into `host`.
-/// `options`: `{edgeUrl, returnUrl, nonce, lang?: "ja" | "en"}`. Only the first such element of a
-/// page shows a button.
-#[wasm_bindgen]
-pub fn mount_amazon_signin(host: web_sys::HtmlElement, options: JsValue) {
-    match signin::SignInOptions::from_js(&options) {
-        Ok(opts) => {
-            host.replace_children_with_node_0();
-            if amazon::claim(amazon::Kind::SignIn) {
-                leptos::mount::mount_to(host, move || signin::view_signin(opts)).forget();
-            }
-        }
-        Err(why) => {
-            host.set_text_content(Some(i18n::text(Lang::Ja, i18n::Key::SignInUnavailable)));
             events::emit(
                 &host,
                 "kessai:error",
