@@ -83,10 +83,26 @@ async fn each_cycle_is_charged_once_without_3ds_even_when_two_cron_runs_overlap(
         exec["params"].get("RetUrl").is_none(),
         "no 3-D Secure: {exec}"
     );
-    assert!(
-        event_kinds(&p).contains(&"authorized".to_string()),
-        "{:?}",
-        event_kinds(&p)
+    // The claim is written in the batch that creates the payment (#17): the same history as
+    // the card flow's own claim, in order, once each.
+    assert_eq!(
+        event_kinds(&p),
+        ["created", "authorization_started", "authorized"],
+        "{p}"
+    );
+    let started = &p["events"][1];
+    assert_eq!(
+        (
+            started["actor"].clone(),
+            started["from"].clone(),
+            started["to"].clone()
+        ),
+        (
+            json!("system"),
+            json!("requires_payment"),
+            json!("processing")
+        ),
+        "{started}"
     );
 
     // The same day again: nothing more.

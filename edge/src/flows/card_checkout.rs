@@ -389,53 +389,81 @@ pub async fn authorize(
             ));
         }
     }
-    let mut claimed = match flow.claim_attempt(row, attempt).await? {
+    let claimed = match flow.claim_attempt(row, attempt).await? {
         Ok(claimed) => claimed,
         Err(outcome) => return outcome,
     };
-    let access = match flow.ensure_access(&mut claimed).await {
-        Ok(a) => a,
-        Err((errors, code)) => {
-            flow.release_refused_entry(claimed, errors.as_ref(), code)
-                .await?;
-            return Err(failure_for(code, errors.as_ref()));
+    flow.charge_claimed(claimed, attempt, ticket).await
+}
+
+/// Authorises a payment already claimed for `attempt` (`processing` under this flow's lease,
+/// with the attempt's choices, as `claim_attempt` leaves it): a 定期購入 charge claims its new
+/// payment in the batch that creates it (#17).
+pub async fn authorize_claimed(
+    store: &Store<'_>,
+    cfg: &Config,
+    claimed: PaymentRow,
+    attempt: &CardAttempt,
+    now: i64,
+) -> ApiResult<Outcome> {
+    Flow::new(store, cfg, now)
+        .charge_claimed(claimed, attempt, None)
+        .await
+}
+
+impl Flow<'_> {
+    /// EntryTran (or the AccessID kept), then ExecTran, on the claimed payment.
+    async fn charge_claimed(
+        &self,
+        mut claimed: PaymentRow,
+        attempt: &CardAttempt,
+        ticket: Option<&Ticket>,
+    ) -> ApiResult<Outcome> {
+        let (flow, cfg) = (self, self.cfg);
+        let access = match flow.ensure_access(&mut claimed).await {
+            Ok(a) => a,
+            Err((errors, code)) => {
+                flow.release_refused_entry(claimed, errors.as_ref(), code)
+                    .await?;
+                return Err(failure_for(code, errors.as_ref()));
+            }
+        };
+        let ret_url = three_d_secure::ret_url(cfg, &claimed.id);
+        let risk = stored_risk(&claimed);
+        // A 定期購入 charge (the payment of a subscription) is merchant-initiated: no shopper to
+        // authenticate; its stored card was authenticated when it was saved (#14).
+        let tds = match cfg.three_d_secure.policy {
+            _ if claimed.subscription_id.is_some() => None,
+            ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
+                Some((ret_url.as_str(), &risk))
+            }
+            ThreeDSecurePolicy::Off => None,
+        };
+        let source = match &attempt.source {
+            AttemptSource::Token(token) => CardSource::Token(token),
+            AttemptSource::Stored {
+                member_id,
+                card_seq,
+            } => CardSource::Stored {
+                member_id,
+                card_seq: *card_seq,
+            },
+        };
+        if let Some(ticket) = ticket {
+            ticket.reached_gateway();
         }
-    };
-    let ret_url = three_d_secure::ret_url(cfg, &claimed.id);
-    let risk = stored_risk(&claimed);
-    // A 定期購入 charge (the payment of a subscription) is merchant-initiated: no shopper to
-    // authenticate; its stored card was authenticated when it was saved (#14).
-    let tds = match cfg.three_d_secure.policy {
-        _ if claimed.subscription_id.is_some() => None,
-        ThreeDSecurePolicy::Required | ThreeDSecurePolicy::IfAvailable => {
-            Some((ret_url.as_str(), &risk))
-        }
-        ThreeDSecurePolicy::Off => None,
-    };
-    let source = match &attempt.source {
-        AttemptSource::Token(token) => CardSource::Token(token),
-        AttemptSource::Stored {
-            member_id,
-            card_seq,
-        } => CardSource::Stored {
-            member_id,
-            card_seq: *card_seq,
-        },
-    };
-    if let Some(ticket) = ticket {
-        ticket.reached_gateway();
+        let answer = flow
+            .gmo
+            .exec_tran(
+                &access,
+                &claimed.gmo_order_id,
+                source,
+                attempt.installments,
+                tds,
+            )
+            .await;
+        flow.adopt_exec(claimed, answer).await
     }
-    let answer = flow
-        .gmo
-        .exec_tran(
-            &access,
-            &claimed.gmo_order_id,
-            source,
-            attempt.installments,
-            tds,
-        )
-        .await;
-    flow.adopt_exec(claimed, answer).await
 }
 
 /// The risk data the merchant sent on creation (validated then; a row that no longer reads is

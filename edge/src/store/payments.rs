@@ -192,6 +192,17 @@ pub struct NewPayment<'a> {
     pub subscription_plan: Option<&'a str>,
 }
 
+/// The claim of a new 定期購入 payment for its stored-card attempt, written in the batch that
+/// creates it ([`Store::insert_subscription_payment`]).
+pub struct StoredCardClaim<'a> {
+    pub lease_until: i64,
+    pub card_seq: i64,
+    /// 支払回数 code (a merchant-initiated charge is 一括).
+    pub installments: &'a str,
+    /// `authorization_started`, as the card flow's own claim records it.
+    pub event: Event<'a>,
+}
+
 impl Store<'_> {
     /// Inserts a payment and its `created` event. `Ok(false)` when the order already has one.
     pub async fn insert_payment(&self, p: &NewPayment<'_>, ev: &Event<'_>) -> ApiResult<bool> {
@@ -210,11 +221,17 @@ impl Store<'_> {
     /// order id (a payment an earlier or concurrent run created is kept, and the `created` event
     /// is written only with a new row, as [`Store::insert_payment`]), tagged with its
     /// subscription unless it already carries one, and read back.
+    ///
+    /// With `claim` (a charge on a stored card, #17), a payment this call created is also
+    /// claimed for its card attempt in the same batch (see [`Store::fresh_stored_card_claim`]):
+    /// the read row is then `processing` under that lease. A payment that already existed is
+    /// read as it is and never claimed here.
     pub async fn insert_subscription_payment(
         &self,
         p: &NewPayment<'_>,
         ev: &Event<'_>,
         subscription_id: &str,
+        claim: Option<&StoredCardClaim<'_>>,
     ) -> ApiResult<Option<PaymentRow>> {
         let insert = self.stmt(
             "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data, customer_id, subscription_plan) \
@@ -231,7 +248,38 @@ impl Store<'_> {
             "SELECT * FROM payments WHERE order_id = ?1",
             &[s(p.order_id)],
         )?;
-        self.batch_last_first(vec![insert, event, tag, read]).await
+        let mut stmts = vec![insert, event, tag];
+        if let Some(c) = claim {
+            stmts.extend(self.fresh_stored_card_claim(p, c)?);
+        }
+        stmts.push(read);
+        self.batch_last_first(stmts).await
+    }
+
+    /// The card flow's claim (`requires_payment → processing` with its lease, as
+    /// `card_checkout`'s `claim_attempt` writes it for a stored card, 一括, nothing saved) of
+    /// the payment `p` describes, only if it is the row just inserted under `p.id` and nothing
+    /// touched it yet (`version = 0`); its event only if the claim was written.
+    fn fresh_stored_card_claim(
+        &self,
+        p: &NewPayment<'_>,
+        c: &StoredCardClaim<'_>,
+    ) -> ApiResult<[D1PreparedStatement; 2]> {
+        let claim = self.stmt(
+            "UPDATE payments SET state = 'processing', version = version + 1, lease_until = ?2, \
+               attempt_started_at = ?3, updated_at = ?3, method = 'card', installments = ?4, card_seq = ?5, \
+               save_card = 0, save_card_brand = NULL \
+             WHERE id = ?1 AND version = 0 AND state = 'requires_payment'",
+            &[s(p.id), n(c.lease_until), n(p.now), s(c.installments), n(c.card_seq)],
+        )?;
+        let event = self.event_stmt(
+            p.id,
+            p.now,
+            Some(PaymentState::RequiresPayment),
+            Some(PaymentState::Processing),
+            &c.event,
+        )?;
+        Ok([claim, event])
     }
 
     /// Replaces the 3-D Secure risk data of a payment nothing was charged on yet.

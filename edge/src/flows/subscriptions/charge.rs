@@ -16,13 +16,14 @@ use super::super::payments::new_payment_ids;
 use super::super::webhooks;
 use super::amazon;
 use crate::config::Config;
+use crate::flows::lease::LEASE_MS;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
-use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store};
+use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store, StoredCardClaim};
 use futures_util::StreamExt;
 use kessai_core::gmo::installments::Installments;
-use kessai_core::payment::{CaptureMode, Phase};
+use kessai_core::payment::{CaptureMode, PaymentState, Phase};
 use kessai_core::subscription::{
     ChargeDate, DueCharge, Effect, Event, FailureKind, Notice, PaymentSource, Subscription,
     Transition,
@@ -157,26 +158,24 @@ async fn charge_due(
     due: DueCharge,
     today: ChargeDate,
 ) -> ApiResult<Step> {
-    let payment = attempt_payment(store, row, &due).await?;
-    let (attempted, payment) = match attempted(&payment)? {
-        Some(a) => (a, payment),
-        None => {
-            let a = match &sub.source {
-                PaymentSource::GmoCard {
-                    member_id,
-                    card_seq,
-                } => charge_card(store, cfg, &payment, member_id, *card_seq).await?,
-                PaymentSource::AmazonChargePermission {
-                    charge_permission_id,
-                } => {
-                    amazon::charge(store, cfg, &payment, charge_permission_id, today).await?;
-                    let after = store.existing_payment(&payment.id).await?;
-                    attempted(&after)?.unwrap_or(Attempted::Waiting)
-                }
-            };
-            // As the charge left it (its decline code goes into the notice).
-            (a, store.existing_payment(&payment.id).await?)
-        }
+    let (payment, claimed) = attempt_payment(store, row, &due, &sub.source).await?;
+    // As the charge left it (its decline code goes into the notice).
+    let (attempted, payment) = match (claimed, attempted(&payment)?) {
+        // Claimed in the batch that created it: `processing` under our lease, charge it now.
+        (true, _) | (false, None) => match &sub.source {
+            PaymentSource::GmoCard {
+                member_id,
+                card_seq,
+            } => charge_card(store, cfg, payment, member_id, *card_seq, claimed).await?,
+            PaymentSource::AmazonChargePermission {
+                charge_permission_id,
+            } => {
+                amazon::charge(store, cfg, &payment, charge_permission_id, today).await?;
+                let after = store.existing_payment(&payment.id).await?;
+                (attempted(&after)?.unwrap_or(Attempted::Waiting), after)
+            }
+        },
+        (false, Some(a)) => (a, payment),
     };
     let now = platform::now();
     let on = ChargeDate::of_instant(now);
@@ -303,15 +302,41 @@ fn result_event(
 }
 
 /// ExecTran on the stored card, merchant-initiated (the payment's `subscription_id` makes the
-/// card flow send no 3-D Secure), then what the payment says.
+/// card flow send no 3-D Secure), then what the payment says, with the row as the charge left
+/// it. `claimed`: the payment is already claimed for this attempt (`attempt_payment`).
 async fn charge_card(
     store: &Store<'_>,
     cfg: &Config,
-    payment: &PaymentRow,
+    payment: PaymentRow,
     member_id: &str,
     card_seq: u32,
-) -> ApiResult<Attempted> {
-    let attempt = CardAttempt {
+    claimed: bool,
+) -> ApiResult<(Attempted, PaymentRow)> {
+    let attempt = stored_card_attempt(member_id, card_seq);
+    let now = platform::now().0;
+    let id = payment.id.clone();
+    let outcome = if claimed {
+        card_checkout::authorize_claimed(store, cfg, payment, &attempt, now).await
+    } else {
+        card_checkout::authorize(store, cfg, payment, &attempt, now, None).await
+    };
+    Ok(match outcome {
+        // The settled row the card flow wrote: no read needed (#17).
+        Ok(Outcome::Paid(row)) => (Attempted::Paid, row),
+        Ok(Outcome::Unknown(row) | Outcome::RequiresAction { row, .. }) => {
+            (Attempted::Waiting, row)
+        }
+        // Declined, refused, busy: the payment records which.
+        Err(_) => {
+            let after = store.existing_payment(&id).await?;
+            (attempted(&after)?.unwrap_or(Attempted::Waiting), after)
+        }
+    })
+}
+
+/// A charge on the stored card: 一括, nothing to save, no return page.
+fn stored_card_attempt(member_id: &str, card_seq: u32) -> CardAttempt {
+    CardAttempt {
         source: AttemptSource::Stored {
             member_id: member_id.to_string(),
             card_seq,
@@ -319,19 +344,7 @@ async fn charge_card(
         installments: Installments::Lump,
         save: None,
         return_url: None,
-    };
-    let now = platform::now().0;
-    Ok(
-        match card_checkout::authorize(store, cfg, payment.clone(), &attempt, now, None).await {
-            Ok(Outcome::Paid(_)) => Attempted::Paid,
-            Ok(Outcome::Unknown(_) | Outcome::RequiresAction { .. }) => Attempted::Waiting,
-            // Declined, refused, busy: the payment records which.
-            Err(_) => {
-                let after = store.existing_payment(&payment.id).await?;
-                attempted(&after)?.unwrap_or(Attempted::Waiting)
-            }
-        },
-    )
+    }
 }
 
 /// The effects, as the history shows them (the notices also go out as webhooks).
@@ -384,14 +397,17 @@ fn attempted(p: &PaymentRow) -> ApiResult<Option<Attempted>> {
 }
 
 /// The payment of this attempt: created once (its order id is the attempt's `ChargeKey`
-/// OrderID), marked as the subscription's.
+/// OrderID), marked as the subscription's; `true` when this call created it and, the source
+/// being a stored card, claimed it for the charge in the same batch (#17).
 async fn attempt_payment(
     store: &Store<'_>,
     row: &SubscriptionRow,
     due: &DueCharge,
-) -> ApiResult<PaymentRow> {
+    source: &PaymentSource,
+) -> ApiResult<(PaymentRow, bool)> {
     let order_id = due.key(&row.id).order_id();
     let (id, secret, gmo_order_id) = new_payment_ids()?;
+    let now = platform::now().0;
     let new = NewPayment {
         id: &id,
         client_secret: &secret,
@@ -399,7 +415,7 @@ async fn attempt_payment(
         amount: due.amount.yen(),
         capture: CaptureMode::Manual,
         gmo_order_id: &gmo_order_id,
-        now: platform::now().0,
+        now,
         customer_name: None,
         risk_data: None,
         customer_id: Some(&row.customer_id),
@@ -410,10 +426,32 @@ async fn attempt_payment(
         kind: "created",
         detail: json!({ "amount": due.amount.yen(), "capture": "manual", "subscription_id": row.id, "scheduled_on": due.scheduled_on.to_string(), "attempt": due.attempt }),
     };
-    // One batch: created unless a concurrent or earlier run did (that one is used), tagged before
-    // anything reaches GMO (the tag makes the charge merchant-initiated: no 3-D Secure), read.
-    store
-        .insert_subscription_payment(&new, &ev, &row.id)
+    let lease_until = now + LEASE_MS;
+    let lump = Installments::Lump.code();
+    // The card flow's own claim (`claim_attempt`) of a stored-card attempt, as it records it.
+    let claim = match source {
+        PaymentSource::GmoCard { card_seq, .. } => Some(StoredCardClaim {
+            lease_until,
+            card_seq: i64::from(*card_seq),
+            installments: &lump,
+            event: PaymentEvent {
+                actor: "system",
+                kind: "authorization_started",
+                detail: json!({ "gmo_order_id": gmo_order_id, "installments": lump, "card_seq": card_seq, "save_card": false }),
+            },
+        }),
+        PaymentSource::AmazonChargePermission { .. } => None,
+    };
+    // One batch: created unless a concurrent or earlier run did (that one is used, as it is),
+    // tagged before anything reaches GMO (the tag makes the charge merchant-initiated: no 3-D
+    // Secure), claimed if new, read.
+    let payment = store
+        .insert_subscription_payment(&new, &ev, &row.id, claim.as_ref())
         .await?
-        .ok_or_else(|| ApiError::internal("subscription payment vanished"))
+        .ok_or_else(|| ApiError::internal("subscription payment vanished"))?;
+    let claimed = claim.is_some()
+        && payment.id == id
+        && payment.state == PaymentState::Processing.as_str()
+        && payment.lease_until == Some(lease_until);
+    Ok((payment, claimed))
 }
