@@ -143,8 +143,14 @@ export function html(markup) {
   return t.content.firstElementChild;
 }
 
-// `root`'s elements matching `selector`, as an array.
-export const findAll = (root, selector) => Array.from(root.querySelectorAll(selector));
+// Fills every `data-t` element under `root` with its text: the letter is the index into `texts`
+// (A–Z 0–25, then a–z from 26; src/i18n.rs).
+export function translate(root, texts) {
+  for (const el of root.querySelectorAll('[data-t]')) {
+    const c = el.dataset.t.charCodeAt(0);
+    el.textContent = texts[c < 97 ? c - 65 : c - 71];
+  }
+}
 
 // One listener for several event types (`types`: space-separated).
 export function listen(target, types, listener) {

@@ -5,10 +5,8 @@
 //! size").
 
 use crate::i18n;
-use crate::js;
 use kessai_core::card::Lang;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{Element, Event};
 
@@ -18,8 +16,7 @@ mod interop {
     #[wasm_bindgen(module = "/js/interop.js")]
     extern "C" {
         pub fn html(markup: &str) -> web_sys::Element;
-        #[wasm_bindgen(js_name = findAll)]
-        pub fn find_all(root: &web_sys::Element, selector: &str) -> js_sys::Array;
+        pub fn translate(root: &web_sys::Element, texts: &js_sys::Array);
         pub fn listen(
             target: &web_sys::Element,
             types: &str,
@@ -101,17 +98,10 @@ pub fn bind_in(root: &Element, selector: &str, sink: Sink, f: impl FnMut() -> St
     }
 }
 
-/// Fills every `data-t` element under `root` with its text in `lang` (i18n).
+/// Fills every `data-t` element under `root` with its text in `lang` (i18n; js/interop.js
+/// looks each up in the language's texts, [`i18n::texts`]).
 pub fn translate(root: &Element, lang: Lang) {
-    for el in js::items(&interop::find_all(root, "[data-t]").into()) {
-        let el: Element = el.unchecked_into();
-        if let Some(text) = el
-            .get_attribute("data-t")
-            .and_then(|k| i18n::text_of_attr(lang, &k))
-        {
-            el.set_text_content(Some(text));
-        }
-    }
+    interop::translate(root, &i18n::texts(lang));
 }
 
 /// An ARIA state's value.

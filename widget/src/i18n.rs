@@ -174,9 +174,10 @@ pub fn text(lang: Lang, key: Key) -> &'static str {
 /// One letter per key, the `data-t` values.
 const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm";
 
-/// The text of a `data-t` value ([`attr`]); `None` for anything else.
-pub fn text_of_attr(lang: Lang, attr: &str) -> Option<&'static str> {
-    Some(TEXTS.get(LETTERS.find(attr)?)?[column(lang)])
+/// Every text in `lang`, in [`Key`] order, for js/interop.js's `translate` (a `data-t` letter
+/// is an index: `A` the first).
+pub fn texts(lang: Lang) -> js_sys::Array {
+    TEXTS.iter().map(|t| wasm_bindgen::JsValue::from_str(t[column(lang)])).collect()
 }
 
 /// The `data-t` value of `key`: one letter (`A` for the first key).
