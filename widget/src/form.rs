@@ -606,7 +606,7 @@ fn CardForm(
     // No input: the action reads the card when it starts, right after the handler below has
     // checked every field (no input event comes in between). An input of its own (the card)
     // would add one more signal type to the wasm.
-    let submit = Action::new_unsync(move |_: &()| {
+    let submit = ArcAction::new_unsync(move |_: &()| {
         let checkout = checkout.clone();
         let host = host.clone();
         async move {
@@ -707,7 +707,7 @@ fn CardForm(
             let kind = ev.type_();
             if kind == "submit" {
                 ev.prevent_default();
-                return on_submit(state, submit);
+                return on_submit(state, &submit);
             }
             let field = js::get_str(&target, "id").as_deref().and_then(field_of_id);
             match (kind.as_str(), field) {
@@ -734,7 +734,7 @@ fn CardForm(
 }
 
 /// The pay button (or Enter): checks the fields, then starts the payment.
-fn on_submit(state: FormState, submit: Action<(), ()>) {
+fn on_submit(state: FormState, submit: &ArcAction<(), ()>) {
     // A double click (or Enter twice) never starts a second payment: `busy` is set below
     // before dispatching and holds while the action runs (every path of `pay` clears it
     // only as its last step, or keeps it when the outcome is still being confirmed). Not
