@@ -164,3 +164,71 @@ async fn an_amazon_capture_still_running_is_not_settled_back_to_authorized() {
     let captures = amazon_requests(Some("CaptureCharge"), Some(&charge)).await;
     assert_eq!(captures.len(), 1, "one Capture Charge: {captures:?}");
 }
+
+/// AlterTran `job` on a payment's trade straight at the GMO sandbox with the shop's credentials:
+/// a change made on GMO's own management screen, which kessai never hears of.
+async fn alter_behind_the_edge(order: &str, job: &str, amount: Option<i64>) {
+    let urls = stack();
+    let trade = gmo_trade(order).await;
+    let shop = kessai_sandbox::SandboxConfig::default();
+    let amount = amount.map(|a| a.to_string());
+    let mut form = vec![
+        ("ShopID", shop.shop_id.as_str()),
+        ("ShopPass", shop.shop_pass.as_str()),
+        ("AccessID", trade["access_id"].as_str().unwrap_or("")),
+        ("AccessPass", trade["access_pass"].as_str().unwrap_or("")),
+        ("JobCd", job),
+    ];
+    if let Some(a) = amount.as_deref() {
+        form.push(("Amount", a));
+    }
+    let answer = reqwest::Client::new()
+        .post(format!("{}/payment/AlterTran.idPass", urls.sandbox))
+        .form(&form)
+        .send()
+        .await
+        .expect("GMO sandbox reachable")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!answer.contains("ErrCode"), "{job} behind the edge: {answer}");
+}
+
+/// Found by the soak's review (stop 24, written down in docs/reliability.md): GMO refusing an
+/// operation with a state error (E11… / E01050004) means kessai's record is stale. The edge now
+/// asks SearchTrade instead of recording the refusal on the stale record: here GMO already
+/// holds the capture (made on GMO's screen), so the merchant's 売上確定 ends 実売上.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_gmo_already_holds_ends_captured_not_refused() {
+    let _turn = TURN.lock().await;
+    let p = authorized_card_payment(2_600).await;
+    let (id, order) = (id_of(&p), gmo_order(&p));
+    alter_behind_the_edge(&order, "SALES", Some(2_600)).await;
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "captured", "{body}");
+    let requests = gateway_requests(&order).await;
+    assert_eq!(count_api(&requests, "AlterTran"), 2, "{requests:?}");
+    assert_eq!(count_api(&requests, "SearchTrade"), 1, "{requests:?}");
+    assert_eq!(gmo_trade(&order).await["status"], "SALES");
+}
+
+/// The same refusal when GMO holds neither the record before the step nor the one after it
+/// (voided on GMO's screen): the payment goes 結果不明 (202) instead of staying 仮売上, and
+/// 再照会 then settles it to what GMO holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_of_a_trade_voided_at_gmo_goes_unknown_then_reconciles_to_voided() {
+    let _turn = TURN.lock().await;
+    let p = authorized_card_payment(2_700).await;
+    let (id, order) = (id_of(&p), gmo_order(&p));
+    alter_behind_the_edge(&order, "VOID", None).await;
+    let (status, body) = operate(&id, "capture", None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["state"], "unknown", "{body}");
+    let (status, body) = operate(&id, "reconcile", None).await;
+    assert_eq!(status, 200, "reconcile: {body}");
+    assert_eq!(body["state"], "voided", "{body}");
+    let requests = gateway_requests(&order).await;
+    assert_eq!(count_api(&requests, "AlterTran"), 2, "{requests:?}");
+    assert_eq!(gmo_trade(&order).await["status"], "VOID");
+}

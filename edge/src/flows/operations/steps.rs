@@ -134,13 +134,20 @@ impl Runner<'_> {
                 let (code, info) = e.joined();
                 match e.meaning().class {
                     ErrorClass::OutcomeUnknown => (format!("answered {info}"), true),
+                    // GMO holds the trade in another state than kessai recorded (E11…,
+                    // E01050004): kessai's record may be stale (a change on GMO's own screen,
+                    // or a call that executed after the in-flight window). SearchTrade says
+                    // which: the change already holds → done; the record before the step →
+                    // refused with GMO's code; anything else → unknown, for 再照会 and the
+                    // sweep to settle to what GMO holds. Never left wrong until an operator
+                    // happens to look.
+                    ErrorClass::StateConflict => (info, true),
                     ErrorClass::Declined
                     | ErrorClass::ShopperInput
                     | ErrorClass::ThreeDSecure
                     | ErrorClass::Busy
                     | ErrorClass::OrderIdExists
                     | ErrorClass::AuthorizationExpired
-                    | ErrorClass::StateConflict
                     | ErrorClass::Rejected => {
                         return StepResult::Refused {
                             detail: json!({ "call": call, "gmo_order_id": row.gmo_order_id, "err_code": code, "err_info": info }),
