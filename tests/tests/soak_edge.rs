@@ -191,7 +191,10 @@ async fn alter_behind_the_edge(order: &str, job: &str, amount: Option<i64>) {
         .text()
         .await
         .unwrap_or_default();
-    assert!(!answer.contains("ErrCode"), "{job} behind the edge: {answer}");
+    assert!(
+        !answer.contains("ErrCode"),
+        "{job} behind the edge: {answer}"
+    );
 }
 
 /// Found by the soak's review (stop 24, written down in docs/reliability.md): GMO refusing an
