@@ -25,15 +25,29 @@ if ! { grep -qx rust-src <<<"$widget_components" &&
   log "installing rust $WIDGET_TOOLCHAIN with rust-src and wasm32 (the widget's toolchain, about 1 min)"
   rustup toolchain install "$WIDGET_TOOLCHAIN" --profile minimal -c rust-src -t wasm32-unknown-unknown
 fi
+# The two build tools are compiled for a short compile, not for their own speed (they run a few
+# seconds per build): opt-level 1, no LTO, many codegen units, no debug info, in one target dir so
+# that the crates they share are compiled once (a temporary dir of this run's own, removed
+# afterwards: disk, and a second setup running beside must not lose its build). On a fresh CI
+# machine this is most of setup's time: wasm-bindgen-cli alone took 359 s as released and 284 s
+# so (2026-12-07, 2 cores under load).
+tool_dir=""
+tool_install() {
+  [ -n "$tool_dir" ] || tool_dir=$(mktemp -d "${TMPDIR:-/tmp}/kessai-tool-install.XXXXXX")
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=0 \
+    CARGO_TARGET_DIR="$tool_dir" cargo install "$@"
+}
 if ! has wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 min)"
   # Not --locked: its lock pins a webpki-roots version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  tool_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 if ! has worker-build "$WORKER_BUILD_VERSION"; then
-  log "installing worker-build $WORKER_BUILD_VERSION (about 4 min)"
-  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+  log "installing worker-build $WORKER_BUILD_VERSION (about 3 min)"
+  tool_install worker-build --version "$WORKER_BUILD_VERSION" --locked
 fi
+[ -z "$tool_dir" ] || rm -rf "$tool_dir"
 if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
   log "installing chromium + chromedriver (Debian)"
   apt-get update -qq
