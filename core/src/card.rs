@@ -5,7 +5,7 @@
 //! once its value can no longer become valid (or the shopper left the field), never while a
 //! still-valid prefix is being typed.
 
-use crate::text::{digits_only, to_half_width};
+use crate::text::{decimal, digits_only, to_half_width};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -277,7 +277,8 @@ pub fn check_expiry(input: &str, now_year: i32, now_month: u8) -> Result<String,
     if year > now_year + 20 {
         return Err(FieldProblem::ExpiryInvalid);
     }
-    Ok(format!("{year:04}{month:02}"))
+    // `format!("{year:04}{month:02}")`, without `core::fmt` (the widget checks with this).
+    Ok([decimal(year.into(), 4), decimal(month.into(), 2)].concat())
 }
 
 /// Formats expiry input as `MM/YY` while typing.
@@ -286,7 +287,7 @@ pub fn format_expiry(input: &str) -> String {
     if digits.len() <= 2 {
         digits
     } else {
-        format!("{}/{}", &digits[..2], &digits[2..])
+        [&digits[..2], "/", &digits[2..]].concat()
     }
 }
 
@@ -406,6 +407,11 @@ mod tests {
         assert_eq!(check_expiry("", 2026, 11), Err(FieldProblem::Required));
         assert_eq!(check_expiry("12/2030", 2026, 11).as_deref(), Ok("203012"));
         assert_eq!(format_expiry("1228"), "12/28");
+        // Zero-padded as `{year:04}{month:02}` would write it, even for a year below 1000.
+        assert_eq!(check_expiry("01/0005", 1, 1).as_deref(), Ok("000501"));
+        assert_eq!(check_expiry("3/2027", 2026, 11).as_deref(), Ok("202703"));
+        assert_eq!(format_expiry("123"), "12/3");
+        assert_eq!(format_expiry("１２"), "12");
     }
 
     #[test]

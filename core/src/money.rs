@@ -54,22 +54,31 @@ impl Jpy {
     }
 }
 
-impl fmt::Display for Jpy {
-    /// `¥12,345`: the way Japanese storefronts print prices.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.0.unsigned_abs().to_string();
-        let mut out = String::with_capacity(digits.len() + 4);
+impl Jpy {
+    /// `¥12,345` (`-¥3,300` below zero): the way Japanese storefronts print prices. The same
+    /// text as `Display`, without `core::fmt` (the widget prints its pay label with it).
+    pub fn label(self) -> String {
+        let text = crate::text::decimal(self.0, 0);
+        let digits = text.trim_start_matches('-');
+        let mut out = String::with_capacity(digits.len() + 8);
+        if self.0 < 0 {
+            out.push('-');
+        }
+        out.push('¥');
         for (i, c) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
         }
-        if self.0 < 0 {
-            write!(f, "-¥{out}")
-        } else {
-            write!(f, "¥{out}")
-        }
+        out
+    }
+}
+
+impl fmt::Display for Jpy {
+    /// [`Jpy::label`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
     }
 }
 
@@ -96,5 +105,32 @@ mod tests {
         assert_eq!(Jpy::from_stored(1000).to_string(), "¥1,000");
         assert_eq!(Jpy::from_stored(1234567).to_string(), "¥1,234,567");
         assert_eq!(Jpy::from_stored(-3300).to_string(), "-¥3,300");
+    }
+
+    #[test]
+    fn label_is_display() {
+        for yen in [
+            0,
+            5,
+            999,
+            1000,
+            12_345,
+            999_999,
+            1_000_000,
+            9_999_999,
+            -1,
+            -3300,
+            -1_000_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let j = Jpy::from_stored(yen);
+            assert_eq!(j.label(), j.to_string(), "{yen}");
+        }
+        assert_eq!(Jpy::from_stored(1234567).label(), "¥1,234,567");
+        assert_eq!(
+            Jpy::from_stored(i64::MIN).label(),
+            "-¥9,223,372,036,854,775,808"
+        );
     }
 }

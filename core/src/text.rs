@@ -38,9 +38,66 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// `n` in decimal, at least `width` digits (zeros in front; a minus sign before them): what
+/// `format!("{n:0width$}")` writes, without `core::fmt` (the widget's wasm has no formatting
+/// code on its paths; docs/architecture.md "Widget size").
+pub fn decimal(n: i64, width: usize) -> String {
+    let mut digits = Vec::with_capacity(20);
+    let mut rest = n.unsigned_abs();
+    loop {
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(digits.len().max(width) + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    let pad = width.saturating_sub(digits.len() + usize::from(n < 0));
+    out.extend(std::iter::repeat_n('0', pad));
+    out.extend(digits.iter().rev().map(|&d| char::from(d)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_is_format() {
+        for n in [
+            0,
+            1,
+            7,
+            9,
+            10,
+            99,
+            100,
+            2026,
+            9_999_999,
+            -1,
+            -42,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(decimal(n, 0), n.to_string());
+            for w in [1, 2, 4, 25] {
+                assert_eq!(decimal(n, w), format!("{n:0w$}"), "{n} {w}");
+            }
+        }
+        assert_eq!(decimal(7, 2), "07");
+        assert_eq!(decimal(2026, 4), "2026");
+        assert_eq!(decimal(-5, 3), "-05");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_matches_format(n: i64, w in 0usize..24) {
+            proptest::prop_assert_eq!(decimal(n, w), format!("{n:0w$}"));
+        }
+    }
 
     #[test]
     fn html_escape_covers_markup_and_both_quotes() {

@@ -46,7 +46,7 @@ pub async fn render(config: &JsValue, signed: &JsValue, amount: i64) -> Result<(
         config,
         signed,
         // Integer yen as a string: Amazon refuses decimals and separators for JPY.
-        Some(amount.to_string()),
+        Some(kessai_core::text::decimal(amount, 0)),
     ))
     .await
     .map(drop)

@@ -19,7 +19,7 @@ use kessai_core::gmo::token::{TokenFailure, service_message, token_failure};
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{PaymentState, Phase};
-use kessai_core::text::{digits_only, html_escape, to_half_width};
+use kessai_core::text::{decimal, digits_only, html_escape, to_half_width};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
@@ -375,7 +375,7 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
                     .into_iter()
                     .find(|c| !js::get_bool(c, "expired"));
                 if let Some(seq) = usable.and_then(|c| js::get_i64(&c, "card_seq")) {
-                    state.chosen.set(seq.to_string());
+                    state.chosen.set(decimal(seq, 0));
                 }
             }
             if config.test_mode
@@ -587,7 +587,7 @@ fn CardForm(
     paid: RwSignal<String>,
 ) -> Element {
     let lang = state.lang;
-    let amount = Jpy::from_stored(checkout.amount).to_string();
+    let amount = Jpy::from_stored(checkout.amount).label();
     let verify = checkout.verify;
     let saved = checkout.saved.clone();
     let choices = checkout.installments.clone();
@@ -805,7 +805,7 @@ fn saved_cards_html(lang: Lang, cards: &JsValue, chosen: &str) -> String {
         let expire = js::get_str(&c, "expire").unwrap_or_default();
         let hint = [i18n::text(lang, Key::Expiry), " ", &expire, gone].concat();
         let label = [brand.label(), " ・・・・", &last].concat();
-        radio(&seq.to_string(), &label, &hint, !expired);
+        radio(&decimal(seq, 0), &label, &hint, !expired);
     }
     radio("", i18n::text(lang, Key::NewCard), "", true);
     html.push_str("</fieldset>");
@@ -883,7 +883,7 @@ fn extras_html(
 fn saved_brand(saved: &JsValue, seq: &str) -> CardBrand {
     js::items(saved)
         .into_iter()
-        .find(|c| js::get_i64(c, "card_seq").is_some_and(|n| n.to_string() == seq))
+        .find(|c| js::get_i64(c, "card_seq").is_some_and(|n| decimal(n, 0) == seq))
         .map_or(CardBrand::Unknown, |c| {
             brand_of_code(&js::get_str(&c, "brand").unwrap_or_default())
         })

@@ -177,7 +177,10 @@ const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm";
 /// Every text in `lang`, in [`Key`] order, for js/interop.js's `translate` (a `data-t` letter
 /// is an index: `A` the first).
 pub fn texts(lang: Lang) -> js_sys::Array {
-    TEXTS.iter().map(|t| wasm_bindgen::JsValue::from_str(t[column(lang)])).collect()
+    TEXTS
+        .iter()
+        .map(|t| wasm_bindgen::JsValue::from_str(t[column(lang)]))
+        .collect()
 }
 
 /// The `data-t` value of `key`: one letter (`A` for the first key).
