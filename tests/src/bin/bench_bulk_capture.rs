@@ -1,6 +1,6 @@
 //! Bulk capture throughput (issue #4): N card payments authorised (仮売上) against the GMO
 //! sandbox, then captured with `POST /v1/payments/bulk/capture` in requests of CHUNK ids one
-//! after another, as the console's 一括売上確定 does (it sends 12 per request so its progress bar
+//! after another, as the console's 一括売上確定 does (it sends 24 per request so its progress bar
 //! moves; the edge takes up to 100). Prints payments per second and worker CPU per payment and
 //! per request (workerd utime + stime around the capture requests only). Every payment must end
 //! 実売上 on both sides (kessai and the sandbox) or the run fails.
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 /// Ids per bulk request by default: the console's `BULK_CHUNK`.
-const CONSOLE_CHUNK: usize = 12;
+const CONSOLE_CHUNK: usize = 24;
 /// The most the edge takes in one request (`BULK_MAX`).
 const EDGE_MAX: usize = 100;
 
