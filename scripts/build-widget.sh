@@ -46,7 +46,7 @@ mkdir -p "$OUT" && find "$OUT" -mindepth 1 -maxdepth 1 ! -name console -exec rm 
 # caller its own copy of the code with its own locals; kept apart, the functions look alike and
 # brotli finds them: 1.8 kB smaller after brotli (3 kB larger raw), measured 2026-12-07 (0, 10,
 # 30, 50 and 100 measured too: 20 was the lowest).
-"$WASM_OPT_BIN" --one-caller-inline-max-function-size=20 --merge-similar-functions -Os --converge --merge-similar-functions --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+"$WASM_OPT_BIN" --one-caller-inline-max-function-size=20 --merge-similar-functions -Os --converge --merge-similar-functions --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$STAGE/kessai_widget_bg.wasm" -o "$OUT/kessai_widget_bg.wasm"
 # wasm-bindgen still writes JS classes for those stream adapters (their exports are gone, its

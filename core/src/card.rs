@@ -5,7 +5,7 @@
 //! once its value can no longer become valid (or the shopper left the field), never while a
 //! still-valid prefix is being typed.
 
-use crate::text::{decimal, digits_only, to_half_width};
+use crate::text::{decimal, digits_only, parse_digits, to_half_width};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,7 +22,14 @@ pub enum CardBrand {
 
 impl CardBrand {
     pub fn detect(digits: &str) -> CardBrand {
-        let p = |n: usize| digits.get(..n).and_then(|s| s.parse::<u32>().ok());
+        // The first `n` characters as a number when they are `n` ASCII digits (`parse::<u32>`
+        // would also take a `+`, which leaves fewer digits than any range below needs).
+        let p = |n: usize| {
+            digits
+                .get(..n)
+                .filter(|s| s.len() == n)
+                .and_then(parse_digits)
+        };
         if digits.starts_with('4') {
             CardBrand::Visa
         } else if matches!(p(2), Some(34 | 37)) {
@@ -243,32 +250,29 @@ pub fn check_expiry(input: &str, now_year: i32, now_month: u8) -> Result<String,
     if digits.is_empty() {
         return Err(FieldProblem::Required);
     }
-    let (m, year_digits) = if half.contains('/') {
-        let mut it = half.splitn(2, '/');
-        let m = it.next().map(digits_only).unwrap_or_default();
-        let y = it.next().map(digits_only).unwrap_or_default();
-        (m, y)
-    } else {
-        (
-            digits.chars().take(2).collect::<String>(),
-            digits.chars().skip(2).collect(),
-        )
+    let (m, year_digits) = match half.split_once('/') {
+        Some((m, y)) => (digits_only(m), digits_only(y)),
+        // ASCII digits: bytes are characters.
+        None => (
+            digits.get(..2).unwrap_or(&digits).to_string(),
+            digits.get(2..).unwrap_or_default().to_string(),
+        ),
     };
-    let month: u8 = match m.parse() {
-        Ok(v) if (1..=12).contains(&v) => v,
-        Ok(_) => return Err(FieldProblem::ExpiryInvalid),
-        Err(_) => return Err(FieldProblem::Incomplete),
+    // As `parse::<u8>()` (only ASCII digits here): none when empty or above 255.
+    let month: u8 = match parse_digits(&m).map(u8::try_from) {
+        Some(Ok(v)) if (1..=12).contains(&v) => v,
+        Some(Ok(_)) => return Err(FieldProblem::ExpiryInvalid),
+        _ => return Err(FieldProblem::Incomplete),
+    };
+    let year = |y: &str| {
+        parse_digits(y)
+            .and_then(|v| i32::try_from(v).ok())
+            .ok_or(FieldProblem::ExpiryInvalid)
     };
     let year: i32 = match year_digits.len() {
         0 | 1 | 3 => return Err(FieldProblem::Incomplete),
-        2 => {
-            2000 + year_digits
-                .parse::<i32>()
-                .map_err(|_| FieldProblem::ExpiryInvalid)?
-        }
-        4 => year_digits
-            .parse::<i32>()
-            .map_err(|_| FieldProblem::ExpiryInvalid)?,
+        2 => 2000 + year(&year_digits)?,
+        4 => year(&year_digits)?,
         _ => return Err(FieldProblem::ExpiryInvalid),
     };
     if (year, month) < (now_year, now_month) {

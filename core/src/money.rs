@@ -59,7 +59,7 @@ impl Jpy {
     /// text as `Display`, without `core::fmt` (the widget prints its pay label with it).
     pub fn label(self) -> String {
         let text = crate::text::decimal(self.0, 0);
-        let digits = text.trim_start_matches('-');
+        let digits = text.strip_prefix('-').unwrap_or(&text);
         let mut out = String::with_capacity(digits.len() + 8);
         if self.0 < 0 {
             out.push('-');

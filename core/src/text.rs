@@ -61,6 +61,18 @@ pub fn decimal(n: i64, width: usize) -> String {
     out
 }
 
+/// `s` as a number when it is one or more ASCII digits and fits a `u32` (no sign, no spaces):
+/// `parse::<u32>()` without its sign handling and error type.
+pub fn parse_digits(s: &str) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u32, |n, b| {
+        let d = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u32::from(d))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,7 +104,24 @@ mod tests {
         assert_eq!(decimal(-5, 3), "-05");
     }
 
+    #[test]
+    fn parse_digits_takes_plain_digits_only() {
+        assert_eq!(parse_digits("0"), Some(0));
+        assert_eq!(parse_digits("0012"), Some(12));
+        assert_eq!(parse_digits("4294967295"), Some(u32::MAX));
+        assert_eq!(parse_digits("4294967296"), None);
+        for bad in ["", "+1", "-1", " 1", "1 ", "1a", "１"] {
+            assert_eq!(parse_digits(bad), None, "{bad:?}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn parse_digits_is_parse_for_digits(s in "[0-9]{1,12}") {
+            proptest::prop_assert_eq!(parse_digits(&s), s.parse::<u32>().ok());
+        }
+
+
         #[test]
         fn decimal_matches_format(n: i64, w in 0usize..24) {
             proptest::prop_assert_eq!(decimal(n, w), format!("{n:0w$}"));
