@@ -52,15 +52,43 @@ fn field_index(f: Field) -> usize {
     }
 }
 
-/// The shopper's language, which the language buttons switch. A `bool` signal underneath
-/// (Japanese or not), not a `Lang` one: every signal type brings its own copy of the reactive
-/// code into the wasm, and the widget has `bool` signals anyway.
+/// A yes/no signal, held as a `String` signal (empty: no). Every signal value type brings its
+/// own copy of Leptos' reactive code into the wasm, and the widget's texts are `String` signals
+/// anyway (docs/architecture.md "Widget size").
 #[derive(Clone, Copy)]
-struct LangSignal(RwSignal<bool>);
+struct Flag(RwSignal<String>);
+
+impl Flag {
+    fn new(on: bool) -> Self {
+        Flag(RwSignal::new(Self::text(on)))
+    }
+
+    fn text(on: bool) -> String {
+        if on { "1".to_string() } else { String::new() }
+    }
+
+    fn get(self) -> bool {
+        !self.0.get().is_empty()
+    }
+
+    fn get_untracked(self) -> bool {
+        !self.0.get_untracked().is_empty()
+    }
+
+    fn set(self, on: bool) {
+        self.0.set(Self::text(on));
+    }
+}
+
+/// The shopper's language, which the language buttons switch. A yes/no signal underneath
+/// (Japanese or not), not a `Lang` one: every signal type brings its own copy of the reactive
+/// code into the wasm, and the widget has yes/no signals anyway.
+#[derive(Clone, Copy)]
+struct LangSignal(Flag);
 
 impl LangSignal {
     fn new(lang: Lang) -> Self {
-        LangSignal(RwSignal::new(lang == Lang::Ja))
+        LangSignal(Flag::new(lang == Lang::Ja))
     }
 
     fn of(ja: bool) -> Lang {
@@ -99,20 +127,20 @@ fn this_month() -> (i32, u8) {
 struct FormState {
     lang: LangSignal,
     values: [RwSignal<String>; 4],
-    touched: [RwSignal<bool>; 4],
-    submitted: RwSignal<bool>,
+    touched: [Flag; 4],
+    submitted: Flag,
     /// A message from GMO or the edge about one field (empty: none); cleared when the shopper
     /// edits it. Every text signal of the widget is a `String`: each signal type costs its own
     /// copy of the reactive code in the wasm.
     server: [RwSignal<String>; 4],
     status: RwSignal<String>,
     /// The status is news (確認中), not a problem.
-    status_info: RwSignal<bool>,
-    busy: RwSignal<bool>,
+    status_info: Flag,
+    busy: Flag,
     /// The saved card that pays (its CardSeq), or empty: the new card typed into the fields.
     chosen: RwSignal<String>,
     /// 「このカードを登録する」 is ticked.
-    save: RwSignal<bool>,
+    save: Flag,
     /// The 支払回数 picked (its API code); empty or `lump`: 一括.
     pay_times: RwSignal<String>,
 }
@@ -122,14 +150,14 @@ impl FormState {
         FormState {
             lang: LangSignal::new(lang),
             values: std::array::from_fn(|_| RwSignal::new(String::new())),
-            touched: std::array::from_fn(|_| RwSignal::new(false)),
-            submitted: RwSignal::new(false),
+            touched: std::array::from_fn(|_| Flag::new(false)),
+            submitted: Flag::new(false),
             server: std::array::from_fn(|_| RwSignal::new(String::new())),
             status: RwSignal::new(String::new()),
-            status_info: RwSignal::new(false),
-            busy: RwSignal::new(false),
+            status_info: Flag::new(false),
+            busy: Flag::new(false),
             chosen: RwSignal::new(String::new()),
-            save: RwSignal::new(false),
+            save: Flag::new(false),
             pay_times: RwSignal::new(String::new()),
         }
     }
@@ -251,8 +279,8 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
     // The checkout once loaded, and a `bool` signal that says it is there (not a signal of
     // `Option<Checkout>`: one more signal type's reactive code in the wasm).
     let checkout: Rc<RefCell<Option<Checkout>>> = Rc::default();
-    let loaded = RwSignal::new(false);
-    let unusable = RwSignal::new(false);
+    let loaded = Flag::new(false);
+    let unusable = Flag::new(false);
     // The paid payment's state; empty while it is not paid.
     let paid: RwSignal<String> = RwSignal::new(String::new());
     let lang = state.lang;
