@@ -156,3 +156,56 @@ export function translate(root, texts) {
 export function listen(target, types, listener) {
   for (const type of types.split(' ')) target.addEventListener(type, listener);
 }
+
+// The saved cards and the extras below the new card's fields, as HTML, from the edge's arrays
+// (src/form.rs binds the text to the element): static markup, in JS rather than as Rust string
+// building in the wasm. `texts`: the language's texts (i18n order); `keys`: the `data-t` letters
+// of the texts used, in the order each function names them.
+const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const esc = (s) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+const str = (v) => (typeof v === 'string' ? v : undefined);
+const list = (v) => (Array.isArray(v) ? v : []);
+const textOf = (texts, keys) => (i) => {
+  const c = keys.charCodeAt(i);
+  return texts[c < 97 ? c - 65 : c - 71];
+};
+const BRANDS = new Map([['visa', 'VISA'], ['mastercard', 'Mastercard'], ['jcb', 'JCB'],
+  ['amex', 'American Express'], ['diners', 'Diners Club'], ['discover', 'Discover']]);
+
+// keys: saved cards, expired, expiry, new card. `chosen`: the picked card's CardSeq ("": new).
+// An expired card is listed but cannot be picked.
+export function savedCardsHtml(texts, keys, cards, chosen) {
+  const t = textOf(texts, keys);
+  const radio = (seq, label, hint, usable) =>
+    `<label class="kessai-choice"><input type="radio" name="kessai-card" id="kessai-card-${seq || 'new'}" value="${seq}${
+      seq === chosen ? '" checked' : '"'}${usable ? '>' : ' disabled>'}<span>${esc(label)}</span><span class="kessai-hint">${esc(hint)}</span></label>`;
+  let html = `<fieldset class="kessai-saved"><legend>${t(0)}</legend>`;
+  for (const c of list(cards)) {
+    const seq = c?.card_seq;
+    if (!Number.isInteger(seq)) continue;
+    const expired = c.expired === true;
+    const hint = `${t(2)} ${str(c.expire) ?? ''}${expired ? t(1) : ''}`;
+    html += radio(String(seq), `${BRANDS.get(str(c.brand)) ?? ''} ・・・・${str(c.last_digits) ?? ''}`, hint, !expired);
+  }
+  return html + radio('', t(3), '', true) + '</fieldset>';
+}
+
+// keys: subscription note, save card, 支払回数. `always`: a 定期購入 sign-up (the card is always
+// saved: a note says so); else 「このカードを登録する」 when `offerSave` (ticked when `save`).
+// Then the shop's 支払回数 `choices` (none when only 一括), `picked` selected.
+export function extrasHtml(texts, keys, always, offerSave, save, choices, picked, ja) {
+  const t = textOf(texts, keys);
+  let html = always
+    ? `<p class="kessai-note" id="kessai-subscription-save">${t(0)}</p>`
+    : offerSave
+      ? `<label class="kessai-check"><input type="checkbox" name="kessai-save-card" id="kessai-save-card"${save ? ' checked>' : '>'}${t(1)}</label>`
+      : '';
+  const options = list(choices);
+  if (!options.length) return html;
+  html += `<div class="kessai-field"><label for="kessai-installments">${t(2)}</label><select id="kessai-installments" name="kessai-installments">`;
+  for (const c of options) {
+    const code = str(c?.code) ?? '';
+    html += `<option value="${esc(code)}${code === picked ? '" selected>' : '">'}${esc(str(c?.[ja ? 'label_ja' : 'label']) ?? code)}</option>`;
+  }
+  return html + '</select></div>';
+}

@@ -787,62 +787,18 @@ fn on_submit(state: FormState, submit: &ArcAction<(), ()>) {
 }
 
 /// The customer's saved cards as radio buttons (the default first), then 「新しいカードを使う」,
-/// as HTML: one text binding instead of a view per card (every view type is code in the wasm;
-/// docs/architecture.md "Widget size"). An expired card is listed but cannot be picked. The
-/// form's one `change` listener ([`CardForm`]) hears the picks; a language switch writes it anew
-/// with the pick kept.
+/// as HTML (js/interop.js `savedCardsHtml`): one text binding instead of a view per card (every
+/// view type is code in the wasm; docs/architecture.md "Widget size"). An expired card is
+/// listed but cannot be picked. The form's one `change` listener ([`CardForm`]) hears the
+/// picks; a language switch writes it anew with the pick kept.
 fn saved_cards_html(lang: Lang, cards: &JsValue, chosen: &str) -> String {
-    let mut html = [
-        "<fieldset class=\"kessai-saved\"><legend>",
-        i18n::text(lang, Key::SavedCards),
-        "</legend>",
-    ]
-    .concat();
-    let mut radio = |seq: &str, label: &str, hint: &str, usable: bool| {
-        let id = if seq.is_empty() { "new" } else { seq };
-        html.push_str(
-            &[
-                "<label class=\"kessai-choice\"><input type=\"radio\" name=\"kessai-card\" id=\"kessai-card-",
-                id,
-                "\" value=\"",
-                seq,
-                if seq == chosen { "\" checked" } else { "\"" },
-                if usable { ">" } else { " disabled>" },
-                "<span>",
-                &html_escape(label),
-                "</span><span class=\"kessai-hint\">",
-                &html_escape(hint),
-                "</span></label>",
-            ]
-            .concat(),
-        );
-    };
-    for c in js::items(cards) {
-        // `seq` is digits: the edge's number, written here.
-        let Some(seq) = js::get_i64(&c, "card_seq") else {
-            continue;
-        };
-        let brand = brand_of_code(&js::get_str(&c, "brand").unwrap_or_default());
-        let last = js::get_str(&c, "last_digits").unwrap_or_default();
-        let expired = js::get_bool(&c, "expired");
-        let gone = if expired {
-            i18n::text(lang, Key::Expired)
-        } else {
-            ""
-        };
-        let expire = js::get_str(&c, "expire").unwrap_or_default();
-        let hint = [i18n::text(lang, Key::Expiry), " ", &expire, gone].concat();
-        let label = [brand.label(), " ・・・・", &last].concat();
-        radio(&decimal(seq, 0), &label, &hint, !expired);
-    }
-    radio("", i18n::text(lang, Key::NewCard), "", true);
-    html.push_str("</fieldset>");
-    html
+    let keys = [Key::SavedCards, Key::Expired, Key::Expiry, Key::NewCard].map(attr);
+    js::interop::saved_cards_html(&i18n::texts(lang), &keys.concat(), cards, chosen)
 }
 
 /// Below the new card's fields: 「このカードを登録する」 (when `offer_save`; `save: None` when
 /// the card is always saved, a 定期購入 sign-up: a note says so) and the 支払回数 picker (the
-/// shop's `choices`, 一括 first; none when only 一括), as HTML (as [`saved_cards_html`]).
+/// shop's `choices`, 一括 first; none when only 一括), as HTML (js/interop.js `extrasHtml`).
 fn extras_html(
     lang: Lang,
     save: Option<bool>,
@@ -850,61 +806,17 @@ fn extras_html(
     choices: &JsValue,
     picked: &str,
 ) -> String {
-    let mut html = match save {
-        None => [
-            "<p class=\"kessai-note\" id=\"kessai-subscription-save\">",
-            i18n::text(lang, Key::SubscriptionSave),
-            "</p>",
-        ]
-        .concat(),
-        Some(save) if offer_save => [
-            "<label class=\"kessai-check\"><input type=\"checkbox\" name=\"kessai-save-card\" id=\"kessai-save-card\"",
-            if save { " checked>" } else { ">" },
-            i18n::text(lang, Key::SaveCard),
-            "</label>",
-        ]
-        .concat(),
-        Some(_) => String::new(),
-    };
-    let choices = js::items(choices);
-    if choices.is_empty() {
-        return html;
-    }
-    html.push_str(
-        &[
-            "<div class=\"kessai-field\"><label for=\"kessai-installments\">",
-            i18n::text(lang, Key::Installments),
-            "</label><select id=\"kessai-installments\" name=\"kessai-installments\">",
-        ]
-        .concat(),
-    );
-    for c in choices {
-        let code = js::get_str(&c, "code").unwrap_or_default();
-        let label = js::get_str(
-            &c,
-            if lang == Lang::Ja {
-                "label_ja"
-            } else {
-                "label"
-            },
-        );
-        html.push_str(
-            &[
-                "<option value=\"",
-                &html_escape(&code),
-                if code == picked {
-                    "\" selected>"
-                } else {
-                    "\">"
-                },
-                &html_escape(&label.unwrap_or(code.clone())),
-                "</option>",
-            ]
-            .concat(),
-        );
-    }
-    html.push_str("</select></div>");
-    html
+    let keys = [Key::SubscriptionSave, Key::SaveCard, Key::Installments].map(attr);
+    js::interop::extras_html(
+        &i18n::texts(lang),
+        &keys.concat(),
+        save.is_none(),
+        offer_save,
+        save == Some(true),
+        choices,
+        picked,
+        lang == Lang::Ja,
+    )
 }
 
 /// The brand of the saved card `seq` in `saved` (the edge's list).

@@ -33,6 +33,27 @@ pub mod interop {
             securitycode: &str,
             holdername: &str,
         ) -> js_sys::Promise;
+        /// The saved cards' radio buttons as HTML (`crate::form`).
+        #[wasm_bindgen(js_name = savedCardsHtml)]
+        pub fn saved_cards_html(
+            texts: &js_sys::Array,
+            keys: &str,
+            cards: &JsValue,
+            chosen: &str,
+        ) -> String;
+        /// 「このカードを登録する」 and 支払回数 as HTML (`crate::form`).
+        #[wasm_bindgen(js_name = extrasHtml)]
+        #[allow(clippy::too_many_arguments)]
+        pub fn extras_html(
+            texts: &js_sys::Array,
+            keys: &str,
+            always: bool,
+            offer_save: bool,
+            save: bool,
+            choices: &JsValue,
+            picked: &str,
+            ja: bool,
+        ) -> String;
         /// Loads checkout.js and renders the button; rejects with the reason.
         #[wasm_bindgen(js_name = amazonButton)]
         pub fn amazon_button(
