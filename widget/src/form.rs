@@ -278,7 +278,7 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
     let state = FormState::new(opts.lang);
     // The checkout once loaded, and a `bool` signal that says it is there (not a signal of
     // `Option<Checkout>`: one more signal type's reactive code in the wasm).
-    let checkout: Rc<RefCell<Option<Checkout>>> = Rc::default();
+    let checkout: Rc<RefCell<Option<Rc<Checkout>>>> = Rc::default();
     let loaded = Flag::new(false);
     let unusable = Flag::new(false);
     // The paid payment's state; empty while it is not paid.
@@ -412,6 +412,8 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
                 let _ = badge.set_attribute("data-t", attr(Key::TestMode));
                 dom::translate(&root_for_load, state.lang.get_untracked());
             }
+            // Shared, not copied: the form and its submit hold the same checkout.
+            let config = Rc::new(config);
             *checkout_for_load.borrow_mut() = Some(config.clone());
             loaded.set(true);
             events::emit(&host, "kessai:ready", &[("paymentId", opts.payment_id)]);
@@ -609,7 +611,7 @@ fn brand_code(b: CardBrand) -> &'static str {
 #[component]
 fn CardForm(
     state: FormState,
-    checkout: Checkout,
+    checkout: Rc<Checkout>,
     opts: Options,
     host: HtmlElement,
     paid: RwSignal<String>,
