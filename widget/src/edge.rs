@@ -150,7 +150,12 @@ pub fn json_body(fields: &[(&str, &str)]) -> String {
     for (k, v) in fields {
         js::set_str(&body, k, v);
     }
-    js_sys::JSON::stringify(&body)
+    stringify(&body)
+}
+
+/// `JSON.stringify(body)`; empty if it throws.
+fn stringify(body: &js_sys::Object) -> String {
+    js_sys::JSON::stringify(body)
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default()
@@ -166,14 +171,15 @@ pub async fn authorize(
     installments: &str,
     raw: &str,
 ) -> Result<Answer, JsValue> {
-    let mut fields = vec![("return_url", opts.return_url)];
+    let body = js_sys::Object::new();
+    js::set_str(&body, "return_url", opts.return_url);
     if !token.is_empty() {
-        fields.push(("token", token));
+        js::set_str(&body, "token", token);
     }
     if !installments.is_empty() {
-        fields.push(("installments", installments));
+        js::set_str(&body, "installments", installments);
     }
-    let mut text = json_body(&fields);
+    let mut text = stringify(&body);
     // `{"return_url":…}` always has a member, so the raw ones follow it after their comma.
     if text.ends_with('}') {
         text.pop();

@@ -431,14 +431,14 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
                                 .then(|| "amazon_pay".to_string())
                         });
                     paid.set(config.state.clone());
-                    let mut detail = vec![
+                    let (id, st) = (
                         ("paymentId", opts.payment_id),
                         ("state", config.state.as_str()),
-                    ];
-                    if let Some(m) = &method {
-                        detail.push(("method", m));
+                    );
+                    match &method {
+                        Some(m) => events::emit(&host, "kessai:success", &[id, st, ("method", m)]),
+                        None => events::emit(&host, "kessai:success", &[id, st]),
                     }
-                    events::emit(&host, "kessai:success", &detail);
                 }
                 Some(Phase::Closed) => {
                     unusable.set(true);
