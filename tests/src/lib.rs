@@ -712,6 +712,32 @@ pub async fn gmo_trade(gmo_order_id: &str) -> Value {
         .expect("json")
 }
 
+/// One GMO protocol call straight at the sandbox with the sandbox shop's credentials, as a
+/// change made on GMO's own management screen (behind the edge): the answer's fields.
+pub async fn gmo_shop_call(
+    sandbox: &str,
+    api: &str,
+    fields: &[(&str, &str)],
+) -> std::collections::HashMap<String, String> {
+    let shop = kessai_sandbox::SandboxConfig::default();
+    let mut form: Vec<(&str, &str)> =
+        vec![("ShopID", &shop.shop_id), ("ShopPass", &shop.shop_pass)];
+    form.extend_from_slice(fields);
+    let text = client()
+        .post(format!("{sandbox}/payment/{api}.idPass"))
+        .form(&form)
+        .send()
+        .await
+        .expect("GMO sandbox reachable")
+        .text()
+        .await
+        .unwrap_or_default();
+    text.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// A card payment authorised (仮売上) through the widget API with an approved test card.
 pub async fn authorized_card_payment(amount: i64) -> Value {
     let p = create_payment(amount).await;

@@ -1863,24 +1863,7 @@ enum Tamper {
 
 /// One GMO protocol call with the sandbox shop's credentials: the answer's fields.
 async fn gmo_call(s: &Shared, api: &str, fields: &[(&str, &str)]) -> HashMap<String, String> {
-    let shop = kessai_sandbox::SandboxConfig::default();
-    let mut form: Vec<(&str, &str)> =
-        vec![("ShopID", &shop.shop_id), ("ShopPass", &shop.shop_pass)];
-    form.extend_from_slice(fields);
-    let text = s
-        .http
-        .post(format!("{}/payment/{api}.idPass", s.urls.sandbox))
-        .form(&form)
-        .send()
-        .await
-        .expect("GMO sandbox reachable")
-        .text()
-        .await
-        .unwrap_or_default();
-    text.split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    crate::gmo_shop_call(&s.urls.sandbox, api, fields).await
 }
 
 /// Picks payments the edge says are 仮売上 and changes them at the gateways: a second

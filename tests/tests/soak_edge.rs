@@ -168,32 +168,20 @@ async fn an_amazon_capture_still_running_is_not_settled_back_to_authorized() {
 /// AlterTran `job` on a payment's trade straight at the GMO sandbox with the shop's credentials:
 /// a change made on GMO's own management screen, which kessai never hears of.
 async fn alter_behind_the_edge(order: &str, job: &str, amount: Option<i64>) {
-    let urls = stack();
     let trade = gmo_trade(order).await;
-    let shop = kessai_sandbox::SandboxConfig::default();
     let amount = amount.map(|a| a.to_string());
-    let mut form = vec![
-        ("ShopID", shop.shop_id.as_str()),
-        ("ShopPass", shop.shop_pass.as_str()),
+    let mut fields = vec![
         ("AccessID", trade["access_id"].as_str().unwrap_or("")),
         ("AccessPass", trade["access_pass"].as_str().unwrap_or("")),
         ("JobCd", job),
     ];
     if let Some(a) = amount.as_deref() {
-        form.push(("Amount", a));
+        fields.push(("Amount", a));
     }
-    let answer = reqwest::Client::new()
-        .post(format!("{}/payment/AlterTran.idPass", urls.sandbox))
-        .form(&form)
-        .send()
-        .await
-        .expect("GMO sandbox reachable")
-        .text()
-        .await
-        .unwrap_or_default();
+    let answer = gmo_shop_call(&stack().sandbox, "AlterTran", &fields).await;
     assert!(
-        !answer.contains("ErrCode"),
-        "{job} behind the edge: {answer}"
+        !answer.contains_key("ErrCode"),
+        "{job} behind the edge: {answer:?}"
     );
 }
 
