@@ -29,6 +29,16 @@ function load(url, ready) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Focuses the element with this id, if there is one.
+export const focus = (id) => document.getElementById(id)?.focus();
+
+// This page's URL without kessai's parameters, so a reload does not repeat the news. Never throws.
+export function replaceUrl(url) {
+  try {
+    history.replaceState(null, '', url);
+  } catch {}
+}
+
 // One request to the edge → {status, body} (body: the JSON answer, or null). Rejects only when
 // no answer came (network, CORS). `window.fetch` is looked up per call.
 export async function edgeFetch(method, url, secret, body) {

@@ -386,8 +386,8 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
             let outcome = |v: &'static str| (ours && !v.is_empty()).then(|| v.to_string());
             let amazon_outcome = outcome(opts.back_amazon);
             let card_outcome = outcome(opts.back_card);
-            if ours && let Some(history) = js::window().and_then(|w| w.history().ok()) {
-                let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(opts.return_url));
+            if ours {
+                js::interop::replace_url(opts.return_url);
             }
             // This page's one Amazon Pay button, only while the payment can be paid: the
             // checkout view shows the button when `amazon` is still set.

@@ -12,6 +12,11 @@ pub mod interop {
     #[wasm_bindgen(module = "/js/interop.js")]
     extern "C" {
         pub fn sleep(ms: i32) -> js_sys::Promise;
+        /// Focuses the element with this id, if there is one.
+        pub fn focus(id: &str);
+        /// `history.replaceState(null, "", url)` (errors ignored).
+        #[wasm_bindgen(js_name = replaceUrl)]
+        pub fn replace_url(url: &str);
         /// → `{status, body}`; rejects when no answer came.
         #[wasm_bindgen(js_name = edgeFetch)]
         pub fn edge_fetch(
@@ -99,15 +104,9 @@ pub fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
 
-/// Sets focus to the element with `id`, if it exists.
+/// Sets focus to the element with `id`, if it exists (js/interop.js).
 pub fn focus(id: &str) {
-    if let Some(el) = window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
+    interop::focus(id);
 }
 
 /// Waits `ms` milliseconds.
