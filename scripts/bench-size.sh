@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Size benchmark: prints raw / gzip -9 / brotli -q 11 bytes of every file the widget ships and of
-# the edge worker and the operator console, and checks the widget budget (60 kB brotli in total). Build first
+# the edge worker and the operator console, and checks the widget budget (issue #17: 45 kB brotli in total; 45,652 B on 2026-12-07, so it prints FAIL until
+# the last 652 B are cut). Build first
 # (scripts/build.sh). Exits 1 when the widget is over budget.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUDGET=60000
+BUDGET=45000
 row() { # file label
   local f=$1 raw gz br
   raw=$(stat -c %s "$f"); gz=$(gzip -9 -c "$f" | wc -c); br=$(brotli -q 11 -c "$f" | wc -c)
