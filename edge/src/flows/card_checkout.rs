@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
 use crate::gateways::gmo::{CallError, Called, CardSource, GmoClient};
 use crate::http::{ApiError, ApiResult};
-use crate::store::{Claim, Event, PaymentRow, Store};
+use crate::store::{Claim, Event, PaymentRow, Store, StoredCardClaim};
 use kessai_core::gmo::api::{Access, Answer, Authorization, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::installments::Installments;
@@ -396,6 +396,45 @@ pub async fn authorize(
     flow.charge_claimed(claimed, attempt, ticket).await
 }
 
+/// The `authorization_started` event of a card attempt's claim. A 定期購入 charge is started by
+/// kessai's cron (`system`), anything else by a shopper.
+fn attempt_started<'a>(
+    by_cron: bool,
+    gmo_order_id: &str,
+    installments: &str,
+    card_seq: Option<i64>,
+    save_card: bool,
+) -> Event<'a> {
+    Event {
+        actor: if by_cron { "system" } else { "shopper" },
+        kind: "authorization_started",
+        detail: json!({
+            "gmo_order_id": gmo_order_id,
+            "installments": installments,
+            "card_seq": card_seq,
+            "save_card": save_card,
+        }),
+    }
+}
+
+/// The card flow's claim of a new 定期購入 payment on a stored card (一括, nothing saved), for
+/// the batch that creates the payment to write (#17): the same record and event as
+/// `claim_attempt` writes, so [`authorize_claimed`] can go on from it.
+pub fn stored_card_claim<'a>(
+    gmo_order_id: &str,
+    card_seq: u32,
+    lease_until: i64,
+    installments: &'a str,
+) -> StoredCardClaim<'a> {
+    let card_seq = i64::from(card_seq);
+    StoredCardClaim {
+        lease_until,
+        card_seq,
+        installments,
+        event: attempt_started(true, gmo_order_id, installments, Some(card_seq), false),
+    }
+}
+
 /// Authorises a payment already claimed for `attempt` (`processing` under this flow's lease,
 /// with the attempt's choices, as `claim_attempt` leaves it): a 定期購入 charge claims its new
 /// payment in the batch that creates it (#17).
@@ -506,21 +545,13 @@ impl Flow<'_> {
         claimed.attempt_started_at = Some(self.now);
         // The payment may have tried Amazon Pay before; from here on the card flow holds it.
         claimed.method = "card".to_string();
-        let ev = Event {
-            // A 定期購入 charge is started by kessai's cron, not by a shopper.
-            actor: if row.subscription_id.is_some() {
-                "system"
-            } else {
-                "shopper"
-            },
-            kind: "authorization_started",
-            detail: json!({
-                "gmo_order_id": row.gmo_order_id,
-                "installments": claimed.installments,
-                "card_seq": claimed.card_seq,
-                "save_card": attempt.save.is_some(),
-            }),
-        };
+        let ev = attempt_started(
+            row.subscription_id.is_some(),
+            &row.gmo_order_id,
+            &claimed.installments,
+            claimed.card_seq,
+            attempt.save.is_some(),
+        );
         if !self
             .store
             .transition(

@@ -20,7 +20,7 @@ use crate::flows::lease::LEASE_MS;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
-use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store, StoredCardClaim};
+use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store};
 use futures_util::StreamExt;
 use kessai_core::gmo::installments::Installments;
 use kessai_core::payment::{CaptureMode, PaymentState, Phase};
@@ -428,18 +428,14 @@ async fn attempt_payment(
     };
     let lease_until = now + LEASE_MS;
     let lump = Installments::Lump.code();
-    // The card flow's own claim (`claim_attempt`) of a stored-card attempt, as it records it.
+    // The card flow's own claim of a stored-card attempt.
     let claim = match source {
-        PaymentSource::GmoCard { card_seq, .. } => Some(StoredCardClaim {
+        PaymentSource::GmoCard { card_seq, .. } => Some(card_checkout::stored_card_claim(
+            &gmo_order_id,
+            *card_seq,
             lease_until,
-            card_seq: i64::from(*card_seq),
-            installments: &lump,
-            event: PaymentEvent {
-                actor: "system",
-                kind: "authorization_started",
-                detail: json!({ "gmo_order_id": gmo_order_id, "installments": lump, "card_seq": card_seq, "save_card": false }),
-            },
-        }),
+            &lump,
+        )),
         PaymentSource::AmazonChargePermission { .. } => None,
     };
     // One batch: created unless a concurrent or earlier run did (that one is used, as it is),
