@@ -160,6 +160,12 @@ pub async fn due_subscriptions(n: usize) -> Vec<String> {
     ids
 }
 
+/// The earliest next charge date of `ids`: their first date when set up by
+/// [`due_subscriptions`] (all due the same day); charged ones move past it.
+pub async fn first_due_date(ids: &[String]) -> String {
+    next_dates(ids).await.into_iter().min().unwrap_or_default()
+}
+
 /// The next charge date of each of `ids` (the shop's list of active subscriptions).
 pub async fn next_dates(ids: &[String]) -> Vec<String> {
     let (_, list) = crate::merchant(

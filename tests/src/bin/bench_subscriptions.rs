@@ -25,11 +25,7 @@ async fn main() {
     // Set-up (not measured): one stored card, N subscriptions due today.
     let ids = bench::due_subscriptions(n).await;
     // All due on the same first date (today, JST): charged ones move on to the next cycle.
-    let first_date = bench::next_dates(&ids)
-        .await
-        .into_iter()
-        .min()
-        .unwrap_or_default();
+    let first_date = bench::first_due_date(&ids).await;
 
     let cpu0 = cpu_ms(&pids);
     let t0 = Instant::now();

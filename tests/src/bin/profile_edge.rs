@@ -109,11 +109,7 @@ async fn set_up(scenario: &str, n: usize) -> Load {
     match scenario {
         "subscriptions" => {
             let ids = bench::due_subscriptions(n).await;
-            let first_date = bench::next_dates(&ids)
-                .await
-                .into_iter()
-                .min()
-                .unwrap_or_default();
+            let first_date = bench::first_due_date(&ids).await;
             Load::Cron { ids, first_date }
         }
         "bulk-capture" => Load::Bulk(bench::authorized_card_payments(n).await),
