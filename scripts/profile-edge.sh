@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU profile of the edge in workerd (issue #17; docs/performance.md). Starts the benchmark stack,
-# sets the scenario up as its benchmark does, attaches to wrangler dev's V8 inspector
+# sets the scenario up as its benchmark does, attaches to the edge runtime's V8 inspector
 # (tools/profile/inspect.mjs, Node 22's WebSocket: Profiler.enable / start / stop), drives the
 # load and prints self and inclusive time by function and by cost category, plus the workerd CPU
 # (/proc utime+stime) of the same window. The .cpuprofile is kept (path printed; opens in

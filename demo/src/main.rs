@@ -2,7 +2,7 @@
 //! on loopback ports until Ctrl-C. `--help` lists the options (ports, state directory).
 
 use kessai_demo::args::{Command, DemoArgs, USAGE};
-use kessai_demo::stack::{Stack, StackOptions};
+use kessai_demo::stack::{EdgeRuntime, Stack, StackOptions};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -68,6 +68,8 @@ async fn main() {
         // EMV 3-D Secure 2 on card payments (issue #13), as the guideline asks; the tests' stack
         // keeps "off" (tests/src/lib.rs) except `stack_3ds()`.
         three_d_secure: "required",
+        // The demo is `wrangler dev`: live reload of edge/build and wrangler's log.
+        runtime: EdgeRuntime::WranglerDev,
     };
     let mut stack = match Stack::start(opts).await {
         Ok(s) => s,

@@ -1,5 +1,6 @@
 //! Starts the sandboxes (GMO-PG, Amazon Pay) + edge (`wrangler dev`, real workerd and D1) +
-//! storefront on loopback ports.
+//! storefront on loopback ports. Benchmarks can run the edge in workerd without `wrangler dev`
+//! around it ([`EdgeRuntime::Workerd`]).
 
 use crate::operator::{self, OperatorLogin};
 use crate::routes;
@@ -26,6 +27,32 @@ pub const WEBHOOK_SIGNING_KEY: &str = "kessai-demo-webhook-key-2b7d41c9e0a34f8f"
 /// with (HS256). Test value only.
 pub const ASSERTION_SIGNING_KEY: &str = "kessai-demo-assertion-key-7f3c9a61d2b84e05a9c1";
 
+/// How the edge's workerd is started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeRuntime {
+    /// `wrangler dev --local`: what the demo and the tests run (live reload of `edge/build`,
+    /// `/__scheduled` for the Cron Trigger, logs through wrangler's inspector session).
+    WranglerDev,
+    /// workerd through Miniflare's API (`tools/edge-runtime/serve.mjs`): the same bundle, bindings
+    /// and local D1, without wrangler's dev proxy worker, its bundled middleware and its
+    /// per-request log line. The benchmarks of issue #17 measure the edge this way; scheduled
+    /// events are `/cdn-cgi/local/scheduled`.
+    Workerd,
+}
+
+impl EdgeRuntime {
+    /// The edge path that runs the Cron Trigger once.
+    pub fn scheduled_path(self) -> &'static str {
+        match self {
+            EdgeRuntime::WranglerDev => "/__scheduled",
+            EdgeRuntime::Workerd => "/cdn-cgi/local/scheduled",
+        }
+    }
+}
+
+/// The edge's log in the state directory: everything the worker logged (either runtime).
+pub const EDGE_LOG: &str = "edge.log";
+
 pub struct StackOptions {
     pub sandbox_port: u16,
     /// The Amazon Pay sandbox (its own server); 0 picks a free port.
@@ -45,6 +72,8 @@ pub struct StackOptions {
     /// `THREE_D_SECURE` of the edge (`required` | `if_available` | `off`). `off` until the widget
     /// follows the 3-D Secure redirect (issue #13 in progress); the 3-D Secure tests set it.
     pub three_d_secure: &'static str,
+    /// `wrangler dev` (default) or workerd without it (benchmarks).
+    pub runtime: EdgeRuntime,
 }
 
 impl Default for StackOptions {
@@ -59,6 +88,7 @@ impl Default for StackOptions {
             state_dir: None,
             test_clock: true,
             three_d_secure: "off",
+            runtime: EdgeRuntime::WranglerDev,
         }
     }
 }
@@ -80,8 +110,11 @@ pub struct Stack {
     /// their PBKDF2 hashes): `operator` and `manager`.
     pub operators: Vec<OperatorLogin>,
     pub state_dir: PathBuf,
-    /// wrangler dev's V8 inspector (DevTools protocol over WebSocket; `scripts/profile-edge.sh`).
+    /// The edge runtime's V8 inspector (DevTools protocol over WebSocket;
+    /// `scripts/profile-edge.sh`).
     pub inspector_port: u16,
+    /// How the edge runs.
+    pub runtime: EdgeRuntime,
     wrangler: Option<Child>,
 }
 
@@ -312,37 +345,53 @@ impl Stack {
         // one in between ("Address already in use"). Then the edge starts again on fresh ports.
         let mut attempt = 1;
         let wrangler = loop {
-            let log =
-                std::fs::File::create(state_dir.join("wrangler-dev.log")).map_err(err("log"))?;
+            let log = std::fs::File::create(state_dir.join(EDGE_LOG)).map_err(err("log"))?;
             let log2 = log.try_clone().map_err(err("log"))?;
-            let mut cmd = wrangler_command(&state_dir);
-            cmd.args([
-                "dev",
-                "--local",
-                "--ip",
-                "127.0.0.1",
-                "--show-interactive-dev-session=false",
-                // `/__scheduled` runs the Cron Trigger on demand (tests of the sweep).
-                "--test-scheduled",
-            ])
-            .args([
-                "--port",
-                &edge_port.to_string(),
-                "--inspector-port",
-                &inspector_port.to_string(),
-            ])
-            .args(
-                config
-                    .iter()
-                    .flat_map(|c| [std::ffi::OsStr::new("--config"), c.as_os_str()]),
-            )
-            .arg("--persist-to")
-            .arg(&persist)
-            .arg("--env-file")
-            .arg(&env_file)
-            .stdout(log)
-            .stderr(log2)
-            .kill_on_drop(true);
+            let mut cmd = match opts.runtime {
+                EdgeRuntime::WranglerDev => {
+                    let mut cmd = wrangler_command(&state_dir);
+                    cmd.args([
+                        "dev",
+                        "--local",
+                        "--ip",
+                        "127.0.0.1",
+                        "--show-interactive-dev-session=false",
+                        // `/__scheduled` runs the Cron Trigger on demand (tests of the sweep).
+                        "--test-scheduled",
+                    ])
+                    .args([
+                        "--port",
+                        &edge_port.to_string(),
+                        "--inspector-port",
+                        &inspector_port.to_string(),
+                    ])
+                    .args(
+                        config
+                            .iter()
+                            .flat_map(|c| [std::ffi::OsStr::new("--config"), c.as_os_str()]),
+                    )
+                    .arg("--persist-to")
+                    .arg(&persist)
+                    .arg("--env-file")
+                    .arg(&env_file);
+                    cmd
+                }
+                EdgeRuntime::Workerd => {
+                    let mut cmd = Command::new("node");
+                    cmd.current_dir(&root)
+                        .env("PATH", tools_path())
+                        .stdin(Stdio::null())
+                        .arg(root.join("tools/edge-runtime/serve.mjs"))
+                        .arg(config.clone().unwrap_or_else(|| root.join("wrangler.toml")))
+                        .arg(&env_file)
+                        .arg(&persist)
+                        .arg("127.0.0.1")
+                        .arg(edge_port.to_string())
+                        .arg(inspector_port.to_string());
+                    cmd
+                }
+            };
+            cmd.stdout(log).stderr(log2).kill_on_drop(true);
             // If this process dies, wrangler gets SIGTERM and takes workerd down with it.
             unsafe {
                 cmd.pre_exec(|| {
@@ -382,6 +431,7 @@ impl Stack {
             operators,
             state_dir,
             inspector_port,
+            runtime: opts.runtime,
             wrangler,
         };
         // The storefront opens only once the edge answers, so its first checkout works.
@@ -458,8 +508,8 @@ impl WaitingEdge {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 return Err(StackError(format!(
-                    "wrangler dev exited ({status}); see {}",
-                    self.state_dir.join("wrangler-dev.log").display()
+                    "the edge runtime exited ({status}); see {}",
+                    self.state_dir.join(EDGE_LOG).display()
                 )));
             }
             if let Ok(r) = client.get(&url).send().await
@@ -479,7 +529,7 @@ impl WaitingEdge {
 
 /// Whether wrangler gave up because a port it was given was taken meanwhile.
 fn port_clash(state_dir: &Path) -> bool {
-    std::fs::read_to_string(state_dir.join("wrangler-dev.log"))
+    std::fs::read_to_string(state_dir.join(EDGE_LOG))
         .is_ok_and(|log| log.contains("Address already in use"))
 }
 

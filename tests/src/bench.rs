@@ -42,8 +42,8 @@ pub fn comm(pid: i32) -> String {
         .to_string()
 }
 
-/// The workerd processes of this stack: under the wrangler whose command line names our state
-/// directory.
+/// The workerd processes of this stack: under the `wrangler dev` or the
+/// `tools/edge-runtime/serve.mjs` whose command line names our state directory.
 pub fn workerd_pids(state_dir: &std::path::Path) -> Vec<i32> {
     let needle = state_dir.to_string_lossy().to_string();
     let mut out = Vec::new();
@@ -54,10 +54,9 @@ pub fn workerd_pids(state_dir: &std::path::Path) -> Vec<i32> {
             };
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains("wrangler")
-                && cmdline.contains(" dev ")
-                && cmdline.contains(&needle)
-            {
+            let runtime = (cmdline.contains("wrangler") && cmdline.contains(" dev "))
+                || cmdline.contains("edge-runtime/serve.mjs");
+            if runtime && cmdline.contains(&needle) {
                 out.extend(
                     descendants(pid)
                         .into_iter()
@@ -120,7 +119,7 @@ pub fn start(default: usize) -> (usize, crate::Urls, Vec<i32>) {
     let pids = workerd_pids(&urls.state_dir);
     if pids.is_empty() {
         eprintln!(
-            "no workerd process found under wrangler for {}",
+            "no workerd process found under the edge runtime for {}",
             urls.state_dir.display()
         );
         std::process::exit(2);

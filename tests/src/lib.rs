@@ -8,7 +8,7 @@ pub mod soak;
 pub mod tds;
 pub mod web;
 
-use kessai_demo::stack::{MERCHANT_SECRET_KEY, Stack, StackOptions};
+use kessai_demo::stack::{EdgeRuntime, MERCHANT_SECRET_KEY, Stack, StackOptions};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,12 +28,14 @@ pub struct Urls {
     pub assertion_signing_key: String,
     pub edge: String,
     pub storefront: String,
-    /// wrangler's state and logs (`wrangler-dev.log`: everything the worker logged).
+    /// The edge runtime's state and logs (`edge.log`: everything the worker logged).
     pub state_dir: std::path::PathBuf,
     /// Console operators of this run: (name, password); the edge holds only their hashes.
     pub operators: Vec<(String, String)>,
-    /// wrangler dev's V8 inspector port (the CPU profiler of `scripts/profile-edge.sh`).
+    /// The edge runtime's V8 inspector port (the CPU profiler of `scripts/profile-edge.sh`).
     pub inspector_port: u16,
+    /// The edge path that runs the Cron Trigger once (it depends on the runtime).
+    pub scheduled_path: &'static str,
 }
 
 /// GMO timeout the test edge uses; the sandbox's delay fault exceeds it to simulate a lost answer.
@@ -58,9 +60,20 @@ pub fn stack_3ds() -> Urls {
 }
 
 /// The stack for benchmarks: as [`stack`], but without the test clock, whose D1 read per request
-/// would be measured too. Call it before anything else starts the stack.
+/// would be measured too, and with the edge in workerd without `wrangler dev` around it
+/// ([`EdgeRuntime::Workerd`]; `KESSAI_BENCH_RUNTIME=wrangler` measures it under `wrangler dev`
+/// instead). Call it before anything else starts the stack.
 pub fn bench_stack() -> Urls {
     stack_with(false, "off")
+}
+
+/// The runtime of a stack without the test clock (benchmarks): workerd alone unless
+/// `KESSAI_BENCH_RUNTIME=wrangler`.
+fn bench_runtime() -> EdgeRuntime {
+    match std::env::var("KESSAI_BENCH_RUNTIME").as_deref() {
+        Ok("wrangler") => EdgeRuntime::WranglerDev,
+        _ => EdgeRuntime::Workerd,
+    }
 }
 
 /// The stack for the 3-D Secure benchmark line: [`bench_stack`] with `THREE_D_SECURE=required`.
@@ -90,6 +103,11 @@ fn stack_with(test_clock: bool, three_d_secure: &'static str) -> Urls {
                         amazon_timeout_ms: TEST_AMAZON_TIMEOUT_MS,
                         test_clock,
                         three_d_secure,
+                        runtime: if test_clock {
+                            EdgeRuntime::WranglerDev
+                        } else {
+                            bench_runtime()
+                        },
                         ..StackOptions::default()
                     };
                     // Benchmarks (no test clock) run on a snapshot of the bundle: another
@@ -117,6 +135,7 @@ fn stack_with(test_clock: bool, three_d_secure: &'static str) -> Urls {
                                 storefront: stack.storefront_url.clone(),
                                 state_dir: stack.state_dir.clone(),
                                 inspector_port: stack.inspector_port,
+                                scheduled_path: stack.runtime.scheduled_path(),
                                 operators: stack
                                     .operators
                                     .iter()
@@ -845,11 +864,15 @@ pub async fn real_clock() {
     }
 }
 
-/// Runs the edge's Cron Trigger once, as Cloudflare would (`wrangler dev --test-scheduled`).
+/// Runs the edge's Cron Trigger once, as Cloudflare would (`wrangler dev --test-scheduled`, or
+/// Miniflare's trigger handler for a benchmark stack).
 pub async fn run_cron() {
     let urls = stack();
     let resp = client()
-        .get(format!("{}/__scheduled?cron=*/5+*+*+*+*", urls.edge))
+        .get(format!(
+            "{}{}?cron=*/5+*+*+*+*",
+            urls.edge, urls.scheduled_path
+        ))
         .send()
         .await
         .expect("edge reachable");

@@ -1242,7 +1242,7 @@ pub async fn restart_edge(urls: &Urls) -> Result<Duration, String> {
     let log = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
-        .open(urls.state_dir.join("wrangler-dev.log"))
+        .open(urls.state_dir.join(kessai_demo::stack::EDGE_LOG))
         .map_err(|e| e.to_string())?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
     let (tx, rx) = std::sync::mpsc::channel();

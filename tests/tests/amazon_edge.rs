@@ -981,8 +981,8 @@ async fn keys_signatures_tokens_and_buyer_data_never_reach_the_logs() {
     let jws = form_value(&page.body, "kessai_amazon_assertion").expect("assertion");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 
-    let log =
-        std::fs::read_to_string(urls.state_dir.join("wrangler-dev.log")).expect("wrangler log");
+    let log = std::fs::read_to_string(urls.state_dir.join(kessai_demo::stack::EDGE_LOG))
+        .expect("wrangler log");
     assert!(
         log.contains("/v1/amazon-pay/"),
         "the log is the worker's request log"

@@ -1272,7 +1272,7 @@ async fn no_secret_card_number_or_token_reaches_the_worker_log() {
     let marker = format!("/v1/payments/{}", id_of(&probe));
     let (status, _) = merchant(Method::GET, &marker, None).await;
     assert_eq!(status, 200);
-    let path = stack().state_dir.join("wrangler-dev.log");
+    let path = stack().state_dir.join(kessai_demo::stack::EDGE_LOG);
     let mut log = String::new();
     for _ in 0..100 {
         log = std::fs::read_to_string(&path).unwrap_or_default();

@@ -404,8 +404,8 @@ async fn a_refused_entry_whose_answer_was_lost_moves_to_a_fresh_order_id_on_retr
 
 /// The `card attempts pruned N` of every sweep log line so far.
 fn pruned_counts() -> Vec<usize> {
-    let log =
-        std::fs::read_to_string(stack().state_dir.join("wrangler-dev.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(stack().state_dir.join(kessai_demo::stack::EDGE_LOG))
+        .unwrap_or_default();
     log.lines()
         .filter_map(|l| l.split("card attempts pruned ").nth(1))
         .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())

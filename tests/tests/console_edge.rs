@@ -114,8 +114,8 @@ async fn login_sets_a_strict_session_cookie_and_logout_ends_it() {
     assert_eq!(status, 401, "the old cookie opens nothing");
 
     // Neither the password nor the token reached the worker's log.
-    let log =
-        std::fs::read_to_string(stack().state_dir.join("wrangler-dev.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(stack().state_dir.join(kessai_demo::stack::EDGE_LOG))
+        .unwrap_or_default();
     assert!(log.contains("console login"), "the login was logged");
     assert!(!log.contains(&password), "password in the log");
     assert!(!log.contains(&token), "session token in the log");

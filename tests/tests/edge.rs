@@ -546,8 +546,8 @@ async fn secrets_tokens_and_card_data_never_reach_the_logs() {
     let (status, _) = widget_post(&declined, json!({ "token": token2 })).await;
     assert_eq!(status, 402);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let log =
-        std::fs::read_to_string(stack().state_dir.join("wrangler-dev.log")).expect("wrangler log");
+    let log = std::fs::read_to_string(stack().state_dir.join(kessai_demo::stack::EDGE_LOG))
+        .expect("wrangler log");
     assert!(
         log.contains("/v1/checkout/"),
         "the log is the worker's request log"

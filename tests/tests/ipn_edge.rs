@@ -181,8 +181,8 @@ async fn forged_tampered_and_misaddressed_notifications_are_rejected() {
     assert_eq!(after["state"], "authorized");
 
     // Rejections are logged with their reason, never with the body.
-    let log =
-        std::fs::read_to_string(stack().state_dir.join("wrangler-dev.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(stack().state_dir.join(kessai_demo::stack::EDGE_LOG))
+        .unwrap_or_default();
     assert!(log.contains("Amazon IPN refused"), "no refusal logged");
     assert!(!log.contains(&nid), "a notification body reached the log");
 }

