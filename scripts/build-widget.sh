@@ -70,6 +70,64 @@ if (stripped.includes('IntoUnderlying')) {
   fs.writeFileSync(file, stripped);
 }
 JS
+# The glue's general-purpose parts the widget does not need (docs/architecture.md "Widget size"):
+#   - the init function for every kind of argument (a path, a Request, a Response, a Module, the
+#     deprecated positional form, a retry after a failure) and the MIME-type warning: the loader
+#     (widget/js/kessai.js) calls it once with the wasm's URL. What is left fetches it, fails
+#     with the same "failed to fetch Wasm" error on a bad status, and still falls back to
+#     WebAssembly.instantiate when the server sends another Content-Type than application/wasm;
+#   - passing a string to the wasm by an ASCII loop, realloc and encodeInto (and encodeInto's
+#     polyfill): TextEncoder.encode and one copy do the same (the strings are a few words);
+#   - Safari's TextDecoder renewal after 2 GB of decoded text (the widget decodes a few kB).
+# If wasm-bindgen ever writes these differently, the build fails (a glue half rewritten would
+# not load).
+node - "$STAGE/kessai_widget.js" <<'JS'
+const fs = require('fs');
+const file = process.argv[2];
+let glue = fs.readFileSync(file, 'utf8');
+const swap = (what, from, to) => {
+  if (!from.test(glue)) {
+    console.error(`build-widget: cannot trim the glue: ${what} not found`);
+    process.exit(1);
+  }
+  glue = glue.replace(from, to);
+};
+swap('passStringToWasm0', /^function passStringToWasm0\(arg, malloc, realloc\) \{\n[\s\S]*?\n\}\n/m,
+  `function passStringToWasm0(arg, malloc) {
+    const buf = cachedTextEncoder.encode(arg);
+    const ptr = malloc(buf.length, 1) >>> 0;
+    getUint8ArrayMemory0().set(buf, ptr);
+    WASM_VECTOR_LEN = buf.length;
+    return ptr;
+}
+`);
+swap('the encodeInto polyfill', /^if \(!\('encodeInto' in cachedTextEncoder\)\) \{\n[\s\S]*?\n\}\n/m, '');
+swap('decodeText', /^let cachedTextDecoder = [\s\S]*?\nfunction decodeText\(bytes\) \{\n[\s\S]*?\n\}\n/m,
+  `const cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+cachedTextDecoder.decode();
+function decodeText(bytes) {
+    return cachedTextDecoder.decode(bytes);
+}
+`);
+swap('the init functions', /^async function __wbg_load\(module, imports\) \{\n[\s\S]*\nexport \{ initSync, __wbg_init as default \};\n$/m,
+  `export default async function __wbg_init({ module_or_path }) {
+    const imports = __wbg_get_imports();
+    const response = await fetch(module_or_path);
+    if (!response.ok) {
+        throw new Error(\`failed to fetch Wasm: \${response.status} \${response.statusText} fetching '\${response.url}'\`);
+    }
+    let result;
+    try {
+        result = await WebAssembly.instantiateStreaming(response, imports);
+    } catch (e) {
+        if (WebAssembly.instantiateStreaming && response.headers.get('Content-Type') === 'application/wasm') throw e;
+        result = await WebAssembly.instantiate(await response.arrayBuffer(), imports);
+    }
+    return __wbg_finalize_init(result.instance, result.module);
+}
+`);
+fs.writeFileSync(file, glue);
+JS
 # Import and export names: wasm-bindgen's carry hashes (`__wbg_then_e3f7f2d365708be8`,
 # `wasm_bindgen_…___convert__closures_____invoke…`), once in the wasm and once in the glue, and
 # brotli can do little with hex digits. wasm-opt renames them to one or two letters (and the
