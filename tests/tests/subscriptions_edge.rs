@@ -104,6 +104,15 @@ async fn each_cycle_is_charged_once_without_3ds_even_when_two_cron_runs_overlap(
         ),
         "{started}"
     );
+    // The subscription's success was written in the batch that settled the payment (#17): it
+    // was prepared before ExecTran, so it is stamped no later than the payment's `authorized`
+    // (a success recorded after the settle, the fallback, would be stamped later).
+    let succeeded_at = after["events"][1]["at"]
+        .as_i64()
+        .expect("charge_succeeded at");
+    assert_eq!(after["events"][1]["kind"], "charge_succeeded", "{after}");
+    let authorized_at = p["events"][2]["at"].as_i64().expect("authorized at");
+    assert!(succeeded_at <= authorized_at, "{after} {p}");
 
     // The same day again: nothing more.
     run_cron().await;
@@ -609,4 +618,79 @@ async fn a_card_sign_up_at_checkout_saves_the_card_and_starts_the_subscription()
             .is_some_and(|o| o.starts_with("kr20270320"))
     );
     assert_eq!(charged["next_charge_on"], "2027-04-20");
+}
+
+/// #17: a charge's success rides in the batch that settles its payment paid (the subscription's
+/// compare-and-set, conditioned on the payment being paid). The shop changing the subscription
+/// while ExecTran is at GMO makes that compare-and-set lose: the payment is still paid once, and
+/// the cycle is recorded once, on the subscription as the shop left it.
+#[tokio::test]
+async fn a_change_while_the_charge_is_at_gmo_keeps_the_change_and_records_the_cycle_once() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 5, 10)).await;
+    let customer = customer_with_card().await;
+    // What other tests left due by this date is charged first, so the next run charges ours
+    // alone.
+    run_cron().await;
+    let (status, sub) = subscribe(json!({
+        "customer": customer, "card_seq": 0, "amount": 2_000, "cycle": "monthly:10"
+    }))
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    let id = sub["id"].as_str().expect("id").to_string();
+
+    // ExecTran answered 1.8 s late (the edge waits 2.5 s); the shop changes the amount at 0.6 s.
+    // (No other test of this binary runs meanwhile: they all hold CLOCK. The fault is not
+    // scoped to an OrderID: the payment's is chosen by the run.)
+    sandbox_fault_spec(json!({ "api": "ExecTran", "delay_ms": 1_800, "times": 1 })).await;
+    let change = async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        merchant(
+            Method::POST,
+            &format!("/v1/subscriptions/{id}"),
+            Some(json!({ "amount": 2_500 })),
+        )
+        .await
+    };
+    let ((), (status, changed)) = tokio::join!(run_cron(), change);
+    assert_eq!(status, 200, "{changed}");
+
+    let after = subscription(&id).await;
+    let paid = charges(&after);
+    assert_eq!(paid.len(), 1, "{after}");
+    assert_eq!(paid[0]["state"], "authorized", "{after}");
+    // Charged as listed before the change; the change is kept, the cycle moved on once.
+    assert_eq!(paid[0]["amount"], 2_000, "{after}");
+    assert_eq!(after["amount"], 2_500, "{after}");
+    assert_eq!(after["next_charge_on"], "2027-06-10", "{after}");
+    let kinds: Vec<String> = after["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The change landed before the success was recorded: the compare-and-set riding in the
+    // payment's batch lost, and the success was recorded again on the fresh row.
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert_eq!(kinds[0], "created", "{kinds:?}");
+    assert_ne!(kinds[1], "charge_succeeded", "{kinds:?}");
+    assert_eq!(kinds[2], "charge_succeeded", "{kinds:?}");
+    let p = payment(paid[0]["payment_id"].as_str().expect("payment id")).await;
+    assert_eq!(
+        event_kinds(&p),
+        ["created", "authorization_started", "authorized"],
+        "{p}"
+    );
+    let log = gateway_requests(&gmo_order(&p)).await;
+    assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+
+    // The same day again: nothing more.
+    run_cron().await;
+    let again = subscription(&id).await;
+    real_clock().await;
+    assert_eq!(charges(&again).len(), 1, "{again}");
+    assert_eq!(again["next_charge_on"], "2027-06-10", "{again}");
 }

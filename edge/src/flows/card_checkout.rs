@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
 use crate::gateways::gmo::{CallError, Called, CardSource, GmoClient};
 use crate::http::{ApiError, ApiResult};
-use crate::store::{Claim, Event, PaymentRow, Store, StoredCardClaim};
+use crate::store::{Claim, Event, PaidRider, PaymentRow, Store, StoredCardClaim};
 use kessai_core::gmo::api::{Access, Answer, Authorization, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::installments::Installments;
@@ -53,6 +53,9 @@ pub(super) struct Flow<'a> {
     pub(super) gmo: GmoClient<'a>,
     pub(super) cfg: &'a Config,
     pub(super) now: i64,
+    /// Statements a paid settle of this flow carries in its batch (a 定期購入 charge's
+    /// subscription compare-and-set, #17).
+    paid_rider: Option<&'a PaidRider>,
 }
 
 impl<'a> Flow<'a> {
@@ -62,6 +65,7 @@ impl<'a> Flow<'a> {
             gmo: GmoClient::new(cfg),
             cfg,
             now,
+            paid_rider: None,
         }
     }
 }
@@ -85,7 +89,14 @@ impl Flow<'_> {
         to: PaymentState,
         ev: Event<'_>,
     ) -> ApiResult<PaymentRow> {
-        self.store.settle_leased(next, to, self.now, &ev).await
+        match self.paid_rider {
+            Some(rider) if to.is_paid() => {
+                self.store
+                    .settle_leased_riding(next, to, self.now, &ev, rider)
+                    .await
+            }
+            _ => self.store.settle_leased(next, to, self.now, &ev).await,
+        }
     }
 
     /// Back to `requires_payment` after a failure where nothing was charged.
@@ -367,33 +378,69 @@ pub async fn authorize(
     now: i64,
     ticket: Option<&Ticket>,
 ) -> ApiResult<Outcome> {
-    let flow = Flow::new(store, cfg, now);
-    // A flow left behind (lease expired) or a lost outcome is settled before anything new.
-    let row = flow
-        .settle_left_attempt(row, "previous attempt unresolved")
-        .await?;
-    match row.state()?.phase() {
-        Phase::Paid => return Ok(Outcome::Paid(row)),
-        Phase::Unknown => return Ok(Outcome::Unknown(row)),
-        Phase::InFlight if row.state()? == PaymentState::RequiresAction => {
-            return Err(three_d_secure_in_progress());
-        }
-        Phase::InFlight => return Err(in_progress()),
-        Phase::Open => {}
-        Phase::Closed => {
-            return Err(ApiError::new(
-                409,
-                "payment_not_payable",
-                "this payment can no longer be paid",
-                "このお支払いは受け付けられません。ショップにお問い合わせください。",
-            ));
-        }
+    Flow::new(store, cfg, now)
+        .authorize(row, attempt, ticket)
+        .await
+}
+
+/// A 定期購入 charge on a stored card (#17): [`authorize`], or with `claimed` the charge of a
+/// payment already claimed for `attempt` (`processing` under this flow's lease, with the
+/// attempt's choices, as `claim_attempt` leaves it: the cron claims its new payment in the batch
+/// that creates it). A settle into a paid state carries `on_paid`'s statements (the
+/// subscription's compare-and-set) in its batch.
+pub async fn authorize_subscription_charge(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: PaymentRow,
+    attempt: &CardAttempt,
+    now: i64,
+    claimed: bool,
+    on_paid: &PaidRider,
+) -> ApiResult<Outcome> {
+    let mut flow = Flow::new(store, cfg, now);
+    flow.paid_rider = Some(on_paid);
+    if claimed {
+        flow.charge_claimed(row, attempt, None).await
+    } else {
+        flow.authorize(row, attempt, None).await
     }
-    let claimed = match flow.claim_attempt(row, attempt).await? {
-        Ok(claimed) => claimed,
-        Err(outcome) => return outcome,
-    };
-    flow.charge_claimed(claimed, attempt, ticket).await
+}
+
+impl Flow<'_> {
+    async fn authorize(
+        &self,
+        row: PaymentRow,
+        attempt: &CardAttempt,
+        ticket: Option<&Ticket>,
+    ) -> ApiResult<Outcome> {
+        let flow = self;
+        // A flow left behind (lease expired) or a lost outcome is settled before anything new.
+        let row = flow
+            .settle_left_attempt(row, "previous attempt unresolved")
+            .await?;
+        match row.state()?.phase() {
+            Phase::Paid => return Ok(Outcome::Paid(row)),
+            Phase::Unknown => return Ok(Outcome::Unknown(row)),
+            Phase::InFlight if row.state()? == PaymentState::RequiresAction => {
+                return Err(three_d_secure_in_progress());
+            }
+            Phase::InFlight => return Err(in_progress()),
+            Phase::Open => {}
+            Phase::Closed => {
+                return Err(ApiError::new(
+                    409,
+                    "payment_not_payable",
+                    "this payment can no longer be paid",
+                    "このお支払いは受け付けられません。ショップにお問い合わせください。",
+                ));
+            }
+        }
+        let claimed = match flow.claim_attempt(row, attempt).await? {
+            Ok(claimed) => claimed,
+            Err(outcome) => return outcome,
+        };
+        flow.charge_claimed(claimed, attempt, ticket).await
+    }
 }
 
 /// The `authorization_started` event of a card attempt's claim. A 定期購入 charge is started by
@@ -419,7 +466,7 @@ fn attempt_started<'a>(
 
 /// The card flow's claim of a new 定期購入 payment on a stored card (一括, nothing saved), for
 /// the batch that creates the payment to write (#17): the same record and event as
-/// `claim_attempt` writes, so [`authorize_claimed`] can go on from it.
+/// `claim_attempt` writes, so [`authorize_subscription_charge`] can go on from it.
 pub fn stored_card_claim<'a>(
     gmo_order_id: &str,
     card_seq: u32,
@@ -433,21 +480,6 @@ pub fn stored_card_claim<'a>(
         installments,
         event: attempt_started(true, gmo_order_id, installments, Some(card_seq), false),
     }
-}
-
-/// Authorises a payment already claimed for `attempt` (`processing` under this flow's lease,
-/// with the attempt's choices, as `claim_attempt` leaves it): a 定期購入 charge claims its new
-/// payment in the batch that creates it (#17).
-pub async fn authorize_claimed(
-    store: &Store<'_>,
-    cfg: &Config,
-    claimed: PaymentRow,
-    attempt: &CardAttempt,
-    now: i64,
-) -> ApiResult<Outcome> {
-    Flow::new(store, cfg, now)
-        .charge_claimed(claimed, attempt, None)
-        .await
 }
 
 impl Flow<'_> {

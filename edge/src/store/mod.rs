@@ -24,4 +24,4 @@ pub mod webhooks;
 
 pub use db::Store;
 pub use events::{Event, EventRow};
-pub use payments::{Claim, ListQuery, NewPayment, PaymentRow, StoredCardClaim};
+pub use payments::{Claim, ListQuery, NewPayment, PaidRider, PaymentRow, StoredCardClaim};

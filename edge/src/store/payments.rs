@@ -12,6 +12,7 @@ use kessai_core::gmo::installments::Installments;
 use kessai_core::operations::PaymentMethod;
 use kessai_core::payment::{CaptureMode, PaymentState};
 use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
 use worker::D1PreparedStatement;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -201,6 +202,31 @@ pub struct StoredCardClaim<'a> {
     pub installments: &'a str,
     /// `authorization_started`, as the card flow's own claim records it.
     pub event: Event<'a>,
+}
+
+/// Statements that ride in the batch of a payment's settle into a paid state (#17: a 定期購入
+/// charge's subscription compare-and-set, [`Store::subscription_cas_if_paid`]): one round trip
+/// for both. Each rider statement is conditioned by its writer on what the batch leaves (the
+/// payment paid), so it writes nothing unless that holds. Taken by the first paid settle, at most
+/// once; [`PaidRider::won`] then tells whether its first statement changed a row.
+#[derive(Default)]
+pub struct PaidRider {
+    stmts: RefCell<Option<Vec<D1PreparedStatement>>>,
+    won: Cell<Option<bool>>,
+}
+
+impl PaidRider {
+    pub fn new(stmts: Vec<D1PreparedStatement>) -> PaidRider {
+        PaidRider {
+            stmts: RefCell::new(Some(stmts)),
+            won: Cell::new(None),
+        }
+    }
+
+    /// `None`: it never rode (no paid settle, or the batch failed); `Some(won)` once it did.
+    pub fn won(&self) -> Option<bool> {
+        self.won.get()
+    }
 }
 
 impl Store<'_> {
@@ -515,6 +541,36 @@ impl Store<'_> {
         let from = next.state()?;
         next.lease_until = None;
         if self.transition(&next, from, to, now, ev).await? {
+            next.state = to.as_str().to_string();
+            next.version += 1;
+            Ok(next)
+        } else {
+            self.current_payment(&next.id).await
+        }
+    }
+
+    /// [`Store::settle_leased`] into a paid state with `rider`'s statements in the same batch
+    /// (after the payment's compare-and-set and its event), if it still has them (#17).
+    pub async fn settle_leased_riding(
+        &self,
+        mut next: PaymentRow,
+        to: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+        rider: &PaidRider,
+    ) -> ApiResult<PaymentRow> {
+        let from = next.state()?;
+        next.lease_until = None;
+        let mut stmts = self.transition_stmts(&next, from, to, now, &[(from, to, ev)])?;
+        let own = stmts.len();
+        let riding = rider.stmts.borrow_mut().take();
+        let rode = riding.is_some();
+        stmts.extend(riding.unwrap_or_default());
+        let res = self.db.batch(stmts).await.map_err(d1)?;
+        if rode {
+            rider.won.set(Some(res.get(own).map(changes) == Some(1)));
+        }
+        if res.first().map(changes) == Some(1) {
             next.state = to.as_str().to_string();
             next.version += 1;
             Ok(next)

@@ -270,6 +270,29 @@ impl Store<'_> {
         Ok(res.first().map(changes) == Some(1))
     }
 
+    /// [`Store::update_subscription`]'s statements, to ride in the batch that settles the
+    /// attempt's payment `payment_id` (#17, [`crate::store::PaidRider`]): the compare-and-set from
+    /// `row.version` also requires the payment to be paid (仮売上, 実売上 or 確認済み) when it
+    /// runs, after the settle in the same transaction; the event only if it wrote.
+    pub fn subscription_cas_if_paid(
+        &self,
+        row: &SubscriptionRow,
+        next: &Subscription,
+        payment_id: &str,
+        now: i64,
+        ev: &SubscriptionEvent<'_>,
+    ) -> ApiResult<Vec<worker::D1PreparedStatement>> {
+        let (status, due_on) = columns(next);
+        let update = self.stmt(
+            "UPDATE subscriptions SET model = ?3, status = ?4, due_on = ?5, version = version + 1, updated_at = ?6 \
+             WHERE id = ?1 AND version = ?2 AND EXISTS (SELECT 1 FROM payments WHERE id = ?7 \
+               AND state IN ('authorized', 'captured', 'verified'))",
+            &[s(&row.id), n(row.version), s(&model_json(next)?), s(&status), opt(due_on.as_deref()), n(now), s(payment_id)],
+        )?;
+        let event = self.subscription_event_stmt(&row.id, now, ev)?;
+        Ok(vec![update, event])
+    }
+
     pub async fn subscription_events(&self, id: &str) -> ApiResult<Vec<SubscriptionEventRow>> {
         self.all(
             "SELECT at, actor, kind, detail FROM subscription_events WHERE subscription_id = ?1 ORDER BY id",

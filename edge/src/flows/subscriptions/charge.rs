@@ -20,7 +20,7 @@ use crate::flows::lease::LEASE_MS;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
-use crate::store::{Event as PaymentEvent, NewPayment, PaymentRow, Store};
+use crate::store::{Event as PaymentEvent, NewPayment, PaidRider, PaymentRow, Store};
 use futures_util::StreamExt;
 use kessai_core::gmo::installments::Installments;
 use kessai_core::payment::{CaptureMode, PaymentState, Phase};
@@ -159,6 +159,9 @@ async fn charge_due(
     today: ChargeDate,
 ) -> ApiResult<Step> {
     let (payment, claimed) = attempt_payment(store, row, &due, &sub.source).await?;
+    // The subscription's success, computed before ExecTran to ride in the batch that settles
+    // the payment paid (#17); a lost compare-and-set is recorded below as before.
+    let mut success = None;
     // As the charge left it (its decline code goes into the notice).
     let (attempted, payment) = match (claimed, attempted(&payment)?) {
         // Claimed in the batch that created it: `processing` under our lease, charge it now.
@@ -166,7 +169,15 @@ async fn charge_due(
             PaymentSource::GmoCard {
                 member_id,
                 card_seq,
-            } => charge_card(store, cfg, payment, member_id, *card_seq, claimed).await?,
+            } => {
+                let ready = Success::prepare(store, cfg, row, sub, &payment, &due)?;
+                let on_paid = ready.as_ref().map(|s| &s.rider);
+                let charged =
+                    charge_card(store, cfg, payment, member_id, *card_seq, claimed, on_paid)
+                        .await?;
+                success = ready;
+                charged
+            }
             PaymentSource::AmazonChargePermission {
                 charge_permission_id,
             } => {
@@ -177,6 +188,26 @@ async fn charge_due(
         },
         (false, Some(a)) => (a, payment),
     };
+    let mut row = row;
+    let fresh;
+    if let Some(success) = success {
+        match success.rider.won() {
+            // Recorded in the settle's batch: only the notices are left.
+            Some(true) => {
+                notify(store, cfg, row, &payment, &due, &success.transition).await?;
+                return Ok(Step::Charged);
+            }
+            // The subscription changed meanwhile: recorded below on the row as it is now.
+            Some(false) => {
+                fresh = store
+                    .subscription(&row.id)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("subscription vanished"))?;
+                row = &fresh;
+            }
+            None => {}
+        }
+    }
     let now = platform::now();
     let on = ChargeDate::of_instant(now);
     let Some((event, kind, step)) = result_event(attempted, &due, on) else {
@@ -211,18 +242,7 @@ async fn record(
                 return Ok(false);
             }
         };
-        let ev = SubscriptionEvent {
-            actor: "system",
-            kind,
-            detail: json!({
-                "payment_id": payment.id,
-                "order_id": payment.order_id,
-                "scheduled_on": due.scheduled_on.to_string(),
-                "attempt": due.attempt,
-                "effects": effects_detail(&transition.effects),
-                "status": transition.subscription.status.as_str(),
-            }),
-        };
+        let ev = result_record(payment, due, &transition, kind);
         let now = platform::now().0;
         if store
             .update_subscription(&row, &transition.subscription, now, &ev)
@@ -237,6 +257,69 @@ async fn record(
             .ok_or_else(|| ApiError::internal("subscription vanished"))?;
     }
     Err(ApiError::internal("subscription kept changing"))
+}
+
+/// The subscription's event recording an attempt's result.
+fn result_record<'a>(
+    payment: &PaymentRow,
+    due: &DueCharge,
+    transition: &Transition,
+    kind: &'a str,
+) -> SubscriptionEvent<'a> {
+    SubscriptionEvent {
+        actor: "system",
+        kind,
+        detail: json!({
+            "payment_id": payment.id,
+            "order_id": payment.order_id,
+            "scheduled_on": due.scheduled_on.to_string(),
+            "attempt": due.attempt,
+            "effects": effects_detail(&transition.effects),
+            "status": transition.subscription.status.as_str(),
+        }),
+    }
+}
+
+/// A charge's success on the subscription, prepared before the gateway call: the model's
+/// transition and its compare-and-set (with its event) as statements for the batch that settles
+/// the payment paid (#17). The same write [`record`] makes, in the same transaction as the
+/// payment's: 4 → 3 D1 round trips per charge.
+struct Success {
+    transition: Transition,
+    rider: PaidRider,
+}
+
+impl Success {
+    /// `None` when the model would refuse the success now (then [`record`] tells, as before).
+    fn prepare(
+        store: &Store<'_>,
+        cfg: &Config,
+        row: &SubscriptionRow,
+        sub: &Subscription,
+        payment: &PaymentRow,
+        due: &DueCharge,
+    ) -> ApiResult<Option<Success>> {
+        let now = platform::now();
+        let event = Event::ChargeSucceeded {
+            scheduled_on: due.scheduled_on,
+            on: ChargeDate::of_instant(now),
+        };
+        let Ok(transition) = sub.apply(&event, &cfg.subscription_retry) else {
+            return Ok(None);
+        };
+        let ev = result_record(payment, due, &transition, "charge_succeeded");
+        let stmts = store.subscription_cas_if_paid(
+            row,
+            &transition.subscription,
+            &payment.id,
+            now.0,
+            &ev,
+        )?;
+        Ok(Some(Success {
+            transition,
+            rider: PaidRider::new(stmts),
+        }))
+    }
 }
 
 /// The notices of a transition, as webhooks to the shop (`flows::webhooks`).
@@ -303,7 +386,8 @@ fn result_event(
 
 /// ExecTran on the stored card, merchant-initiated (the payment's `subscription_id` makes the
 /// card flow send no 3-D Secure), then what the payment says, with the row as the charge left
-/// it. `claimed`: the payment is already claimed for this attempt (`attempt_payment`).
+/// it. `claimed`: the payment is already claimed for this attempt (`attempt_payment`);
+/// `on_paid`: the subscription's success, written in the batch that settles the payment paid.
 async fn charge_card(
     store: &Store<'_>,
     cfg: &Config,
@@ -311,15 +395,17 @@ async fn charge_card(
     member_id: &str,
     card_seq: u32,
     claimed: bool,
+    on_paid: Option<&PaidRider>,
 ) -> ApiResult<(Attempted, PaymentRow)> {
     let attempt = stored_card_attempt(member_id, card_seq);
     let now = platform::now().0;
     let id = payment.id.clone();
-    let outcome = if claimed {
-        card_checkout::authorize_claimed(store, cfg, payment, &attempt, now).await
-    } else {
-        card_checkout::authorize(store, cfg, payment, &attempt, now, None).await
-    };
+    let none = PaidRider::default();
+    let on_paid = on_paid.unwrap_or(&none);
+    let outcome = card_checkout::authorize_subscription_charge(
+        store, cfg, payment, &attempt, now, claimed, on_paid,
+    )
+    .await;
     Ok(match outcome {
         // The settled row the card flow wrote: no read needed (#17).
         Ok(Outcome::Paid(row)) => (Attempted::Paid, row),
