@@ -83,6 +83,34 @@ async fn amazon_checkout_records_an_authorization_with_ids_buyer_and_address() {
     ] {
         assert!(kinds.contains(&k.to_string()), "{k} missing in {kinds:?}");
     }
+    // The review's history lines, in order, each in the state the payment was in: the session
+    // opened by the shopper's return, then updated with the stored amount (a line that takes no
+    // compare-and-set, #17).
+    let review_lines: Vec<&Value> = after["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| {
+                    e["kind"] == "amazon_session_opened" || e["kind"] == "amazon_session_updated"
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(review_lines.len(), 2, "{review_lines:?}");
+    for (line, (kind, actor)) in review_lines.iter().zip([
+        ("amazon_session_opened", "shopper"),
+        ("amazon_session_updated", "system"),
+    ]) {
+        assert_eq!(line["kind"], kind, "{line}");
+        assert_eq!(line["actor"], actor, "{line}");
+        assert_eq!(line["from"], "requires_payment", "{line}");
+        assert_eq!(line["to"], "requires_payment", "{line}");
+    }
+    assert_eq!(
+        review_lines[1]["detail"]["amount"], 4980,
+        "{}",
+        review_lines[1]
+    );
     // Buyer PII stays out of the append-only history.
     let events = after["events"].to_string();
     assert!(

@@ -60,6 +60,26 @@ impl Store<'_> {
         .await
     }
 
+    /// One history line that changes no state, from `ev.actor`: both ends are the payment's
+    /// state when it is written (read in the same statement), as a same-state compare-and-set
+    /// would record it, without taking the payment's version (#17: one round trip instead of a
+    /// re-read and a compare-and-set, for lines whose loss in a race would change nothing).
+    pub async fn note_in_state(&self, payment_id: &str, now: i64, ev: &Event<'_>) -> ApiResult<()> {
+        self.run(
+            "INSERT INTO payment_events (payment_id, at, actor, kind, from_state, to_state, detail) \
+             SELECT id, ?2, ?3, ?4, state, state, ?5 FROM payments WHERE id = ?1",
+            &[
+                s(payment_id),
+                n(now),
+                s(ev.actor),
+                s(ev.kind),
+                s(&ev.detail.to_string()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// One history line that changes no state (actor `gateway`).
     pub async fn note_event(
         &self,

@@ -83,8 +83,9 @@ async fn result_inner(
         },
     };
     let same = row.amazon_checkout_session_id.as_deref() == Some(cs_id);
-    if row.state()?.phase() == Phase::Paid {
-        // A 定期購入 sign-up starts on its Recurring charge permission (no-op otherwise).
+    // A 定期購入 sign-up starts on its Recurring charge permission (a payment without a plan
+    // has none to start: no D1 read for it).
+    if row.state()?.phase() == Phase::Paid && row.subscription_plan.is_some() {
         let _ = sign_up::after_checkout(store, cfg, &row.id).await;
     }
     Ok(back_to_shop(&row, cfg, outcome_for(&row, same)))

@@ -64,9 +64,9 @@ async fn review_inner(
         ));
     }
     let now = platform::now().0;
-    attach_session(store, &row, cs_id, now).await?;
-    // Re-read: the amount is whatever the payment holds now, never what the browser carried.
-    let row = store.existing_payment(&row.id).await?;
+    // The row as stored now: the amount is whatever the payment holds, never what the browser
+    // carried (a compare-and-set lost to an amount change refuses the review).
+    let row = attach_session(store, row, cs_id, now).await?;
     let update = json!({
         "webCheckoutDetails": { "checkoutResultReturnUrl": result_url(amazon, &row.id) },
         "paymentDetails": {
@@ -81,27 +81,29 @@ async fn review_inner(
         .amazon_pay_redirect_url()
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .ok_or_else(|| amazon_refused("no amazonPayRedirectUrl (constraints remain)"))?;
-    let ev_row = store.existing_payment(&row.id).await?;
     let ev = Event {
         actor: "system",
         kind: "amazon_session_updated",
         detail: json!({ "checkout_session_id": cs_id, "amount": row.amount }),
     };
-    let st = ev_row.state()?;
-    // Only the history line; losing this race changes nothing that matters.
-    let _ = store.transition(&ev_row, st, st, now, &ev).await;
+    // Only the history line (in whatever state the payment is in by now): losing it would
+    // change nothing that matters, so it takes no compare-and-set.
+    if let Err(e) = store.note_in_state(&row.id, now, &ev).await {
+        worker::console_warn!("payment {}: event not written: {}", row.id, e.code);
+    }
     Ok(Nav::Redirect(redirect.to_string()))
 }
 
-/// Stores the checkout session on the payment (once per session).
+/// Stores the checkout session on the payment (once per session) and answers the payment as
+/// stored now.
 async fn attach_session(
     store: &Store<'_>,
-    row: &PaymentRow,
+    row: PaymentRow,
     cs_id: &str,
     now: i64,
-) -> ApiResult<()> {
+) -> ApiResult<PaymentRow> {
     if row.amazon_checkout_session_id.as_deref() == Some(cs_id) {
-        return Ok(());
+        return Ok(row);
     }
     let state = row.state()?;
     let mut next = row.clone();
@@ -120,5 +122,8 @@ async fn attach_session(
     if !store.transition(&next, state, state, now, &ev).await? {
         return Err(amazon_refused("payment changed during review"));
     }
-    Ok(())
+    // Won: `next` is the row as written (the compare-and-set took version + 1).
+    next.version += 1;
+    next.updated_at = now;
+    Ok(next)
 }
