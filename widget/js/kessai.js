@@ -49,8 +49,9 @@ async function mountWith(fn, el, options) {
 // kept as written, in order), and `backPayment`, `backAmazon`, `backCard` are the `kessai_payment`,
 // `kessai_amazon` and `kessai_card` values the edge adds on the way back (no percent-decoding:
 // ids and words only). The widget (src/form.rs) takes them out of the address bar when they name
-// its payment.
+// its payment. The client secret is trimmed here (no string trimming code in the wasm).
 function fromPage(o) {
+  o.clientSecret = String(o.clientSecret || '').trim();
   const href = location.href;
   const cut = href.includes('#') ? href.indexOf('#') : href.length;
   const [base, query = ''] = href.slice(0, cut).split(/\?(.*)/s);
@@ -69,7 +70,7 @@ function fromPage(o) {
   return o;
 }
 
-const mountCheckout = (el, o) => mountWith(mount, el, fromPage({ clientSecret: '', ...o }));
+const mountCheckout = (el, o) => mountWith(mount, el, fromPage({ ...o }));
 const mountAmazonSignin = (el, o) => mountWith(signin, el, o);
 
 function define(name, attrs, mountFn) {

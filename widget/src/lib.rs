@@ -43,7 +43,8 @@ pub struct Options {
 impl Options {
     fn from_js(options: &JsValue) -> Result<Options, &'static str> {
         let text = |key| js::get_str(options, key).unwrap_or_default().leak() as &'static str;
-        let client_secret = text("clientSecret").trim();
+        // Trimmed by the loader (js/kessai.js).
+        let client_secret = text("clientSecret");
         let payment_id = kessai_core::payment::payment_id_of_secret(client_secret)
             .ok_or("client-secret is missing or malformed")?;
         let edge_url = Some(text("edgeUrl"))
