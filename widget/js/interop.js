@@ -162,6 +162,12 @@ export function translate(root, texts) {
   }
 }
 
+// A bubbling CustomEvent for the host page (kessai:ready, kessai:change, kessai:success,
+// kessai:error; src/events.rs, signin.js and the loader).
+export function emit(target, name, detail) {
+  target.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+}
+
 // One listener for several event types (`types`: space-separated).
 export function listen(target, types, listener) {
   for (const type of types.split(' ')) target.addEventListener(type, listener);

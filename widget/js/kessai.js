@@ -14,6 +14,7 @@
 // by hand.
 import init, { mount } from './kessai_widget.js';
 import { mountAmazonSignin as signin } from './signin.js';
+import { emit } from './interop.js';
 // The stylesheet (widget/src/widget.css, bundled as text by esbuild), added to the page once. In
 // the loader rather than the wasm: 2026-12-06, for issue #13's bytes (docs/architecture.md).
 import css from './widget.css';
@@ -38,9 +39,7 @@ async function mountWith(fn, el, options) {
     el.textContent = /^en/i.test(o.lang)
       ? 'The payment form could not be loaded. Please reload the page.'
       : 'お支払いフォームを表示できません。ページを再読み込みしてください。';
-    el.dispatchEvent(new CustomEvent('kessai:error', {
-      bubbles: true, composed: true, detail: { code: 'load_failed', message: String(e && e.message || e) },
-    }));
+    emit(el, 'kessai:error', { code: 'load_failed', message: String(e && e.message || e) });
   }
 }
 

@@ -3,7 +3,7 @@
 // sign-in payload (and keeps the storefront's return-url and nonce with it); after the shopper
 // consents, the edge posts a signed assertion to return-url: the buyer's profile never passes
 // through this script. One sign-in button per page (as the checkout button, src/amazon.rs).
-import { amazonButton, edgeFetch } from './interop.js';
+import { amazonButton, edgeFetch, emit } from './interop.js';
 
 let taken = false;
 
@@ -19,9 +19,7 @@ export async function mountAmazonSignin(host, o) {
   host.replaceChildren();
   if (why) {
     host.textContent = unavailable();
-    host.dispatchEvent(new CustomEvent('kessai:error', {
-      bubbles: true, composed: true, detail: { code: 'misconfigured', message: why },
-    }));
+    emit(host, 'kessai:error', { code: 'misconfigured', message: why });
     return console.error('kessai:', why);
   }
   if (taken) {

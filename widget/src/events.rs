@@ -1,7 +1,8 @@
 //! DOM events the host page listens to. Details never carry card data.
 
+use crate::js::interop;
 use wasm_bindgen::JsValue;
-use web_sys::{CustomEvent, CustomEventInit, HtmlElement};
+use web_sys::HtmlElement;
 
 /// Dispatches a bubbling `CustomEvent` whose `detail` is an object of string fields.
 pub fn emit(target: &HtmlElement, name: &str, fields: &[(&str, &str)]) {
@@ -12,14 +13,9 @@ pub fn emit(target: &HtmlElement, name: &str, fields: &[(&str, &str)]) {
     emit_value(target, name, &detail.into());
 }
 
+/// Dispatched by js/interop.js (`emit`): no `CustomEvent`/`CustomEventInit` glue in the wasm.
 pub fn emit_value(target: &HtmlElement, name: &str, detail: &JsValue) {
-    let init = CustomEventInit::new();
-    init.set_bubbles(true);
-    init.set_composed(true);
-    init.set_detail(detail);
-    if let Ok(ev) = CustomEvent::new_with_event_init_dict(name, &init) {
-        let _ = target.dispatch_event(&ev);
-    }
+    interop::emit(target, name, detail);
 }
 
 /// `kessai:change`: `{complete: bool, brand}`. Nothing the shopper typed.

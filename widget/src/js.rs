@@ -12,6 +12,8 @@ pub mod interop {
     #[wasm_bindgen(module = "/js/interop.js")]
     extern "C" {
         pub fn sleep(ms: i32) -> js_sys::Promise;
+        /// Dispatches a bubbling, composed `CustomEvent` with this `detail`.
+        pub fn emit(target: &web_sys::HtmlElement, name: &str, detail: &JsValue);
         /// Focuses the element with this id, if there is one.
         pub fn focus(id: &str);
         /// `history.replaceState(null, "", url)` (errors ignored).
