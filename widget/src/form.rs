@@ -19,7 +19,7 @@ use kessai_core::gmo::token::{TokenFailure, service_message, token_failure};
 use kessai_core::jst::UnixMillis;
 use kessai_core::money::Jpy;
 use kessai_core::payment::{PaymentState, Phase};
-use kessai_core::text::{decimal, digits_only, html_escape, to_half_width};
+use kessai_core::text::{decimal, digits_only, to_half_width};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
@@ -298,14 +298,17 @@ pub fn Checkout(opts: Options, host: HtmlElement) -> Element {
              <button type=\"button\" lang=\"ja\">日本語</button><button type=\"button\" lang=\"en\">English</button></span></div>\
              <p class=\"kessai-note\" id=\"kessai-consent\"><span data-t=\"",
             attr(Key::Secure),
-            "\"></span><a href=\"",
-            &html_escape(opts.privacy_url),
-            "\" target=\"_blank\" data-t=\"",
+            "\"></span><a href=\"\" target=\"_blank\" data-t=\"",
             attr(Key::Privacy),
             "\"></a></p><div class=\"kessai-status\" id=\"kessai-status\" role=\"status\" aria-live=\"polite\"></div></div>",
         ]
         .concat(),
     );
+    // The privacy URL as an attribute, not escaped into the markup (no escaping code in the
+    // wasm).
+    if let Some(link) = find(&root, "a") {
+        let _ = link.set_attribute("href", opts.privacy_url);
+    }
     // The language: the `lang` attribute and every text of the markup.
     {
         let el = root.clone();
@@ -525,16 +528,17 @@ fn PaidResult(state: String) -> Element {
         "verified" => Key::Registered,
         _ => Key::PaidAuthorized,
     };
-    html(
+    let el = html(
         &[
-            "<div class=\"kessai-result\" id=\"kessai-result\" tabindex=\"-1\" data-state=\"",
-            &html_escape(&state),
-            "\" data-t=\"",
+            "<div class=\"kessai-result\" id=\"kessai-result\" tabindex=\"-1\" data-t=\"",
             attr(key),
             "\"></div>",
         ]
         .concat(),
-    )
+    );
+    // An attribute, not escaped into the markup: no escaping code in the wasm.
+    let _ = el.set_attribute("data-state", &state);
+    el
 }
 
 #[component]
