@@ -798,8 +798,8 @@ fn on_submit(state: FormState, submit: &ArcAction<(), ()>) {
 /// listed but cannot be picked. The form's one `change` listener ([`CardForm`]) hears the
 /// picks; a language switch writes it anew with the pick kept.
 fn saved_cards_html(lang: Lang, cards: &JsValue, chosen: &str) -> String {
-    let keys = [Key::SavedCards, Key::Expired, Key::Expiry, Key::NewCard].map(attr);
-    js::interop::saved_cards_html(&i18n::texts(lang), &keys.concat(), cards, chosen)
+    const KEYS: &str = i18n::letters!(Key::SavedCards, Key::Expired, Key::Expiry, Key::NewCard);
+    js::interop::saved_cards_html(&i18n::texts(lang), KEYS, cards, chosen)
 }
 
 /// Below the new card's fields: 「このカードを登録する」 (when `offer_save`; `save: None` when
@@ -812,10 +812,10 @@ fn extras_html(
     choices: &JsValue,
     picked: &str,
 ) -> String {
-    let keys = [Key::SubscriptionSave, Key::SaveCard, Key::Installments].map(attr);
+    const KEYS: &str = i18n::letters!(Key::SubscriptionSave, Key::SaveCard, Key::Installments);
     js::interop::extras_html(
         &i18n::texts(lang),
-        &keys.concat(),
+        KEYS,
         save.is_none(),
         offer_save,
         save == Some(true),

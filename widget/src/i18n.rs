@@ -183,6 +183,31 @@ pub fn texts(lang: Lang) -> js_sys::Array {
         .collect()
 }
 
+/// The `data-t` letters of some keys as one `&'static str`, worked out at compile time (no
+/// mapping and joining code in the wasm), for js/interop.js's HTML builders.
+macro_rules! letters {
+    ($($key:expr),+ $(,)?) => {{
+        const KEYS: &[$crate::i18n::Key] = &[$($key),+];
+        const BYTES: [u8; KEYS.len()] = $crate::i18n::letter_bytes(KEYS);
+        match ::core::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => "",
+        }
+    }};
+}
+pub(crate) use letters;
+
+/// The `data-t` letters of `keys` (see [`letters!`]); `N` is `keys.len()`.
+pub const fn letter_bytes<const N: usize>(keys: &[Key]) -> [u8; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = LETTERS.as_bytes()[keys[i] as usize];
+        i += 1;
+    }
+    out
+}
+
 /// The `data-t` value of `key`: one letter (`A` for the first key).
 pub fn attr(key: Key) -> &'static str {
     let i = key as usize;
@@ -194,5 +219,20 @@ pub fn pay_label(lang: Lang, amount: &str) -> String {
     match lang {
         Lang::Ja => [amount, " ", text(lang, Key::Pay)].concat(),
         Lang::En => [text(lang, Key::Pay), " ", amount].concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_are_the_keys_data_t_values() {
+        let keys = [Key::SavedCards, Key::Expired, Key::Expiry, Key::NewCard];
+        assert_eq!(
+            letters!(Key::SavedCards, Key::Expired, Key::Expiry, Key::NewCard),
+            keys.map(attr).concat()
+        );
+        assert_eq!(letters!(Key::Title, Key::SubscriptionSave), "Am");
     }
 }
