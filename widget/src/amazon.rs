@@ -24,10 +24,10 @@ pub const CONTAINER_ID: &str = "kessai-amazon-pay-button";
 pub fn claim() -> bool {
     let taken = CHECKOUT_TAKEN.with(|t| t.replace(true));
     if taken {
-        // A whole sentence, not `format!`: no formatting code for a console line.
-        web_sys::console::warn_1(
-            &"kessai: only one Amazon Pay checkout button works per page; this element shows none"
-                .into(),
+        // Two parts, as the other warning (one `console.warn` import), not `format!`.
+        web_sys::console::warn_2(
+            &"kessai:".into(),
+            &"only one Amazon Pay checkout button works per page; this element shows none".into(),
         );
     }
     !taken
