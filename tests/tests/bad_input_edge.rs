@@ -1268,21 +1268,22 @@ async fn no_secret_card_number_or_token_reaches_the_worker_log() {
     let env = signed_ipn(json!({ "message": ipn_message("CHARGE", key, key, &paid_secret) })).await;
     let (status, _) = post_amazon_ipn(&env).await;
     assert_eq!(status, 200);
-    // Last: a request whose log line marks the end of this test's traffic.
-    let marker = format!("/v1/payments/{}", id_of(&probe));
+    // Last: a request whose log line marks the end of this test's traffic (a refused request:
+    // the edge logs those, not successful ones).
+    let marker = format!("/v1/payments/{}-end-of-traffic", id_of(&probe));
     let (status, _) = merchant(Method::GET, &marker, None).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 404);
     let path = stack().state_dir.join(kessai_demo::stack::EDGE_LOG);
     let mut log = String::new();
     for _ in 0..100 {
         log = std::fs::read_to_string(&path).unwrap_or_default();
-        if log.contains(&format!("GET {marker} -> 200")) {
+        if log.contains(&format!("GET {marker} -> 404")) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(
-        log.contains(&format!("GET {marker} -> 200")),
+        log.contains(&format!("GET {marker} -> 404")),
         "the log never showed {marker}"
     );
 
