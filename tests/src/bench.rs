@@ -42,9 +42,10 @@ pub fn comm(pid: i32) -> String {
         .to_string()
 }
 
-/// The workerd processes of this stack: under the `wrangler dev` or the
-/// `tools/edge-runtime/serve.mjs` whose command line names our state directory.
-pub fn workerd_pids(state_dir: &std::path::Path) -> Vec<i32> {
+/// The launcher of this stack's edge runtime (the `wrangler dev`, or the Node process of
+/// `tools/edge-runtime/serve.mjs`, whose command line names our state directory) and every
+/// process under it.
+pub fn runtime_pids(state_dir: &std::path::Path) -> Vec<i32> {
     let needle = state_dir.to_string_lossy().to_string();
     let mut out = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
@@ -57,17 +58,22 @@ pub fn workerd_pids(state_dir: &std::path::Path) -> Vec<i32> {
             let runtime = (cmdline.contains("wrangler") && cmdline.contains(" dev "))
                 || cmdline.contains("edge-runtime/serve.mjs");
             if runtime && cmdline.contains(&needle) {
-                out.extend(
-                    descendants(pid)
-                        .into_iter()
-                        .filter(|p| comm(*p).contains("workerd")),
-                );
+                out.push(pid);
+                out.extend(descendants(pid));
             }
         }
     }
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The workerd processes of this stack (under [`runtime_pids`]'s launcher).
+pub fn workerd_pids(state_dir: &std::path::Path) -> Vec<i32> {
+    runtime_pids(state_dir)
+        .into_iter()
+        .filter(|p| comm(*p).contains("workerd"))
+        .collect()
 }
 
 /// utime + stime of `pids`, in milliseconds.

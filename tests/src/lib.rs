@@ -69,7 +69,7 @@ pub fn bench_stack() -> Urls {
 
 /// The runtime of a stack without the test clock (benchmarks): workerd alone unless
 /// `KESSAI_BENCH_RUNTIME=wrangler`.
-fn bench_runtime() -> EdgeRuntime {
+pub fn bench_runtime() -> EdgeRuntime {
     match std::env::var("KESSAI_BENCH_RUNTIME").as_deref() {
         Ok("wrangler") => EdgeRuntime::WranglerDev,
         _ => EdgeRuntime::Workerd,

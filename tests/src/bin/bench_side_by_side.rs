@@ -5,7 +5,8 @@
 //!
 //! The compared unit of work is one order taken from "payable" to "仮売上 recorded in the
 //! database" through the three server requests of an Amazon checkout:
-//! - kessai (workerd under `wrangler dev`, D1): `POST /v1/checkout/{id}/amazon-pay/button`
+//! - kessai (the edge in workerd with local D1, without `wrangler dev` around it unless
+//!   `KESSAI_BENCH_RUNTIME=wrangler`): `POST /v1/checkout/{id}/amazon-pay/button`
 //!   (D1 + RSA-PSS), `GET /v1/amazon-pay/review` (Get + Update Checkout Session, D1),
 //!   `GET /v1/amazon-pay/result` (Complete Checkout Session + Get Charge, D1);
 //! - Node (`tools/node-bench/server.js`, SQLite in process): `POST /orders/{id}/amazon/checkout-session`
@@ -25,7 +26,7 @@
 
 use futures_util::StreamExt;
 use kessai_sandbox::amazon::{AmazonSandboxConfig, MerchantKey};
-use kessai_tests::bench::{cpu_ms, descendants, workerd_pids};
+use kessai_tests::bench::{cpu_ms, runtime_pids, workerd_pids};
 use kessai_tests::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -358,29 +359,14 @@ fn fastrand_amount() -> i64 {
 // ---------------------------------------------------------------------------------------------
 // The Node server
 
-/// wrangler (for this stack's state directory) and every process under it.
-fn kessai_pids(state_dir: &std::path::Path) -> Vec<i32> {
-    let needle = state_dir.to_string_lossy().to_string();
-    let mut out = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if cmdline.contains("wrangler")
-                && cmdline.contains(" dev ")
-                && cmdline.contains(&needle)
-            {
-                out.push(pid);
-                out.extend(descendants(pid));
-            }
+/// How kessai's edge runs in this benchmark (see `kessai_tests::bench_stack`).
+fn runtime_label() -> &'static str {
+    match bench_runtime() {
+        kessai_demo::stack::EdgeRuntime::WranglerDev => "workerd under wrangler dev",
+        kessai_demo::stack::EdgeRuntime::Workerd => {
+            "workerd without wrangler dev (tools/edge-runtime/serve.mjs)"
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 fn free_port() -> u16 {
@@ -546,7 +532,7 @@ async fn main() {
         .json()
         .await
         .expect("stats");
-    let kessai_all = kessai_pids(&urls.state_dir);
+    let kessai_all = runtime_pids(&urls.state_dir);
     let workerd = workerd_pids(&urls.state_dir);
     let kessai_procs = vec![
         workerd.clone(),
@@ -595,7 +581,8 @@ async fn main() {
         "Amazon Pay checkout, side by side (issue #17): one order = 3 server requests, payable → 仮売上 in the DB"
     );
     println!(
-        "  kessai: button (D1, RSA-PSS) + review (Get+Update CS, D1) + result (Complete CS + Get Charge, D1); workerd under wrangler dev, local D1"
+        "  kessai: button (D1, RSA-PSS) + review (Get+Update CS, D1) + result (Complete CS + Get Charge, D1); {}, local D1",
+        runtime_label()
     );
     println!(
         "  node:   create (Create CS, SQLite) + review ({}Update CS, SQLite) + result (Complete CS{}, SQLite); Node {}, {}, Amazon Pay Node SDK 2.3.4",
@@ -650,11 +637,11 @@ async fn main() {
         "  throughput in orders/s; p50/p99 of an order's three request latencies summed; CPU ms/order of the server's processes"
     );
     println!(
-        "  (kessai: wrangler + workerd; node: the Node process) during the measured phases; ratio = kessai ÷ node throughput; p50 × = node p50 ÷ kessai p50"
+        "  (kessai: workerd + its launcher's Node; node: the Node process) during the measured phases; ratio = kessai ÷ node throughput; p50 × = node p50 ÷ kessai p50"
     );
     println!();
     println!(
-        "kessai CPU ms/order by process: workerd / wrangler (Node, its dev proxy and log) — {}",
+        "kessai CPU ms/order by process: workerd / its launcher (Node: wrangler dev, or serve.mjs) — {}",
         table
             .iter()
             .map(|(c, _, k, _)| format!(
