@@ -694,3 +694,86 @@ async fn a_change_while_the_charge_is_at_gmo_keeps_the_change_and_records_the_cy
     assert_eq!(charges(&again).len(), 1, "{again}");
     assert_eq!(again["next_charge_on"], "2027-06-10", "{again}");
 }
+
+/// #17: the cron creates and claims the payments of a group of charges in one batch, each on its
+/// own exactly as alone. A group holding an attempt an earlier run left open (GMO busy) and two
+/// new ones: the open one is charged on its own payment (claimed by the card flow), the new ones
+/// on the payments the batch claimed; each cycle once, one 仮売上 each.
+#[tokio::test]
+async fn a_group_with_an_attempt_left_open_charges_each_cycle_once() {
+    stack_3ds();
+    let _t = CLOCK.lock().await;
+    set_clock(jst_noon(2027, 7, 10)).await;
+    let customer = customer_with_card().await;
+    // What other tests left due by this date is charged first.
+    run_cron().await;
+    let sub_of = |amount: i64| {
+        let customer = customer.clone();
+        async move {
+            let (status, sub) = subscribe(json!({
+                "customer": customer, "card_seq": 0, "amount": amount, "cycle": "monthly:10"
+            }))
+            .await;
+            assert_eq!(status, 201, "{sub}");
+            sub["id"].as_str().expect("id").to_string()
+        }
+    };
+    let first = sub_of(3_100).await;
+    // GMO busy on every ExecTran of the first run (E92 four times outlasts the edge's repeats):
+    // nothing charged, the payment back to 未決済 for the next run.
+    sandbox_fault_spec(json!({ "api": "ExecTran", "err_info": "E92000001", "times": 4 })).await;
+    run_cron().await;
+    let open = charges(&subscription(&first).await);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["state"], "requires_payment", "{open:?}");
+    let open_id = open[0]["payment_id"]
+        .as_str()
+        .expect("payment id")
+        .to_string();
+
+    let second = sub_of(3_200).await;
+    let third = sub_of(3_300).await;
+    run_cron().await;
+    for id in [&first, &second, &third] {
+        let sub = subscription(id).await;
+        let paid = charges(&sub);
+        assert_eq!(paid.len(), 1, "{sub}");
+        assert_eq!(paid[0]["state"], "authorized", "{sub}");
+        assert_eq!(sub["next_charge_on"], "2027-08-10", "{sub}");
+        let kinds: Vec<_> = sub["events"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["kind"].clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            kinds,
+            vec![json!("created"), json!("charge_succeeded")],
+            "{sub}"
+        );
+        let p = payment(paid[0]["payment_id"].as_str().expect("payment id")).await;
+        assert_eq!(gmo_trade(&gmo_order(&p)).await["status"], "AUTH", "{p}");
+        if *id == first {
+            // The earlier run's payment, claimed by the card flow this time.
+            assert_eq!(id_of(&p), open_id, "{p}");
+            assert_eq!(
+                event_kinds(&p),
+                [
+                    "created",
+                    "authorization_started",
+                    "gateway_busy",
+                    "authorization_started",
+                    "authorized"
+                ],
+                "{p}"
+            );
+        } else {
+            assert_eq!(
+                event_kinds(&p),
+                ["created", "authorization_started", "authorized"],
+                "{p}"
+            );
+            let log = gateway_requests(&gmo_order(&p)).await;
+            assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+        }
+    }
+    real_clock().await;
+}

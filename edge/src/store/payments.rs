@@ -259,6 +259,48 @@ impl Store<'_> {
         subscription_id: &str,
         claim: Option<&StoredCardClaim<'_>>,
     ) -> ApiResult<Option<PaymentRow>> {
+        let stmts = self.subscription_payment_stmts(p, ev, subscription_id, claim)?;
+        self.batch_last_first(stmts).await
+    }
+
+    /// [`Store::insert_subscription_payment`] of several attempts in one batch (the cron's group
+    /// of charges started together, #17): each attempt's statements exactly as alone, so each is
+    /// created, tagged and claimed (or found as it is) on its own; the batch only saves round
+    /// trips. Answers each attempt's row, in the order asked.
+    pub async fn insert_subscription_payments(
+        &self,
+        attempts: &[(NewPayment<'_>, Event<'_>, &str, Option<StoredCardClaim<'_>>)],
+    ) -> ApiResult<Vec<Option<PaymentRow>>> {
+        let mut stmts = Vec::new();
+        let mut reads = Vec::with_capacity(attempts.len());
+        for (p, ev, subscription_id, claim) in attempts {
+            stmts.extend(self.subscription_payment_stmts(
+                p,
+                ev,
+                subscription_id,
+                claim.as_ref(),
+            )?);
+            // Each attempt's read is its last statement.
+            reads.push(stmts.len() - 1);
+        }
+        let res = self.db.batch(stmts).await.map_err(d1)?;
+        reads
+            .into_iter()
+            .map(|i| match res.get(i) {
+                Some(r) => Ok(r.results::<PaymentRow>().map_err(d1)?.into_iter().next()),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    /// One attempt's statements for [`Store::insert_subscription_payment`], its read last.
+    fn subscription_payment_stmts(
+        &self,
+        p: &NewPayment<'_>,
+        ev: &Event<'_>,
+        subscription_id: &str,
+        claim: Option<&StoredCardClaim<'_>>,
+    ) -> ApiResult<Vec<D1PreparedStatement>> {
         let insert = self.stmt(
             "INSERT INTO payments (id, client_secret, order_id, amount, capture_mode, state, gmo_order_id, created_at, updated_at, customer_name, risk_data, customer_id, subscription_plan) \
              VALUES (?1, ?2, ?3, ?4, ?5, 'requires_payment', ?6, ?7, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(order_id) DO NOTHING",
@@ -279,7 +321,7 @@ impl Store<'_> {
             stmts.extend(self.fresh_stored_card_claim(p, c)?);
         }
         stmts.push(read);
-        self.batch_last_first(stmts).await
+        Ok(stmts)
     }
 
     /// The card flow's claim (`requires_payment → processing` with its lease, as

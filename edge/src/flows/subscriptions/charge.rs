@@ -20,8 +20,9 @@ use crate::flows::lease::LEASE_MS;
 use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
-use crate::store::{Event as PaymentEvent, NewPayment, PaidRider, PaymentRow, Store};
-use futures_util::StreamExt;
+use crate::store::{
+    Event as PaymentEvent, NewPayment, PaidRider, PaymentRow, Store, StoredCardClaim,
+};
 use kessai_core::gmo::installments::Installments;
 use kessai_core::payment::{CaptureMode, PaymentState, Phase};
 use kessai_core::subscription::{
@@ -76,15 +77,12 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> ChargeReport {
     };
     // Subscriptions are independent of one another (each has its own payment, claim and
     // compare-and-set), so a few are charged at once: Workers allow six open connections per
-    // invocation, and each charge waits mostly on GMO and D1.
-    let results: Vec<(String, ApiResult<Step>)> = futures_util::stream::iter(rows)
-        .map(|row| async move {
-            let step = charge_one(store, cfg, &row, today).await;
-            (row.id, step)
-        })
-        .buffer_unordered(CONCURRENT_CHARGES)
-        .collect()
-        .await;
+    // invocation, and each charge waits mostly on GMO and D1. A group is started together, its
+    // payments created and claimed in one batch just before its gateway calls (#17).
+    let mut results: Vec<(String, ApiResult<Step>)> = Vec::with_capacity(rows.len());
+    for group in rows.chunks(CONCURRENT_CHARGES) {
+        results.extend(charge_group(store, cfg, group, today).await);
+    }
     for (id, step) in results {
         report.due += 1;
         match step {
@@ -98,6 +96,44 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> ChargeReport {
         }
     }
     report
+}
+
+/// Charges a group of due subscriptions at once (at most [`CONCURRENT_CHARGES`]): the model
+/// decides what each has due, one batch creates and claims their attempts' payments
+/// ([`attempt_payments`]; if it fails each goes alone), then each is charged as
+/// [`charge_one`] would.
+async fn charge_group(
+    store: &Store<'_>,
+    cfg: &Config,
+    rows: &[SubscriptionRow],
+    today: ChargeDate,
+) -> Vec<(String, ApiResult<Step>)> {
+    let mut done = Vec::new();
+    let mut due = Vec::with_capacity(rows.len());
+    for row in rows {
+        // `due_on` is what the query saw; the model decides (it may have moved meanwhile).
+        match row.subscription() {
+            Ok(sub) => match sub.due(today) {
+                Some(d) => due.push((row, sub, d)),
+                None => done.push((row.id.clone(), Ok(Step::Waiting))),
+            },
+            Err(e) => done.push((row.id.clone(), Err(e))),
+        }
+    }
+    let mut payments = attempt_payments(store, &due).await.map(Vec::into_iter);
+    let charges = due.into_iter().map(|(row, sub, d)| {
+        let payment = payments.as_mut().and_then(Iterator::next);
+        async move {
+            let step = match payment {
+                Some(Ok(found)) => charge_attempt(store, cfg, row, &sub, d, today, found).await,
+                Some(Err(e)) => Err(e),
+                None => charge_due(store, cfg, row, &sub, d, today).await,
+            };
+            (row.id.clone(), step)
+        }
+    });
+    done.extend(futures_util::future::join_all(charges).await);
+    done
 }
 
 pub(super) enum Step {
@@ -158,7 +194,21 @@ async fn charge_due(
     due: DueCharge,
     today: ChargeDate,
 ) -> ApiResult<Step> {
-    let (payment, claimed) = attempt_payment(store, row, &due, &sub.source).await?;
+    let found = attempt_payment(store, row, &due, &sub.source).await?;
+    charge_attempt(store, cfg, row, sub, due, today, found).await
+}
+
+/// Charges `due` on its attempt's payment as [`attempt_payment`] found it (`claimed`: created
+/// and claimed for the charge by this run) and records the result.
+async fn charge_attempt(
+    store: &Store<'_>,
+    cfg: &Config,
+    row: &SubscriptionRow,
+    sub: &Subscription,
+    due: DueCharge,
+    today: ChargeDate,
+    (payment, claimed): (PaymentRow, bool),
+) -> ApiResult<Step> {
     // The subscription's success, computed before ExecTran to ride in the batch that settles
     // the payment paid (#17); a lost compare-and-set is recorded below as before.
     let mut success = None;
@@ -482,58 +532,143 @@ fn attempted(p: &PaymentRow) -> ApiResult<Option<Attempted>> {
     })
 }
 
+/// A new attempt's payment as this run would create it: ids drawn, its `created` event and,
+/// on a stored card, the card flow's claim for the charge.
+struct NewAttempt {
+    id: String,
+    secret: String,
+    gmo_order_id: String,
+    order_id: String,
+    subscription_id: String,
+    customer_id: String,
+    amount: i64,
+    now: i64,
+    lease_until: i64,
+    lump: String,
+    /// The stored card (`None`: Amazon Pay, claimed by its own flow).
+    card_seq: Option<u32>,
+    created: serde_json::Value,
+}
+
+impl NewAttempt {
+    fn new(row: &SubscriptionRow, due: &DueCharge, source: &PaymentSource) -> ApiResult<Self> {
+        let (id, secret, gmo_order_id) = new_payment_ids()?;
+        let now = platform::now().0;
+        Ok(NewAttempt {
+            id,
+            secret,
+            gmo_order_id,
+            order_id: due.key(&row.id).order_id(),
+            subscription_id: row.id.clone(),
+            customer_id: row.customer_id.clone(),
+            amount: due.amount.yen(),
+            now,
+            lease_until: now + LEASE_MS,
+            lump: Installments::Lump.code(),
+            card_seq: match source {
+                PaymentSource::GmoCard { card_seq, .. } => Some(*card_seq),
+                PaymentSource::AmazonChargePermission { .. } => None,
+            },
+            created: json!({ "amount": due.amount.yen(), "capture": "manual", "subscription_id": row.id, "scheduled_on": due.scheduled_on.to_string(), "attempt": due.attempt }),
+        })
+    }
+
+    /// The insert, its event, the subscription's tag and (stored card) the claim, as
+    /// [`Store::insert_subscription_payment`] takes them.
+    fn statements(
+        &self,
+    ) -> (
+        NewPayment<'_>,
+        PaymentEvent<'_>,
+        &str,
+        Option<StoredCardClaim<'_>>,
+    ) {
+        let new = NewPayment {
+            id: &self.id,
+            client_secret: &self.secret,
+            order_id: &self.order_id,
+            amount: self.amount,
+            capture: CaptureMode::Manual,
+            gmo_order_id: &self.gmo_order_id,
+            now: self.now,
+            customer_name: None,
+            risk_data: None,
+            customer_id: Some(&self.customer_id),
+            subscription_plan: None,
+        };
+        let ev = PaymentEvent {
+            actor: "system",
+            kind: "created",
+            detail: self.created.clone(),
+        };
+        // The card flow's own claim of a stored-card attempt.
+        let claim = self.card_seq.map(|card_seq| {
+            card_checkout::stored_card_claim(
+                &self.gmo_order_id,
+                card_seq,
+                self.lease_until,
+                &self.lump,
+            )
+        });
+        (new, ev, &self.subscription_id, claim)
+    }
+
+    /// The attempt's payment as the batch left it, and whether this run created and claimed it.
+    fn found(&self, payment: Option<PaymentRow>) -> ApiResult<(PaymentRow, bool)> {
+        let payment = payment.ok_or_else(|| ApiError::internal("subscription payment vanished"))?;
+        let claimed = self.card_seq.is_some()
+            && payment.id == self.id
+            && payment.state == PaymentState::Processing.as_str()
+            && payment.lease_until == Some(self.lease_until);
+        Ok((payment, claimed))
+    }
+}
+
 /// The payment of this attempt: created once (its order id is the attempt's `ChargeKey`
 /// OrderID), marked as the subscription's; `true` when this call created it and, the source
-/// being a stored card, claimed it for the charge in the same batch (#17).
+/// being a stored card, claimed it for the charge in the same batch (#17). One batch: created
+/// unless a concurrent or earlier run did (that one is used, as it is), tagged before anything
+/// reaches GMO (the tag makes the charge merchant-initiated: no 3-D Secure), claimed if new,
+/// read.
 async fn attempt_payment(
     store: &Store<'_>,
     row: &SubscriptionRow,
     due: &DueCharge,
     source: &PaymentSource,
 ) -> ApiResult<(PaymentRow, bool)> {
-    let order_id = due.key(&row.id).order_id();
-    let (id, secret, gmo_order_id) = new_payment_ids()?;
-    let now = platform::now().0;
-    let new = NewPayment {
-        id: &id,
-        client_secret: &secret,
-        order_id: &order_id,
-        amount: due.amount.yen(),
-        capture: CaptureMode::Manual,
-        gmo_order_id: &gmo_order_id,
-        now,
-        customer_name: None,
-        risk_data: None,
-        customer_id: Some(&row.customer_id),
-        subscription_plan: None,
-    };
-    let ev = PaymentEvent {
-        actor: "system",
-        kind: "created",
-        detail: json!({ "amount": due.amount.yen(), "capture": "manual", "subscription_id": row.id, "scheduled_on": due.scheduled_on.to_string(), "attempt": due.attempt }),
-    };
-    let lease_until = now + LEASE_MS;
-    let lump = Installments::Lump.code();
-    // The card flow's own claim of a stored-card attempt.
-    let claim = match source {
-        PaymentSource::GmoCard { card_seq, .. } => Some(card_checkout::stored_card_claim(
-            &gmo_order_id,
-            *card_seq,
-            lease_until,
-            &lump,
-        )),
-        PaymentSource::AmazonChargePermission { .. } => None,
-    };
-    // One batch: created unless a concurrent or earlier run did (that one is used, as it is),
-    // tagged before anything reaches GMO (the tag makes the charge merchant-initiated: no 3-D
-    // Secure), claimed if new, read.
+    let attempt = NewAttempt::new(row, due, source)?;
+    let (new, ev, subscription_id, claim) = attempt.statements();
     let payment = store
-        .insert_subscription_payment(&new, &ev, &row.id, claim.as_ref())
-        .await?
-        .ok_or_else(|| ApiError::internal("subscription payment vanished"))?;
-    let claimed = claim.is_some()
-        && payment.id == id
-        && payment.state == PaymentState::Processing.as_str()
-        && payment.lease_until == Some(lease_until);
-    Ok((payment, claimed))
+        .insert_subscription_payment(&new, &ev, subscription_id, claim.as_ref())
+        .await?;
+    attempt.found(payment)
+}
+
+/// [`attempt_payment`] for a group of charges started together (#17): one batch creates (and
+/// claims) all their payments, each on its own exactly as alone, just before their gateway
+/// calls. `None` for the whole group when the batch failed (each then goes alone).
+async fn attempt_payments(
+    store: &Store<'_>,
+    group: &[(&SubscriptionRow, Subscription, DueCharge)],
+) -> Option<Vec<ApiResult<(PaymentRow, bool)>>> {
+    let attempts = group
+        .iter()
+        .map(|(row, sub, due)| NewAttempt::new(row, due, &sub.source))
+        .collect::<ApiResult<Vec<_>>>()
+        .ok()?;
+    let statements: Vec<_> = attempts.iter().map(NewAttempt::statements).collect();
+    let rows = match store.insert_subscription_payments(&statements).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            worker::console_warn!("subscriptions: group of payments failed: {}", e.code);
+            return None;
+        }
+    };
+    Some(
+        attempts
+            .iter()
+            .zip(rows)
+            .map(|(a, row)| a.found(row))
+            .collect(),
+    )
 }
