@@ -276,6 +276,33 @@ async fn console_cancel_voids_the_payment() {
     let after = wait_for(&id, "voided by IPN", |p| p["state"] == "voided").await;
     assert_eq!(count(&after, "amazon_ipn_applied"), 1, "{after}");
     assert_eq!(after["state_label_ja"], "取消");
+    // Each delivered notification ended with what it did, in the batch of the change it made
+    // (#17): the same NotificationId signed again is a duplicate, not processed a second time.
+    let cp = cp_of(&after);
+    let delivered: Vec<Value> = deliveries_for_cp(&cp)
+        .await
+        .into_iter()
+        .filter(|d| d["delivered"] == true)
+        .collect();
+    assert!(
+        delivered
+            .iter()
+            .any(|d| d["object_id"] == charge_id.as_str()),
+        "{delivered:?}"
+    );
+    for d in &delivered {
+        let message = ipn_message(
+            d["object_type"].as_str().unwrap_or(""),
+            d["object_id"].as_str().unwrap_or(""),
+            &cp,
+            d["notification_id"].as_str().unwrap_or(""),
+        );
+        let (status, body) =
+            post_amazon_ipn(&signed_ipn(json!({ "message": message })).await).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["duplicate"], true, "{d} {body}");
+    }
+    assert_eq!(count(&payment(&id).await, "amazon_ipn_applied"), 1);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! the same batch as the compare-and-set ([`super::payments`]); a note that changes no state
 //! (a notification that moved nothing) is written alone.
 
-use super::db::{Store, n, opt, s};
+use super::db::{Store, d1, n, opt, s};
 use crate::http::ApiResult;
 use kessai_core::payment::PaymentState;
 use serde::{Deserialize, Serialize};
@@ -88,11 +88,24 @@ impl Store<'_> {
         kind: &str,
         detail: &Value,
     ) -> ApiResult<()> {
-        self.run(
+        self.note_event_stmt(payment_id, now, kind, detail)?
+            .run()
+            .await
+            .map_err(d1)?;
+        Ok(())
+    }
+
+    /// The statement of [`Store::note_event`], for a batch.
+    pub(crate) fn note_event_stmt(
+        &self,
+        payment_id: &str,
+        now: i64,
+        kind: &str,
+        detail: &Value,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
             "INSERT INTO payment_events (payment_id, at, actor, kind, detail) VALUES (?1, ?2, 'gateway', ?3, ?4)",
             &[s(payment_id), n(now), s(kind), s(&detail.to_string())],
         )
-        .await?;
-        Ok(())
     }
 }

@@ -2,10 +2,14 @@
 //! UNIQUE dedupe key before it is processed, so a redelivery is recognised and nothing is lost
 //! when processing fails (the row stays `received` for the next delivery or the Cron sweep).
 
-use super::db::{Store, n, opt, s};
+use super::db::{Store, changes, d1, n, opt, s};
+use super::events::Event;
+use super::payments::PaymentRow;
 use crate::http::{ApiError, ApiResult};
+use kessai_core::payment::PaymentState;
 use serde::Deserialize;
 use serde_json::Value;
+use worker::D1PreparedStatement;
 
 /// A notification's row: its id and status (`received`, `applied`, `unchanged`, `unmatched`, …).
 #[derive(Debug, Deserialize)]
@@ -78,9 +82,28 @@ impl Store<'_> {
         outcome: &Value,
         now: i64,
     ) -> ApiResult<()> {
-        self.run(
-            "UPDATE notifications SET status = ?1, payment_id = ?2, outcome = ?3, processed_at = ?4 \
-             WHERE id = ?5 AND status = 'received'",
+        self.finish_stmt(row, status, payment_id, outcome, now, "")?
+            .run()
+            .await
+            .map_err(d1)?;
+        Ok(())
+    }
+
+    /// The update that ends a `received` notification; `also`: an extra SQL condition.
+    fn finish_stmt(
+        &self,
+        row: &NotificationRow,
+        status: &str,
+        payment_id: Option<&str>,
+        outcome: &Value,
+        now: i64,
+        also: &str,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
+            &format!(
+                "UPDATE notifications SET status = ?1, payment_id = ?2, outcome = ?3, processed_at = ?4 \
+                 WHERE id = ?5 AND status = 'received'{also}"
+            ),
             &[
                 s(status),
                 opt(payment_id),
@@ -89,8 +112,57 @@ impl Store<'_> {
                 n(row.id),
             ],
         )
-        .await?;
+    }
+
+    /// Ends a notification that changed nothing: the payment's history line (`kind`, no state
+    /// change) and the notification's outcome in one batch (#17: one round trip, not two).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_notification_noting(
+        &self,
+        row: &NotificationRow,
+        status: &str,
+        payment_id: &str,
+        outcome: &Value,
+        kind: &str,
+        note: &Value,
+        now: i64,
+    ) -> ApiResult<()> {
+        let stmts = vec![
+            self.note_event_stmt(payment_id, now, kind, note)?,
+            self.finish_stmt(row, status, Some(payment_id), outcome, now, "")?,
+        ];
+        self.db.batch(stmts).await.map_err(d1)?;
         Ok(())
+    }
+
+    /// A payment's compare-and-set with its event ([`Store::transition`]) that also ends the
+    /// notification which caused it as `status` with `outcome`, in the same batch and only if
+    /// the compare-and-set won (#17: one round trip, not two). A lost one writes nothing and
+    /// leaves the notification `received`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition_finishing(
+        &self,
+        next: &PaymentRow,
+        from: PaymentState,
+        to: PaymentState,
+        now: i64,
+        ev: &Event<'_>,
+        notification: &NotificationRow,
+        status: &str,
+        outcome: &Value,
+    ) -> ApiResult<bool> {
+        let mut stmts = self.transition_stmts(next, from, to, now, &[(from, to, ev)])?;
+        // After the event, which is written only if the compare-and-set was.
+        stmts.push(self.finish_stmt(
+            notification,
+            status,
+            Some(&next.id),
+            outcome,
+            now,
+            " AND changes() = 1",
+        )?);
+        let res = self.db.batch(stmts).await.map_err(d1)?;
+        Ok(res.first().map(changes) == Some(1))
     }
 
     /// Gateway notifications still `received` (their processing failed and the redeliveries

@@ -29,12 +29,14 @@ pub struct Observed {
 
 /// What processing a notification did to its payment.
 pub enum Outcome {
-    /// Moved forward (one event, written by the compare-and-set).
+    /// Moved forward (one event, written by the compare-and-set). `finished`: the
+    /// notification's outcome was written in the compare-and-set's batch too.
     Moved {
         from: PaymentState,
         to: PaymentState,
         row: PaymentRow,
         seen: Value,
+        finished: bool,
     },
     /// Nothing to change: already there, stale, or a state a notification never moves.
     Unchanged {
@@ -55,11 +57,12 @@ pub struct Kinds<'a> {
 /// The part every gateway notification shares: a payment under a live lease is left to its
 /// flow (503: the gateway delivers again), `processing`/`unknown` go to reconciliation, any other
 /// state adopts what `read` observes if [`moves_forward`] allows it, by compare-and-set with one
-/// `kinds.applied` event (`{"notification": detail, gateway_key: seen}`). A lost compare-and-set
-/// is retried against the fresh row.
+/// `kinds.applied` event (`{"notification": detail, gateway_key: seen}`), and `notification`
+/// ends `applied` in the same batch. A lost compare-and-set is retried against the fresh row.
 pub async fn apply_forward<F, Fut>(
     store: &Store<'_>,
     cfg: &Config,
+    notification: &NotificationRow,
     mut row: PaymentRow,
     kinds: &Kinds<'_>,
     detail: &Value,
@@ -114,8 +117,18 @@ where
             kind: kinds.applied,
             detail: Value::Object(event_detail),
         };
+        let summary = moved_summary(kinds, state, observed.state, &observed.seen);
         if store
-            .transition(&observed.next, state, observed.state, now, &ev)
+            .transition_finishing(
+                &observed.next,
+                state,
+                observed.state,
+                now,
+                &ev,
+                notification,
+                "applied",
+                &summary,
+            )
             .await?
         {
             return Ok(Outcome::Moved {
@@ -123,6 +136,7 @@ where
                 to: observed.state,
                 row: observed.next,
                 seen: observed.seen,
+                finished: true,
             });
         }
         row = store.existing_payment(&row.id).await?;
@@ -152,13 +166,20 @@ async fn settle_open(
             to: after,
             row: settled,
             seen,
+            finished: false,
         }
     })
 }
 
+/// What a notification that moved its payment did (the notification row's outcome).
+fn moved_summary(kinds: &Kinds<'_>, from: PaymentState, to: PaymentState, seen: &Value) -> Value {
+    json!({ "from": from.as_str(), "to": to.as_str(), kinds.gateway_key: seen })
+}
+
 /// Records what a processed notification did: a `kinds.unchanged` event when nothing moved
-/// (the applied event is written by the compare-and-set), and the notification row's outcome.
-/// Returns the row status (`applied` | `unchanged`).
+/// (the applied event is written by the compare-and-set), and the notification row's outcome
+/// (already written when the compare-and-set's batch carried it). Returns the row status
+/// (`applied` | `unchanged`).
 pub async fn conclude(
     store: &Store<'_>,
     notification: &NotificationRow,
@@ -168,37 +189,44 @@ pub async fn conclude(
 ) -> Result<&'static str, Refusal> {
     let now = platform::now().0;
     let key = kinds.gateway_key;
-    let (status, row, summary) = match outcome {
+    match outcome {
+        Outcome::Moved { finished: true, .. } => {}
         Outcome::Moved {
             from,
             to,
             row,
             seen,
-        } => (
-            "applied",
-            row,
-            json!({ "from": from.as_str(), "to": to.as_str(), key: seen }),
-        ),
-        Outcome::Unchanged { state, row, seen } => {
+            finished: false,
+        } => {
             store
-                .note_event(
-                    &row.id,
+                .finish_notification(
+                    notification,
+                    "applied",
+                    Some(&row.id),
+                    &moved_summary(kinds, *from, *to, seen),
                     now,
-                    kinds.unchanged,
-                    &json!({ "notification": detail, "state": state.as_str(), key: seen }),
                 )
                 .await?;
-            (
-                "unchanged",
-                row,
-                json!({ "state": state.as_str(), key: seen }),
-            )
         }
-    };
-    store
-        .finish_notification(notification, status, Some(&row.id), &summary, now)
-        .await?;
-    Ok(status)
+        Outcome::Unchanged { state, row, seen } => {
+            // The payment's line and the notification's outcome in one batch.
+            store
+                .finish_notification_noting(
+                    notification,
+                    "unchanged",
+                    &row.id,
+                    &json!({ "state": state.as_str(), key: seen }),
+                    kinds.unchanged,
+                    &json!({ "notification": detail, "state": state.as_str(), key: seen }),
+                    now,
+                )
+                .await?;
+        }
+    }
+    Ok(match outcome {
+        Outcome::Moved { .. } => "applied",
+        Outcome::Unchanged { .. } => "unchanged",
+    })
 }
 
 /// Applies a recorded notification to its payment: [`apply_forward`] with `read`, then
@@ -216,6 +244,6 @@ where
     F: Fn(PaymentRow) -> Fut,
     Fut: std::future::Future<Output = Result<Observed, Refusal>>,
 {
-    let outcome = apply_forward(store, cfg, payment, kinds, detail, read).await?;
+    let outcome = apply_forward(store, cfg, notification, payment, kinds, detail, read).await?;
     conclude(store, notification, &outcome, kinds, detail).await
 }
