@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::gateways::gmo::meaning::{declined, failure_for, gmo_detail};
 use crate::gateways::gmo::{CallError, Called, CardSource, GmoClient};
 use crate::http::{ApiError, ApiResult};
-use crate::store::{Claim, Event, PaidRider, PaymentRow, Store, StoredCardClaim};
+use crate::store::{Claim, Event, Member, PaidRider, PaymentRow, Store, StoredCardClaim};
 use kessai_core::gmo::api::{Access, Answer, Authorization, ExecResult, Trade};
 use kessai_core::gmo::errors::{ErrorClass, GmoErrors, ShopperMessage};
 use kessai_core::gmo::installments::Installments;
@@ -56,6 +56,17 @@ pub(super) struct Flow<'a> {
     /// Statements a paid settle of this flow carries in its batch (a 定期購入 charge's
     /// subscription compare-and-set, #17).
     paid_rider: Option<&'a PaidRider>,
+    /// The group batches of the cron's charges started together (#17): the AccessID write, then
+    /// the paid settle.
+    together: Option<&'a Together>,
+}
+
+/// A 定期購入 charge's places in its group's two batches (#17, [`crate::store::GroupBatch`]):
+/// the AccessID write (before ExecTran) and the paid settle. A flow leaves the first before it
+/// can wait in the second, so the group never waits on itself.
+pub struct Together {
+    pub access: Member,
+    pub settle: Member,
 }
 
 impl<'a> Flow<'a> {
@@ -66,6 +77,7 @@ impl<'a> Flow<'a> {
             cfg,
             now,
             paid_rider: None,
+            together: None,
         }
     }
 }
@@ -91,8 +103,12 @@ impl Flow<'_> {
     ) -> ApiResult<PaymentRow> {
         match self.paid_rider {
             Some(rider) if to.is_paid() => {
+                let via = self.together.map(|t| {
+                    t.access.leave();
+                    &t.settle
+                });
                 self.store
-                    .settle_leased_riding(next, to, self.now, &ev, rider)
+                    .settle_leased_riding(next, to, self.now, &ev, rider, via)
                     .await
             }
             _ => self.store.settle_leased(next, to, self.now, &ev).await,
@@ -234,8 +250,20 @@ impl Flow<'_> {
         }
     }
 
-    /// EntryTran, or recover the AccessID of an earlier EntryTran whose answer we lost.
+    /// EntryTran, or recover the AccessID of an earlier EntryTran whose answer we lost. Done
+    /// with its group's AccessID batch either way (written there or left).
     async fn ensure_access(
+        &self,
+        row: &mut PaymentRow,
+    ) -> Result<Access, (Option<GmoErrors>, &'static str)> {
+        let access = self.entry(row).await;
+        if let Some(t) = self.together {
+            t.access.leave();
+        }
+        access
+    }
+
+    async fn entry(
         &self,
         row: &mut PaymentRow,
     ) -> Result<Access, (Option<GmoErrors>, &'static str)> {
@@ -290,7 +318,12 @@ impl Flow<'_> {
         };
         if self
             .store
-            .save_access(&row.id, row.version, &access.access_id, &access.access_pass)
+            .save_access(
+                &row.id,
+                row.version,
+                &access,
+                self.together.map(|t| &t.access),
+            )
             .await
             .is_err()
         {
@@ -387,7 +420,8 @@ pub async fn authorize(
 /// payment already claimed for `attempt` (`processing` under this flow's lease, with the
 /// attempt's choices, as `claim_attempt` leaves it: the cron claims its new payment in the batch
 /// that creates it). A settle into a paid state carries `on_paid`'s statements (the
-/// subscription's compare-and-set) in its batch.
+/// subscription's compare-and-set) in its batch; with `together`, the AccessID write and that
+/// settle go in the group's batches.
 pub async fn authorize_subscription_charge(
     store: &Store<'_>,
     cfg: &Config,
@@ -395,10 +429,11 @@ pub async fn authorize_subscription_charge(
     attempt: &CardAttempt,
     now: i64,
     claimed: bool,
-    on_paid: &PaidRider,
+    (on_paid, together): (&PaidRider, Option<&Together>),
 ) -> ApiResult<Outcome> {
     let mut flow = Flow::new(store, cfg, now);
     flow.paid_rider = Some(on_paid);
+    flow.together = together;
     if claimed {
         flow.charge_claimed(row, attempt, None).await
     } else {

@@ -22,6 +22,6 @@ pub mod payments;
 pub mod subscriptions;
 pub mod webhooks;
 
-pub use db::Store;
+pub use db::{GroupBatch, Member, Store};
 pub use events::{Event, EventRow};
 pub use payments::{Claim, ListQuery, NewPayment, PaidRider, PaymentRow, StoredCardClaim};

@@ -3,7 +3,7 @@
 //! no history; a processing lease ([`Store::claim_processing`]) gives one flow at a time the
 //! right to talk to the gateway.
 
-use super::db::{Store, changes, d1, n, opt, opt_n, s};
+use super::db::{Member, Store, changes, d1, n, opt, opt_n, s};
 use super::events::Event;
 use crate::http::{ApiError, ApiResult};
 use kessai_core::amazon::errors::AmazonErrorClass;
@@ -592,7 +592,8 @@ impl Store<'_> {
     }
 
     /// [`Store::settle_leased`] into a paid state with `rider`'s statements in the same batch
-    /// (after the payment's compare-and-set and its event), if it still has them (#17).
+    /// (after the payment's compare-and-set and its event), if it still has them (#17); with
+    /// `via`, in its group's batch.
     pub async fn settle_leased_riding(
         &self,
         mut next: PaymentRow,
@@ -600,6 +601,7 @@ impl Store<'_> {
         now: i64,
         ev: &Event<'_>,
         rider: &PaidRider,
+        via: Option<&Member>,
     ) -> ApiResult<PaymentRow> {
         let from = next.state()?;
         next.lease_until = None;
@@ -608,7 +610,10 @@ impl Store<'_> {
         let riding = rider.stmts.borrow_mut().take();
         let rode = riding.is_some();
         stmts.extend(riding.unwrap_or_default());
-        let res = self.db.batch(stmts).await.map_err(d1)?;
+        let res = match via {
+            Some(member) => member.batch(self.db, stmts).await?,
+            None => self.db.batch(stmts).await.map_err(d1)?,
+        };
         if rode {
             rider.won.set(Some(res.get(own).map(changes) == Some(1)));
         }
@@ -712,19 +717,27 @@ impl Store<'_> {
     }
 
     /// Records gateway ids learnt mid-flight (AccessID/AccessPass after EntryTran) while we hold
-    /// the processing lease, so a crash after this point can still be reconciled.
+    /// the processing lease, so a crash after this point can still be reconciled. With `via`, in
+    /// its group's batch (#17), still before the ExecTran it protects.
     pub async fn save_access(
         &self,
         id: &str,
         version: i64,
-        access_id: &str,
-        access_pass: &str,
+        access: &Access,
+        via: Option<&Member>,
     ) -> ApiResult<()> {
-        self.run(
+        let stmt = self.stmt(
             "UPDATE payments SET gmo_access_id = ?1, gmo_access_pass = ?2 WHERE id = ?3 AND version = ?4",
-            &[s(access_id), s(access_pass), s(id), n(version)],
-        )
-        .await?;
+            &[s(&access.access_id), s(&access.access_pass), s(id), n(version)],
+        )?;
+        match via {
+            Some(member) => {
+                member.batch(self.db, vec![stmt]).await?;
+            }
+            None => {
+                stmt.run().await.map_err(d1)?;
+            }
+        }
         Ok(())
     }
 

@@ -11,7 +11,7 @@
 //! open and then charged), and an unknown outcome waits for the sweep's reconciliation — never a
 //! second ExecTran on a guess.
 
-use super::super::card_checkout::{self, AttemptSource, CardAttempt, Outcome};
+use super::super::card_checkout::{self, AttemptSource, CardAttempt, Outcome, Together};
 use super::super::payments::new_payment_ids;
 use super::super::webhooks;
 use super::amazon;
@@ -21,7 +21,7 @@ use crate::http::{ApiError, ApiResult};
 use crate::platform;
 use crate::store::subscriptions::{SubscriptionEvent, SubscriptionRow};
 use crate::store::{
-    Event as PaymentEvent, NewPayment, PaidRider, PaymentRow, Store, StoredCardClaim,
+    Event as PaymentEvent, GroupBatch, NewPayment, PaidRider, PaymentRow, Store, StoredCardClaim,
 };
 use kessai_core::gmo::installments::Installments;
 use kessai_core::payment::{CaptureMode, PaymentState, Phase};
@@ -101,7 +101,8 @@ pub async fn run(store: &Store<'_>, cfg: &Config) -> ChargeReport {
 /// Charges a group of due subscriptions at once (at most [`CONCURRENT_CHARGES`]): the model
 /// decides what each has due, one batch creates and claims their attempts' payments
 /// ([`attempt_payments`]; if it fails each goes alone), then each is charged as
-/// [`charge_one`] would.
+/// [`charge_one`] would, the card charges' AccessID writes in one batch and their paid settles
+/// in another ([`Together`]).
 async fn charge_group(
     store: &Store<'_>,
     cfg: &Config,
@@ -120,12 +121,33 @@ async fn charge_group(
             Err(e) => done.push((row.id.clone(), Err(e))),
         }
     }
-    let mut payments = attempt_payments(store, &due).await.map(Vec::into_iter);
-    let charges = due.into_iter().map(|(row, sub, d)| {
+    let payments = attempt_payments(store, &due).await;
+    // The charges that go to the card flow share its two batches.
+    let carded: Vec<bool> = match &payments {
+        Some(found) => due
+            .iter()
+            .zip(found)
+            .map(|((_, sub, _), f)| goes_to_card_flow(sub, f))
+            .collect(),
+        None => Vec::new(),
+    };
+    let sharing = carded.iter().filter(|c| **c).count();
+    let groups = (sharing > 1).then(|| (GroupBatch::new(sharing), GroupBatch::new(sharing)));
+    let mut payments = payments.map(Vec::into_iter);
+    let charges = due.into_iter().enumerate().map(|(i, (row, sub, d))| {
         let payment = payments.as_mut().and_then(Iterator::next);
+        let together = match (&groups, carded.get(i)) {
+            (Some((access, settle)), Some(true)) => Some(Together {
+                access: access.member(),
+                settle: settle.member(),
+            }),
+            _ => None,
+        };
         async move {
             let step = match payment {
-                Some(Ok(found)) => charge_attempt(store, cfg, row, &sub, d, today, found).await,
+                Some(Ok((p, claimed))) => {
+                    charge_attempt(store, cfg, row, &sub, d, today, (p, claimed, together)).await
+                }
                 Some(Err(e)) => Err(e),
                 None => charge_due(store, cfg, row, &sub, d, today).await,
             };
@@ -194,12 +216,22 @@ async fn charge_due(
     due: DueCharge,
     today: ChargeDate,
 ) -> ApiResult<Step> {
-    let found = attempt_payment(store, row, &due, &sub.source).await?;
-    charge_attempt(store, cfg, row, sub, due, today, found).await
+    let (payment, claimed) = attempt_payment(store, row, &due, &sub.source).await?;
+    charge_attempt(store, cfg, row, sub, due, today, (payment, claimed, None)).await
+}
+
+/// Whether [`charge_attempt`] takes this attempt to the card flow.
+fn goes_to_card_flow(sub: &Subscription, found: &ApiResult<(PaymentRow, bool)>) -> bool {
+    matches!(sub.source, PaymentSource::GmoCard { .. })
+        && match found {
+            Ok((payment, claimed)) => *claimed || matches!(attempted(payment), Ok(None)),
+            Err(_) => false,
+        }
 }
 
 /// Charges `due` on its attempt's payment as [`attempt_payment`] found it (`claimed`: created
-/// and claimed for the charge by this run) and records the result.
+/// and claimed for the charge by this run; `together`: its places in the group's batches) and
+/// records the result.
 async fn charge_attempt(
     store: &Store<'_>,
     cfg: &Config,
@@ -207,7 +239,7 @@ async fn charge_attempt(
     sub: &Subscription,
     due: DueCharge,
     today: ChargeDate,
-    (payment, claimed): (PaymentRow, bool),
+    (payment, claimed, together): (PaymentRow, bool, Option<Together>),
 ) -> ApiResult<Step> {
     // The subscription's success, computed before ExecTran to ride in the batch that settles
     // the payment paid (#17); a lost compare-and-set is recorded below as before.
@@ -222,9 +254,15 @@ async fn charge_attempt(
             } => {
                 let ready = Success::prepare(store, cfg, row, sub, &payment, &due)?;
                 let on_paid = ready.as_ref().map(|s| &s.rider);
-                let charged =
-                    charge_card(store, cfg, payment, member_id, *card_seq, claimed, on_paid)
-                        .await?;
+                let charged = charge_card(
+                    store,
+                    cfg,
+                    payment,
+                    (member_id, *card_seq),
+                    claimed,
+                    (on_paid, together.as_ref()),
+                )
+                .await?;
                 success = ready;
                 charged
             }
@@ -437,15 +475,15 @@ fn result_event(
 /// ExecTran on the stored card, merchant-initiated (the payment's `subscription_id` makes the
 /// card flow send no 3-D Secure), then what the payment says, with the row as the charge left
 /// it. `claimed`: the payment is already claimed for this attempt (`attempt_payment`);
-/// `on_paid`: the subscription's success, written in the batch that settles the payment paid.
+/// `on_paid`: the subscription's success, written in the batch that settles the payment paid;
+/// `together`: the group's batches.
 async fn charge_card(
     store: &Store<'_>,
     cfg: &Config,
     payment: PaymentRow,
-    member_id: &str,
-    card_seq: u32,
+    (member_id, card_seq): (&str, u32),
     claimed: bool,
-    on_paid: Option<&PaidRider>,
+    (on_paid, together): (Option<&PaidRider>, Option<&Together>),
 ) -> ApiResult<(Attempted, PaymentRow)> {
     let attempt = stored_card_attempt(member_id, card_seq);
     let now = platform::now().0;
@@ -453,7 +491,13 @@ async fn charge_card(
     let none = PaidRider::default();
     let on_paid = on_paid.unwrap_or(&none);
     let outcome = card_checkout::authorize_subscription_charge(
-        store, cfg, payment, &attempt, now, claimed, on_paid,
+        store,
+        cfg,
+        payment,
+        &attempt,
+        now,
+        claimed,
+        (on_paid, together),
     )
     .await;
     Ok(match outcome {
