@@ -109,39 +109,55 @@ where
                 seen: observed.seen,
             });
         }
-        let mut event_detail = serde_json::Map::new();
-        event_detail.insert("notification".into(), detail.clone());
-        event_detail.insert(kinds.gateway_key.into(), observed.seen.clone());
-        let ev = Event {
-            actor: "gateway",
-            kind: kinds.applied,
-            detail: Value::Object(event_detail),
-        };
-        let summary = moved_summary(kinds, state, observed.state, &observed.seen);
-        if store
-            .transition_finishing(
-                &observed.next,
-                state,
-                observed.state,
-                now,
-                &ev,
-                notification,
-                "applied",
-                &summary,
-            )
-            .await?
+        if let Some(moved) = adopt(store, notification, kinds, detail, state, observed, now).await?
         {
-            return Ok(Outcome::Moved {
-                from: state,
-                to: observed.state,
-                row: observed.next,
-                seen: observed.seen,
-                finished: true,
-            });
+            return Ok(moved);
         }
         row = store.existing_payment(&row.id).await?;
     }
     Err(refuse(503, "payment kept changing; retry later"))
+}
+
+/// Adopts what was observed by compare-and-set with one `kinds.applied` event
+/// (`{"notification": detail, gateway_key: seen}`), the notification ending `applied` in the
+/// same batch. `None`: the compare-and-set was lost (someone changed the payment meanwhile).
+async fn adopt(
+    store: &Store<'_>,
+    notification: &NotificationRow,
+    kinds: &Kinds<'_>,
+    detail: &Value,
+    state: PaymentState,
+    observed: Observed,
+    now: i64,
+) -> Result<Option<Outcome>, Refusal> {
+    let mut event_detail = serde_json::Map::new();
+    event_detail.insert("notification".into(), detail.clone());
+    event_detail.insert(kinds.gateway_key.into(), observed.seen.clone());
+    let ev = Event {
+        actor: "gateway",
+        kind: kinds.applied,
+        detail: Value::Object(event_detail),
+    };
+    let summary = moved_summary(kinds, state, observed.state, &observed.seen);
+    let won = store
+        .transition_finishing(
+            &observed.next,
+            state,
+            observed.state,
+            now,
+            &ev,
+            notification,
+            "applied",
+            &summary,
+        )
+        .await?;
+    Ok(won.then_some(Outcome::Moved {
+        from: state,
+        to: observed.state,
+        row: observed.next,
+        seen: observed.seen,
+        finished: true,
+    }))
 }
 
 /// An open outcome (`processing` past its lease, `unknown`) is reconciled, not adopted.
