@@ -7,10 +7,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # directory there (the binary finds the repository by itself).
 CALLER_DIR=$(pwd)
 source "$ROOT/scripts/setup.sh"
-bash "$ROOT/scripts/build.sh"
-cd "$ROOT"
-# The storefront runner is a dev build (it shares the test build's artifacts); the worker and the
-# widget it serves are release builds.
-cargo build -p kessai-demo
-cd "$CALLER_DIR"
+# The storefront runner is a dev build (it shares the test build's artifacts); the worker, the
+# widget and the console it serves are release builds. All four are built at once
+# (docs/toolchain.md "The demo's time").
+bash "$ROOT/scripts/build.sh" --demo-runner
 exec "$ROOT/target/debug/kessai-demo" "$@"
