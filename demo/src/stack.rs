@@ -204,10 +204,16 @@ impl Stack {
         };
         std::fs::create_dir_all(&state_dir).map_err(err("state dir"))?;
 
-        let sandbox_port = port_or_free(opts.sandbox_port).map_err(err("port"))?;
-        let amazon_sandbox_port = port_or_free(opts.amazon_sandbox_port).map_err(err("port"))?;
         let mut edge_port = port_or_free(opts.edge_port).map_err(err("port"))?;
-        let storefront_port = port_or_free(opts.storefront_port).map_err(err("port"))?;
+        // The storefront's port is held from here on (it serves only once the edge answers,
+        // below): a port only picked would be free for seconds, and another stack's edge or any
+        // outgoing connection could take it meanwhile (a test binary beside this one once did).
+        let storefront_listener =
+            TcpListener::bind(("127.0.0.1", opts.storefront_port)).map_err(err("storefront"))?;
+        let storefront_port = storefront_listener
+            .local_addr()
+            .map_err(err("storefront"))?
+            .port();
         let mut inspector_port = free_port().map_err(err("port"))?;
 
         let sandbox_cfg = kessai_sandbox::SandboxConfig::default();
@@ -219,7 +225,8 @@ impl Stack {
         let site_pass = sandbox_cfg.site_pass.clone();
         let sandbox = kessai_sandbox::start(
             sandbox_cfg,
-            SocketAddr::from(([127, 0, 0, 1], sandbox_port)),
+            // Port 0: the sandbox binds any free port and says which in its base URL.
+            SocketAddr::from(([127, 0, 0, 1], opts.sandbox_port)),
         )
         .await
         .map_err(err("sandbox"))?;
@@ -228,7 +235,7 @@ impl Stack {
         let amazon_merchant_key = kessai_sandbox::amazon::MerchantKey::generate();
         let amazon_sandbox = kessai_sandbox::amazon::start(
             kessai_sandbox::amazon::AmazonSandboxConfig::for_key(&amazon_merchant_key),
-            SocketAddr::from(([127, 0, 0, 1], amazon_sandbox_port)),
+            SocketAddr::from(([127, 0, 0, 1], opts.amazon_sandbox_port)),
         )
         .await
         .map_err(err("amazon sandbox"))?;
@@ -445,9 +452,11 @@ impl Stack {
                 assertion_key: stack.assertion_signing_key.clone(),
             }),
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", storefront_port))
-            .await
+        storefront_listener
+            .set_nonblocking(true)
             .map_err(err("storefront"))?;
+        let listener =
+            tokio::net::TcpListener::from_std(storefront_listener).map_err(err("storefront"))?;
         tokio::spawn(async move {
             let app = routes::router(storefront).merge(webhook_inbox::router(
                 webhook_inbox::WebhookInbox::new(WEBHOOK_SIGNING_KEY),
