@@ -271,12 +271,35 @@ pub fn cpu_ns(pids: &[i32]) -> u64 {
     total
 }
 
+/// Now on CLOCK_MONOTONIC, in µs: the clock of V8's CPU profiles on Linux (a `.cpuprofile`'s
+/// `startTime` and sample times), so the runner's request times can cut a profile of the edge's
+/// isolate into requests (`scripts/profile-edge.sh`).
+pub fn monotonic_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
 /// Per-request workerd CPU (ms, from [`cpu_ns`]) of requests sent one at a time.
 pub struct PerRequest {
     pub sorted_ms: Vec<f64>,
 }
 
 impl PerRequest {
+    /// From unsorted per-request values (ms).
+    pub fn from_ms(mut ms: Vec<f64>) -> Self {
+        ms.sort_by(f64::total_cmp);
+        PerRequest { sorted_ms: ms }
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.sorted_ms.iter().sum::<f64>() / self.sorted_ms.len().max(1) as f64
+    }
+
     /// The `q` quantile (0.5 = median, 0.99 = p99), nearest rank.
     pub fn quantile(&self, q: f64) -> f64 {
         if self.sorted_ms.is_empty() {

