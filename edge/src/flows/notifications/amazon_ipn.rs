@@ -84,10 +84,6 @@ async fn handle(store: &Store<'_>, cfg: &Config, body: &[u8]) -> Result<(u16, Va
         object_id: Some(&msg.object_id),
         charge_permission_id: Some(&msg.charge_permission_id),
     };
-    let row = store.record_notification(&new, now.0).await?;
-    if row.status != "received" {
-        return Ok((200, json!({ "received": true, "duplicate": true })));
-    }
     let detail = json!({
         "message_id": envelope.message_id,
         "notification_id": msg.notification_id,
@@ -95,8 +91,22 @@ async fn handle(store: &Store<'_>, cfg: &Config, body: &[u8]) -> Result<(u16, Va
         "object_id": msg.object_id,
         "notification_type": msg.notification_type,
     });
-    let status =
-        process_amazon(store, cfg, amazon, &row, &msg.charge_permission_id, &detail).await?;
+    let (row, payment) = store
+        .record_amazon_ipn(&new, now.0, charge_of(&detail), &msg.charge_permission_id)
+        .await?;
+    if row.status != "received" {
+        return Ok((200, json!({ "received": true, "duplicate": true })));
+    }
+    let status = apply_amazon(
+        store,
+        cfg,
+        amazon,
+        &row,
+        &msg.charge_permission_id,
+        &detail,
+        payment,
+    )
+    .await?;
     worker::console_log!(
         "Amazon IPN #{} {} -> {status}",
         row.id,
@@ -140,9 +150,10 @@ async fn subscription(
 }
 
 /// Applies a recorded (`received`) Amazon IPN: finds the payment by its charge permission,
-/// re-reads Amazon and moves the payment forward. Runs on delivery and, for a row a failed
-/// delivery left `received`, in the Cron sweep (`flows::sweep`). Returns the row's new status
-/// (`unmatched` | `applied` | `unchanged`).
+/// re-reads Amazon and moves the payment forward. Runs, for a row a failed delivery left
+/// `received`, in the Cron sweep (`flows::sweep`); a delivery looks the payment up as it records
+/// the notification ([`Store::record_amazon_ipn`]) and goes to [`apply_amazon`]. Returns the
+/// row's new status (`unmatched` | `applied` | `unchanged`).
 pub async fn process_amazon(
     store: &Store<'_>,
     cfg: &Config,
@@ -151,8 +162,47 @@ pub async fn process_amazon(
     charge_permission_id: &str,
     detail: &Value,
 ) -> Result<&'static str, Refusal> {
+    let payment = store
+        .payment_for_amazon_ipn(charge_of(detail), charge_permission_id)
+        .await?;
+    apply_amazon(
+        store,
+        cfg,
+        amazon,
+        row,
+        charge_permission_id,
+        detail,
+        payment,
+    )
+    .await
+}
+
+/// A recurring charge permission (定期購入) has one payment per cycle: a Charge's IPN names its
+/// own; anything else goes to the permission's payment.
+fn charge_of(detail: &Value) -> Option<&str> {
+    match (
+        detail.get("object_type").and_then(Value::as_str),
+        detail.get("object_id").and_then(Value::as_str),
+    ) {
+        (Some("CHARGE"), Some(charge_id)) => Some(charge_id),
+        _ => None,
+    }
+}
+
+/// [`process_amazon`] once the payment has been looked up (`None`: no payment holds the charge
+/// or its permission).
+async fn apply_amazon(
+    store: &Store<'_>,
+    cfg: &Config,
+    amazon: &AmazonConfig,
+    row: &NotificationRow,
+    charge_permission_id: &str,
+    detail: &Value,
+    payment: Option<PaymentRow>,
+) -> Result<&'static str, Refusal> {
     // A 定期購入's permission Chargeable again (the buyer updated the payment method on
-    // Amazon) brings its 未決済 subscription back; the payment itself is processed as usual.
+    // Amazon) brings its 未決済 subscription back; the payment itself is processed as usual
+    // (this touches subscriptions only, so the payment read before it is still the payment's).
     if detail.get("object_type").and_then(Value::as_str) == Some("CHARGE_PERMISSION") {
         match amazon_subscriptions::permission_changed(store, cfg, charge_permission_id).await {
             Ok(0) => {}
@@ -160,18 +210,6 @@ pub async fn process_amazon(
             Err(e) => worker::console_warn!("Amazon IPN: subscriptions not checked: {}", e.code),
         }
     }
-    // A recurring charge permission (定期購入) has one payment per cycle: a Charge's IPN names
-    // its own; anything else goes to the permission's payment.
-    let charge_id = match (
-        detail.get("object_type").and_then(Value::as_str),
-        detail.get("object_id").and_then(Value::as_str),
-    ) {
-        (Some("CHARGE"), Some(charge_id)) => Some(charge_id),
-        _ => None,
-    };
-    let payment = store
-        .payment_for_amazon_ipn(charge_id, charge_permission_id)
-        .await?;
     let Some(payment) = payment else {
         store
             .finish_notification(row, "unmatched", None, &json!({}), platform::now().0)
