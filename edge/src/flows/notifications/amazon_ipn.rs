@@ -97,16 +97,12 @@ async fn handle(store: &Store<'_>, cfg: &Config, body: &[u8]) -> Result<(u16, Va
     if row.status != "received" {
         return Ok((200, json!({ "received": true, "duplicate": true })));
     }
-    let status = apply_amazon(
-        store,
-        cfg,
-        amazon,
-        &row,
-        &msg.charge_permission_id,
-        &detail,
-        payment,
-    )
-    .await?;
+    let recorded = Recorded {
+        row: &row,
+        charge_permission_id: &msg.charge_permission_id,
+        detail: &detail,
+    };
+    let status = apply_amazon(store, cfg, amazon, &recorded, payment).await?;
     worker::console_log!(
         "Amazon IPN #{} {} -> {status}",
         row.id,
@@ -165,16 +161,19 @@ pub async fn process_amazon(
     let payment = store
         .payment_for_amazon_ipn(charge_of(detail), charge_permission_id)
         .await?;
-    apply_amazon(
-        store,
-        cfg,
-        amazon,
+    let recorded = Recorded {
         row,
         charge_permission_id,
         detail,
-        payment,
-    )
-    .await
+    };
+    apply_amazon(store, cfg, amazon, &recorded, payment).await
+}
+
+/// A recorded (`received`) IPN: its row, its charge permission and what it says.
+struct Recorded<'a> {
+    row: &'a NotificationRow,
+    charge_permission_id: &'a str,
+    detail: &'a Value,
 }
 
 /// A recurring charge permission (定期購入) has one payment per cycle: a Charge's IPN names its
@@ -195,11 +194,14 @@ async fn apply_amazon(
     store: &Store<'_>,
     cfg: &Config,
     amazon: &AmazonConfig,
-    row: &NotificationRow,
-    charge_permission_id: &str,
-    detail: &Value,
+    recorded: &Recorded<'_>,
     payment: Option<PaymentRow>,
 ) -> Result<&'static str, Refusal> {
+    let Recorded {
+        row,
+        charge_permission_id,
+        detail,
+    } = *recorded;
     // A 定期購入's permission Chargeable again (the buyer updated the payment method on
     // Amazon) brings its 未決済 subscription back; the payment itself is processed as usual
     // (this touches subscriptions only, so the payment read before it is still the payment's).
