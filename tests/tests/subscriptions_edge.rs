@@ -32,6 +32,39 @@ async fn act(id: &str, what: &str) -> (u16, Value) {
     .await
 }
 
+/// This binary's clock at noon JST on the given day, held until the guard drops, a new customer
+/// with a stored card, and one cron run first so that what other tests left due by then is
+/// charged and the next run charges only what the caller sets up.
+async fn alone_on(y: i32, m: u32, d: u32) -> (tokio::sync::MutexGuard<'static, ()>, String) {
+    stack_3ds();
+    let guard = CLOCK.lock().await;
+    set_clock(jst_noon(y, m, d)).await;
+    let customer = customer_with_card().await;
+    run_cron().await;
+    (guard, customer)
+}
+
+/// A payment authorised by one ExecTran at the sandbox, with nothing between.
+async fn assert_authorized_by_one_exec_tran(p: &Value) {
+    assert_eq!(
+        event_kinds(p),
+        ["created", "authorization_started", "authorized"],
+        "{p}"
+    );
+    let log = gateway_requests(&gmo_order(p)).await;
+    assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+}
+
+/// A subscription on the customer's stored card 0 (answered 201); its id.
+async fn subscribe_card(customer: &str, amount: i64, cycle: &str) -> String {
+    let (status, sub) = subscribe(json!({
+        "customer": customer, "card_seq": 0, "amount": amount, "cycle": cycle
+    }))
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    sub["id"].as_str().expect("id").to_string()
+}
+
 fn charges(sub: &Value) -> Vec<Value> {
     sub["charges"].as_array().cloned().unwrap_or_default()
 }
@@ -128,17 +161,9 @@ async fn each_cycle_is_charged_once_without_3ds_even_when_two_cron_runs_overlap(
     real_clock().await;
     assert_eq!(charges(&later).len(), 2, "{later}");
     assert_eq!(later["next_charge_on"], "2027-03-10");
-    let kinds: Vec<_> = later["events"]
-        .as_array()
-        .map(|a| a.iter().map(|e| e["kind"].clone()).collect())
-        .unwrap_or_default();
     assert_eq!(
-        kinds,
-        vec![
-            json!("created"),
-            json!("charge_succeeded"),
-            json!("charge_succeeded")
-        ]
+        event_kinds(&later),
+        vec!["created", "charge_succeeded", "charge_succeeded"]
     );
 }
 
@@ -503,11 +528,7 @@ async fn a_retry_of_an_unpaid_subscription_charges_its_owed_cycle_at_once() {
     let _t = CLOCK.lock().await;
     set_clock(jst_noon(2027, 7, 1)).await;
     let customer = customer_with_card().await;
-    let (_, sub) = subscribe(json!({
-        "customer": customer, "card_seq": 0, "amount": 3_980, "cycle": "days:30"
-    }))
-    .await;
-    let id = sub["id"].as_str().expect("id").to_string();
+    let id = subscribe_card(&customer, 3_980, "days:30").await;
     let (status, refused) = act(&id, "retry").await;
     assert_eq!(
         (status, refused["error"]["code"].clone()),
@@ -626,19 +647,8 @@ async fn a_card_sign_up_at_checkout_saves_the_card_and_starts_the_subscription()
 /// the cycle is recorded once, on the subscription as the shop left it.
 #[tokio::test]
 async fn a_change_while_the_charge_is_at_gmo_keeps_the_change_and_records_the_cycle_once() {
-    stack_3ds();
-    let _t = CLOCK.lock().await;
-    set_clock(jst_noon(2027, 5, 10)).await;
-    let customer = customer_with_card().await;
-    // What other tests left due by this date is charged first, so the next run charges ours
-    // alone.
-    run_cron().await;
-    let (status, sub) = subscribe(json!({
-        "customer": customer, "card_seq": 0, "amount": 2_000, "cycle": "monthly:10"
-    }))
-    .await;
-    assert_eq!(status, 201, "{sub}");
-    let id = sub["id"].as_str().expect("id").to_string();
+    let (_t, customer) = alone_on(2027, 5, 10).await;
+    let id = subscribe_card(&customer, 2_000, "monthly:10").await;
 
     // ExecTran answered 1.8 s late (the edge waits 2.5 s); the shop changes the amount at 0.6 s.
     // (No other test of this binary runs meanwhile: they all hold CLOCK. The fault is not
@@ -664,14 +674,7 @@ async fn a_change_while_the_charge_is_at_gmo_keeps_the_change_and_records_the_cy
     assert_eq!(paid[0]["amount"], 2_000, "{after}");
     assert_eq!(after["amount"], 2_500, "{after}");
     assert_eq!(after["next_charge_on"], "2027-06-10", "{after}");
-    let kinds: Vec<String> = after["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| e["kind"].as_str().unwrap_or("").to_string())
-                .collect()
-        })
-        .unwrap_or_default();
+    let kinds = event_kinds(&after);
     // The change landed before the success was recorded: the compare-and-set riding in the
     // payment's batch lost, and the success was recorded again on the fresh row.
     assert_eq!(kinds.len(), 3, "{kinds:?}");
@@ -679,13 +682,7 @@ async fn a_change_while_the_charge_is_at_gmo_keeps_the_change_and_records_the_cy
     assert_ne!(kinds[1], "charge_succeeded", "{kinds:?}");
     assert_eq!(kinds[2], "charge_succeeded", "{kinds:?}");
     let p = payment(paid[0]["payment_id"].as_str().expect("payment id")).await;
-    assert_eq!(
-        event_kinds(&p),
-        ["created", "authorization_started", "authorized"],
-        "{p}"
-    );
-    let log = gateway_requests(&gmo_order(&p)).await;
-    assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+    assert_authorized_by_one_exec_tran(&p).await;
 
     // The same day again: nothing more.
     run_cron().await;
@@ -703,25 +700,9 @@ async fn a_change_while_the_charge_is_at_gmo_keeps_the_change_and_records_the_cy
 /// cycle once, one 仮売上 each.
 #[tokio::test]
 async fn a_group_with_an_attempt_left_open_charges_each_cycle_once() {
-    stack_3ds();
-    let _t = CLOCK.lock().await;
-    set_clock(jst_noon(2027, 7, 10)).await;
-    let customer = customer_with_card().await;
-    // What other tests left due by this date is charged first.
-    run_cron().await;
-    let sub_of = |amount: i64| {
-        let customer = customer.clone();
-        async move {
-            let (status, sub) = subscribe(json!({
-                "customer": customer, "card_seq": 0, "amount": amount, "cycle": "monthly:10"
-            }))
-            .await;
-            assert_eq!(status, 201, "{sub}");
-            sub["id"].as_str().expect("id").to_string()
-        }
-    };
-    let first = sub_of(3_100).await;
-    let second = sub_of(3_150).await;
+    let (_t, customer) = alone_on(2027, 7, 10).await;
+    let first = subscribe_card(&customer, 3_100, "monthly:10").await;
+    let second = subscribe_card(&customer, 3_150, "monthly:10").await;
     // GMO busy on every ExecTran of this run (E92 four times each outlasts the edge's repeats):
     // nothing charged, the payments back to 未決済 for the next run.
     sandbox_fault_spec(json!({ "api": "ExecTran", "err_info": "E92000001", "times": 8 })).await;
@@ -740,8 +721,8 @@ async fn a_group_with_an_attempt_left_open_charges_each_cycle_once() {
         );
     }
 
-    let third = sub_of(3_200).await;
-    let fourth = sub_of(3_300).await;
+    let third = subscribe_card(&customer, 3_200, "monthly:10").await;
+    let fourth = subscribe_card(&customer, 3_300, "monthly:10").await;
     run_cron().await;
     for id in [&first, &second, &third, &fourth] {
         let sub = subscription(id).await;
@@ -749,15 +730,7 @@ async fn a_group_with_an_attempt_left_open_charges_each_cycle_once() {
         assert_eq!(paid.len(), 1, "{sub}");
         assert_eq!(paid[0]["state"], "authorized", "{sub}");
         assert_eq!(sub["next_charge_on"], "2027-08-10", "{sub}");
-        let kinds: Vec<_> = sub["events"]
-            .as_array()
-            .map(|a| a.iter().map(|e| e["kind"].clone()).collect())
-            .unwrap_or_default();
-        assert_eq!(
-            kinds,
-            vec![json!("created"), json!("charge_succeeded")],
-            "{sub}"
-        );
+        assert_eq!(event_kinds(&sub), ["created", "charge_succeeded"], "{sub}");
         let p = payment(paid[0]["payment_id"].as_str().expect("payment id")).await;
         assert_eq!(gmo_trade(&gmo_order(&p)).await["status"], "AUTH", "{p}");
         if *id == first || *id == second {
@@ -775,13 +748,7 @@ async fn a_group_with_an_attempt_left_open_charges_each_cycle_once() {
                 "{p}"
             );
         } else {
-            assert_eq!(
-                event_kinds(&p),
-                ["created", "authorization_started", "authorized"],
-                "{p}"
-            );
-            let log = gateway_requests(&gmo_order(&p)).await;
-            assert_eq!(count_api(&log, "ExecTran"), 1, "{log:?}");
+            assert_authorized_by_one_exec_tran(&p).await;
         }
     }
     real_clock().await;
